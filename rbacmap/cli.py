@@ -1,0 +1,33 @@
+"""The `rbacmap` command line: a thin layer that parses, calls the library and formats."""
+
+from __future__ import annotations
+
+import click
+
+from rbacmap import __version__
+from rbacmap.commands.authz import can, check, who_can
+from rbacmap.commands.import_files import files_command
+from rbacmap.commands.store_commands import clusters, snapshots
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rbacmap")
+def cli() -> None:
+    """Who can really do what in your Kubernetes clusters, and how to cut it down."""
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Import cluster data into a new snapshot."""
+
+
+import_group.add_command(files_command)
+cli.add_command(clusters)
+cli.add_command(snapshots)
+cli.add_command(can)
+cli.add_command(who_can)
+cli.add_command(check)
+
+
+def main() -> None:
+    cli(prog_name="rbacmap")

@@ -1,0 +1,126 @@
+"""`rbacmap can`, `rbacmap who-can` and `rbacmap check`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from rbacmap.authorizer import Authorizer
+from rbacmap.commands.options import cluster_option, db_option, latest, open_store, output_option, warn_if_incomplete
+from rbacmap.commands.output import emit, format_table
+from rbacmap.model import NonResourceRequest, Request, ResourceRequest, UserInfo
+from rbacmap.policy import SqlitePolicy
+from rbacmap.resources import split_resource
+from rbacmap.review import check_lines
+from rbacmap.subjects import SubjectSpecError, parse_subject, subject_user_info
+from rbacmap.who_can import who_can_rows
+
+
+def build_request(
+    verb: str, resource: str | None, name: str | None, namespace: str, path: str | None, api_group: str | None
+) -> Request:
+    if path is not None or (resource or "").startswith("/"):
+        return NonResourceRequest(verb, path or resource or "")
+    if not resource:
+        raise click.UsageError("give a RESOURCE, or --path for a non-resource URL")
+    resource_name, subresource, group = split_resource(resource, api_group)
+    return ResourceRequest(verb, resource_name, namespace, group, subresource, name or "")
+
+
+@click.command()
+@db_option
+@cluster_option
+@click.argument("user")
+@click.argument("verb")
+@click.argument("resource", required=False)
+@click.argument("name", required=False)
+@click.option("-n", "--namespace", default="", help="Namespace of the request (empty: cluster-scoped).")
+@click.option("--group", "groups", multiple=True, help="Extra group the user is in (repeatable).")
+@click.option("--path", help="Non-resource URL, e.g. /healthz or /logs/kubelet.log.")
+@click.option("--api-group", help="API group of RESOURCE when it is not a built-in one.")
+@click.option("--no-implicit-groups", is_flag=True, help="Do not add system:authenticated / SA groups.")
+def can(
+    db_path: str, cluster: str | None, user: str, verb: str, resource: str | None, name: str | None,
+    namespace: str, groups: tuple[str, ...], path: str | None, api_group: str | None, no_implicit_groups: bool,
+) -> None:
+    """May USER do VERB on RESOURCE? Prints yes/no and why; exit 0 allowed, 1 denied.
+
+    USER is a username, `system:serviceaccount:NS:NAME`, `sa:NS/NAME` or `user:NAME`.
+    """
+    try:
+        subject = parse_subject(user)
+        info = UserInfo(user, groups) if no_implicit_groups else subject_user_info(subject, groups)
+    except SubjectSpecError as exc:
+        raise click.UsageError(str(exc)) from exc
+    request = build_request(verb, resource, name, namespace, path, api_group)
+    with open_store(db_path) as store:
+        snapshot = latest(store, cluster)
+        warn_if_incomplete(snapshot)
+        decision = Authorizer(SqlitePolicy(store, snapshot.id)).authorize(info, request)
+    click.echo("yes" if decision.allowed else "no")
+    click.echo(f"  {info.name} (groups: {', '.join(info.groups) or 'none'}) -> {request.describe()}")
+    if decision.via_system_masters:
+        click.echo("  allowed: member of system:masters, which the API server allows before RBAC")
+    for grant in decision.grants:
+        click.echo(f"  allowed by {grant.describe()}")
+    for binding in decision.dangling:
+        click.echo(f"  note: {binding.key} names this user but its {binding.role_ref.kind} "
+                   f"{binding.role_ref.name!r} does not exist (dangling: whoever creates it grants it)")
+    sys.exit(0 if decision.allowed else 1)
+
+
+@click.command("who-can")
+@db_option
+@cluster_option
+@click.argument("verb")
+@click.argument("resource")
+@click.argument("name", required=False)
+@click.option("-n", "--namespace", default="", help="Namespace of the request.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Allowed in any namespace (says where).")
+@click.option("--api-group", help="API group of RESOURCE when it is not a built-in one.")
+@output_option("table", "json", "yaml")
+def who_can(
+    db_path: str, cluster: str | None, verb: str, resource: str, name: str | None, namespace: str,
+    all_namespaces: bool, api_group: str | None, output: str,
+) -> None:
+    """Every subject allowed VERB on RESOURCE, with binding -> role -> rule."""
+    request = build_request(verb, resource, name, namespace, None, api_group)
+    with open_store(db_path) as store:
+        snapshot = latest(store, cluster)
+        warn_if_incomplete(snapshot)
+        answers = Authorizer(SqlitePolicy(store, snapshot.id)).who_can(request, all_namespaces=all_namespaces)
+    rows = who_can_rows(answers)
+    if output != "table":
+        emit({"request": request.describe(), "snapshot": snapshot.id,
+              "incomplete": snapshot.incomplete_kinds, "subjects": rows}, output)
+        return
+    click.echo(f"who can {request.describe()} (snapshot {snapshot.id} of {snapshot.cluster}):")
+    click.echo(format_table(
+        ["kind", "subject", "where", "binding", "role", "rule"],
+        [[r["subject"]["kind"], _subject_name(r["subject"]), r["where"], r["binding"] or "-", r["role"] or "-",
+          r["rule"] or r["note"]] for r in rows],
+    ))
+
+
+def _subject_name(subject: dict[str, str | None]) -> str:
+    if subject.get("namespace"):
+        return f"{subject['namespace']}/{subject['name']}"
+    return str(subject["name"])
+
+
+@click.command()
+@db_option
+@cluster_option
+@click.option("--requests", "requests_file", type=click.File("r"), required=True,
+              help="JSON lines of SubjectAccessReviews (or their specs); - for stdin.")
+def check(db_path: str, cluster: str | None, requests_file: click.utils.LazyFile) -> None:
+    """Batch mode: one SubjectAccessReview status per input line, in order."""
+    import json
+
+    with open_store(db_path) as store:
+        snapshot = latest(store, cluster)
+        warn_if_incomplete(snapshot)
+        authorizer = Authorizer(SqlitePolicy(store, snapshot.id))
+        for status in check_lines(authorizer, requests_file):
+            click.echo(json.dumps(status))

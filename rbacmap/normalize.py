@@ -1,0 +1,464 @@
+"""Turn Kubernetes API objects into store rows: pure functions shared by every importer.
+
+Nothing here reads Secret data: `normalize_secret` looks only at metadata and `type`, and
+`last-applied-configuration` annotations (which embed the whole object, data included)
+are dropped from every object before anything is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rbacmap.model import (
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE,
+    ROLE_BINDING,
+    SUBJECT_KINDS,
+    Binding,
+    BindingKey,
+    PolicyRule,
+    Role,
+    RoleKey,
+    Subject,
+)
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+PSS_PREFIX = "pod-security.kubernetes.io/"
+DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+POD_TEMPLATE_KINDS = {
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "ReplicationController",
+}
+WORKLOAD_KINDS = {"Pod", "CronJob", *POD_TEMPLATE_KINDS}
+AWS_AUTH = ("kube-system", "aws-auth")
+
+
+class InvalidObject(ValueError):
+    """The object cannot be imported; the message says why (kind/name added by the caller)."""
+
+
+Row = dict[str, Any]
+
+
+@dataclass
+class NormalizedObject:
+    """What one API object becomes: rows for the store, plus policy objects to resolve later."""
+
+    kind: str
+    name: str
+    namespace: str
+    rows: list[tuple[str, Row]]
+    role: Role | None = None
+    binding: Binding | None = None
+    skipped: bool = False
+
+
+def object_identity(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    assert isinstance(metadata, dict)
+    return str(obj.get("kind") or ""), str(metadata.get("name") or ""), str(metadata.get("namespace") or "")
+
+
+def iter_objects(document: Any) -> Iterator[dict[str, Any]]:
+    """Flatten `kind: List` and typed lists (RoleList, …) into their items, filling in item kinds."""
+    if not isinstance(document, dict):
+        raise InvalidObject(f"expected a mapping (a Kubernetes object), got {type(document).__name__}")
+    kind = str(document.get("kind") or "")
+    if kind.endswith("List") and isinstance(document.get("items"), list):
+        item_kind = kind[: -len("List")] if kind != "List" else ""
+        for item in document["items"]:
+            if isinstance(item, dict) and item_kind and not item.get("kind"):
+                item = {**item, "kind": item_kind}
+            yield from iter_objects(item)
+        return
+    yield document
+
+
+def _metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = obj.get("metadata")
+    if metadata is None:
+        raise InvalidObject("has no metadata")
+    if not isinstance(metadata, dict):
+        raise InvalidObject("metadata must be a mapping")
+    if not metadata.get("name"):
+        raise InvalidObject("has no metadata.name")
+    return metadata
+
+
+def _string_map(value: Any, what: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidObject(f"{what} must be a mapping")
+    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+def _annotations(metadata: Mapping[str, Any]) -> dict[str, str]:
+    annotations = _string_map(metadata.get("annotations"), "metadata.annotations")
+    for key in DROPPED_ANNOTATIONS:
+        annotations.pop(key, None)
+    return annotations
+
+
+def _labels(metadata: Mapping[str, Any]) -> dict[str, str]:
+    return _string_map(metadata.get("labels"), "metadata.labels")
+
+
+def _spec(obj: Mapping[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec") or {}
+    if not isinstance(spec, dict):
+        raise InvalidObject("spec must be a mapping")
+    return spec
+
+
+# --- RBAC ----------------------------------------------------------------------------------
+
+
+def _rules(obj: Mapping[str, Any]) -> tuple[PolicyRule, ...]:
+    raw_rules = obj.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise InvalidObject("rules must be a list")
+    rules = []
+    for index, raw in enumerate(raw_rules):
+        if not isinstance(raw, dict):
+            raise InvalidObject(f"rule #{index} must be a mapping")
+        try:
+            rules.append(PolicyRule.from_dict(raw))
+        except ValueError as exc:
+            raise InvalidObject(f"rule #{index}: {exc}") from None
+    return tuple(rules)
+
+
+def normalize_role(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    kind = obj["kind"]
+    metadata = _metadata(obj)
+    namespace = "" if kind == CLUSTER_ROLE else str(metadata.get("namespace") or default_namespace)
+    selectors = None
+    aggregation = obj.get("aggregationRule")
+    if kind == CLUSTER_ROLE and aggregation is not None:
+        if not isinstance(aggregation, dict) or not isinstance(aggregation.get("clusterRoleSelectors") or [], list):
+            raise InvalidObject("aggregationRule.clusterRoleSelectors must be a list")
+        selectors = tuple(aggregation.get("clusterRoleSelectors") or [])
+    labels = _labels(metadata)
+    role = Role(RoleKey(kind, str(metadata["name"]), namespace), _rules(obj), (), labels, selectors)
+    row = {
+        "kind": kind,
+        "namespace": namespace,
+        "name": role.key.name,
+        "labels": labels,
+        "annotations": _annotations(metadata),
+        "aggregation_selectors": list(selectors) if selectors is not None else None,
+        "created_at": metadata.get("creationTimestamp"),
+    }
+    return NormalizedObject(kind, role.key.name, namespace, [("roles", row)], role=role)
+
+
+def role_rule_rows(role: Role) -> Iterator[Row]:
+    for index, rule in enumerate(role.rules):
+        yield {
+            "role_kind": role.key.kind,
+            "role_namespace": role.key.namespace,
+            "role_name": role.key.name,
+            "rule_index": index,
+            "verbs": list(rule.verbs),
+            "api_groups": list(rule.api_groups),
+            "resources": list(rule.resources),
+            "resource_names": list(rule.resource_names),
+            "non_resource_urls": list(rule.non_resource_urls),
+            "aggregated_from": role.source_of(index),
+        }
+
+
+def normalize_binding(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    kind = obj["kind"]
+    metadata = _metadata(obj)
+    name = str(metadata["name"])
+    namespace = "" if kind == CLUSTER_ROLE_BINDING else str(metadata.get("namespace") or default_namespace)
+    role_ref = obj.get("roleRef")
+    if not isinstance(role_ref, dict) or not role_ref.get("name") or not role_ref.get("kind"):
+        raise InvalidObject("has no roleRef (kind and name are required)")
+    ref_kind = str(role_ref["kind"])
+    allowed_ref_kinds = (CLUSTER_ROLE,) if kind == CLUSTER_ROLE_BINDING else (ROLE, CLUSTER_ROLE)
+    if ref_kind not in allowed_ref_kinds:
+        raise InvalidObject(f"roleRef.kind {ref_kind!r} is not allowed in a {kind}")
+    raw_subjects = obj.get("subjects") or []
+    if not isinstance(raw_subjects, list):
+        raise InvalidObject("subjects must be a list")
+    subjects = []
+    for index, raw in enumerate(raw_subjects):
+        if not isinstance(raw, dict) or not raw.get("name"):
+            raise InvalidObject(f"subject #{index} must be a mapping with a name")
+        subject_kind = str(raw.get("kind") or "")
+        if subject_kind not in SUBJECT_KINDS:
+            raise InvalidObject(f"subject #{index} has unknown kind {subject_kind!r} (User, Group or ServiceAccount)")
+        subjects.append(
+            Subject(subject_kind, str(raw["name"]), str(raw.get("namespace") or ""), str(raw.get("apiGroup") or ""))
+        )
+    binding = Binding(
+        BindingKey(kind, name, namespace), RoleKey(ref_kind, str(role_ref["name"]), ""), tuple(subjects)
+    )
+    row = {
+        "kind": kind,
+        "namespace": namespace,
+        "name": name,
+        "role_kind": ref_kind,
+        "role_name": binding.role_ref.name,
+        "role_api_group": str(role_ref.get("apiGroup") or RBAC_GROUP),
+        "labels": _labels(metadata),
+        "annotations": _annotations(metadata),
+        "created_at": metadata.get("creationTimestamp"),
+    }
+    rows: list[tuple[str, Row]] = [("bindings", row)]
+    for index, subject in enumerate(subjects):
+        rows.append(
+            (
+                "binding_subjects",
+                {
+                    "binding_kind": kind,
+                    "binding_namespace": namespace,
+                    "binding_name": name,
+                    "subject_index": index,
+                    "kind": subject.kind,
+                    "api_group": subject.api_group,
+                    "name": subject.name,
+                    "namespace": subject.namespace,
+                },
+            )
+        )
+    return NormalizedObject(kind, name, namespace, rows, binding=binding)
+
+
+# --- workloads -----------------------------------------------------------------------------
+
+
+def pod_spec_of(kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The pod spec inside a Pod or a workload's template (CronJob: jobTemplate's template)."""
+    if kind == "Pod":
+        return dict(spec)
+    if kind == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    template = spec.get("template") or {}
+    pod_spec = template.get("spec") if isinstance(template, dict) else None
+    if not isinstance(pod_spec, dict):
+        raise InvalidObject("has no pod template spec")
+    return pod_spec
+
+
+def pod_security_facts(pod_spec: Mapping[str, Any]) -> Row:
+    containers = [
+        c
+        for key in ("initContainers", "containers", "ephemeralContainers")
+        for c in (pod_spec.get(key) or [])
+        if isinstance(c, dict)
+    ]
+    privileged = False
+    capabilities: list[str] = []
+    images: list[str] = []
+    for container in containers:
+        context = container.get("securityContext") or {}
+        if context.get("privileged") is True:
+            privileged = True
+        for cap in (context.get("capabilities") or {}).get("add") or []:
+            if str(cap) not in capabilities:
+                capabilities.append(str(cap))
+        if container.get("image"):
+            images.append(str(container["image"]))
+    host_paths = [
+        str((volume.get("hostPath") or {}).get("path") or "")
+        for volume in pod_spec.get("volumes") or []
+        if isinstance(volume, dict) and volume.get("hostPath") is not None
+    ]
+    automount = pod_spec.get("automountServiceAccountToken")
+    return {
+        "service_account": str(pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount") or "default"),
+        "node": pod_spec.get("nodeName"),
+        "privileged": privileged,
+        "host_pid": bool(pod_spec.get("hostPID")),
+        "host_network": bool(pod_spec.get("hostNetwork")),
+        "host_ipc": bool(pod_spec.get("hostIPC")),
+        "host_path_volumes": host_paths,
+        "added_capabilities": capabilities,
+        "automount_token": None if automount is None else bool(automount),
+        "images": images,
+    }
+
+
+def normalize_workload(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    kind = obj["kind"]
+    metadata = _metadata(obj)
+    name = str(metadata["name"])
+    namespace = str(metadata.get("namespace") or default_namespace)
+    owner_kind = owner_name = None
+    for ref in metadata.get("ownerReferences") or []:
+        if isinstance(ref, dict) and (ref.get("controller") or owner_kind is None):
+            owner_kind, owner_name = ref.get("kind"), ref.get("name")
+    row = {
+        "kind": kind,
+        "namespace": namespace,
+        "name": name,
+        **pod_security_facts(pod_spec_of(kind, _spec(obj))),
+        "owner_kind": owner_kind,
+        "owner_name": owner_name,
+        "labels": _labels(metadata),
+        "created_at": metadata.get("creationTimestamp"),
+    }
+    return NormalizedObject(kind, name, namespace, [("workloads", row)])
+
+
+# --- everything else -----------------------------------------------------------------------
+
+
+def normalize_namespace(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    metadata = _metadata(obj)
+    labels = _labels(metadata)
+    row = {
+        "name": str(metadata["name"]),
+        "labels": labels,
+        "annotations": _annotations(metadata),
+        "pss_enforce": labels.get(PSS_PREFIX + "enforce"),
+        "pss_audit": labels.get(PSS_PREFIX + "audit"),
+        "pss_warn": labels.get(PSS_PREFIX + "warn"),
+    }
+    return NormalizedObject("Namespace", row["name"], "", [("namespaces", row)])
+
+
+def normalize_service_account(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    metadata = _metadata(obj)
+    automount = obj.get("automountServiceAccountToken")
+    row = {
+        "namespace": str(metadata.get("namespace") or default_namespace),
+        "name": str(metadata["name"]),
+        "annotations": _annotations(metadata),
+        "labels": _labels(metadata),
+        "automount_token": None if automount is None else bool(automount),
+        "secrets": [str(s.get("name")) for s in obj.get("secrets") or [] if isinstance(s, dict)],
+        "created_at": metadata.get("creationTimestamp"),
+    }
+    return NormalizedObject("ServiceAccount", row["name"], row["namespace"], [("service_accounts", row)])
+
+
+def normalize_secret(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    # Only metadata and type: `data` and `stringData` are never looked at.
+    metadata = _metadata(obj)
+    annotations = _string_map(metadata.get("annotations"), "metadata.annotations")
+    row = {
+        "namespace": str(metadata.get("namespace") or default_namespace),
+        "name": str(metadata["name"]),
+        "type": str(obj.get("type") or "Opaque"),
+        "service_account": annotations.get("kubernetes.io/service-account.name"),
+        "labels": _labels(metadata),
+        "created_at": metadata.get("creationTimestamp"),
+    }
+    return NormalizedObject("Secret", row["name"], row["namespace"], [("secrets", row)])
+
+
+def normalize_node(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    metadata = _metadata(obj)
+    spec = _spec(obj)
+    status = obj.get("status") or {}
+    node_info = status.get("nodeInfo") or {} if isinstance(status, dict) else {}
+    row = {
+        "name": str(metadata["name"]),
+        "labels": _labels(metadata),
+        "provider_id": spec.get("providerID"),
+        "kubelet_version": node_info.get("kubeletVersion"),
+    }
+    return NormalizedObject("Node", row["name"], "", [("nodes", row)])
+
+
+def normalize_webhook_configuration(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    metadata = _metadata(obj)
+    hooks = []
+    for hook in obj.get("webhooks") or []:
+        if not isinstance(hook, dict):
+            continue
+        client = hook.get("clientConfig") or {}
+        hooks.append(
+            {
+                "name": hook.get("name"),
+                "rules": hook.get("rules") or [],
+                "failurePolicy": hook.get("failurePolicy"),
+                "service": client.get("service"),
+                "url": client.get("url"),
+                "namespaceSelector": hook.get("namespaceSelector"),
+                "objectSelector": hook.get("objectSelector"),
+            }
+        )
+    kind = "Mutating" if obj["kind"] == "MutatingWebhookConfiguration" else "Validating"
+    row = {"kind": kind, "name": str(metadata["name"]), "webhooks": hooks}
+    return NormalizedObject(obj["kind"], row["name"], "", [("webhooks", row)])
+
+
+def normalize_csr(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    metadata = _metadata(obj)
+    spec = _spec(obj)
+    status = obj.get("status") or {}
+    conditions = [
+        {"type": c.get("type"), "status": c.get("status"), "reason": c.get("reason")}
+        for c in (status.get("conditions") or [])
+        if isinstance(c, dict)
+    ]
+    row = {
+        "name": str(metadata["name"]),
+        "signer_name": str(spec.get("signerName") or ""),
+        "username": spec.get("username"),
+        "groups": [str(g) for g in spec.get("groups") or []],
+        "usages": [str(u) for u in spec.get("usages") or []],
+        "conditions": conditions,
+        "expiration_seconds": spec.get("expirationSeconds"),
+        "created_at": metadata.get("creationTimestamp"),
+        "issued": bool(status.get("certificate")),
+    }
+    return NormalizedObject("CertificateSigningRequest", row["name"], "", [("csrs", row)])
+
+
+def normalize_config_map(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    metadata = _metadata(obj)
+    namespace = str(metadata.get("namespace") or default_namespace)
+    name = str(metadata["name"])
+    if (namespace, name) != AWS_AUTH:
+        return NormalizedObject("ConfigMap", name, namespace, [], skipped=True)
+    row = {"namespace": namespace, "name": name, "data": _string_map(obj.get("data"), "data")}
+    return NormalizedObject("ConfigMap", name, namespace, [("config_maps", row)])
+
+
+Normalizer = Callable[[Mapping[str, Any], str], NormalizedObject]
+
+NORMALIZERS: dict[str, Normalizer] = {
+    ROLE: normalize_role,
+    CLUSTER_ROLE: normalize_role,
+    ROLE_BINDING: normalize_binding,
+    CLUSTER_ROLE_BINDING: normalize_binding,
+    "Namespace": normalize_namespace,
+    "ServiceAccount": normalize_service_account,
+    "Secret": normalize_secret,
+    "Node": normalize_node,
+    "ValidatingWebhookConfiguration": normalize_webhook_configuration,
+    "MutatingWebhookConfiguration": normalize_webhook_configuration,
+    "CertificateSigningRequest": normalize_csr,
+    "ConfigMap": normalize_config_map,
+    **{kind: normalize_workload for kind in WORKLOAD_KINDS},
+}
+
+def normalize(obj: Mapping[str, Any], default_namespace: str = "default") -> NormalizedObject:
+    """Normalize one API object; unknown kinds come back with `skipped=True`."""
+    kind, name, namespace = object_identity(obj)
+    if not kind:
+        raise InvalidObject("has no kind")
+    normalizer = NORMALIZERS.get(kind)
+    if normalizer is None:
+        return NormalizedObject(kind, name, namespace, [], skipped=True)
+    try:
+        return normalizer(obj, default_namespace)
+    except InvalidObject:
+        raise
+    except (AttributeError, TypeError, KeyError) as exc:
+        # Wrong-shaped fields (a string where a mapping belongs, …) are bad input, not a crash.
+        raise InvalidObject(f"malformed object ({type(exc).__name__}: {exc})") from None

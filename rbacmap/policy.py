@@ -1,0 +1,277 @@
+"""Policy sources for the authorizer: all of a snapshot in memory, or read lazily from SQLite."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rbacmap.model import (
+    CLUSTER_ROLE_BINDING,
+    ROLE_BINDING,
+    Binding,
+    BindingKey,
+    PolicyRule,
+    Role,
+    RoleKey,
+    Subject,
+)
+from rbacmap.store import Store
+
+
+@dataclass
+class InMemoryPolicy:
+    """Every role and binding of a snapshot, indexed like the API server's listers."""
+
+    roles: dict[RoleKey, Role] = field(default_factory=dict)
+    cluster_bindings: list[Binding] = field(default_factory=list)
+    namespaced_bindings: dict[str, list[Binding]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def build(cls, roles: Iterable[Role], bindings: Iterable[Binding]) -> InMemoryPolicy:
+        policy = cls()
+        for role in roles:
+            policy.roles[role.key] = role
+        for binding in bindings:
+            policy.add_binding(binding)
+        return policy
+
+    def add_binding(self, binding: Binding) -> None:
+        if binding.key.kind == CLUSTER_ROLE_BINDING:
+            self.cluster_bindings.append(binding)
+        else:
+            self.namespaced_bindings[binding.key.namespace].append(binding)
+
+    def cluster_role_bindings(self) -> Iterable[Binding]:
+        return self.cluster_bindings
+
+    def role_bindings(self, namespace: str) -> Iterable[Binding]:
+        return self.namespaced_bindings.get(namespace, [])
+
+    def role_binding_namespaces(self) -> Iterable[str]:
+        return sorted(self.namespaced_bindings)
+
+    def role(self, key: RoleKey) -> Role | None:
+        return self.roles.get(key)
+
+    def all_bindings(self) -> Iterable[Binding]:
+        yield from self.cluster_bindings
+        for namespace in sorted(self.namespaced_bindings):
+            yield from self.namespaced_bindings[namespace]
+
+
+def _rule(row: dict[str, Any]) -> PolicyRule:
+    return PolicyRule(
+        tuple(json.loads(row["verbs"])),
+        tuple(json.loads(row["api_groups"])),
+        tuple(json.loads(row["resources"])),
+        tuple(json.loads(row["resource_names"])),
+        tuple(json.loads(row["non_resource_urls"])),
+    )
+
+
+def _roles_from_rows(role_rows: list[dict[str, Any]], rule_rows: list[dict[str, Any]]) -> list[Role]:
+    rules: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rule_rows:
+        rules[(row["role_kind"], row["role_namespace"], row["role_name"])].append(row)
+    roles = []
+    for row in role_rows:
+        own = sorted(rules.get((row["kind"], row["namespace"], row["name"]), []), key=lambda r: r["rule_index"])
+        selectors = json.loads(row["aggregation_selectors"]) if row["aggregation_selectors"] else None
+        roles.append(
+            Role(
+                RoleKey(row["kind"], row["name"], row["namespace"]),
+                tuple(_rule(r) for r in own),
+                tuple(r["aggregated_from"] for r in own),
+                json.loads(row["labels"]),
+                tuple(selectors) if selectors is not None else None,
+            )
+        )
+    return roles
+
+
+def _bindings_from_rows(binding_rows: list[dict[str, Any]], subject_rows: list[dict[str, Any]]) -> list[Binding]:
+    subjects: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in subject_rows:
+        subjects[(row["binding_kind"], row["binding_namespace"], row["binding_name"])].append(row)
+    bindings = []
+    for row in binding_rows:
+        own = sorted(subjects.get((row["kind"], row["namespace"], row["name"]), []), key=lambda r: r["subject_index"])
+        bindings.append(
+            Binding(
+                BindingKey(row["kind"], row["name"], row["namespace"]),
+                RoleKey(row["role_kind"], row["role_name"], ""),
+                tuple(Subject(s["kind"], s["name"], s["namespace"], s["api_group"]) for s in own),
+            )
+        )
+    return bindings
+
+
+def load_policy(store: Store, snapshot_id: int) -> InMemoryPolicy:
+    """Load every role and binding of a snapshot (for the solver and bulk answers)."""
+    roles = _roles_from_rows(
+        store.query("SELECT * FROM roles WHERE snapshot_id = ?", [snapshot_id]),
+        store.query("SELECT * FROM rules WHERE snapshot_id = ?", [snapshot_id]),
+    )
+    bindings = _bindings_from_rows(
+        store.query("SELECT * FROM bindings WHERE snapshot_id = ? ORDER BY kind, namespace, name", [snapshot_id]),
+        store.query("SELECT * FROM binding_subjects WHERE snapshot_id = ?", [snapshot_id]),
+    )
+    return InMemoryPolicy.build(roles, bindings)
+
+
+@dataclass
+class SqlitePolicy:
+    """Reads only what a question needs: CRBs, one namespace's RoleBindings, referenced roles."""
+
+    store: Store
+    snapshot_id: int
+    _cluster_bindings: list[Binding] | None = None
+    _namespaced: dict[str, list[Binding]] = field(default_factory=dict)
+
+    def _bindings(self, kind: str, namespace: str) -> list[Binding]:
+        params = [self.snapshot_id, kind, namespace]
+        binding_rows = self.store.query(
+            "SELECT * FROM bindings WHERE snapshot_id = ? AND kind = ? AND namespace = ? ORDER BY name", params
+        )
+        subject_rows = self.store.query(
+            "SELECT * FROM binding_subjects WHERE snapshot_id = ? AND binding_kind = ? AND binding_namespace = ?",
+            params,
+        )
+        return _bindings_from_rows(binding_rows, subject_rows)
+
+    def cluster_role_bindings(self) -> Iterable[Binding]:
+        if self._cluster_bindings is None:
+            self._cluster_bindings = self._bindings(CLUSTER_ROLE_BINDING, "")
+        return self._cluster_bindings
+
+    def role_bindings(self, namespace: str) -> Iterable[Binding]:
+        if namespace not in self._namespaced:
+            self._namespaced[namespace] = self._bindings(ROLE_BINDING, namespace)
+        return self._namespaced[namespace]
+
+    def role_binding_namespaces(self) -> Iterable[str]:
+        return sorted(self.namespaced_bindings)
+
+    def role(self, key: RoleKey) -> Role | None:
+        return self.roles.get(key)
+
+    def all_bindings(self) -> Iterable[Binding]:
+        yield from self.cluster_bindings
+        for namespace in sorted(self.namespaced_bindings):
+            yield from self.namespaced_bindings[namespace]
+
+
+def _rule(row: dict[str, Any]) -> PolicyRule:
+    return PolicyRule(
+        tuple(json.loads(row["verbs"])),
+        tuple(json.loads(row["api_groups"])),
+        tuple(json.loads(row["resources"])),
+        tuple(json.loads(row["resource_names"])),
+        tuple(json.loads(row["non_resource_urls"])),
+    )
+
+
+def _roles_from_rows(role_rows: list[dict[str, Any]], rule_rows: list[dict[str, Any]]) -> list[Role]:
+    rules: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rule_rows:
+        rules[(row["role_kind"], row["role_namespace"], row["role_name"])].append(row)
+    roles = []
+    for row in role_rows:
+        own = sorted(rules.get((row["kind"], row["namespace"], row["name"]), []), key=lambda r: r["rule_index"])
+        selectors = json.loads(row["aggregation_selectors"]) if row["aggregation_selectors"] else None
+        roles.append(
+            Role(
+                RoleKey(row["kind"], row["name"], row["namespace"]),
+                tuple(_rule(r) for r in own),
+                tuple(r["aggregated_from"] for r in own),
+                json.loads(row["labels"]),
+                tuple(selectors) if selectors is not None else None,
+            )
+        )
+    return roles
+
+
+def _bindings_from_rows(binding_rows: list[dict[str, Any]], subject_rows: list[dict[str, Any]]) -> list[Binding]:
+    subjects: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in subject_rows:
+        subjects[(row["binding_kind"], row["binding_namespace"], row["binding_name"])].append(row)
+    bindings = []
+    for row in binding_rows:
+        own = sorted(subjects.get((row["kind"], row["namespace"], row["name"]), []), key=lambda r: r["subject_index"])
+        bindings.append(
+            Binding(
+                BindingKey(row["kind"], row["name"], row["namespace"]),
+                RoleKey(row["role_kind"], row["role_name"], ""),
+                tuple(Subject(s["kind"], s["name"], s["namespace"], s["api_group"]) for s in own),
+            )
+        )
+    return bindings
+
+
+def load_policy(store: Store, snapshot_id: int) -> InMemoryPolicy:
+    """Load every role and binding of a snapshot (for the solver and bulk answers)."""
+    roles = _roles_from_rows(
+        store.query("SELECT * FROM roles WHERE snapshot_id = ?", [snapshot_id]),
+        store.query("SELECT * FROM rules WHERE snapshot_id = ?", [snapshot_id]),
+    )
+    bindings = _bindings_from_rows(
+        store.query("SELECT * FROM bindings WHERE snapshot_id = ? ORDER BY kind, namespace, name", [snapshot_id]),
+        store.query("SELECT * FROM binding_subjects WHERE snapshot_id = ?", [snapshot_id]),
+    )
+    return InMemoryPolicy.build(roles, bindings)
+
+
+@dataclass
+class SqlitePolicy:
+    """Reads only what a question needs: CRBs, one namespace's RoleBindings, referenced roles."""
+
+    store: Store
+    snapshot_id: int
+    _cluster_bindings: list[Binding] | None = None
+    _namespaced: dict[str, list[Binding]] = field(default_factory=dict)
+
+    def _bindings(self, where: str, params: list[Any]) -> list[Binding]:
+        sid = self.snapshot_id
+        binding_rows = self.store.query(
+            f"SELECT * FROM bindings WHERE snapshot_id = ? AND {where} ORDER BY name", [sid, *params]
+        )
+        subject_rows = self.store.query(
+            f"""SELECT s.* FROM binding_subjects s JOIN bindings b ON b.snapshot_id = s.snapshot_id
+                AND b.kind = s.binding_kind AND b.namespace = s.binding_namespace AND b.name = s.binding_name
+                WHERE s.snapshot_id = ? AND {where.replace("kind", "b.kind").replace("namespace", "b.namespace")}""",
+            [sid, *params],
+        )
+        return _bindings_from_rows(binding_rows, subject_rows)
+
+    def cluster_role_bindings(self) -> Iterable[Binding]:
+        if self._cluster_bindings is None:
+            self._cluster_bindings = self._bindings("kind = ?", [CLUSTER_ROLE_BINDING])
+        return self._cluster_bindings
+
+    def role_bindings(self, namespace: str) -> Iterable[Binding]:
+        if namespace not in self._namespaced:
+            self._namespaced[namespace] = self._bindings("kind = ? AND namespace = ?", [ROLE_BINDING, namespace])
+        return self._namespaced[namespace]
+
+    def role_binding_namespaces(self) -> Iterable[str]:
+        rows = self.store.query(
+            "SELECT DISTINCT namespace FROM bindings WHERE snapshot_id = ? AND kind = ? ORDER BY namespace",
+            [self.snapshot_id, ROLE_BINDING],
+        )
+        return [row["namespace"] for row in rows]
+
+    def role(self, key: RoleKey) -> Role | None:
+        params = [self.snapshot_id, key.kind, key.namespace, key.name]
+        role_rows = self.store.query(
+            "SELECT * FROM roles WHERE snapshot_id = ? AND kind = ? AND namespace = ? AND name = ?", params
+        )
+        if not role_rows:
+            return None
+        rule_rows = self.store.query(
+            "SELECT * FROM rules WHERE snapshot_id = ? AND role_kind = ? AND role_namespace = ? AND role_name = ?",
+            params,
+        )
+        return _roles_from_rows(role_rows, rule_rows)[0]

@@ -1,0 +1,133 @@
+"""The SQLite schema, as an ordered list of forward migrations (documented in docs/schema.md)."""
+
+from __future__ import annotations
+
+# Versions are assigned per feature so parallel work does not collide: 1 core, 2 live import,
+# 3 cloud IAM, 4 audit usage, 5 offboarding. Append; never edit a released migration.
+# Every table that holds cluster objects carries snapshot_id; a snapshot's rows are written
+# in the same transaction that marks it complete, so readers never see half an import.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE clusters (
+            name TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE snapshots (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            cluster TEXT NOT NULL REFERENCES clusters(name),
+            source TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL CHECK (status IN ('complete', 'failed')),
+            object_counts TEXT NOT NULL DEFAULT '{}',
+            skipped_counts TEXT NOT NULL DEFAULT '{}',
+            error_count INTEGER NOT NULL DEFAULT 0,
+            incomplete_kinds TEXT NOT NULL DEFAULT '[]',
+            server_version TEXT,
+            platform TEXT,
+            message TEXT
+        );
+        CREATE INDEX snapshots_cluster ON snapshots(cluster, status, id);
+        CREATE TABLE namespaces (
+            snapshot_id INTEGER NOT NULL, name TEXT NOT NULL, labels TEXT NOT NULL,
+            annotations TEXT NOT NULL, pss_enforce TEXT, pss_audit TEXT, pss_warn TEXT,
+            PRIMARY KEY (snapshot_id, name)
+        );
+        CREATE TABLE roles (
+            snapshot_id INTEGER NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL,
+            name TEXT NOT NULL, labels TEXT NOT NULL, annotations TEXT NOT NULL,
+            aggregation_selectors TEXT, created_at TEXT,
+            PRIMARY KEY (snapshot_id, kind, namespace, name)
+        );
+        CREATE TABLE rules (
+            snapshot_id INTEGER NOT NULL, role_kind TEXT NOT NULL, role_namespace TEXT NOT NULL,
+            role_name TEXT NOT NULL, rule_index INTEGER NOT NULL, verbs TEXT NOT NULL,
+            api_groups TEXT NOT NULL, resources TEXT NOT NULL, resource_names TEXT NOT NULL,
+            non_resource_urls TEXT NOT NULL, aggregated_from TEXT,
+            PRIMARY KEY (snapshot_id, role_kind, role_namespace, role_name, rule_index)
+        );
+        CREATE TABLE bindings (
+            snapshot_id INTEGER NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL,
+            name TEXT NOT NULL, role_kind TEXT NOT NULL, role_name TEXT NOT NULL,
+            role_api_group TEXT NOT NULL, dangling INTEGER NOT NULL DEFAULT 0,
+            labels TEXT NOT NULL, annotations TEXT NOT NULL, created_at TEXT,
+            PRIMARY KEY (snapshot_id, kind, namespace, name)
+        );
+        CREATE TABLE binding_subjects (
+            snapshot_id INTEGER NOT NULL, binding_kind TEXT NOT NULL,
+            binding_namespace TEXT NOT NULL, binding_name TEXT NOT NULL,
+            subject_index INTEGER NOT NULL, kind TEXT NOT NULL, api_group TEXT NOT NULL,
+            name TEXT NOT NULL, namespace TEXT NOT NULL,
+            PRIMARY KEY (snapshot_id, binding_kind, binding_namespace, binding_name, subject_index)
+        );
+        CREATE INDEX binding_subjects_subject ON binding_subjects(snapshot_id, kind, name);
+        CREATE TABLE service_accounts (
+            snapshot_id INTEGER NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+            annotations TEXT NOT NULL, labels TEXT NOT NULL, automount_token INTEGER,
+            secrets TEXT NOT NULL, created_at TEXT,
+            PRIMARY KEY (snapshot_id, namespace, name)
+        );
+        CREATE TABLE workloads (
+            snapshot_id INTEGER NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL,
+            name TEXT NOT NULL, service_account TEXT NOT NULL, node TEXT,
+            owner_kind TEXT, owner_name TEXT, privileged INTEGER NOT NULL,
+            host_pid INTEGER NOT NULL, host_network INTEGER NOT NULL, host_ipc INTEGER NOT NULL,
+            host_path_volumes TEXT NOT NULL, added_capabilities TEXT NOT NULL,
+            automount_token INTEGER, images TEXT NOT NULL, labels TEXT NOT NULL,
+            created_at TEXT, created_by TEXT,
+            PRIMARY KEY (snapshot_id, kind, namespace, name)
+        );
+        CREATE TABLE secrets (
+            snapshot_id INTEGER NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+            type TEXT NOT NULL, service_account TEXT, labels TEXT NOT NULL, created_at TEXT,
+            PRIMARY KEY (snapshot_id, namespace, name)
+        );
+        CREATE TABLE nodes (
+            snapshot_id INTEGER NOT NULL, name TEXT NOT NULL, labels TEXT NOT NULL,
+            provider_id TEXT, kubelet_version TEXT,
+            PRIMARY KEY (snapshot_id, name)
+        );
+        CREATE TABLE webhooks (
+            snapshot_id INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+            webhooks TEXT NOT NULL,
+            PRIMARY KEY (snapshot_id, kind, name)
+        );
+        CREATE TABLE csrs (
+            snapshot_id INTEGER NOT NULL, name TEXT NOT NULL, signer_name TEXT NOT NULL,
+            username TEXT, groups TEXT NOT NULL, usages TEXT NOT NULL, conditions TEXT NOT NULL,
+            expiration_seconds INTEGER, created_at TEXT, issued INTEGER NOT NULL,
+            PRIMARY KEY (snapshot_id, name)
+        );
+        CREATE TABLE config_maps (
+            snapshot_id INTEGER NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (snapshot_id, namespace, name)
+        );
+        CREATE TABLE import_errors (
+            snapshot_id INTEGER NOT NULL, source TEXT NOT NULL, document INTEGER,
+            line INTEGER, kind TEXT, name TEXT, message TEXT NOT NULL
+        );
+        CREATE INDEX import_errors_snapshot ON import_errors(snapshot_id);
+        """,
+    ),
+]
+
+# Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.
+SNAPSHOT_TABLES = [
+    "namespaces",
+    "roles",
+    "rules",
+    "bindings",
+    "binding_subjects",
+    "service_accounts",
+    "workloads",
+    "secrets",
+    "nodes",
+    "webhooks",
+    "csrs",
+    "config_maps",
+    "import_errors",
+]
+

@@ -1,0 +1,30 @@
+"""Shape who-can answers for output: one row per subject and grant, system:masters first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rbacmap.authorizer import SubjectGrant
+
+
+def who_can_rows(answers: list[SubjectGrant]) -> list[dict[str, Any]]:
+    rows = []
+    for answer in answers:
+        grant = answer.grant
+        rows.append(
+            {
+                "subject": {
+                    "kind": answer.subject.kind,
+                    "name": answer.subject.name,
+                    "namespace": answer.subject.namespace or None,
+                },
+                "where": answer.namespace or "cluster-wide",
+                "binding": str(grant.binding.key) if grant else None,
+                "role": str(grant.role.key) if grant else None,
+                "rule_index": grant.rule_index if grant else None,
+                "rule": grant.rule.describe() if grant else None,
+                "aggregated_from": grant.aggregated_from if grant else None,
+                "note": answer.note,
+            }
+        )
+    return rows
