@@ -19,8 +19,9 @@ demo: $(VENV)/.installed
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	RBACMAP_DB=$(DEMO_DB) sh scripts/demo.sh $(BIN)/rbacmap
 
+# pytest exits 5 when it collects no test; an empty collection is not a failure.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q || [ $$? -eq 5 ]
 
 lint: $(VENV)/.installed
 	$(BIN)/pip install -q '.[lint]'
