@@ -36,7 +36,10 @@ try:
 
     _JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
 except ImportError:  # pragma: no cover - orjson is optional
-    _json_loads = json.loads
+
+    def _json_loads(text: str | bytes) -> Any:
+        return json.loads(text)
+
     _JSON_ERRORS = (ValueError,)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
@@ -87,10 +90,7 @@ def expand_paths(paths: Sequence[str]) -> Iterator[Path | str]:
 
 
 def read_source(source: Path | str, stdin: IO[bytes] | None = None) -> bytes:
-    if source == "-":
-        data = (stdin or sys.stdin.buffer).read()
-    else:
-        data = Path(source).read_bytes()
+    data = (stdin or sys.stdin.buffer).read() if source == "-" else Path(source).read_bytes()
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     return data
@@ -150,10 +150,14 @@ def parse_document(document: Document) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = document.line + mark.line if mark is not None else document.line
         problem = getattr(exc, "problem", None) or str(exc)
-        raise _DocumentError(ImportError_(document.source, f"YAML syntax error: {problem}", document.index, line))
+        raise _DocumentError(
+            ImportError_(document.source, f"YAML syntax error: {problem}", document.index, line)
+        ) from None
     except _JSON_ERRORS as exc:
         line = document.line + ((getattr(exc, "lineno", None) or 1) - 1)
-        raise _DocumentError(ImportError_(document.source, f"JSON syntax error: {exc}", document.index, line))
+        raise _DocumentError(
+            ImportError_(document.source, f"JSON syntax error: {exc}", document.index, line)
+        ) from None
 
 
 class _DocumentError(Exception):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from rbacmap.model import Role
+from rbacmap.model import PolicyRule, Role
 
 
 class SelectorError(ValueError):
@@ -63,7 +63,7 @@ def aggregate_cluster_roles(cluster_roles: Sequence[Role], max_rounds: int = 50)
         changed = False
         for name in aggregated:
             role = by_name[name]
-            rules: list = []
+            rules: list[PolicyRule] = []
             sources: list[str | None] = []
             for selector in role.aggregation_selectors or ():
                 for other_name in sorted(by_name):

@@ -47,16 +47,16 @@ class PolicySource(Protocol):
 
 
 def verb_matches(rule: PolicyRule, verb: str) -> bool:
-    return any(v == ALL or v == verb for v in rule.verbs)
+    return any(v in (ALL, verb) for v in rule.verbs)
 
 
 def api_group_matches(rule: PolicyRule, group: str) -> bool:
-    return any(g == ALL or g == group for g in rule.api_groups)
+    return any(g in (ALL, group) for g in rule.api_groups)
 
 
 def resource_matches(rule: PolicyRule, combined_resource: str, subresource: str) -> bool:
     for rule_resource in rule.resources:
-        if rule_resource == ALL or rule_resource == combined_resource:
+        if rule_resource in (ALL, combined_resource):
             return True
         # `*/subresource` matches that subresource of every resource; exact length check as upstream.
         if (
@@ -76,7 +76,7 @@ def resource_name_matches(rule: PolicyRule, name: str) -> bool:
 
 def non_resource_url_matches(rule: PolicyRule, path: str) -> bool:
     for url in rule.non_resource_urls:
-        if url == ALL or url == path:
+        if url in (ALL, path):
             return True
         if url.endswith("*") and path.startswith(url.rstrip("*")):
             return True

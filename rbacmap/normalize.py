@@ -148,7 +148,7 @@ def normalize_role(obj: Mapping[str, Any], default_namespace: str) -> Normalized
         selectors = tuple(aggregation.get("clusterRoleSelectors") or [])
     labels = _labels(metadata)
     role = Role(RoleKey(kind, str(metadata["name"]), namespace), _rules(obj), (), labels, selectors)
-    row = {
+    row: Row = {
         "kind": kind,
         "namespace": namespace,
         "name": role.key.name,
@@ -204,7 +204,7 @@ def normalize_binding(obj: Mapping[str, Any], default_namespace: str) -> Normali
     binding = Binding(
         BindingKey(kind, name, namespace), RoleKey(ref_kind, str(role_ref["name"]), ""), tuple(subjects)
     )
-    row = {
+    row: Row = {
         "kind": kind,
         "namespace": namespace,
         "name": name,
@@ -299,7 +299,7 @@ def normalize_workload(obj: Mapping[str, Any], default_namespace: str) -> Normal
     for ref in metadata.get("ownerReferences") or []:
         if isinstance(ref, dict) and (ref.get("controller") or owner_kind is None):
             owner_kind, owner_name = ref.get("kind"), ref.get("name")
-    row = {
+    row: Row = {
         "kind": kind,
         "namespace": namespace,
         "name": name,
@@ -318,7 +318,7 @@ def normalize_workload(obj: Mapping[str, Any], default_namespace: str) -> Normal
 def normalize_namespace(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
     metadata = _metadata(obj)
     labels = _labels(metadata)
-    row = {
+    row: Row = {
         "name": str(metadata["name"]),
         "labels": labels,
         "annotations": _annotations(metadata),
@@ -332,7 +332,7 @@ def normalize_namespace(obj: Mapping[str, Any], default_namespace: str) -> Norma
 def normalize_service_account(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
     metadata = _metadata(obj)
     automount = obj.get("automountServiceAccountToken")
-    row = {
+    row: Row = {
         "namespace": str(metadata.get("namespace") or default_namespace),
         "name": str(metadata["name"]),
         "annotations": _annotations(metadata),
@@ -348,7 +348,7 @@ def normalize_secret(obj: Mapping[str, Any], default_namespace: str) -> Normaliz
     # Only metadata and type: `data` and `stringData` are never looked at.
     metadata = _metadata(obj)
     annotations = _string_map(metadata.get("annotations"), "metadata.annotations")
-    row = {
+    row: Row = {
         "namespace": str(metadata.get("namespace") or default_namespace),
         "name": str(metadata["name"]),
         "type": str(obj.get("type") or "Opaque"),
@@ -364,7 +364,7 @@ def normalize_node(obj: Mapping[str, Any], default_namespace: str) -> Normalized
     spec = _spec(obj)
     status = obj.get("status") or {}
     node_info = status.get("nodeInfo") or {} if isinstance(status, dict) else {}
-    row = {
+    row: Row = {
         "name": str(metadata["name"]),
         "labels": _labels(metadata),
         "provider_id": spec.get("providerID"),
@@ -392,7 +392,7 @@ def normalize_webhook_configuration(obj: Mapping[str, Any], default_namespace: s
             }
         )
     kind = "Mutating" if obj["kind"] == "MutatingWebhookConfiguration" else "Validating"
-    row = {"kind": kind, "name": str(metadata["name"]), "webhooks": hooks}
+    row: Row = {"kind": kind, "name": str(metadata["name"]), "webhooks": hooks}
     return NormalizedObject(obj["kind"], row["name"], "", [("webhooks", row)])
 
 
@@ -405,7 +405,7 @@ def normalize_csr(obj: Mapping[str, Any], default_namespace: str) -> NormalizedO
         for c in (status.get("conditions") or [])
         if isinstance(c, dict)
     ]
-    row = {
+    row: Row = {
         "name": str(metadata["name"]),
         "signer_name": str(spec.get("signerName") or ""),
         "username": spec.get("username"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
 import click
 
@@ -114,7 +115,7 @@ def _subject_name(subject: dict[str, str | None]) -> str:
 @cluster_option
 @click.option("--requests", "requests_file", type=click.File("r"), required=True,
               help="JSON lines of SubjectAccessReviews (or their specs); - for stdin.")
-def check(db_path: str, cluster: str | None, requests_file: click.utils.LazyFile) -> None:
+def check(db_path: str, cluster: str | None, requests_file: TextIO) -> None:
     """Batch mode: one SubjectAccessReview status per input line, in order."""
     import json
 

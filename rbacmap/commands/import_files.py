@@ -35,4 +35,5 @@ def files_command(db_path: str, paths: tuple[str, ...], cluster: str, strict: bo
     if snapshot.skipped_counts:
         skipped = ", ".join(f"{n} {kind}" for kind, n in snapshot.skipped_counts.items())
         click.echo(f"skipped (not used by rbacmap): {skipped}")
-    click.echo(f"rejected: {len(result.errors)} document(s)/object(s) with errors" if result.errors else "rejected: none")
+    rejected = f"{len(result.errors)} document(s)/object(s) with errors" if result.errors else "none"
+    click.echo(f"rejected: {rejected}")
