@@ -112,6 +112,50 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX import_errors_snapshot ON import_errors(snapshot_id);
         """,
     ),
+    (
+        3,
+        # Cloud IAM (EKS/GKE) is imported separately from the cluster's objects, so it has its
+        # own import record; answers join the latest complete cloud import with the latest
+        # snapshot of the same cluster (see docs/schema.md, "Cloud IAM").
+        """
+        CREATE TABLE cloud_imports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            cluster TEXT NOT NULL REFERENCES clusters(name),
+            provider TEXT NOT NULL CHECK (provider IN ('eks', 'gke')),
+            cloud_cluster TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL CHECK (status IN ('complete', 'failed')),
+            details TEXT NOT NULL DEFAULT '{}',
+            notes TEXT NOT NULL DEFAULT '[]',
+            message TEXT
+        );
+        CREATE INDEX cloud_imports_cluster ON cloud_imports(cluster, status);
+        CREATE TABLE cloud_identity_mappings (
+            cloud_import_id INTEGER NOT NULL, principal_kind TEXT NOT NULL, principal TEXT NOT NULL,
+            username TEXT NOT NULL, groups TEXT NOT NULL, mechanism TEXT NOT NULL,
+            live INTEGER NOT NULL, provenance TEXT NOT NULL
+        );
+        CREATE INDEX cloud_identity_mappings_import ON cloud_identity_mappings(cloud_import_id);
+        CREATE TABLE cloud_k8s_grants (
+            cloud_import_id INTEGER NOT NULL, principal_kind TEXT NOT NULL, principal TEXT NOT NULL,
+            namespaces TEXT NOT NULL, rules TEXT NOT NULL, mechanism TEXT NOT NULL,
+            live INTEGER NOT NULL, provenance TEXT NOT NULL
+        );
+        CREATE INDEX cloud_k8s_grants_import ON cloud_k8s_grants(cloud_import_id);
+        CREATE TABLE cloud_edges (
+            cloud_import_id INTEGER NOT NULL, source_kind TEXT NOT NULL, source TEXT NOT NULL,
+            target_kind TEXT NOT NULL, target TEXT NOT NULL, mechanism TEXT NOT NULL,
+            provenance TEXT NOT NULL
+        );
+        CREATE INDEX cloud_edges_import ON cloud_edges(cloud_import_id);
+        CREATE TABLE cloud_powers (
+            cloud_import_id INTEGER NOT NULL, principal_kind TEXT NOT NULL, principal TEXT NOT NULL,
+            power TEXT NOT NULL, provenance TEXT NOT NULL
+        );
+        CREATE INDEX cloud_powers_import ON cloud_powers(cloud_import_id);
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

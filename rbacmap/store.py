@@ -124,9 +124,11 @@ class Store:
 
     def _migrate(self) -> None:
         self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
-        current = self.schema_version()
-        for version, sql in MIGRATIONS:
-            if version <= current:
+        # Versions are assigned per feature and may land out of order: apply every missing one,
+        # in version order, rather than only those above the current maximum.
+        applied = {int(row[0]) for row in self.conn.execute("SELECT version FROM schema_version")}
+        for version, sql in sorted(MIGRATIONS):
+            if version in applied:
                 continue
             self.conn.execute("BEGIN IMMEDIATE")
             try:
