@@ -156,6 +156,47 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX cloud_powers_import ON cloud_powers(cloud_import_id);
         """,
     ),
+    (
+        4,
+        # Audit usage is keyed by cluster, not snapshot: logs are a record of requests over a
+        # time window, not a picture of objects. Imports merge into the same aggregate rows.
+        """
+        CREATE TABLE audit_imports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            cluster TEXT NOT NULL REFERENCES clusters(name),
+            source TEXT NOT NULL, format TEXT NOT NULL,
+            started_at TEXT NOT NULL, finished_at TEXT,
+            lines INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,
+            requests INTEGER NOT NULL DEFAULT 0, error_count INTEGER NOT NULL DEFAULT 0,
+            window_start TEXT, window_end TEXT
+        );
+        CREATE INDEX audit_imports_cluster ON audit_imports(cluster);
+        CREATE TABLE audit_import_errors (
+            import_id INTEGER NOT NULL, source TEXT NOT NULL, line INTEGER, message TEXT NOT NULL
+        );
+        CREATE INDEX audit_import_errors_import ON audit_import_errors(import_id);
+        CREATE TABLE audit_usage (
+            cluster TEXT NOT NULL, username TEXT NOT NULL, verb TEXT NOT NULL,
+            api_group TEXT NOT NULL, resource TEXT NOT NULL, subresource TEXT NOT NULL,
+            namespace TEXT NOT NULL, name TEXT NOT NULL, non_resource_url TEXT NOT NULL,
+            decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'unknown')),
+            count INTEGER NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+            PRIMARY KEY (cluster, username, verb, api_group, resource, subresource, namespace, name,
+                         non_resource_url, decision)
+        );
+        CREATE INDEX audit_usage_last_seen ON audit_usage(cluster, last_seen);
+        CREATE TABLE audit_user_groups (
+            cluster TEXT NOT NULL, username TEXT NOT NULL, group_name TEXT NOT NULL,
+            count INTEGER NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+            PRIMARY KEY (cluster, username, group_name)
+        );
+        CREATE TABLE audit_impersonations (
+            cluster TEXT NOT NULL, impersonator TEXT NOT NULL, username TEXT NOT NULL,
+            count INTEGER NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+            PRIMARY KEY (cluster, impersonator, username)
+        );
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.
