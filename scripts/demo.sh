@@ -4,14 +4,23 @@
 set -eu
 rbacmap=${1:-rbacmap}
 step() { printf '\n\033[1m$ rbacmap %s\033[0m\n' "$*"; }
+# `can` exits 1 for "no": that is an answer, not a failure of the demo.
+ask() { step "$@"; "$rbacmap" "$@" || [ $? -eq 1 ]; }
 
 step import files fixtures/demo --cluster demo
 "$rbacmap" import files fixtures/demo --cluster demo
 step snapshots
 "$rbacmap" snapshots
-step who-can get secrets -n payments
-"$rbacmap" who-can get secrets -n payments
-step can system:serviceaccount:ci:deployer create clusterrolebindings
-"$rbacmap" can system:serviceaccount:ci:deployer create clusterrolebindings || true
-step can user:dana@example.com get secrets -n payments
-"$rbacmap" can dana@example.com get secrets -n payments || true
+
+printf '\n# Who can read the payments secrets? (aggregated edit, the CI deployer, cluster admins)\n'
+ask who-can get secrets -n payments
+printf '\n# Dana is on call with view: no secrets ... unless her IdP puts her in payments-devs.\n'
+ask can dana@example.com get secrets -n payments
+ask can dana@example.com get secrets -n payments --group payments-devs
+printf '\n# The CI deployer can create ClusterRoleBindings and bind any ClusterRole: cluster-admin in two steps.\n'
+ask can system:serviceaccount:ci:deployer create clusterrolebindings
+ask can sa:ci/deployer bind clusterroles cluster-admin
+printf '\n# Every ci service account can exec into web pods (a Group binding on system:serviceaccounts:ci).\n'
+ask who-can create pods/exec -A
+printf '\n# Frank is bound to a Role that does not exist (yet): dangling.\n'
+ask can frank@example.com get pods -n web
