@@ -1,0 +1,104 @@
+"""`rbacmap import kube`: a live cluster into one snapshot (fetch -> normalize -> load).
+
+Fetching happens before the snapshot transaction opens, so a slow cluster never holds the
+DB's write lock. Items go through the same `SnapshotBuilder.add` as `import files`.
+
+Failure policy: a 403 on a kind is a fact about the importing identity, so the snapshot is
+kept and records the kind as incomplete (every answer from it then says so). A kind that
+still fails after retries (timeouts, 5xx) is transient: a snapshot silently missing, say,
+RoleBindings would make `diff` report them all removed, so the whole import fails, is
+recorded as a failed snapshot, and the previous snapshot stays the latest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kubernetes.client import ApiClient
+from rbacmap.importers.kube_dump import write_dump
+from rbacmap.importers.kube_fetch import (
+    FAILED,
+    FORBIDDEN,
+    FetchedKind,
+    KubeFetcher,
+    ProgressCallback,
+    RetryPolicy,
+    ServerInfo,
+)
+from rbacmap.importers.kube_kinds import KINDS, ResourceKind
+
+from rbacmap.snapshot_builder import SnapshotBuilder
+from rbacmap.store import ImportError_, Snapshot, Store
+
+
+class KubeImportFailed(Exception):
+    """Some kinds could not be fetched even after retries; nothing was imported."""
+
+    def __init__(self, failures: Sequence[FetchedKind]) -> None:
+        self.failures = list(failures)
+        detail = "; ".join(f"{f.resource.kind}: {f.message}" for f in self.failures)
+        super().__init__(f"could not fetch {len(self.failures)} kind(s), nothing imported: {detail}")
+
+
+@dataclass(frozen=True)
+class KindReport:
+    kind: str
+    status: str
+    count: int
+    message: str | None
+    restarts: int = 0
+
+
+@dataclass(frozen=True)
+class KubeImportResult:
+    snapshot: Snapshot
+    kinds: list[KindReport]
+    errors: list[ImportError_]
+    server: ServerInfo
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    page_size: int = 500
+    concurrency: int = 8
+    retry: RetryPolicy = RetryPolicy()
+
+
+def import_kube(
+    store: Store,
+    api_client: ApiClient,
+    cluster: str,
+    *,
+    source: str = "kube",
+    options: FetchOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+    dump_dir: str | Path | None = None,
+    kinds: Sequence[ResourceKind] = KINDS,
+) -> KubeImportResult:
+    """Fetch every known kind through `api_client` and load it as a new snapshot of `cluster`."""
+    options = options or FetchOptions()
+    fetcher = KubeFetcher(api_client, page_size=options.page_size, retry=options.retry, on_progress=on_progress)
+    server = fetcher.server_info()
+    fetched = fetcher.fetch_all(kinds, options.concurrency)
+    if dump_dir is not None:
+        write_dump(dump_dir, fetched, server)
+    failures = [f for f in fetched if f.status == FAILED]
+    with store.write_snapshot(cluster, source[:500]) as writer:
+        if failures:
+            # Raised inside the transaction so the store records a failed snapshot.
+            raise KubeImportFailed(failures)
+        writer.server_version = server.git_version
+        writer.platform = server.platform
+        builder = SnapshotBuilder(writer)
+        for result in fetched:
+            if result.status == FORBIDDEN:
+                writer.mark_incomplete(result.resource.kind)
+            for item in result.items:
+                builder.add(item, f"{source} {result.resource.list_path}")
+        builder.finish()
+        snapshot_id = writer.snapshot_id
+        errors = list(writer.errors)
+    reports = [KindReport(f.resource.kind, f.status, len(f.items), f.message, f.restarts) for f in fetched]
+    return KubeImportResult(store.snapshot(snapshot_id), reports, errors, server)

@@ -1,0 +1,104 @@
+"""Find the clusters to import and their credentials, the way kubectl does.
+
+`--kubeconfig F`, else `KUBECONFIG` (several files joined with `:`, merged by the client's
+loader, first file wins for each name), else `~/.kube/config`; else, when running in a pod
+(`KUBERNETES_SERVICE_HOST` set), the pod's service account. Tokens, client certificates,
+exec plugins and auth providers are whatever the `kubernetes` client supports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import config as kube_config
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.config.config_exception import ConfigException
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+IN_CLUSTER = "in-cluster"
+
+
+class KubeconfigError(Exception):
+    """No usable credentials: the message says what was looked for."""
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    """One cluster to import: the kubeconfig context (None in a pod), its cluster name, a client."""
+
+    context: str | None
+    cluster: str
+    api_client: ApiClient
+
+
+def kubeconfig_path(explicit: str | None, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The kubeconfig path list kubectl would use, or None when there is none."""
+    if explicit:
+        return explicit
+    candidates = environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+    existing = [p for p in candidates.split(os.pathsep) if p and os.path.exists(os.path.expanduser(p))]
+    return os.pathsep.join(existing) or None
+
+
+def resolve_targets(
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    all_contexts: bool = False,
+    environ: Mapping[str, str] = os.environ,
+) -> list[ClusterTarget]:
+    """The clusters to import: the current (or named) context, or every context."""
+    path = kubeconfig_path(kubeconfig, environ)
+    if path is None:
+        if environ.get("KUBERNETES_SERVICE_HOST") and not context and not all_contexts:
+            return [_in_cluster_target()]
+        looked = environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+        raise KubeconfigError(f"no kubeconfig found (looked at {looked}) and not running in a pod")
+    try:
+        contexts, current = kube_config.list_kube_config_contexts(config_file=path)
+    except (ConfigException, OSError) as exc:
+        raise KubeconfigError(f"cannot read kubeconfig {path}: {exc}") from exc
+    if all_contexts:
+        chosen = list(contexts)
+    elif context:
+        chosen = [c for c in contexts if c.get("name") == context]
+        if not chosen:
+            known = ", ".join(str(c.get("name")) for c in contexts) or "none"
+            raise KubeconfigError(f"kubeconfig {path} has no context {context!r} (known: {known})")
+    else:
+        if not current:
+            raise KubeconfigError(f"kubeconfig {path} has no current-context: name one with --context")
+        chosen = [current]
+    return [_context_target(path, entry) for entry in chosen]
+
+
+def _context_target(path: str, entry: Mapping[str, Any]) -> ClusterTarget:
+    name = str(entry.get("name"))
+    cluster = str((entry.get("context") or {}).get("cluster") or name)
+    configuration = _configuration()
+    try:
+        # persist_config=False: refreshing a token must not rewrite the user's kubeconfig.
+        client = kube_config.new_client_from_config(
+            config_file=path, context=name, persist_config=False, client_configuration=configuration
+        )
+    except (ConfigException, OSError) as exc:
+        raise KubeconfigError(f"context {name!r} of {path}: {exc}") from exc
+    return ClusterTarget(name, cluster, client)
+
+
+def _in_cluster_target() -> ClusterTarget:
+    configuration = _configuration()
+    try:
+        kube_config.load_incluster_config(client_configuration=configuration)
+    except ConfigException as exc:
+        raise KubeconfigError(f"in-cluster config: {exc}") from exc
+    return ClusterTarget(None, IN_CLUSTER, ApiClient(configuration))
+
+
+def _configuration() -> Configuration:
+    configuration = Configuration()
+    # Our fetcher retries with backoff itself; urllib3's own silent retries would multiply it.
+    configuration.retries = False
+    return configuration

@@ -1,0 +1,41 @@
+"""`import kube --save-dump DIR`: what was fetched, as kubectl-style List files `import files` reads."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from rbacmap.importers.kube_fetch import OK, FetchedKind, ServerInfo
+
+INFO_FILE = "dump-info.txt"
+
+
+def write_dump(directory: str | Path, fetched: Sequence[FetchedKind], server: ServerInfo) -> list[Path]:
+    """One `<plural>.<group>.json` List per kind that was read; Secrets hold metadata and type only.
+
+    Kinds that could not be read get no file; `dump-info.txt` (not a manifest, so `import
+    files` ignores it) says which, so whoever receives the dump knows what it lacks.
+    """
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    written = []
+    for result in fetched:
+        if result.status != OK:
+            continue
+        path = root / result.resource.file_name
+        document = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": result.items}
+        _write_private(path, json.dumps(document, indent=2) + "\n")
+        written.append(path)
+    lines = [f"server version: {server.git_version or 'unknown'}", f"platform: {server.platform or 'unknown'}"]
+    lines += [f"{r.resource.kind}: {r.status}" + (f" ({r.message})" if r.message else "") for r in fetched]
+    _write_private(root / INFO_FILE, "\n".join(lines) + "\n")
+    return written
+
+
+def _write_private(path: Path, text: str) -> None:
+    # A dump maps who can do what in a cluster: readable by its owner only, like the DB.
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -1,0 +1,283 @@
+"""Fetch step of `import kube`: list every known kind from an API server, raw JSON shapes kept.
+
+Talks to the server only through an injected `kubernetes.client.ApiClient` (`call_api` with
+`_preload_content=False`; we parse the JSON ourselves, so items look exactly like what
+`kubectl get -o json` prints and what `import files` reads). Secrets are only ever requested
+as `PartialObjectMetadataList`: their data never leaves the server.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import urllib3
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+from rbacmap.importers.kube_kinds import (
+    PARTIAL_METADATA_LIST,
+    SA_TOKEN_TYPE,
+    UNKNOWN_SECRET_TYPE,
+    ResourceKind,
+    platform_of,
+)
+
+JSON = "application/json"
+RETRYABLE_STATUSES = {0, 429, 500, 502, 503, 504}
+# Annotations that may embed a Secret's values; partial metadata still carries annotations.
+SECRET_BEARING_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+OK = "ok"
+FORBIDDEN = "forbidden"
+NOT_SERVED = "not served"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: per-request timeout, retries with exponential backoff, 410 restarts."""
+
+    attempts: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    timeout: float = 60.0
+    expired_restarts: int = 3
+
+
+class RequestFailed(Exception):
+    """A request failed for good (after retries, or with a status retrying cannot fix)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ContinueExpired(Exception):
+    """410 Gone: the continue token of a paginated list has expired."""
+
+
+@dataclass(frozen=True)
+class FetchedKind:
+    """The outcome of listing one kind: its items (kind/apiVersion filled in) and how it went."""
+
+    resource: ResourceKind
+    status: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+    requests: int = 0
+    restarts: int = 0
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    kind: str
+    fetched: int
+    done: bool
+    status: str = OK
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    git_version: str | None
+    platform: str | None
+
+
+class KubeFetcher:
+    """Lists API resources with pagination, 410 restarts, retries and metadata-only Secrets."""
+
+    def __init__(
+        self,
+        api_client: ApiClient,
+        *,
+        page_size: int = 500,
+        retry: RetryPolicy | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.api_client = api_client
+        self.page_size = page_size
+        self.retry = retry or RetryPolicy()
+        self.on_progress = on_progress
+        self._requests = threading.local()
+
+    # --- whole fetch ---------------------------------------------------------------------
+
+    def server_info(self) -> ServerInfo:
+        try:
+            version = self._get_json("/version", [], JSON)
+        except RequestFailed:
+            return ServerInfo(None, None)
+        git_version = str(version.get("gitVersion") or "") or None
+        return ServerInfo(git_version, platform_of(git_version or ""))
+
+    def served_group_versions(self) -> set[str] | None:
+        """Group/versions the server serves (discovery), or None when discovery is not readable."""
+        try:
+            core = self._get_json("/api", [], JSON)
+            groups = self._get_json("/apis", [], JSON)
+        except RequestFailed:
+            return None
+        served = {str(v) for v in core.get("versions") or []}
+        for group in groups.get("groups") or []:
+            for version in group.get("versions") or []:
+                served.add(str(version.get("groupVersion")))
+        return served
+
+    def fetch_all(self, kinds: Sequence[ResourceKind], concurrency: int = 8) -> list[FetchedKind]:
+        """Fetch every kind (independent lists run in parallel threads), in the order given."""
+        served = self.served_group_versions()
+        todo = [k for k in kinds if served is None or k.group_version in served]
+        skipped = {k.kind: FetchedKind(k, NOT_SERVED, message=f"{k.group_version} is not served") for k in kinds
+                   if k not in todo}
+        if concurrency <= 1:
+            fetched = [self.fetch(k) for k in todo]
+        else:
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kube-fetch") as pool:
+                fetched = list(pool.map(self.fetch, todo))
+        by_kind = {f.resource.kind: f for f in fetched} | skipped
+        return [by_kind[k.kind] for k in kinds]
+
+    # --- one kind ------------------------------------------------------------------------
+
+    def fetch(self, resource: ResourceKind) -> FetchedKind:
+        """List one kind; a 403 or a failure is reported in the result, not raised."""
+        self._requests.count = 0
+        restarts = 0
+        try:
+            if resource.only is not None:
+                items = self._get_single(resource)
+            elif resource.kind == "Secret":
+                items, restarts = self._list_secrets(resource)
+            else:
+                items, restarts = self._list(resource, JSON)
+                items = [_with_kind(item, resource) for item in items]
+        except RequestFailed as exc:
+            status = FORBIDDEN if exc.status == 403 else FAILED
+            self._progress(resource.kind, 0, True, status)
+            return FetchedKind(resource, status, message=str(exc), requests=self._requests.count)
+        self._progress(resource.kind, len(items), True)
+        return FetchedKind(resource, OK, items, requests=self._requests.count, restarts=restarts)
+
+    def _get_single(self, resource: ResourceKind) -> list[dict[str, Any]]:
+        try:
+            return [_with_kind(self._get_json(resource.object_path, [], JSON), resource)]
+        except RequestFailed as exc:
+            if exc.status == 404:
+                return []
+            raise
+
+    def _list_secrets(self, resource: ResourceKind) -> tuple[list[dict[str, Any]], int]:
+        # Two metadata-only lists: every Secret, then the legacy SA tokens, to learn their type.
+        metadata, restarts = self._list(resource, PARTIAL_METADATA_LIST)
+        tokens, more = self._list(resource, PARTIAL_METADATA_LIST, [("fieldSelector", f"type={SA_TOKEN_TYPE}")])
+        token_uids = {_identity(item) for item in tokens}
+        secrets = []
+        for item in metadata:
+            secret_type = SA_TOKEN_TYPE if _identity(item) in token_uids else UNKNOWN_SECRET_TYPE
+            secrets.append(secret_from_metadata(item.get("metadata") or {}, secret_type))
+        return secrets, restarts + more
+
+    def _list(
+        self, resource: ResourceKind, accept: str, extra_query: Iterable[tuple[str, str]] = ()
+    ) -> tuple[list[dict[str, Any]], int]:
+        """All items of a paginated list; an expired continue token restarts the list from scratch."""
+        for restart in range(self.retry.expired_restarts + 1):
+            try:
+                return self._list_pages(resource, accept, list(extra_query), self.page_size), restart
+            except ContinueExpired:
+                continue
+        # As client-go's pager does when paging keeps expiring: one full list without a limit.
+        return self._list_pages(resource, accept, list(extra_query), 0), self.retry.expired_restarts + 1
+
+    def _list_pages(
+        self, resource: ResourceKind, accept: str, extra_query: list[tuple[str, str]], limit: int
+    ) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            query = list(extra_query)
+            if limit:
+                query.append(("limit", str(limit)))
+            if token:
+                query.append(("continue", token))
+            page = self._get_json(resource.list_path, query, accept, continuing=bool(token))
+            items.extend(page.get("items") or [])
+            self._progress(resource.kind, len(items), False)
+            token = str((page.get("metadata") or {}).get("continue") or "")
+            if not token:
+                return items
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    def _get_json(self, path: str, query: list[tuple[str, str]], accept: str, continuing: bool = False) -> Any:
+        last_error = ""
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                time.sleep(min(self.retry.backoff * 2 ** (attempt - 1), self.retry.max_backoff))
+            self._requests.count = getattr(self._requests, "count", 0) + 1
+            try:
+                response = self.api_client.call_api(
+                    path, "GET", query_params=query, header_params={"Accept": accept},
+                    auth_settings=["BearerToken"], _preload_content=False, _request_timeout=self.retry.timeout,
+                )
+                return json.loads(response.data)
+            except ApiException as exc:
+                status = int(exc.status or 0)
+                message = _status_message(exc)
+                if status == 410 and continuing:
+                    raise ContinueExpired(message) from None
+                if status not in RETRYABLE_STATUSES:
+                    raise RequestFailed(f"GET {path}: {status} {message}", status) from None
+                last_error = f"{status} {message}"
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+            except ValueError as exc:
+                raise RequestFailed(f"GET {path}: the response is not JSON ({exc})") from None
+        raise RequestFailed(f"GET {path}: gave up after {self.retry.attempts} attempts: {last_error}")
+
+    def _progress(self, kind: str, fetched: int, done: bool, status: str = OK) -> None:
+        if self.on_progress is not None:
+            self.on_progress(ProgressEvent(kind, fetched, done, status))
+
+
+def secret_from_metadata(metadata: dict[str, Any], secret_type: str) -> dict[str, Any]:
+    """A Secret as rbacmap keeps it: metadata without value-bearing fields, and its type; no data."""
+    kept = {k: v for k, v in metadata.items() if k != "managedFields"}
+    annotations = {
+        k: v for k, v in (metadata.get("annotations") or {}).items() if k not in SECRET_BEARING_ANNOTATIONS
+    }
+    if annotations:
+        kept["annotations"] = annotations
+    else:
+        kept.pop("annotations", None)
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": kept, "type": secret_type}
+
+
+def _with_kind(item: dict[str, Any], resource: ResourceKind) -> dict[str, Any]:
+    # List items come without kind/apiVersion; put them first, as kubectl prints them.
+    rest = {k: v for k, v in item.items() if k not in ("apiVersion", "kind")}
+    return {"apiVersion": resource.group_version, "kind": resource.kind, **rest}
+
+
+def _identity(item: dict[str, Any]) -> tuple[str, str]:
+    metadata = item.get("metadata") or {}
+    return str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
+
+
+def _status_message(exc: ApiException) -> str:
+    """The message of the API's Status object, or the HTTP reason."""
+    body = exc.body
+    try:
+        status = json.loads(body) if body else {}
+    except ValueError:
+        status = {}
+    if isinstance(status, dict) and status.get("message"):
+        return str(status["message"])
+    return str(exc.reason or "")

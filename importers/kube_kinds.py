@@ -1,0 +1,79 @@
+"""Which API resources `import kube` lists: every kind the shared normalizer knows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
+# Only metadata of Secrets is ever requested, so the API never tells us the type of the
+# Secrets that are not legacy SA tokens (those we ask for by field selector).
+UNKNOWN_SECRET_TYPE = "unknown"
+PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """One listable API resource: its kind, group/version and plural name."""
+
+    kind: str
+    group_version: str
+    plural: str
+    # A single object to GET instead of listing the whole resource (ConfigMap aws-auth).
+    only: tuple[str, str] | None = None
+
+    @property
+    def base_path(self) -> str:
+        return "/api/v1" if self.group_version == "v1" else f"/apis/{self.group_version}"
+
+    @property
+    def list_path(self) -> str:
+        return f"{self.base_path}/{self.plural}"
+
+    @property
+    def object_path(self) -> str:
+        assert self.only is not None
+        namespace, name = self.only
+        return f"{self.base_path}/namespaces/{namespace}/{self.plural}/{name}"
+
+    @property
+    def file_name(self) -> str:
+        """The dump file of this kind (`import files` reads it back)."""
+        group = self.group_version.split("/")[0] if "/" in self.group_version else "core"
+        return f"{self.plural}.{group}.json"
+
+
+RBAC = "rbac.authorization.k8s.io/v1"
+
+KINDS: tuple[ResourceKind, ...] = (
+    ResourceKind("Namespace", "v1", "namespaces"),
+    ResourceKind("ClusterRole", RBAC, "clusterroles"),
+    ResourceKind("ClusterRoleBinding", RBAC, "clusterrolebindings"),
+    ResourceKind("Role", RBAC, "roles"),
+    ResourceKind("RoleBinding", RBAC, "rolebindings"),
+    ResourceKind("ServiceAccount", "v1", "serviceaccounts"),
+    ResourceKind("Secret", "v1", "secrets"),
+    ResourceKind("Pod", "v1", "pods"),
+    ResourceKind("ReplicationController", "v1", "replicationcontrollers"),
+    ResourceKind("Deployment", "apps/v1", "deployments"),
+    ResourceKind("ReplicaSet", "apps/v1", "replicasets"),
+    ResourceKind("StatefulSet", "apps/v1", "statefulsets"),
+    ResourceKind("DaemonSet", "apps/v1", "daemonsets"),
+    ResourceKind("Job", "batch/v1", "jobs"),
+    ResourceKind("CronJob", "batch/v1", "cronjobs"),
+    ResourceKind("Node", "v1", "nodes"),
+    ResourceKind(
+        "ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1", "validatingwebhookconfigurations"
+    ),
+    ResourceKind("MutatingWebhookConfiguration", "admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations"),
+    ResourceKind("CertificateSigningRequest", "certificates.k8s.io/v1", "certificatesigningrequests"),
+    ResourceKind("ConfigMap", "v1", "configmaps", only=("kube-system", "aws-auth")),
+)
+
+
+def platform_of(git_version: str) -> str | None:
+    """EKS or GKE when the server's gitVersion says so (v1.29.3-eks-ae9a62a, v1.30.2-gke.1587003)."""
+    if "-eks-" in git_version:
+        return "EKS"
+    if "-gke." in git_version:
+        return "GKE"
+    return None
