@@ -1,0 +1,112 @@
+"""Aggregated ClusterRoles are recomputed from their selectors, as the aggregation controller does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rbacmap.importers.manifests import import_files
+
+from rbacmap.aggregation import SelectorError, aggregate_cluster_roles, selector_matches
+from rbacmap.authorizer import Authorizer
+from rbacmap.model import PolicyRule, ResourceRequest, Role, RoleKey, UserInfo
+from rbacmap.policy import load_policy
+from rbacmap.store import Store
+
+LABELS = {"tier": "gold", "team": "web"}
+
+
+@pytest.mark.parametrize(
+    ("selector", "matches"),
+    [
+        ({}, True),  # an empty selector selects everything
+        ({"matchLabels": {"tier": "gold"}}, True),
+        ({"matchLabels": {"tier": "gold", "team": "web"}}, True),
+        ({"matchLabels": {"tier": "silver"}}, False),
+        ({"matchLabels": {"absent": "x"}}, False),
+        ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["gold", "silver"]}]}, True),
+        ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["silver"]}]}, False),
+        ({"matchExpressions": [{"key": "absent", "operator": "In", "values": ["x"]}]}, False),
+        ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["silver"]}]}, True),
+        ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["gold"]}]}, False),
+        ({"matchExpressions": [{"key": "absent", "operator": "NotIn", "values": ["x"]}]}, True),
+        ({"matchExpressions": [{"key": "team", "operator": "Exists"}]}, True),
+        ({"matchExpressions": [{"key": "absent", "operator": "Exists"}]}, False),
+        ({"matchExpressions": [{"key": "absent", "operator": "DoesNotExist"}]}, True),
+        ({"matchExpressions": [{"key": "team", "operator": "DoesNotExist"}]}, False),
+        # matchLabels and matchExpressions are ANDed
+        ({"matchLabels": {"tier": "gold"}, "matchExpressions": [{"key": "team", "operator": "DoesNotExist"}]}, False),
+    ],
+)
+def test_selector_semantics(selector: dict[str, object], matches: bool) -> None:
+    assert selector_matches(selector, LABELS) is matches
+
+
+def test_unknown_operator_is_an_error() -> None:
+    with pytest.raises(SelectorError):
+        selector_matches({"matchExpressions": [{"key": "a", "operator": "Gt"}]}, LABELS)
+
+
+def cluster_role(name: str, rules: list[PolicyRule], labels: dict[str, str] | None = None,
+                 selectors: tuple[dict[str, object], ...] | None = None) -> Role:
+    return Role(RoleKey("ClusterRole", name), tuple(rules), (), labels or {}, selectors)
+
+
+READ_PODS = PolicyRule(("get",), ("",), ("pods",))
+READ_SECRETS = PolicyRule(("get",), ("",), ("secrets",))
+DELETE_PODS = PolicyRule(("delete",), ("",), ("pods",))
+
+
+def test_chained_aggregation_keeps_the_original_source() -> None:
+    roles = [
+        cluster_role("admin", [], selectors=({"matchLabels": {"to-admin": "true"}},)),
+        cluster_role("edit", [], {"to-admin": "true"}, ({"matchLabels": {"to-edit": "true"}},)),
+        cluster_role("edit-bits", [READ_SECRETS], {"to-edit": "true"}),
+        cluster_role("admin-bits", [DELETE_PODS], {"to-admin": "true"}),
+    ]
+    by_name = {r.key.name: r for r in aggregate_cluster_roles(roles)}
+    assert by_name["edit"].rules == (READ_SECRETS,)
+    assert by_name["edit"].rule_sources == ("edit-bits",)
+    # admin selects edit (itself aggregated) and admin-bits; the rule read through edit
+    # remembers edit-bits, the role that really holds it. Matched roles are walked by name.
+    assert set(by_name["admin"].rules) == {READ_SECRETS, DELETE_PODS}
+    assert dict(zip(by_name["admin"].rules, by_name["admin"].rule_sources, strict=True)) == {
+        DELETE_PODS: "admin-bits",
+        READ_SECRETS: "edit-bits",
+    }
+
+
+def test_duplicate_rules_are_kept_once_and_role_does_not_select_itself() -> None:
+    roles = [
+        cluster_role("agg", [], {"x": "1"}, ({"matchLabels": {"x": "1"}},)),
+        cluster_role("a", [READ_PODS], {"x": "1"}),
+        cluster_role("b", [READ_PODS, READ_SECRETS], {"x": "1"}),
+    ]
+    agg = aggregate_cluster_roles(roles)[0]
+    assert agg.rules == (READ_PODS, READ_SECRETS)
+    assert agg.rule_sources == ("a", "b")
+
+
+def test_stale_rules_of_an_aggregated_role_are_replaced(store: Store, fixtures_dir: Path) -> None:
+    result = import_files(store, [str(fixtures_dir / "core" / "stale-aggregated.yaml")], "c")
+    assert result.errors == []
+    rows = store.query(
+        "SELECT rule_index, resources, verbs, aggregated_from FROM rules WHERE role_name = 'support'"
+    )
+    assert rows == [
+        {"rule_index": 0, "resources": '["pods/log"]', "verbs": '["get"]', "aggregated_from": "support-logs"}
+    ]
+    authorizer = Authorizer(load_policy(store, result.snapshot.id))
+    member = UserInfo.authenticated("sam", ["support"])
+    assert not authorizer.authorize(member, ResourceRequest("delete", "pods", "web")).allowed
+    grant = authorizer.authorize(member, ResourceRequest("get", "pods", "web", subresource="log")).grants[0]
+    assert grant.aggregated_from == "support-logs"
+    assert grant.describe().endswith("(aggregated from ClusterRole support-logs)")
+
+
+def test_demo_custom_aggregation_with_match_expressions(demo_authorizer: Authorizer) -> None:
+    prometheus = UserInfo.authenticated("system:serviceaccount:monitoring:prometheus")
+    metrics = demo_authorizer.authorize(prometheus, ResourceRequest("list", "deployments", "web", "apps"))
+    assert [g.aggregated_from for g in metrics.grants] == ["monitoring-kube-state"]  # label value "yes" (In)
+    # monitoring-legacy carries the label but also rbac.example.com/deprecated (DoesNotExist fails).
+    assert not demo_authorizer.authorize(prometheus, ResourceRequest("get", "secrets", "payments")).allowed
