@@ -1,0 +1,371 @@
+"""Offboarding: everything a departed person can still do in a cluster, how, and what to delete.
+
+`offboard(store, people, clusters)` resolves each person into the identities the API
+server would see (`offboard_identity`), then reports, per cluster, the bindings naming
+them or their groups, what they can still do (exact authorizer matching), the mappings
+and artifacts that keep working after their account is gone, and the fix steps.
+Optional sources (audit usage, cloud IAM, escalation solver) plug in through
+`offboard_sources`; each report says which sources it used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from rbacmap import offboard_sources
+from rbacmap.authorizer import Grant, subject_applies
+from rbacmap.model import GROUP, SYSTEM_MASTERS, USER, Binding, Role, RoleKey, UserInfo
+from rbacmap.offboard_context import AWS_AUTH_REF, ClusterContext, Resolution
+from rbacmap.offboard_identity import UNIVERSAL_GROUPS, AwsAuthEntry, Identity, Person, canonical_arn, person_groups
+from rbacmap.offboard_report import ClusterReport, Finding, FixStep, ObjectRef, Permission, PersonReport
+from rbacmap.store import Store
+
+# kube-controller-manager --cluster-signing-duration default: what a CSR without
+# spec.expirationSeconds (or with a longer one) gets from the built-in signers.
+DEFAULT_SIGNING_SECONDS = 365 * 24 * 3600
+CLIENT_SIGNERS = ("kubernetes.io/kube-apiserver-client", "kubernetes.io/legacy-unknown")
+
+
+# --- identities ----------------------------------------------------------------------------
+
+
+def resolve_core_identities(person: Person, ctx: ClusterContext, resolution: Resolution) -> None:
+    """Identities from what the person was given as, and from the snapshot: aws-auth and CSRs."""
+    for username in person.usernames:
+        resolution.identities.append(Identity(username, person.groups, "given username"))
+    for email in person.gcp_emails():
+        if email not in person.usernames:
+            resolution.identities.append(
+                Identity(email, person.groups, "GCP member user:" + email + " (GKE usernames are account emails)")
+            )
+    _resolve_aws_auth(person, ctx, resolution)
+
+
+def _resolve_aws_auth(person: Person, ctx: ClusterContext, resolution: Resolution) -> None:
+    user_arns = {canonical_arn(a) for a in person.iam_user_arns()}
+    given_roles = {canonical_arn(a): None for a in person.aws_arns if ":role/" in a}
+    sessions: dict[str, str | None] = {**given_roles, **dict(person.assumed_roles())}
+    for entry in ctx.aws_auth:
+        for group in entry.groups:
+            rendered = entry.render_username(None)
+            if rendered:
+                resolution.add_member(group, rendered, entry.describe())
+        if entry.section == "mapUsers" and entry.arn in user_arns:
+            username = entry.render_username(None)
+            identity = Identity(username, entry.groups, entry.describe(), AWS_AUTH_REF.logical_name())
+            resolution.identities.append(identity)
+            resolution.findings.append(_aws_auth_finding(entry, identity, removable=True))
+        elif entry.section == "mapRoles" and entry.arn in sessions:
+            session = sessions[entry.arn]
+            username = entry.render_username(session)
+            via = entry.describe() + (f" (session {session!r})" if session else "")
+            identity = Identity(username, entry.groups, via, AWS_AUTH_REF.logical_name())
+            resolution.identities.append(identity)
+            resolution.findings.append(_aws_auth_finding(entry, identity, removable=False))
+
+
+def _aws_auth_finding(entry: AwsAuthEntry, identity: Identity, *, removable: bool) -> Finding:
+    provenance = {"section": entry.section, "index": entry.index, "entry": entry.raw, "identity": identity.to_json()}
+    if removable:
+        user = entry.arn.rsplit("/", 1)[-1]
+        return Finding(
+            "aws-auth-mapping",
+            f"{entry.describe()} maps the person's IAM user into the cluster",
+            AWS_AUTH_REF,
+            provenance,
+            remediation="remove the entry from kube-system/aws-auth, and disable the IAM user",
+            fix=(
+                FixStep("aws-auth-remove", AWS_AUTH_REF, entries=((entry.section, entry.index),)),
+                FixStep("command", command=f"aws iam delete-login-profile --user-name {user}",
+                        note="stop console sign-in of the IAM user"),
+                FixStep("command", command=f"aws iam list-access-keys --user-name {user}",
+                        note="then `aws iam delete-access-key --user-name USER --access-key-id KEY` for each key"),
+            ),
+        )
+    role = entry.arn.rsplit("/", 1)[-1]
+    return Finding(
+        "aws-auth-mapping",
+        f"{entry.describe()}: the person reaches the cluster through IAM role {role}",
+        AWS_AUTH_REF,
+        provenance,
+        remediation=(
+            f"the role mapping is shared: stop the person from assuming {role} (role trust policy, "
+            "SSO permission set or IAM policy) rather than deleting the mapping"
+        ),
+        fix=(
+            FixStep("command", command=f"aws iam get-role --role-name {role} --query Role.AssumeRolePolicyDocument",
+                    note=f"review who may assume {role}"),
+            FixStep("command",
+                    command=f"aws iam update-assume-role-policy --role-name {role} "
+                            f"--policy-document file://{role}-trust-without-person.json",
+                    note="after removing the person's principal from the trust policy"),
+        ),
+    )
+
+
+def resolve_certificates(ctx: ClusterContext, resolution: Resolution) -> None:
+    """An issued client certificate for the person's name authenticates them until it expires."""
+    usernames = resolution.usernames()
+    for csr in ctx.csrs:
+        common_name = csr.get("request_cn")
+        if not (csr["issued"] and common_name and common_name in usernames):
+            continue
+        if csr["signer_name"] not in CLIENT_SIGNERS:
+            continue
+        orgs = tuple(json.loads(csr.get("request_organizations") or "[]"))
+        ref = ObjectRef("CertificateSigningRequest", csr["name"])
+        identity = Identity(common_name, orgs, f"client certificate issued for CSR {csr['name']}", ref.logical_name())
+        resolution.identities.append(identity)
+        for group in orgs:
+            resolution.add_member(group, common_name, f"certificate from CSR {csr['name']}")
+
+
+# --- findings ------------------------------------------------------------------------------
+
+
+def certificate_lifetime(csr: dict[str, Any]) -> tuple[int, str, str | None]:
+    """(seconds, why, expiry estimate) of the certificate a CSR produced."""
+    requested = csr.get("expiration_seconds")
+    if requested:
+        seconds = min(int(requested), DEFAULT_SIGNING_SECONDS)
+        why = f"spec.expirationSeconds={requested}"
+        if int(requested) > DEFAULT_SIGNING_SECONDS:
+            why += " capped by the signer's default --cluster-signing-duration (8760h)"
+    else:
+        seconds = DEFAULT_SIGNING_SECONDS
+        why = "no spec.expirationSeconds: signer default --cluster-signing-duration 8760h"
+    expiry = None
+    if csr.get("created_at"):
+        try:
+            created = datetime.fromisoformat(str(csr["created_at"]).replace("Z", "+00:00"))
+            expiry = (created + timedelta(seconds=seconds)).isoformat()
+        except ValueError:
+            expiry = None
+    return seconds, why, expiry
+
+
+def _human_duration(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400}d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return f"{seconds}s"
+
+
+def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
+    """Certificates issued for the person's identity, and CSRs the person requested."""
+    usernames = resolution.usernames()
+    findings = []
+    for csr in ctx.csrs:
+        common_name = csr.get("request_cn")
+        for_person = bool(common_name and common_name in usernames)
+        by_person = csr.get("username") in usernames
+        if not (for_person or by_person):
+            continue
+        ref = ObjectRef("CertificateSigningRequest", csr["name"])
+        seconds, why, expiry = certificate_lifetime(csr)
+        states = [c.get("type") for c in json.loads(csr["conditions"] or "[]")]
+        provenance = {
+            "csr": csr["name"], "signer": csr["signer_name"], "requested_by": csr.get("username"),
+            "certificate_subject": {"common_name": common_name,
+                                    "organizations": json.loads(csr.get("request_organizations") or "[]")},
+            "conditions": states, "issued": bool(csr["issued"]), "created_at": csr.get("created_at"),
+            "lifetime_seconds": seconds, "lifetime_source": why, "expires_at_estimate": expiry,
+        }
+        if csr["issued"]:
+            whose = f"for {common_name!r}" if common_name else "(subject unknown: spec.request not imported)"
+            findings.append(Finding(
+                "client-certificate",
+                f"CSR {csr['name']} issued a client certificate {whose} "
+                f"(requested by {csr.get('username')}); a client certificate cannot be revoked: it stays valid "
+                f"for {_human_duration(seconds)} ({why})" + (f", until about {expiry}" if expiry else ""),
+                ref, provenance,
+                remediation="remove every binding naming the certificate's user and groups (the fix does so for "
+                            "the user); deleting the CSR does not revoke the certificate, only rotating the CA does",
+            ))
+        elif "Denied" in states or "Failed" in states:
+            findings.append(Finding("csr-requested", f"CSR {csr['name']} requested by the person was denied",
+                                    ref, provenance, remains=False))
+        else:
+            findings.append(Finding(
+                "csr-requested", f"CSR {csr['name']} requested by the person is still pending: anyone who approves "
+                                 "it hands out a certificate", ref, provenance,
+                remediation="deny or delete the pending CSR", fix=(FixStep("delete", ref),),
+            ))
+    return findings
+
+
+def _binding_ref(binding: Binding) -> ObjectRef:
+    return ObjectRef(binding.key.kind, binding.key.name, binding.key.namespace)
+
+
+def binding_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
+    """Bindings naming the person as a User, or one of their groups."""
+    usernames = resolution.usernames()
+    groups = person_groups(resolution.identities)
+    findings = []
+    for binding in ctx.policy.all_bindings():
+        ref = _binding_ref(binding)
+        role = f"{binding.role_ref.kind} {binding.role_ref.name}"
+        direct = [i for i, s in enumerate(binding.subjects) if s.kind == USER and s.name in usernames]
+        if direct:
+            names = sorted({binding.subjects[i].name for i in direct})
+            only = len(direct) == len(binding.subjects)
+            findings.append(Finding(
+                "direct-binding",
+                f"{binding.key} grants {role} to User {', '.join(names)}"
+                + (" (the only subject: delete the binding)" if only else " (remove the subject)"),
+                ref,
+                {"binding": ref.to_json(), "role_ref": {"kind": binding.role_ref.kind, "name": binding.role_ref.name},
+                 "subjects": [{"index": i, "kind": USER, "name": binding.subjects[i].name} for i in direct],
+                 "other_subjects": len(binding.subjects) - len(direct)},
+                remediation="delete the binding" if only else "rewrite the binding without the subject",
+                fix=(FixStep("remove-subjects", ref, subject_indexes=tuple(direct)),),
+            ))
+        for index, subject in enumerate(binding.subjects):
+            if subject.kind != GROUP or subject.name not in groups:
+                continue
+            carriers = groups[subject.name]
+            others = {u: why for u, why in resolution.group_members.get(subject.name, {}).items()
+                      if u not in usernames}
+            findings.append(Finding(
+                "group-binding",
+                f"{binding.key} grants {role} to Group {subject.name}, which the person is in "
+                f"(via {'; '.join(c.via for c in carriers)}); revoke the membership in the identity provider"
+                + (f"; other known members: {', '.join(sorted(others))}" if others else ""),
+                ref,
+                {"binding": ref.to_json(), "role_ref": {"kind": binding.role_ref.kind, "name": binding.role_ref.name},
+                 "subject": {"index": index, "kind": GROUP, "name": subject.name},
+                 "membership": [c.to_json() for c in carriers],
+                 "other_members": [{"username": u, "source": why} for u, why in sorted(others.items())]},
+                remediation=_group_remediation(subject.name, carriers),
+            ))
+    return findings
+
+
+def _group_remediation(group: str, carriers: list[Identity]) -> str:
+    sources = {c.source.split("/", 1)[0] for c in carriers if c.source}
+    text = f"remove the person from group {group} in the identity provider"
+    if any("aws-auth mapUsers" in c.via for c in carriers):
+        text += "; the aws-auth mapUsers entry that adds the group is removed by the fix"
+    if any("aws-auth mapRoles" in c.via for c in carriers):
+        text += "; the group comes with a shared IAM role: stop the person from assuming the role"
+    if "CertificateSigningRequest" in sources:
+        text += ("; a client certificate carries the group until it expires: only removing the group's binding "
+                 "(which affects every member) or rotating the CA cuts it")
+    return text
+
+
+def system_masters_findings(resolution: Resolution) -> list[Finding]:
+    findings = []
+    for identity in resolution.identities:
+        if SYSTEM_MASTERS in identity.groups:
+            findings.append(Finding(
+                "system-masters",
+                f"{identity.via} puts the person in system:masters: every request is allowed before RBAC",
+                ObjectRef(*_split_logical(identity.source)) if identity.source else None,
+                {"identity": identity.to_json()},
+                remediation="remove the mapping; a certificate in system:masters is valid until it expires",
+            ))
+    return findings
+
+
+def _split_logical(name: str) -> tuple[str, str, str]:
+    parts = name.split("/")
+    if len(parts) == 3:
+        return parts[0], parts[2], parts[1]
+    return parts[0], parts[-1], ""
+
+
+# --- effective permissions -----------------------------------------------------------------
+
+
+def effective_permissions(ctx: ClusterContext, identities: Sequence[Identity]) -> list[Permission]:
+    """Every rule any identity of the person holds through a subject specific to them.
+
+    Matching is the authorizer's `subject_applies`; grants through system:authenticated
+    (shared with every user) are left out, since they say nothing about this person.
+    """
+    roles: dict[RoleKey, Role | None] = {}
+    seen: set[tuple[str, str, str, int]] = set()
+    out: list[Permission] = []
+    for identity in identities:
+        groups = tuple(g for g in identity.groups if g not in UNIVERSAL_GROUPS)
+        user = UserInfo(identity.username or "\x00unknown-session", groups)
+        for binding in ctx.policy.all_bindings():
+            index = _matching_subject(binding, user)
+            if index is None:
+                continue
+            key = binding.role_key()
+            if key not in roles:
+                roles[key] = ctx.policy.role(key)
+            role = roles[key]
+            if role is None:
+                continue
+            for rule_index, rule in enumerate(role.rules):
+                mark = (binding.key.kind, binding.key.namespace, binding.key.name, rule_index)
+                if mark in seen:
+                    continue
+                seen.add(mark)
+                grant = Grant(binding, index, role, rule_index)
+                out.append(Permission(binding.key.namespace, rule.describe(), grant.to_json(), identity.via))
+    out.sort(key=lambda p: (p.scope, p.grant["binding"]["name"], p.grant["rule_index"]))
+    return out
+
+
+def _matching_subject(binding: Binding, user: UserInfo) -> int | None:
+    for index, subject in enumerate(binding.subjects):
+        if subject.kind == GROUP and subject.name in UNIVERSAL_GROUPS:
+            continue
+        if subject_applies(user, subject, binding.key.namespace):
+            return index
+    return None
+
+
+# --- orchestration -------------------------------------------------------------------------
+
+
+def offboard_cluster(ctx: ClusterContext, person: Person) -> ClusterReport:
+    """The full report for one person in one cluster."""
+    resolution = Resolution()
+    resolve_core_identities(person, ctx, resolution)
+    used = offboard_sources.extend_identities(ctx, person, resolution)
+    # After the other sources: a certificate may name a username only they revealed.
+    resolve_certificates(ctx, resolution)
+    findings = [
+        *resolution.findings,
+        *system_masters_findings(resolution),
+        *binding_findings(ctx, resolution),
+        *csr_findings(ctx, resolution),
+    ]
+    extra, more_used, warnings = offboard_sources.extra_findings(ctx, person, resolution)
+    findings += extra
+    used.update(more_used)
+    return ClusterReport(
+        ctx.cluster,
+        ctx.snapshot.id,
+        tuple(_unique_identities(resolution.identities)),
+        tuple(findings),
+        tuple(effective_permissions(ctx, resolution.identities)),
+        tuple([*ctx.warnings, *warnings]),
+        used,
+    )
+
+
+def _unique_identities(identities: Iterable[Identity]) -> list[Identity]:
+    return list(dict.fromkeys(identities))
+
+
+def cluster_names(store: Store, cluster: str | None, all_clusters: bool) -> list[str]:
+    if all_clusters:
+        return [row["name"] for row in store.clusters() if row["latest"] is not None]
+    return [store.resolve_cluster(cluster)]
+
+
+def offboard(store: Store, people: Sequence[Person], clusters: Sequence[str]) -> list[PersonReport]:
+    """Reports for every person in every cluster (latest complete snapshot of each)."""
+    contexts = [ClusterContext.load(store, store.latest_snapshot(name)) for name in clusters]
+    return [PersonReport(person, tuple(offboard_cluster(ctx, person) for ctx in contexts)) for person in people]

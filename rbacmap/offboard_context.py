@@ -1,0 +1,64 @@
+"""What offboarding works on: one cluster's loaded snapshot, and a person's resolution so far."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rbacmap.offboard_identity import AwsAuthEntry, Identity, parse_aws_auth
+from rbacmap.offboard_report import Finding, ObjectRef
+from rbacmap.policy import InMemoryPolicy, load_policy
+from rbacmap.store import Snapshot, Store
+
+AWS_AUTH_REF = ObjectRef("ConfigMap", "aws-auth", "kube-system")
+
+
+@dataclass
+class ClusterContext:
+    """One cluster's latest snapshot, loaded once for every person asked about."""
+
+    store: Store
+    snapshot: Snapshot
+    policy: InMemoryPolicy
+    aws_auth: list[AwsAuthEntry]
+    csrs: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, store: Store, snapshot: Snapshot) -> ClusterContext:
+        warnings = []
+        if snapshot.incompleteness_warning():
+            warnings.append(f"{snapshot.incompleteness_warning()}; findings may be missing")
+        rows = store.query(
+            "SELECT data FROM config_maps WHERE snapshot_id = ? AND namespace = ? AND name = ?",
+            [snapshot.id, AWS_AUTH_REF.namespace, AWS_AUTH_REF.name],
+        )
+        entries: list[AwsAuthEntry] = []
+        if rows:
+            entries, problems = parse_aws_auth(json.loads(rows[0]["data"]))
+            warnings += problems
+        csrs = store.query("SELECT * FROM csrs WHERE snapshot_id = ? ORDER BY name", [snapshot.id])
+        return cls(store, snapshot, load_policy(store, snapshot.id), entries, csrs, warnings)
+
+    @property
+    def cluster(self) -> str:
+        return self.snapshot.cluster
+
+
+@dataclass
+class Resolution:
+    """What resolving a person in one cluster produced so far (sources add to it)."""
+
+    identities: list[Identity] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    # Other known members of each group: username -> where we know it from.
+    group_members: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def usernames(self) -> set[str]:
+        return {i.username for i in self.identities if i.username}
+
+    def add_member(self, group: str, username: str, source: str) -> None:
+        self.group_members.setdefault(group, {}).setdefault(username, source)
+
+

@@ -1,0 +1,190 @@
+"""Turn offboarding findings into the changes that remove access, for a human to review and apply.
+
+rbacmap never changes a cluster. The fix is a YAML file: rewritten bindings and the patched
+aws-auth ConfigMap as documents (`kubectl apply -f`), deletions as `kubectl delete`
+commands in comments (YAML cannot express deletion), and cloud-side steps as commented
+commands to review.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from rbacmap.normalize import RBAC_GROUP
+from rbacmap.offboard_context import AWS_AUTH_REF
+from rbacmap.offboard_report import ObjectRef, PersonReport
+from rbacmap.store import Store
+
+
+@dataclass
+class ClusterFix:
+    cluster: str
+    snapshot_id: int
+    objects: list[dict[str, Any]] = field(default_factory=list)  # to apply
+    deletions: list[ObjectRef] = field(default_factory=list)
+    commands: list[tuple[str, str]] = field(default_factory=list)  # (command, note)
+    notes: list[str] = field(default_factory=list)
+
+    def delete_commands(self) -> list[str]:
+        out = []
+        for ref in self.deletions:
+            namespace = f" -n {ref.namespace}" if ref.namespace else ""
+            out.append(f"kubectl delete {ref.kind.lower()} {ref.name}{namespace}")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "snapshot": self.snapshot_id,
+            "apply": self.objects,
+            "delete": [ref.to_json() for ref in self.deletions],
+            "delete_commands": self.delete_commands(),
+            "commands": [{"command": c, "note": n or None} for c, n in self.commands],
+            "notes": self.notes,
+        }
+
+
+def build_fix(store: Store, reports: list[PersonReport]) -> list[ClusterFix]:
+    """One fix per cluster, merging every person's steps (a binding two people share is rewritten once)."""
+    by_cluster: dict[str, ClusterFix] = {}
+    removals: dict[str, dict[ObjectRef, set[int]]] = defaultdict(lambda: defaultdict(set))
+    aws_auth: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for report in reports:
+        for cluster in report.clusters:
+            fix = by_cluster.setdefault(cluster.cluster, ClusterFix(cluster.cluster, cluster.snapshot_id))
+            for finding in cluster.findings:
+                if not finding.remains:
+                    continue
+                for step in finding.fix:
+                    if step.action == "remove-subjects" and step.target:
+                        removals[cluster.cluster][step.target].update(step.subject_indexes)
+                    elif step.action == "delete" and step.target:
+                        if step.target not in fix.deletions:
+                            fix.deletions.append(step.target)
+                            if step.note:
+                                fix.notes.append(f"{step.target.logical_name()}: {step.note}")
+                    elif step.action == "aws-auth-remove":
+                        aws_auth[cluster.cluster].update(step.entries)
+                    elif step.action == "command" and (step.command, step.note) not in fix.commands:
+                        fix.commands.append((step.command, step.note))
+    for name, fix in by_cluster.items():
+        for ref, indexes in removals[name].items():
+            rewritten = _binding_without(store, fix.snapshot_id, ref, indexes)
+            if rewritten is None:
+                fix.deletions.insert(0, ref)
+            else:
+                fix.objects.append(rewritten)
+        if aws_auth[name]:
+            fix.objects.append(_aws_auth_without(store, fix.snapshot_id, aws_auth[name]))
+    return list(by_cluster.values())
+
+
+def _binding_without(store: Store, snapshot_id: int, ref: ObjectRef, drop: set[int]) -> dict[str, Any] | None:
+    """The binding as a manifest without the dropped subjects; None when no subject is left."""
+    key = [snapshot_id, ref.kind, ref.namespace, ref.name]
+    where = "snapshot_id = ? AND kind = ? AND namespace = ? AND name = ?"
+    row = store.query(f"SELECT * FROM bindings WHERE {where}", key)[0]
+    subjects = store.query(
+        "SELECT * FROM binding_subjects WHERE snapshot_id = ? AND binding_kind = ? AND binding_namespace = ?"
+        " AND binding_name = ? ORDER BY subject_index",
+        key,
+    )
+    kept = [s for s in subjects if s["subject_index"] not in drop]
+    if not kept:
+        return None
+    metadata: dict[str, Any] = {"name": ref.name}
+    if ref.namespace:
+        metadata["namespace"] = ref.namespace
+    for field_name in ("labels", "annotations"):
+        value = json.loads(row[field_name] or "{}")
+        if value:
+            metadata[field_name] = value
+    return {
+        "apiVersion": f"{RBAC_GROUP}/v1",
+        "kind": ref.kind,
+        "metadata": metadata,
+        "roleRef": {"apiGroup": row["role_api_group"], "kind": row["role_kind"], "name": row["role_name"]},
+        "subjects": [_subject_manifest(s) for s in kept],
+    }
+
+
+def _subject_manifest(row: dict[str, Any]) -> dict[str, str]:
+    out = {"kind": row["kind"], "name": row["name"]}
+    if row["api_group"]:
+        out["apiGroup"] = row["api_group"]
+    if row["namespace"]:
+        out["namespace"] = row["namespace"]
+    return out
+
+
+def _aws_auth_without(store: Store, snapshot_id: int, drop: set[tuple[str, int]]) -> dict[str, Any]:
+    """kube-system/aws-auth with the dropped mapRoles/mapUsers entries removed, other data unchanged."""
+    row = store.query(
+        "SELECT data FROM config_maps WHERE snapshot_id = ? AND namespace = ? AND name = ?",
+        [snapshot_id, AWS_AUTH_REF.namespace, AWS_AUTH_REF.name],
+    )[0]
+    data: dict[str, str] = json.loads(row["data"])
+    for section in ("mapRoles", "mapUsers"):
+        if section not in data or not any(s == section for s, _ in drop):
+            continue
+        items = yaml.safe_load(data[section]) or []
+        kept = [item for index, item in enumerate(items) if (section, index) not in drop]
+        data[section] = yaml.safe_dump(kept, sort_keys=False, default_flow_style=False) if kept else "[]\n"
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": AWS_AUTH_REF.name, "namespace": AWS_AUTH_REF.namespace},
+        "data": data,
+    }
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (aws-auth mapRoles/mapUsers) as `|` blocks, the way people write them."""
+
+
+def _block_strings(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _block_strings)
+
+
+def dump_manifest(obj: dict[str, Any]) -> str:
+    return yaml.dump(obj, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False)
+
+
+def render_fix(fixes: list[ClusterFix], people: list[str]) -> str:
+    """The fix file: comments with deletions and cloud steps, then the objects to apply."""
+    lines = [
+        f"# rbacmap offboard fix for: {', '.join(people)}",
+        "# rbacmap never changes a cluster. Review every step, then apply it yourself.",
+    ]
+    documents: list[str] = []
+    for fix in fixes:
+        lines += ["#", f"# == cluster {fix.cluster} (snapshot {fix.snapshot_id}) =="]
+        if fix.objects:
+            lines.append(f"# 1. apply the {len(fix.objects)} rewritten object(s) below: kubectl apply -f THIS_FILE")
+        if fix.deletions:
+            lines.append("# 2. delete (YAML cannot express deletion):")
+            lines += [f"#    {command}" for command in fix.delete_commands()]
+        if fix.commands:
+            lines.append("# 3. cloud-side steps to review:")
+            for command, note in fix.commands:
+                lines.append(f"#    {command}" + (f"   # {note}" if note else ""))
+        lines += [f"# note: {note}" for note in fix.notes]
+        if not (fix.objects or fix.deletions or fix.commands):
+            lines.append("# nothing to change")
+        for obj in fix.objects:
+            documents.append(
+                f"# cluster {fix.cluster}\n" + dump_manifest(obj)
+            )
+    text = "\n".join(lines) + "\n"
+    if documents:
+        text += "---\n" + "---\n".join(documents)
+    return text

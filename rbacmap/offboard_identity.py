@@ -1,0 +1,209 @@
+"""Who a departed person is: their identifiers, and the identities they authenticate as per cluster.
+
+A person is given by any of their identifiers (Kubernetes username, OIDC email or
+certificate CN, AWS ARN, GCP member). Resolution turns those into the usernames and
+groups the API server would see, each with the mapping that produces it (aws-auth entry,
+client certificate, audit log, ...), so every later finding can say why it applies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+AWS_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}):(.+)$")
+GCP_MEMBER_PREFIXES = ("user:", "serviceAccount:", "group:", "principal:", "principalSet:")
+# Groups every authenticated identity carries: they say nothing about this person.
+UNIVERSAL_GROUPS = frozenset({"system:authenticated", "system:unauthenticated"})
+IDENTIFIER_SEPARATORS = re.compile(r"[,\s]+")
+
+
+class PersonSpecError(ValueError):
+    """An identifier or departed-people file that cannot be understood."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """One departed person, as the operator named them."""
+
+    label: str
+    usernames: tuple[str, ...] = ()
+    aws_arns: tuple[str, ...] = ()
+    gcp_members: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @property
+    def identifiers(self) -> tuple[str, ...]:
+        return (*self.usernames, *self.aws_arns, *self.gcp_members)
+
+    def gcp_emails(self) -> tuple[str, ...]:
+        return tuple(m.partition(":")[2] for m in self.gcp_members if m.startswith("user:"))
+
+    def iam_user_arns(self) -> tuple[str, ...]:
+        return tuple(a for a in self.aws_arns if ":user/" in a)
+
+    def assumed_roles(self) -> tuple[tuple[str, str], ...]:
+        """(role ARN, session name) for every `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` given."""
+        out = []
+        for arn in self.aws_arns:
+            match = AWS_ARN.match(arn)
+            if match and match.group(1) == "sts" and match.group(3).startswith("assumed-role/"):
+                parts = match.group(3).split("/")
+                if len(parts) >= 3:
+                    out.append((role_arn(match.group(2), parts[1]), parts[-1]))
+        return tuple(out)
+
+
+def role_arn(account: str, role_name: str) -> str:
+    return f"arn:aws:iam::{account}:role/{role_name}"
+
+
+def canonical_arn(arn: str) -> str:
+    """IAM ARNs compare without their path (`role/team/x` is mapped as `role/x` by aws-iam-authenticator)."""
+    match = AWS_ARN.match(arn.strip())
+    if not match or match.group(1) != "iam":
+        return arn.strip()
+    resource_type, _, rest = match.group(3).partition("/")
+    return f"arn:aws:iam::{match.group(2)}:{resource_type}/{rest.rsplit('/', 1)[-1]}"
+
+
+def parse_person(text: str, extra_groups: Iterable[str] = ()) -> Person:
+    """One line of identifiers (commas or whitespace between them) -> Person."""
+    tokens = [t for t in IDENTIFIER_SEPARATORS.split(text.strip()) if t]
+    if not tokens:
+        raise PersonSpecError("no identifier given")
+    usernames: list[str] = []
+    arns: list[str] = []
+    members: list[str] = []
+    for token in tokens:
+        if token.startswith("arn:"):
+            if not AWS_ARN.match(token):
+                raise PersonSpecError(f"{token!r} is not an AWS IAM or STS ARN")
+            arns.append(token)
+        elif token.startswith(GCP_MEMBER_PREFIXES) and "@" in token:
+            members.append(token)
+        else:
+            usernames.append(token.removeprefix("k8s:"))
+    return Person(
+        label=tokens[0],
+        usernames=tuple(dict.fromkeys(usernames)),
+        aws_arns=tuple(dict.fromkeys(arns)),
+        gcp_members=tuple(dict.fromkeys(members)),
+        groups=tuple(dict.fromkeys(extra_groups)),
+    )
+
+
+def read_people_file(path: str, text: str, extra_groups: Iterable[str] = ()) -> list[Person]:
+    """A departed-people file: one person per line, `#` comments and blank lines ignored."""
+    people = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        content = line.split("#", 1)[0].strip()
+        if not content:
+            continue
+        try:
+            people.append(parse_person(content, extra_groups))
+        except PersonSpecError as exc:
+            raise PersonSpecError(f"{path} line {number}: {exc}") from None
+    return people
+
+
+# --- aws-auth ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwsAuthEntry:
+    """One mapRoles or mapUsers entry of kube-system/aws-auth."""
+
+    section: str  # "mapRoles" or "mapUsers"
+    index: int
+    arn: str
+    username: str
+    groups: tuple[str, ...]
+    raw: dict[str, Any] = field(hash=False, compare=False)
+
+    def describe(self) -> str:
+        groups = list(self.groups)
+        return f"aws-auth {self.section}[{self.index}] {self.arn} -> username {self.username!r} groups {groups}"
+
+    def render_username(self, session_name: str | None, account: str = "") -> str | None:
+        """The Kubernetes username; None when it depends on a session name we do not know."""
+        name = self.username
+        if "{{SessionName}}" in name or "{{SessionNameRaw}}" in name:
+            if session_name is None:
+                return None
+            # aws-iam-authenticator replaces '@' in {{SessionName}} with '-'; Raw keeps it.
+            name = name.replace("{{SessionNameRaw}}", session_name)
+            name = name.replace("{{SessionName}}", session_name.replace("@", "-"))
+        if "{{AccountID}}" in name:
+            name = name.replace("{{AccountID}}", account or self.arn.split(":")[4])
+        if "{{" in name:
+            return None  # {{EC2PrivateDNSName}} and friends: node identities, not people
+        return name
+
+
+def parse_aws_auth(data: dict[str, str]) -> tuple[list[AwsAuthEntry], list[str]]:
+    """Entries of mapRoles/mapUsers, and the problems met (bad YAML, entries without an ARN)."""
+    entries: list[AwsAuthEntry] = []
+    problems: list[str] = []
+    for section, arn_key in (("mapRoles", "rolearn"), ("mapUsers", "userarn")):
+        text = data.get(section)
+        if not text:
+            continue
+        try:
+            items = yaml.safe_load(text) or []
+        except yaml.YAMLError as exc:
+            problems.append(f"aws-auth {section} is not valid YAML: {exc}")
+            continue
+        if not isinstance(items, list):
+            problems.append(f"aws-auth {section} must be a list")
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not item.get(arn_key):
+                problems.append(f"aws-auth {section}[{index}] has no {arn_key}")
+                continue
+            entries.append(
+                AwsAuthEntry(
+                    section,
+                    index,
+                    canonical_arn(str(item[arn_key])),
+                    str(item.get("username") or ""),
+                    tuple(str(g) for g in item.get("groups") or []),
+                    dict(item),
+                )
+            )
+    return entries, problems
+
+
+def dump_aws_auth_section(items: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump(items, sort_keys=False, default_flow_style=False)
+
+
+# --- resolved identities -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One way the person authenticates to a cluster: a username (None: unknown) and groups, and why."""
+
+    username: str | None
+    groups: tuple[str, ...]
+    via: str
+    # The object or mapping that produces it, as a logical location (`ConfigMap/kube-system/aws-auth`).
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"username": self.username, "groups": list(self.groups), "via": self.via, "source": self.source}
+
+
+def person_groups(identities: Iterable[Identity]) -> dict[str, list[Identity]]:
+    """Every group the person is known to be in, with the identities that carry it."""
+    out: dict[str, list[Identity]] = {}
+    for identity in identities:
+        for group in identity.groups:
+            if group not in UNIVERSAL_GROUPS:
+                out.setdefault(group, []).append(identity)
+    return out
