@@ -7,6 +7,7 @@ import click
 from rbacmap import __version__
 from rbacmap.commands.authz import can, check, who_can
 from rbacmap.commands.import_files import files_command
+from rbacmap.commands.offboard import offboard_command
 from rbacmap.commands.store_commands import clusters, snapshots
 
 
@@ -27,6 +28,7 @@ cli.add_command(snapshots)
 cli.add_command(can)
 cli.add_command(who_can)
 cli.add_command(check)
+cli.add_command(offboard_command)
 
 
 def main() -> None:

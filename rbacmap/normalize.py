@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rbacmap.csr_request import requested_subject
 from rbacmap.model import (
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
@@ -400,6 +401,7 @@ def normalize_csr(obj: Mapping[str, Any], default_namespace: str) -> NormalizedO
     metadata = _metadata(obj)
     spec = _spec(obj)
     status = obj.get("status") or {}
+    subject = requested_subject(spec.get("request"))
     conditions = [
         {"type": c.get("type"), "status": c.get("status"), "reason": c.get("reason")}
         for c in (status.get("conditions") or [])
@@ -415,6 +417,8 @@ def normalize_csr(obj: Mapping[str, Any], default_namespace: str) -> NormalizedO
         "expiration_seconds": spec.get("expirationSeconds"),
         "created_at": metadata.get("creationTimestamp"),
         "issued": bool(status.get("certificate")),
+        "request_cn": subject.common_name if subject else None,
+        "request_organizations": list(subject.organizations) if subject else [],
     }
     return NormalizedObject("CertificateSigningRequest", row["name"], "", [("csrs", row)])
 

@@ -197,6 +197,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        5,
+        # Offboarding: the user (CN) and groups (O) a CSR's certificate authenticates as,
+        # decoded from the public spec.request at import time (the request itself is not kept).
+        """
+        ALTER TABLE csrs ADD COLUMN request_cn TEXT;
+        ALTER TABLE csrs ADD COLUMN request_organizations TEXT NOT NULL DEFAULT '[]';
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.
