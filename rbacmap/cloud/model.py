@@ -1,0 +1,115 @@
+"""Value types for cloud identities and how they reach Kubernetes (and back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rbacmap.model import PolicyRule
+
+AWS_PRINCIPAL = "AWSPrincipal"
+GCP_PRINCIPAL = "GCPPrincipal"
+K8S_SERVICE_ACCOUNT = "ServiceAccount"  # edges from a Kubernetes SA name it "NAMESPACE/NAME"
+
+EKS = "eks"
+GKE = "gke"
+
+# Edge mechanisms: how one identity becomes another.
+ASSUME_ROLE = "sts:AssumeRole"
+IRSA = "irsa"
+POD_IDENTITY = "eks-pod-identity"
+WORKLOAD_IDENTITY = "gke-workload-identity"
+IMPERSONATE = "gcp-impersonate"
+CREATE_ACCESS_ENTRY = "eks:CreateAccessEntry+AssociateAccessPolicy"
+
+
+@dataclass(frozen=True)
+class IdentityMapping:
+    """A cloud principal authenticates to Kubernetes as `username` with `groups`.
+
+    `username` may hold EKS templates ({{SessionName}}, …); `live` is False when the
+    cluster's authentication mode ignores this mechanism (kept so the answer can say so).
+    """
+
+    principal_kind: str
+    principal: str
+    username: str
+    groups: tuple[str, ...]
+    mechanism: str
+    provenance: str
+    live: bool = True
+
+
+@dataclass(frozen=True)
+class CloudGrant:
+    """Kubernetes permissions a cloud mechanism grants a principal directly (EKS access policy, GCP role).
+
+    Expressed as RBAC PolicyRules so the authorizer's rule matching applies unchanged;
+    `namespaces` empty means cluster-wide (cluster-scoped resources included).
+    """
+
+    principal_kind: str
+    principal: str
+    namespaces: tuple[str, ...]
+    rules: tuple[PolicyRule, ...]
+    mechanism: str
+    provenance: str
+    live: bool = True
+
+
+@dataclass(frozen=True)
+class CloudEdge:
+    """One identity can act as another (assume role, impersonate, IRSA, Workload Identity, …)."""
+
+    source_kind: str
+    source: str
+    target_kind: str
+    target: str
+    mechanism: str
+    provenance: str
+
+
+@dataclass(frozen=True)
+class CloudPower:
+    """A cloud permission a principal holds, e.g. `s3:*` on `*` from policy X (what a stolen pod gets)."""
+
+    principal_kind: str
+    principal: str
+    power: str
+    provenance: str
+
+
+@dataclass(frozen=True)
+class CloudImport:
+    id: int
+    cluster: str
+    provider: str
+    cloud_cluster: str
+    status: str
+    started_at: str
+    details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CloudGraph:
+    """Everything one cloud import says about a cluster."""
+
+    cloud_import: CloudImport
+    mappings: tuple[IdentityMapping, ...] = ()
+    grants: tuple[CloudGrant, ...] = ()
+    edges: tuple[CloudEdge, ...] = ()
+    powers: tuple[CloudPower, ...] = ()
+
+
+@dataclass
+class CloudFacts:
+    """What an importer's normalize step produces, before it is loaded."""
+
+    cloud_cluster: str
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    mappings: list[IdentityMapping] = field(default_factory=list)
+    grants: list[CloudGrant] = field(default_factory=list)
+    edges: list[CloudEdge] = field(default_factory=list)
+    powers: list[CloudPower] = field(default_factory=list)

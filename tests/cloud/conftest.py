@@ -1,0 +1,136 @@
+"""Loopback servers for the cloud importers: moto (IAM, STS, EKS clusters) and a small EKS
+access-entry / pod-identity server whose responses follow botocore's service model."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def aws_session() -> boto3.Session:
+    return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+
+
+class EksAccessHandler(BaseHTTPRequestHandler):
+    """Access entries and pod identity associations (moto lacks them); describe_cluster is proxied
+    to moto and given the scenario's accessConfig, which moto does not model either."""
+
+    server: EksAccessServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        return
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        scenario = self.server.scenario
+        parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/")]
+        entries = {e["principalArn"]: e for e in scenario.get("access_entries", [])}
+        associations = {a["associationId"]: a for a in scenario.get("pod_identity_associations", [])}
+        if len(parts) == 2 and parts[0] == "clusters":
+            upstream = requests.get(self.server.moto_url + self.path, headers=dict(self.headers), timeout=10)
+            body = upstream.json()
+            body["cluster"]["accessConfig"] = {"authenticationMode": scenario["cluster"]["authenticationMode"]}
+            self._send(upstream.status_code, body)
+        elif parts[2:] == ["access-entries"]:
+            self._send(200, {"accessEntries": sorted(entries)})
+        elif len(parts) == 4 and parts[2] == "access-entries" and parts[3] in entries:
+            entry = entries[parts[3]]
+            self._send(200, {"accessEntry": {
+                "clusterName": parts[1], "principalArn": entry["principalArn"],
+                "kubernetesGroups": entry.get("kubernetesGroups", []), "type": entry.get("type", "STANDARD"),
+                "username": entry.get("username") or "", "createdAt": 1700000000,
+                "accessEntryArn": f"arn:aws:eks:{REGION}:123456789012:access-entry/{parts[1]}/x"}})
+        elif len(parts) == 5 and parts[4] == "access-policies" and parts[3] in entries:
+            policies = [dict(p, associatedAt=1700000000) for p in entries[parts[3]].get("policies", [])]
+            self._send(200, {"clusterName": parts[1], "principalArn": parts[3],
+                             "associatedAccessPolicies": policies})
+        elif parts[2:] == ["pod-identity-associations"]:
+            self._send(200, {"associations": [
+                {"clusterName": parts[1], "namespace": a["namespace"], "serviceAccount": a["serviceAccount"],
+                 "associationId": a["associationId"]} for a in associations.values()]})
+        elif len(parts) == 4 and parts[2] == "pod-identity-associations" and parts[3] in associations:
+            self._send(200, {"association": dict(associations[parts[3]], clusterName=parts[1],
+                                                 createdAt=1700000000)})
+        else:
+            self._send(404, {"message": f"no route for {self.path}"})
+
+
+class EksAccessServer(ThreadingHTTPServer):
+    def __init__(self, scenario: dict[str, Any], moto_url: str) -> None:
+        super().__init__(("127.0.0.1", 0), EksAccessHandler)
+        self.scenario = scenario
+        self.moto_url = moto_url
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> dict[str, Any]:
+    """Create the scenario's EKS cluster and IAM in moto; return the scenario with the OIDC host filled in."""
+    session = aws_session()
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10)
+    eks = session.client("eks", endpoint_url=moto_url)
+    text = (FIXTURES / fixture).read_text()
+    name = json.loads(text)["cluster"]["name"]
+    cluster = eks.create_cluster(name=name, roleArn="arn:aws:iam::123456789012:role/eks-cluster",
+                                 resourcesVpcConfig={"subnetIds": ["subnet-1"]})["cluster"]
+    host = cluster["identity"]["oidc"]["issuer"].removeprefix("https://")
+    scenario: dict[str, Any] = json.loads(text.replace("${OIDC_HOST}", host))
+    iam = session.client("iam", endpoint_url=moto_url)
+    for user in scenario["iam"]["users"]:
+        iam.create_user(UserName=user["name"])
+        for policy_name, document in user["policies"].items():
+            iam.put_user_policy(UserName=user["name"], PolicyName=policy_name, PolicyDocument=json.dumps(document))
+    for role in scenario["iam"]["roles"]:
+        iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=json.dumps(role["trust"]))
+        for policy_name, document in role["policies"].items():
+            iam.put_role_policy(RoleName=role["name"], PolicyName=policy_name, PolicyDocument=json.dumps(document))
+    return scenario
+
+
+
+
+@pytest.fixture()
+def eks_world(moto_url: str) -> Iterator[dict[str, Any]]:
+    """The EKS scenario live: moto for IAM/EKS, the access server for entries; endpoints to pass the importer."""
+    scenario = load_eks_scenario(moto_url)
+    server = EksAccessServer(scenario, moto_url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"scenario": scenario, "session": aws_session(),
+               "endpoints": {"eks": server.url, "iam": moto_url, "sts": moto_url}}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
