@@ -16,6 +16,7 @@ from typing import Any
 from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.incluster_config import SERVICE_CERT_FILENAME, SERVICE_TOKEN_FILENAME, InClusterConfigLoader
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 IN_CLUSTER = "in-cluster"
@@ -53,7 +54,7 @@ def resolve_targets(
     path = kubeconfig_path(kubeconfig, environ)
     if path is None:
         if environ.get("KUBERNETES_SERVICE_HOST") and not context and not all_contexts:
-            return [_in_cluster_target()]
+            return [_in_cluster_target(environ)]
         looked = environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
         raise KubeconfigError(f"no kubeconfig found (looked at {looked}) and not running in a pod")
     try:
@@ -88,10 +89,11 @@ def _context_target(path: str, entry: Mapping[str, Any]) -> ClusterTarget:
     return ClusterTarget(name, cluster, client)
 
 
-def _in_cluster_target() -> ClusterTarget:
+def _in_cluster_target(environ: Mapping[str, str]) -> ClusterTarget:
     configuration = _configuration()
+    loader = InClusterConfigLoader(SERVICE_TOKEN_FILENAME, SERVICE_CERT_FILENAME, environ=environ)
     try:
-        kube_config.load_incluster_config(client_configuration=configuration)
+        loader.load_and_set(configuration)
     except ConfigException as exc:
         raise KubeconfigError(f"in-cluster config: {exc}") from exc
     return ClusterTarget(None, IN_CLUSTER, ApiClient(configuration))

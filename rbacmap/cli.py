@@ -7,8 +7,10 @@ import click
 from rbacmap import __version__
 from rbacmap.commands.authz import can, check, who_can
 from rbacmap.commands.import_files import files_command
+from rbacmap.commands.import_kube import kube_command
 from rbacmap.commands.offboard import offboard_command
 from rbacmap.commands.store_commands import clusters, snapshots
+from rbacmap.commands.tui import tui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,12 +25,14 @@ def import_group() -> None:
 
 
 import_group.add_command(files_command)
+import_group.add_command(kube_command)
 cli.add_command(clusters)
 cli.add_command(snapshots)
 cli.add_command(can)
 cli.add_command(who_can)
 cli.add_command(check)
 cli.add_command(offboard_command)
+cli.add_command(tui)
 
 
 def main() -> None:

@@ -22,10 +22,22 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+from rbacmap.importers.kube import FetchOptions, KubeImportResult, import_kube
+from rbacmap.importers.kube_auth import resolve_targets
+from rbacmap.importers.kube_fetch import RetryPolicy
+
+from rbacmap.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kube"
 TOKEN = "loopback-test-token"
 PARTIAL_METADATA = "as=PartialObjectMetadataList"
+FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02, timeout=5.0, expired_restarts=2)
+# Every value the fixture Secrets hold (base64 and decoded): none may ever reach rbacmap.
+SECRET_VALUES = (
+    "RkFLRS1TQS1UT0tFTi1WQUxVRS1kby1ub3Qtc3RvcmU=", "FAKE-SA-TOKEN-VALUE", "RkFLRS1DQS1WQUxVRQ==", "FAKE-CA-VALUE",
+    "REItUEFTU1dPUkQtVkFMVUU=", "DB-PASSWORD-VALUE", "eyJhdXRocyI6eyJSRUdJU1RSWS1TRUNSRVQiOnt9fX0=",
+    "REGISTRY-SECRET", "TEFTVC1BUFBMSUVELVNFQ1JFVA==", "LAST-APPLIED-PLAINTEXT-SECRET",
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,7 @@ class RecordedRequest:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names
 
 
 @dataclass
@@ -110,9 +122,10 @@ class FakeApiServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
+                headers = {k.lower(): v for k, v in self.headers.items()}  # names are case-insensitive
                 with server._lock:
-                    server.requests.append(RecordedRequest("GET", parts.path, query, dict(self.headers.items())))
-                code, body = server._respond(parts.path, query, dict(self.headers.items()))
+                    server.requests.append(RecordedRequest("GET", parts.path, query, headers))
+                code, body = server._respond(parts.path, query, headers)
                 data = json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
@@ -126,9 +139,7 @@ class FakeApiServer:
         return Handler
 
     def _respond(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, Any]:
-        if headers.get("Authorization") != f"Bearer {self.token}" and headers.get("authorization") != (
-            f"Bearer {self.token}"
-        ):
+        if headers.get("authorization") != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized", "Unauthorized")
         if path == "/version":
             return 200, {"major": "1", "minor": "29", "gitVersion": self.git_version, "platform": "linux/amd64"}
@@ -200,7 +211,7 @@ class FakeApiServer:
         if limit and offset + limit < len(items):
             metadata["continue"] = base64.b64encode(json.dumps({"offset": offset + limit}).encode()).decode()
             metadata["remainingItemCount"] = len(items) - offset - limit
-        accept = headers.get("Accept") or headers.get("accept") or ""
+        accept = headers.get("accept", "")
         if PARTIAL_METADATA in accept:
             return 200, {
                 "kind": "PartialObjectMetadataList",
@@ -276,3 +287,15 @@ def render_kubeconfig(template: str, destination: Path, **urls: str) -> Path:
         text = text.replace(f"__{name.upper()}__", url)
     destination.write_text(text)
     return destination
+
+
+def import_from(
+    store: Store, kubeconfig: Path, *, page_size: int = 2, retry: RetryPolicy = FAST_RETRY, **kwargs: Any
+) -> KubeImportResult:
+    """Import the kubeconfig's current context through the real kubeconfig loading path."""
+    [target] = resolve_targets(str(kubeconfig))
+    try:
+        return import_kube(store, target.api_client, target.cluster,
+                           options=FetchOptions(page_size=page_size, concurrency=4, retry=retry), **kwargs)
+    finally:
+        target.api_client.close()

@@ -1,0 +1,126 @@
+"""`rbacmap import kube`: import live clusters through kubeconfig contexts (or the pod's account)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from rbacmap.commands.options import db_option, open_store
+from rbacmap.importers.kube import FetchOptions, KubeImportFailed, KubeImportResult, import_kube
+from rbacmap.importers.kube_auth import ClusterTarget, KubeconfigError, resolve_targets
+from rbacmap.importers.kube_fetch import FORBIDDEN, NOT_SERVED, ProgressEvent, RetryPolicy
+
+
+class ProgressPrinter:
+    """Per-kind object counts: one rewritten line on a terminal, plain log lines otherwise."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self.stream = stream
+        self.label = label
+        self.tty = stream.isatty()
+        self.counts: dict[str, int] = {}
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        with self._lock:
+            self.counts[event.kind] = event.fetched
+            if event.done:
+                self.done += 1
+            if self.tty:
+                total = sum(self.counts.values())
+                line = f"{self.label}: {self.done} kinds done, {total} objects; {event.kind} {event.fetched}"
+                self.stream.write("\r" + line[:110].ljust(110))
+            elif event.done:
+                self.stream.write(f"{self.label}: {event.kind}: {event.fetched} ({event.status})\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\r" + " " * 110 + "\r")
+            self.stream.flush()
+
+
+@click.command("kube")
+@db_option
+@click.option("--kubeconfig", help="kubeconfig file(s), ':'-separated (default: $KUBECONFIG, ~/.kube/config).")
+@click.option("--context", help="kubeconfig context to import (default: the current context).")
+@click.option("--all-contexts", is_flag=True, help="Import every context, each into its own cluster entry.")
+@click.option("--cluster", help="Cluster name to file the snapshot under (default: the context's cluster name).")
+@click.option("--save-dump", "dump_dir", type=click.Path(file_okay=False),
+              help="Also write what was fetched (Secrets: metadata only) as List files `import files` reads.")
+@click.option("--page-size", default=500, show_default=True, type=click.IntRange(1), help="Objects per list page.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1), help="Lists fetched at once.")
+@click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per request.")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(0),
+              help="Retries of a request after a timeout or 5xx (exponential backoff).")
+def kube_command(
+    db_path: str, kubeconfig: str | None, context: str | None, all_contexts: bool, cluster: str | None,
+    dump_dir: str | None, page_size: int, concurrency: int, timeout: float, retries: int,
+) -> None:
+    """Import live clusters: RBAC, service accounts, workloads, Secret metadata and more.
+
+    403 on a kind: the import goes on and the snapshot is marked incomplete. A kind that
+    still fails after retries (timeouts, 5xx) fails that cluster's import: nothing is
+    imported and its previous snapshot stays the latest. Exit 1 if any cluster failed.
+    """
+    if all_contexts and (context or cluster):
+        raise click.UsageError("--all-contexts imports each context under its own cluster name; "
+                               "drop --context/--cluster")
+    try:
+        targets = resolve_targets(kubeconfig, context, all_contexts)
+    except KubeconfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    options = FetchOptions(page_size, concurrency, RetryPolicy(attempts=retries + 1, timeout=timeout))
+    failed = 0
+    with open_store(db_path) as store:
+        for target in targets:
+            name = cluster or target.cluster
+            label = target.context or "in-cluster"
+            target_dump = None
+            if dump_dir is not None:
+                target_dump = Path(dump_dir) / label if all_contexts else Path(dump_dir)
+            progress = ProgressPrinter(sys.stderr, label)
+            try:
+                result = import_kube(store, target.api_client, name, source=_source(target), options=options,
+                                     on_progress=progress, dump_dir=target_dump)
+            except KubeImportFailed as exc:
+                progress.close()
+                click.echo(f"{label}: import of cluster {name} FAILED: {exc}", err=True)
+                failed += 1
+                continue
+            finally:
+                target.api_client.close()
+            progress.close()
+            _report(label, result, target_dump)
+    sys.exit(1 if failed else 0)
+
+
+def _source(target: ClusterTarget) -> str:
+    return f"kube: context {target.context}" if target.context else "kube: in-cluster"
+
+
+def _report(label: str, result: KubeImportResult, dump: Path | None) -> None:
+    snapshot = result.snapshot
+    server = result.server.git_version or "unknown version"
+    platform = f", {result.server.platform}" if result.server.platform else ""
+    click.echo(f"{label}: snapshot {snapshot.id} of cluster {snapshot.cluster} ({server}{platform})")
+    counts = ", ".join(f"{r.count} {r.kind}" for r in result.kinds if r.count) or "no objects"
+    click.echo(f"  imported {counts}")
+    for report in result.kinds:
+        if report.status == FORBIDDEN:
+            click.echo(f"  warning: forbidden to list {report.kind}: {report.message}", err=True)
+        elif report.status == NOT_SERVED:
+            click.echo(f"  note: {report.kind} not served by this cluster ({report.message})")
+        if report.restarts:
+            click.echo(f"  note: {report.kind} list restarted {report.restarts} time(s) (continue token expired)")
+    for error in result.errors:
+        click.echo(f"  error: {error.describe()}", err=True)
+    if snapshot.incomplete_kinds:
+        click.echo(f"  warning: {snapshot.incompleteness_warning()}", err=True)
+    if dump is not None:
+        click.echo(f"  dump written to {dump}")

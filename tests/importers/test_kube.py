@@ -1,0 +1,264 @@
+"""`import kube` against a loopback API server, with the real kubernetes client and kubeconfig loader."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from rbacmap.importers.kube import KubeImportFailed
+from rbacmap.importers.kube_auth import KubeconfigError, resolve_targets
+from rbacmap.importers.kube_fetch import RetryPolicy
+from rbacmap.importers.kube_kinds import PARTIAL_METADATA_LIST
+from rbacmap.importers.manifests import import_files
+
+from rbacmap.cli import cli
+from rbacmap.schema import SNAPSHOT_TABLES
+from rbacmap.store import Store
+
+
+def _load_fake_apiserver() -> ModuleType:
+    # tests/ is not a package (pytest --import-mode=importlib): load the helper by path.
+    name = "rbacmap_tests_fake_apiserver"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fake_apiserver.py"))
+        assert spec is not None and spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+fake = _load_fake_apiserver()
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    with fake.FakeApiServer() as running:
+        yield running
+
+
+@pytest.fixture
+def kubeconfig(server: Any, tmp_path: Path) -> Path:
+    path: Path = fake.render_kubeconfig("kubeconfig.yaml", tmp_path / "kubeconfig", prod=server.url)
+    return path
+
+
+def _fixture_counts() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for obj in fake.load_fixture_objects():
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] != "aws-auth":
+            continue  # only kube-system/aws-auth is fetched
+        counts[obj["kind"]] = counts.get(obj["kind"], 0) + 1
+    return counts
+
+
+def _table_rows(store: Store, snapshot_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    content = {}
+    for table in SNAPSHOT_TABLES:
+        if table == "import_errors" or table not in store.db.table_names():
+            continue
+        rows = store.query(f"SELECT * FROM {table} WHERE snapshot_id = ?", [snapshot_id])
+        content[table] = sorted(tuple((k, v) for k, v in row.items() if k != "snapshot_id") for row in rows)
+    return content
+
+
+def test_every_kind_lands_in_the_snapshot_with_pagination(store: Store, server: Any, kubeconfig: Path) -> None:
+    result = fake.import_from(store, kubeconfig, page_size=2)
+
+    snapshot = result.snapshot
+    assert snapshot.cluster == "prod-eks"  # the context's cluster name
+    assert snapshot.object_counts == _fixture_counts()
+    assert snapshot.incomplete_kinds == []
+    assert (snapshot.server_version, snapshot.platform) == ("v1.29.3-eks-ae9a62a", "EKS")
+    pod_pages = [r for r in server.requests if r.path == "/api/v1/pods"]
+    assert len(pod_pages) == 2 and "continue" in pod_pages[1].query and pod_pages[0].query["limit"] == ["2"]
+    assert all(r.headers["authorization"] == f"Bearer {fake.TOKEN}" for r in server.requests)
+    # The aggregated ClusterRole got its rules from the labelled one, as with `import files`.
+    rules = store.query("SELECT resources, aggregated_from FROM rules WHERE snapshot_id = ? AND role_name = ?",
+                        [snapshot.id, "monitoring"])
+    assert rules == [{"resources": '["pods","nodes"]', "aggregated_from": "monitoring-pods"}]
+    [aws_auth] = store.query("SELECT namespace, name FROM config_maps WHERE snapshot_id = ?", [snapshot.id])
+    assert aws_auth == {"namespace": "kube-system", "name": "aws-auth"}
+    assert [r.path for r in server.requests if "configmaps" in r.path] == [
+        "/api/v1/namespaces/kube-system/configmaps/aws-auth"
+    ]
+
+
+def test_expired_continue_token_restarts_the_list(store: Store, server: Any, kubeconfig: Path) -> None:
+    server.behaviour.expire_continue["pods"] = 1
+
+    result = fake.import_from(store, kubeconfig, page_size=2)
+
+    pods = store.query("SELECT namespace, name FROM workloads WHERE kind = 'Pod' AND snapshot_id = ?",
+                       [result.snapshot.id])
+    assert len(pods) == 3  # no page lost, none doubled
+    [pod_report] = [k for k in result.kinds if k.kind == "Pod"]
+    assert pod_report.restarts == 1
+    queries = [r.query for r in server.requests if r.path == "/api/v1/pods"]
+    # first page, 410 on its continue, then the list again from the start and to its end
+    assert ["continue" in q for q in queries] == [False, True, False, True]
+
+
+def test_continue_always_expiring_falls_back_to_one_full_list(store: Store, server: Any, kubeconfig: Path) -> None:
+    server.behaviour.expire_continue["pods"] = 99
+
+    result = fake.import_from(store, kubeconfig, page_size=2)
+
+    assert result.snapshot.object_counts["Pod"] == 3
+    last = [r.query for r in server.requests if r.path == "/api/v1/pods"][-1]
+    assert "limit" not in last and "continue" not in last
+
+
+def test_forbidden_kind_imports_the_rest_and_every_answer_warns(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    server.behaviour.forbidden.add("rolebindings")
+
+    result = fake.import_from(store, kubeconfig)
+
+    assert result.snapshot.incomplete_kinds == ["RoleBinding"]
+    assert "RoleBinding" not in result.snapshot.object_counts
+    assert result.snapshot.object_counts["ClusterRoleBinding"] == 2
+    [report] = [k for k in result.kinds if k.kind == "RoleBinding"]
+    assert report.status == "forbidden" and "cannot list resource" in (report.message or "")
+    store.close()
+    answer = CliRunner().invoke(cli, ["can", "--db", str(tmp_path / "rbacmap.db"), "alice@example.com", "create",
+                                      "pods/exec", "-n", "payments"])
+    assert answer.exit_code == 1  # denied: the binding that would allow it was not readable
+    assert "is incomplete: the importer could not read RoleBinding" in answer.stderr
+
+
+def test_5xx_is_retried_with_backoff(store: Store, server: Any, kubeconfig: Path) -> None:
+    server.behaviour.unavailable["clusterroles"] = 2
+
+    result = fake.import_from(store, kubeconfig)
+
+    assert result.snapshot.object_counts["ClusterRole"] == 4
+    assert len([r for r in server.requests if r.path.endswith("/clusterroles")]) == 3 + 1  # 2 x 503, 2 pages
+
+
+def test_lasting_failure_fails_the_import_and_keeps_the_previous_latest(
+    store: Store, server: Any, kubeconfig: Path
+) -> None:
+    first = fake.import_from(store, kubeconfig).snapshot
+    server.behaviour.unavailable["roles"] = 99
+
+    with pytest.raises(KubeImportFailed, match="Role: GET /apis/rbac.authorization.k8s.io/v1/roles: gave up after 3"):
+        fake.import_from(store, kubeconfig)
+
+    assert store.latest_snapshot("prod-eks").id == first.id
+    assert [s.status for s in store.snapshots("prod-eks")] == ["complete", "failed"]
+
+
+def test_slow_endpoint_times_out_and_fails_clearly(store: Store, server: Any, kubeconfig: Path) -> None:
+    server.behaviour.slow["nodes"] = 1.0
+    retry = RetryPolicy(attempts=2, backoff=0.01, timeout=0.2)
+
+    with pytest.raises(KubeImportFailed, match=r"Node: .*gave up after 2 attempts: .*[Tt]imed? ?out"):
+        fake.import_from(store, kubeconfig, retry=retry)
+
+
+def test_secret_values_are_never_requested_nor_stored(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    # The fixture Secrets hold data and a last-applied annotation embedding it (see the next test).
+
+    result = fake.import_from(store, kubeconfig, dump_dir=tmp_path / "dump")
+
+    secret_requests = [r for r in server.requests if "secrets" in r.path]
+    assert len(secret_requests) >= 2
+    assert all(r.headers["accept"] == PARTIAL_METADATA_LIST for r in secret_requests)
+    assert any(r.query.get("fieldSelector") == ["type=kubernetes.io/service-account-token"] for r in secret_requests)
+    types = store.query("SELECT name, type, service_account FROM secrets WHERE snapshot_id = ? ORDER BY name",
+                        [result.snapshot.id])
+    assert types == [
+        {"name": "db-password", "type": "unknown", "service_account": None},
+        {"name": "deployer-token", "type": "kubernetes.io/service-account-token", "service_account": "deployer"},
+        {"name": "registry", "type": "unknown", "service_account": None},
+    ]
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "kubeconfig")
+    for value in fake.SECRET_VALUES:
+        assert value.encode() not in stored, value
+
+
+def test_the_fake_server_would_leak_data_to_a_careless_client(server: Any) -> None:
+    # Guards the test above: without the partial-metadata header the values do come back.
+    plain = urllib.request.Request(server.url + "/api/v1/secrets", headers={"Authorization": f"Bearer {fake.TOKEN}"})
+    with urllib.request.urlopen(plain) as response:  # noqa: S310 - loopback test server
+        body = response.read().decode()
+    assert "REItUEFTU1dPUkQtVkFMVUU=" in body and "LAST-APPLIED-PLAINTEXT-SECRET" in body
+
+
+def test_saved_dump_reads_back_to_the_same_snapshot(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    live = fake.import_from(store, kubeconfig, dump_dir=tmp_path / "dump")
+    offline = import_files(store, [str(tmp_path / "dump")], "from-dump")
+
+    assert offline.errors == []
+    assert offline.snapshot.object_counts == live.snapshot.object_counts
+    assert _table_rows(store, offline.snapshot.id) == _table_rows(store, live.snapshot.id)
+    assert sorted(p.name for p in (tmp_path / "dump").iterdir())[:3] == [
+        "certificatesigningrequests.certificates.k8s.io.json", "clusterrolebindings.rbac.authorization.k8s.io.json",
+        "clusterroles.rbac.authorization.k8s.io.json",
+    ]
+
+
+def test_group_version_not_served_is_skipped_not_incomplete(store: Store, tmp_path: Path) -> None:
+    objects = [o for o in fake.load_fixture_objects() if o["apiVersion"] != "batch/v1"]
+    with fake.FakeApiServer(objects) as old_server:
+        config = fake.render_kubeconfig("kubeconfig.yaml", tmp_path / "kubeconfig", prod=old_server.url)
+        result = fake.import_from(store, config)
+        assert not [r for r in old_server.requests if "/apis/batch/" in r.path]
+    assert result.snapshot.incomplete_kinds == []
+    assert {k.kind: k.status for k in result.kinds}["CronJob"] == "not served"
+
+
+def test_cli_imports_every_context_of_a_two_file_kubeconfig(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake.FakeApiServer(git_version="v1.30.2-gke.1587003") as staging:
+        prod_file = fake.render_kubeconfig("kubeconfig.yaml", tmp_path / "prod.yaml", prod=server.url)
+        staging_file = fake.render_kubeconfig("kubeconfig-staging.yaml", tmp_path / "staging.yaml",
+                                              staging=staging.url)
+        monkeypatch.setenv("KUBECONFIG", f"{prod_file}:{staging_file}")
+        db = str(tmp_path / "rbacmap.db")
+        answer = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--all-contexts", "--page-size", "3"])
+        only_staging = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--context", "staging"])
+
+    assert answer.exit_code == 0, answer.output
+    assert "prod-admin: snapshot 1 of cluster prod-eks (v1.29.3-eks-ae9a62a, EKS)" in answer.stdout
+    assert "staging: snapshot 2 of cluster staging-gke (v1.30.2-gke.1587003, GKE)" in answer.stdout
+    assert "prod-admin: Role: 1 (ok)" in answer.stderr  # progress as log lines when not a terminal
+    assert only_staging.exit_code == 0 and "snapshot 3 of cluster staging-gke" in only_staging.stdout
+    with Store(db) as store:
+        assert [(c["name"], c["snapshots"]) for c in store.clusters()] == [("prod-eks", 1), ("staging-gke", 2)]
+
+
+def test_cli_reports_a_failed_cluster_and_exits_1(server: Any, kubeconfig: Path, tmp_path: Path) -> None:
+    server.behaviour.unavailable["nodes"] = 99
+    db = str(tmp_path / "rbacmap.db")
+
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig),
+                                      "--retries", "1", "--cluster", "prod"])
+
+    assert answer.exit_code == 1
+    assert "prod-admin: import of cluster prod FAILED" in answer.stderr and "Node: GET /api/v1/nodes" in answer.stderr
+
+
+def test_unknown_context_and_missing_kubeconfig_are_clear_errors(kubeconfig: Path, tmp_path: Path) -> None:
+    with pytest.raises(KubeconfigError, match="no context 'nope' .*known: prod-admin"):
+        resolve_targets(str(kubeconfig), context="nope")
+    with pytest.raises(KubeconfigError, match="no kubeconfig found"):
+        resolve_targets(None, environ={"KUBECONFIG": str(tmp_path / "absent")})
+    # In a pod (service host set, no kubeconfig) the pod's service account is used.
+    with pytest.raises(KubeconfigError, match="in-cluster config: Service token file does not exist"):
+        resolve_targets(None, environ={"KUBECONFIG": str(tmp_path / "absent"), "KUBERNETES_SERVICE_HOST": "10.0.0.1",
+                                       "KUBERNETES_SERVICE_PORT": "443"})
