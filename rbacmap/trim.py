@@ -1,0 +1,333 @@
+"""Trim existing roles to what their subjects really used, and generate roles from usage alone.
+
+For every observed request that was not denied, the exact authorizer names each binding ->
+role -> rule that grants it to the acting user (with the groups the logs saw). A role's use
+is the union of those requests over all its bindings; its proposal is `compact(use)`, checked
+in code: never wider than the original rules, nothing used lost. Bindings no request went
+through in the window are proposed for removal, with the window length stated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rbacmap.authorizer import Authorizer, effective_subject
+from rbacmap.model import (
+    ALL,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE,
+    ROLE_BINDING,
+    SERVICE_ACCOUNT,
+    USER,
+    Binding,
+    BindingKey,
+    PolicyRule,
+    Request,
+    ResourceRequest,
+    Role,
+    RoleKey,
+    Subject,
+    UserInfo,
+)
+from rbacmap.policy import InMemoryPolicy
+from rbacmap.rule_compaction import (
+    Permission,
+    compact,
+    permission_for,
+    permission_in_rule,
+    request_of,
+    verify_never_wider,
+    verify_nothing_lost,
+)
+from rbacmap.usage import UsageRecord, UsageWindow
+
+WEAK_WINDOW_DAYS = 7.0
+# A rough size of a grant, for the reduction %: verbs x groups x resources (x URLs), a wildcard
+# counting as this many entries. It ranks roles; it is not a security measure.
+WILDCARD_WEIGHT = 10
+
+
+@dataclass
+class RoleUse:
+    """What one role granted in the window: permissions (with the original rules), requests, bindings."""
+
+    permissions: dict[Permission, set[int]] = field(default_factory=dict)
+    requests: set[Request] = field(default_factory=set)
+    bindings: set[Binding] = field(default_factory=set)
+    by_subject: dict[Subject, dict[Permission, set[int]]] = field(default_factory=dict)
+    subject_requests: dict[Subject, set[Request]] = field(default_factory=dict)
+    subject_bindings: dict[Subject, set[Binding]] = field(default_factory=dict)
+    request_count: int = 0
+
+
+@dataclass(frozen=True)
+class TrimmedRule:
+    """A proposed rule and the original rules (indexes) whose use it keeps."""
+
+    rule: PolicyRule
+    from_rules: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SplitRole:
+    """--split: one role per subject, with the bindings that replace the shared one."""
+
+    key: RoleKey
+    subject: Subject
+    rules: tuple[TrimmedRule, ...]
+    rebind: tuple[Binding, ...]  # new bindings (same kind/namespace as the originals, one subject)
+    replaces: tuple[Binding, ...]
+
+
+@dataclass(frozen=True)
+class TrimProposal:
+    role: Role
+    rules: tuple[TrimmedRule, ...]
+    used_rule_indexes: tuple[int, ...]
+    bindings: tuple[Binding, ...]
+    unused_bindings: tuple[Binding, ...]
+    request_count: int
+    splits: tuple[SplitRole, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def unused_rule_indexes(self) -> tuple[int, ...]:
+        return tuple(i for i in range(len(self.role.rules)) if i not in self.used_rule_indexes)
+
+    @property
+    def trimmed_rules(self) -> tuple[PolicyRule, ...]:
+        return tuple(t.rule for t in self.rules)
+
+    @property
+    def unused(self) -> bool:
+        return not self.rules
+
+    @property
+    def reduction_percent(self) -> float:
+        before = grant_size(self.role.rules)
+        return 0.0 if before == 0 else 100.0 * (1 - grant_size(self.trimmed_rules) / before)
+
+
+@dataclass(frozen=True)
+class TrimReport:
+    proposals: tuple[TrimProposal, ...]
+    window: UsageWindow
+    warnings: tuple[str, ...]
+
+    @property
+    def reduction_percent(self) -> float:
+        before = sum(grant_size(p.role.rules) for p in self.proposals)
+        after = sum(grant_size(p.trimmed_rules) for p in self.proposals)
+        return 0.0 if before == 0 else 100.0 * (1 - after / before)
+
+
+def grant_size(rules: Iterable[PolicyRule]) -> int:
+    def count(values: Sequence[str]) -> int:
+        return sum(WILDCARD_WEIGHT if value == ALL or value.startswith("*/") or value.endswith(ALL) else 1
+                   for value in values)
+
+    total = 0
+    for rule in rules:
+        names = len(rule.resource_names) if rule.resource_names else 1
+        total += count(rule.verbs) * (count(rule.api_groups) * count(rule.resources) * names
+                                      + count(rule.non_resource_urls))
+    return total
+
+
+def user_info_for(username: str, groups: dict[str, tuple[str, ...]]) -> UserInfo:
+    return UserInfo.authenticated(username, groups.get(username, ()))
+
+
+def collect_role_use(
+    policy: InMemoryPolicy, records: Iterable[UsageRecord], groups: dict[str, tuple[str, ...]],
+    *, narrow_names: bool = False,
+) -> dict[RoleKey, RoleUse]:
+    """Per role, the observed (not denied) requests it granted, via the exact authorizer."""
+    authorizer = Authorizer(policy)
+    uses: dict[RoleKey, RoleUse] = defaultdict(RoleUse)
+    for record in records:
+        if record.decision == "deny":
+            continue
+        decision = authorizer.authorize(user_info_for(record.username, groups), record.request)
+        for grant in decision.grants:
+            use = uses[grant.role.key]
+            permission = permission_for(record.request, grant.rule, narrow_names)
+            use.permissions.setdefault(permission, set()).add(grant.rule_index)
+            use.requests.add(record.request)
+            use.bindings.add(grant.binding)
+            use.request_count += record.count
+            subject = effective_subject(grant.subject, grant.binding.key.namespace) or grant.subject
+            use.by_subject.setdefault(subject, {}).setdefault(permission, set()).add(grant.rule_index)
+            use.subject_requests.setdefault(subject, set()).add(record.request)
+            use.subject_bindings.setdefault(subject, set()).add(grant.binding)
+    return uses
+
+
+def trimmed_rules(role: Role, permissions: dict[Permission, set[int]], requests: Iterable[Request]) -> tuple[
+    TrimmedRule, ...
+]:
+    """Compact the permissions and check both guarantees (raises TrimGuaranteeError)."""
+    rules = compact(permissions)
+    verify_never_wider(rules, role.rules, str(role.key))
+    verify_nothing_lost(rules, requests, str(role.key))
+    out = []
+    for rule in rules:
+        sources: set[int] = set()
+        for permission, indexes in permissions.items():
+            if permission_in_rule(permission, rule):
+                sources |= indexes
+        out.append(TrimmedRule(rule, tuple(sorted(sources))))
+    return tuple(out)
+
+
+def bindings_of(policy: InMemoryPolicy) -> dict[RoleKey, list[Binding]]:
+    out: dict[RoleKey, list[Binding]] = defaultdict(list)
+    for binding in policy.all_bindings():
+        out[binding.role_key()].append(binding)
+    return out
+
+
+def subject_slug(subject: Subject) -> str:
+    text = f"{subject.namespace}-{subject.name}" if subject.kind == SERVICE_ACCOUNT else subject.name
+    slug = "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in text.lower()).strip("-.")
+    return slug or subject.kind.lower()
+
+
+def subject_matches(subject: Subject, wanted: Subject, binding: Binding) -> bool:
+    effective = effective_subject(subject, binding.key.namespace)
+    return effective is not None and (effective.kind, effective.name, effective.namespace) == (
+        wanted.kind, wanted.name, wanted.namespace if wanted.kind == SERVICE_ACCOUNT else "",
+    )
+
+
+def select_roles(
+    policy: InMemoryPolicy, *, role_name: str | None = None, namespace: str | None = None,
+    subject: Subject | None = None, include_system: bool = False,
+) -> list[Role]:
+    """Roles to trim: by name (Role in -n NS, else ClusterRole), bound to a subject, or all bound roles."""
+    bound = bindings_of(policy)
+    chosen = []
+    for key in sorted(bound, key=lambda k: (k.kind, k.namespace, k.name)):
+        role = policy.role(key)
+        if role is None:
+            continue
+        if role_name is not None:
+            if key.name != role_name or (namespace and key.namespace != namespace):
+                continue
+        elif subject is not None:
+            if not any(subject_matches(s, subject, b) for b in bound[key] for s in b.subjects):
+                continue
+        elif not include_system and key.kind == CLUSTER_ROLE and key.name.startswith("system:"):
+            continue
+        chosen.append(role)
+    return chosen
+
+
+def trim(
+    policy: InMemoryPolicy, records: Iterable[UsageRecord], groups: dict[str, tuple[str, ...]],
+    window: UsageWindow, roles: Sequence[Role], *, split: bool = False, narrow_names: bool = False,
+) -> TrimReport:
+    """A proposal per role: trimmed rules (checked), unused rules and bindings, optional per-subject split."""
+    uses = collect_role_use(policy, records, groups, narrow_names=narrow_names)
+    bound = bindings_of(policy)
+    warnings = []
+    if window.days < WEAK_WINDOW_DAYS:
+        warnings.append(
+            f"the audit window is only {window.days:.2f} days ({window.describe()}): weekly or monthly jobs may "
+            f"not appear; treat removals as weak evidence (import at least {WEAK_WINDOW_DAYS:.0f} days)"
+        )
+    proposals = []
+    for role in roles:
+        use = uses.get(role.key, RoleUse())
+        bindings = tuple(bound.get(role.key, []))
+        rules = trimmed_rules(role, use.permissions, use.requests)
+        used_indexes = sorted({i for indexes in use.permissions.values() for i in indexes})
+        notes = []
+        if role.aggregation_selectors is not None:
+            notes.append("aggregated ClusterRole: the controller rewrites its rules; trim the roles it aggregates, "
+                         "or drop the aggregationRule when applying the trimmed role")
+        unused_bindings = tuple(b for b in bindings if b not in use.bindings)
+        if unused_bindings:
+            notes.append(f"{len(unused_bindings)} binding(s) had no request in {window.days:.1f} days: "
+                         "proposed for removal")
+        # Splitting a role only one subject uses would just rename it.
+        splits = _split(role, use) if split and len(use.by_subject) > 1 else ()
+        proposals.append(TrimProposal(role, rules, tuple(used_indexes), bindings, unused_bindings,
+                                      use.request_count, splits, tuple(notes)))
+    return TrimReport(tuple(proposals), window, tuple(warnings))
+
+
+def _split(role: Role, use: RoleUse) -> tuple[SplitRole, ...]:
+    out = []
+    for subject in sorted(use.by_subject, key=lambda s: (s.kind, s.namespace, s.name)):
+        key = RoleKey(role.key.kind, f"{role.key.name}-{subject_slug(subject)}", role.key.namespace)
+        rules = trimmed_rules(role, use.by_subject[subject], use.subject_requests[subject])
+        originals = tuple(sorted(use.subject_bindings[subject], key=lambda b: (b.key.kind, b.key.namespace,
+                                                                                b.key.name)))
+        rebind = tuple(
+            Binding(
+                BindingKey(b.key.kind, f"{b.key.name}-{subject_slug(subject)}", b.key.namespace),
+                RoleKey(key.kind, key.name, ""),
+                (subject,),
+            )
+            for b in originals
+        )
+        out.append(SplitRole(key, subject, rules, rebind, originals))
+    return tuple(out)
+
+
+# --- generate: new minimal roles from usage alone (audit2rbac parity) ----------------------
+
+
+@dataclass(frozen=True)
+class GeneratedRole:
+    subject: Subject
+    key: RoleKey
+    rules: tuple[PolicyRule, ...]
+    binding: Binding
+    request_count: int
+
+
+def usernames_for(subject: Subject, groups: dict[str, tuple[str, ...]]) -> list[str]:
+    """Usernames a subject stands for: itself, or every user the logs saw in the group."""
+    if subject.kind == SERVICE_ACCOUNT:
+        return [f"system:serviceaccount:{subject.namespace}:{subject.name}"]
+    if subject.kind == USER:
+        return [subject.name]
+    return sorted(user for user, seen in groups.items() if subject.name in seen)
+
+
+def generate(
+    subjects: Sequence[Subject], records: Iterable[UsageRecord], groups: dict[str, tuple[str, ...]],
+    *, include_denied: bool = True, narrow_names: bool = False,
+) -> list[GeneratedRole]:
+    """Roles (per namespace) and a ClusterRole (cluster-scoped, non-resource) allowing each subject's requests."""
+    wanted = {user: s for s in subjects for user in usernames_for(s, groups)}
+    scoped: dict[tuple[Subject, str], dict[Permission, set[int]]] = defaultdict(dict)
+    counts: dict[tuple[Subject, str], int] = defaultdict(int)
+    no_rule = PolicyRule()
+    for record in records:
+        subject = wanted.get(record.username)
+        if subject is None or (record.decision == "deny" and not include_denied):
+            continue
+        namespace = record.request.namespace if isinstance(record.request, ResourceRequest) else ""
+        scoped[(subject, namespace)].setdefault(permission_for(record.request, no_rule, narrow_names), set())
+        counts[(subject, namespace)] += record.count
+    out = []
+    for (subject, namespace), permissions in sorted(scoped.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        name = f"rbacmap:{subject_slug(subject)}"
+        rules = compact(permissions)
+        verify_nothing_lost(rules, [request_of(p, namespace) for p in permissions], name)
+        if namespace:
+            key = RoleKey(ROLE, name, namespace)
+            binding = Binding(BindingKey(ROLE_BINDING, name, namespace), RoleKey(ROLE, name), (subject,))
+        else:
+            key = RoleKey(CLUSTER_ROLE, name)
+            binding = Binding(BindingKey(CLUSTER_ROLE_BINDING, name, ""), RoleKey(CLUSTER_ROLE, name), (subject,))
+        out.append(GeneratedRole(subject, key, rules, binding, counts[(subject, namespace)]))
+    return out
+
+

@@ -1,0 +1,305 @@
+"""Observed API usage from audit logs: the in-memory aggregate, its SQLite upsert, and queries.
+
+Usage rows are keyed by cluster (not by snapshot): an audit log is a record of requests over
+a time window. Each import aggregates requests in memory and merges them into the stored
+rows (count added, first/last seen widened), so importing more logs only refines the picture.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from rbacmap.model import NonResourceRequest, Request, ResourceRequest
+from rbacmap.store import Store, utc_now
+
+# (acting user, verb, apiGroup, resource, subresource, namespace, name, nonResourceURL, decision)
+UsageKey = tuple[str, str, str, str, str, str, str, str, str]
+
+DEFAULT_FLUSH_KEYS = 100_000
+
+
+class Observation(NamedTuple):
+    """One audit record of one request (a request may be logged at several stages)."""
+
+    audit_id: str
+    final: bool  # ResponseComplete/Panic: the stage to prefer when a request has several
+    key: UsageKey
+    timestamp: str
+    groups: tuple[str, ...]
+    impersonator: str
+
+_USAGE_UPSERT = """
+INSERT INTO audit_usage (cluster, username, verb, api_group, resource, subresource, namespace, name,
+                         non_resource_url, decision, count, first_seen, last_seen)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (cluster, username, verb, api_group, resource, subresource, namespace, name, non_resource_url, decision)
+DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
+              last_seen = max(last_seen, excluded.last_seen)
+"""
+_GROUPS_UPSERT = """
+INSERT INTO audit_user_groups (cluster, username, group_name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (cluster, username, group_name)
+DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
+              last_seen = max(last_seen, excluded.last_seen)
+"""
+_IMPERSONATION_UPSERT = """
+INSERT INTO audit_impersonations (cluster, impersonator, username, count, first_seen, last_seen)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (cluster, impersonator, username)
+DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
+              last_seen = max(last_seen, excluded.last_seen)
+"""
+
+
+@dataclass(frozen=True)
+class AuditImportError:
+    source: str
+    line: int | None
+    message: str
+
+    def describe(self) -> str:
+        return f"{self.source}" + (f" line {self.line}" if self.line is not None else "") + f": {self.message}"
+
+
+@dataclass
+class UsageAggregator:
+    """Counts requests per UsageKey in memory; `flush` merges them into the store and empties it.
+
+    Entries are [count, first_seen, last_seen]; timestamps are RFC 3339 strings, compared as
+    text (all sources write UTC with a `Z`), which keeps the hot path free of date parsing.
+    """
+
+    conn: sqlite3.Connection
+    cluster: str
+    flush_keys: int = DEFAULT_FLUSH_KEYS
+    usage: dict[UsageKey, list[Any]] = field(default_factory=dict)
+    groups: dict[tuple[str, tuple[str, ...]], list[Any]] = field(default_factory=dict)
+    impersonations: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    window_start: str | None = None
+    window_end: str | None = None
+    requests: int = 0
+
+    def add(self, observation: Observation) -> None:
+        """Count one request (call once per request, not per stage)."""
+        _, _, key, timestamp, groups, impersonator = observation
+        self.requests += 1
+        _bump(self.usage, key, timestamp)
+        _bump(self.groups, (key[0], groups), timestamp)
+        if impersonator:
+            _bump(self.impersonations, (impersonator, key[0]), timestamp)
+        if timestamp:
+            if self.window_start is None or timestamp < self.window_start:
+                self.window_start = timestamp
+            if self.window_end is None or timestamp > self.window_end:
+                self.window_end = timestamp
+        if len(self.usage) >= self.flush_keys:
+            self.flush()
+
+    def flush(self) -> None:
+        cluster = self.cluster
+        self.conn.executemany(_USAGE_UPSERT, ((cluster, *k, *v) for k, v in self.usage.items()))
+        per_group: dict[tuple[str, str], list[Any]] = {}
+        for (user, groups), (count, first, last) in self.groups.items():
+            for group in groups:
+                entry = per_group.setdefault((user, group), [0, first, last])
+                entry[0] += count
+                entry[1] = min(entry[1], first)
+                entry[2] = max(entry[2], last)
+        self.conn.executemany(_GROUPS_UPSERT, ((cluster, *k, *v) for k, v in per_group.items()))
+        self.conn.executemany(_IMPERSONATION_UPSERT, ((cluster, *k, *v) for k, v in self.impersonations.items()))
+        self.usage.clear()
+        self.groups.clear()
+        self.impersonations.clear()
+
+
+def _bump(table: dict[Any, list[Any]], key: Any, timestamp: str) -> None:
+    entry = table.get(key)
+    if entry is None:
+        table[key] = [1, timestamp, timestamp]
+        return
+    entry[0] += 1
+    if timestamp < entry[1]:
+        entry[1] = timestamp
+    elif timestamp > entry[2]:
+        entry[2] = timestamp
+
+
+@dataclass
+class UsageImport:
+    """One audit import: its row in audit_imports, its aggregator and its errors, in one transaction."""
+
+    aggregator: UsageAggregator
+    import_id: int
+    lines: int = 0
+    events: int = 0
+    errors: list[AuditImportError] = field(default_factory=list)
+
+    def error(self, source: str, line: int | None, message: str) -> None:
+        self.errors.append(AuditImportError(source, line, message))
+
+
+@contextmanager
+def write_usage(
+    store: Store, cluster: str, source: str, fmt: str, flush_keys: int = DEFAULT_FLUSH_KEYS
+) -> Iterator[UsageImport]:
+    """Import usage in one transaction: on any exception nothing of this import is stored."""
+    conn = store.conn
+    started = utc_now()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("INSERT OR IGNORE INTO clusters (name, created_at) VALUES (?, ?)", (cluster, started))
+        cursor = conn.execute(
+            "INSERT INTO audit_imports (cluster, source, format, started_at) VALUES (?, ?, ?, ?)",
+            (cluster, source[:500], fmt, started),
+        )
+        job = UsageImport(UsageAggregator(conn, cluster, flush_keys), int(cursor.lastrowid or 0))
+        yield job
+        job.aggregator.flush()
+        conn.executemany(
+            "INSERT INTO audit_import_errors (import_id, source, line, message) VALUES (?, ?, ?, ?)",
+            ((job.import_id, e.source, e.line, e.message) for e in job.errors),
+        )
+        agg = job.aggregator
+        conn.execute(
+            """UPDATE audit_imports SET finished_at = ?, lines = ?, events = ?, requests = ?, error_count = ?,
+                   window_start = ?, window_end = ? WHERE id = ?""",
+            (utc_now(), job.lines, job.events, agg.requests, len(job.errors), agg.window_start, agg.window_end,
+             job.import_id),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One aggregated usage row: who made which request, how often, when, and the decision."""
+
+    username: str
+    request: Request
+    decision: str
+    count: int
+    first_seen: str
+    last_seen: str
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """The time span the imported audit logs cover (optionally cut to --since)."""
+
+    start: str | None
+    end: str | None
+
+    @property
+    def days(self) -> float:
+        if not self.start or not self.end:
+            return 0.0
+        return (parse_time(self.end) - parse_time(self.start)).total_seconds() / 86400
+
+    def describe(self) -> str:
+        if not self.start or not self.end:
+            return "no audit data"
+        return f"{self.start} .. {self.end} ({self.days:.1f} days)"
+
+
+def parse_time(text: str) -> datetime:
+    """RFC 3339 with or without fractional seconds (nanoseconds are cut to microseconds)."""
+    text = text.replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits):]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
+    return datetime.fromisoformat(text)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30d`, `12h`, `90m`, `2w` -> timedelta."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise ValueError(f"duration must look like 30d, 12h, 90m or 2w, got {text!r}")
+    return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+
+
+def usage_window(store: Store, cluster: str, since: timedelta | None = None) -> UsageWindow:
+    """The window the cluster's imports cover; with `since`, only the last part, ending at the newest event."""
+    row = store.query(
+        "SELECT min(window_start) AS start, max(window_end) AS end FROM audit_imports WHERE cluster = ?", [cluster]
+    )[0]
+    start, end = row["start"], row["end"]
+    if since is not None and end:
+        cutoff = (parse_time(end) - since).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if start is None or cutoff > start:
+            start = cutoff
+    return UsageWindow(start, end)
+
+
+def usage_records(
+    store: Store, cluster: str, window: UsageWindow | None = None, username: str | None = None
+) -> list[UsageRecord]:
+    """Aggregated usage of a cluster, seen within the window (by last_seen), optionally one user's."""
+    sql = "SELECT * FROM audit_usage WHERE cluster = ?"
+    params: list[Any] = [cluster]
+    if window is not None and window.start:
+        sql += " AND last_seen >= ?"
+        params.append(window.start)
+    if username is not None:
+        sql += " AND username = ?"
+        params.append(username)
+    sql += " ORDER BY username, api_group, resource, subresource, namespace, name, non_resource_url, verb"
+    return [_record(row) for row in store.query(sql, params)]
+
+
+def _record(row: dict[str, Any]) -> UsageRecord:
+    request: Request
+    if row["non_resource_url"]:
+        request = NonResourceRequest(row["verb"], row["non_resource_url"])
+    else:
+        request = ResourceRequest(
+            row["verb"], row["resource"], row["namespace"], row["api_group"], row["subresource"], row["name"]
+        )
+    return UsageRecord(row["username"], request, row["decision"], row["count"], row["first_seen"], row["last_seen"])
+
+
+def user_groups(store: Store, cluster: str) -> dict[str, tuple[str, ...]]:
+    """Every group each user was seen with in the audit logs."""
+    out: dict[str, list[str]] = {}
+    for row in store.query(
+        "SELECT username, group_name FROM audit_user_groups WHERE cluster = ? ORDER BY username, group_name", [cluster]
+    ):
+        out.setdefault(row["username"], []).append(row["group_name"])
+    return {user: tuple(groups) for user, groups in out.items()}
+
+
+def impersonations(store: Store, cluster: str) -> list[dict[str, Any]]:
+    return store.query(
+        "SELECT impersonator, username, count, first_seen, last_seen FROM audit_impersonations WHERE cluster = ?"
+        " ORDER BY impersonator, username",
+        [cluster],
+    )
+
+
+def audit_imports(store: Store, cluster: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM audit_imports"
+    params: list[Any] = []
+    if cluster:
+        sql += " WHERE cluster = ?"
+        params.append(cluster)
+    return store.query(sql + " ORDER BY id", params)
+
+
+def audit_import_errors(store: Store, import_id: int) -> list[AuditImportError]:
+    return [
+        AuditImportError(r["source"], r["line"], r["message"])
+        for r in store.query("SELECT * FROM audit_import_errors WHERE import_id = ? ORDER BY rowid", [import_id])
+    ]
