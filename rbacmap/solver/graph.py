@@ -1,0 +1,142 @@
+"""The escalation graph of one snapshot and the reverse search that answers every subject at once."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.edges import GROUPS_POOL, USERS_POOL, Edge, Node, Pool
+from rbacmap.solver.identity import Identity
+from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, EXEC, SECRETS, Target
+
+MAX_ROUNDS = 6
+LATE_POOLS = (USERS_POOL, GROUPS_POOL)  # their members are every known identity: expand last
+
+
+@dataclass
+class EscalationGraph:
+    """Nodes are identities, pools and targets; `into[v]` lists the edges ending at node v."""
+
+    nodes: list[Node] = field(default_factory=list)
+    index: dict[Node, int] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    free: list[bool] = field(default_factory=list)  # pool -> member edges cost nothing
+    into: list[list[int]] = field(default_factory=list)
+    _pending_pools: list[Pool] = field(default_factory=list)
+
+    def node_id(self, node: Node) -> int:
+        found = self.index.get(node)
+        if found is not None:
+            return found
+        self.index[node] = len(self.nodes)
+        self.nodes.append(node)
+        self.into.append([])
+        if isinstance(node, Pool):
+            self._pending_pools.append(node)
+        return len(self.nodes) - 1
+
+    def add(self, edge: Edge) -> None:
+        source = self.node_id(edge.source)
+        target = self.node_id(edge.target)
+        if source == target:
+            return
+        self.into[target].append(len(self.edges))
+        self.edges.append(edge)
+        self.sources.append(source)
+        self.free.append(isinstance(edge.source, Pool))
+
+    @classmethod
+    def build(cls, ctx: SolverContext) -> EscalationGraph:
+        """Run every identity source, then the edge sources in rounds until no identity is new."""
+        from rbacmap.solver.registry import EDGE_SOURCES, IDENTITY_SOURCES
+
+        graph = cls()
+        for identity_source in IDENTITY_SOURCES:
+            for identity in identity_source(ctx):
+                ctx.add_identity(identity)
+        seen: set[tuple[str, str, str]] = set()
+        for _ in range(MAX_ROUNDS):
+            frontier = [i for key, i in list(ctx.identities.items()) if key not in seen]
+            if not frontier:
+                break
+            seen.update(i.key for i in frontier)
+            ctx.frontier = frontier
+            for identity in frontier:
+                graph.node_id(identity)
+            for edge_source in EDGE_SOURCES:
+                for edge in edge_source(ctx):
+                    graph.add(edge)
+            graph._expand_pools(ctx, late=False)
+        graph._expand_pools(ctx, late=True)
+        return graph
+
+    def _expand_pools(self, ctx: SolverContext, *, late: bool) -> None:
+        waiting: list[Pool] = []
+        while self._pending_pools:
+            pool = self._pending_pools.pop()
+            if (pool.kind in LATE_POOLS) != late:
+                waiting.append(pool)
+                continue
+            for edge in ctx.pool_members(pool):
+                self.add(edge)
+        self._pending_pools = waiting
+
+    def reverse_search(self, target: Target, blocked: set[int]) -> dict[int, int]:
+        """Shortest proofs to `target`: node -> first edge of its path (0-1 BFS on reversed edges).
+
+        Nodes in `blocked` (they reach a stronger target) are not entered: their findings and
+        those of everyone reaching through them are implied by the stronger one.
+        """
+        start = self.index.get(target)
+        if start is None:
+            return {}
+        distance = {start: 0}
+        first_edge: dict[int, int] = {}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            here = distance[node]
+            for edge_id in self.into[node]:
+                source = self.sources[edge_id]
+                if source in blocked:
+                    continue
+                cost = here + (0 if self.free[edge_id] else 1)
+                if cost < distance.get(source, cost + 1):
+                    distance[source] = cost
+                    first_edge[source] = edge_id
+                    if self.free[edge_id]:
+                        queue.appendleft(source)
+                    else:
+                        queue.append(source)
+        return first_edge
+
+    def targets(self) -> list[Target]:
+        """Targets with edges, strongest first: cluster-admin, cluster-wide, then per namespace."""
+        found = [node for node in self.nodes if isinstance(node, Target)]
+        return sorted(found, key=lambda t: (t != CLUSTER_ADMIN_TARGET, t.namespace is not None, t.kind, t.namespace or ""))
+
+    def solve_all(self) -> dict[Target, dict[int, int]]:
+        """One reverse search per target, stronger targets first, each pruned by the stronger ones."""
+        results: dict[Target, dict[int, int]] = {}
+        reach_admin: set[int] = set()
+        reach_everywhere: dict[str, set[int]] = {SECRETS: set(), EXEC: set()}
+        for target in self.targets():
+            if target == CLUSTER_ADMIN_TARGET:
+                blocked: set[int] = set()
+            elif target.namespace is None:
+                blocked = reach_admin
+            else:
+                blocked = reach_everywhere[target.kind]
+            reached = self.reverse_search(target, blocked)
+            results[target] = reached
+            if target == CLUSTER_ADMIN_TARGET:
+                reach_admin = set(reached)
+                reach_everywhere = {SECRETS: set(reach_admin), EXEC: set(reach_admin)}
+            elif target.namespace is None:
+                reach_everywhere[target.kind] |= set(reached)
+        return results
+
+    def identity_ids(self) -> list[int]:
+        return [i for i, node in enumerate(self.nodes) if isinstance(node, Identity)]

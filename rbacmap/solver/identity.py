@@ -1,0 +1,121 @@
+"""Identities: the requesters of the escalation graph, each with the exact Kubernetes user it is.
+
+RBAC power is the union over a requester's own bindings and its groups' bindings, so a node
+is a whole requester (username plus groups), never a single binding subject.
+
+- A ServiceAccount is `system:serviceaccount:NS:NAME` with its implicit groups
+  (`system:serviceaccounts`, `system:serviceaccounts:NS`, `system:authenticated`).
+- A User named in a binding is that username plus `system:authenticated`.
+- A Group G stands for "any member of G": a requester named `<member of G>` whose groups are
+  G and the groups every member of G necessarily has (`system:authenticated`; for the
+  service-account groups also `system:serviceaccounts`; `system:unauthenticated` is the
+  anonymous user). The power of a group node is therefore a lower bound for each member.
+- The kind is an open string: cloud principals (`AWSPrincipal`, `GCPPrincipal`) or the
+  solver's own hypothetical holders (`RoleHolder`) plug in with their own username/groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rbacmap.model import (
+    ALL_SERVICE_ACCOUNTS,
+    AUTHENTICATED,
+    GROUP,
+    SERVICE_ACCOUNT,
+    SERVICE_ACCOUNT_GROUP_PREFIX,
+    SYSTEM_MASTERS,
+    UNAUTHENTICATED,
+    USER,
+    UserInfo,
+    parse_service_account_username,
+    service_account_username,
+)
+
+ROLE_HOLDER = "RoleHolder"
+"""Hypothetical identity: whoever holds a role after a bind/escalate step (never a subject)."""
+
+SUBJECT_IDENTITY_KINDS = {USER, GROUP, SERVICE_ACCOUNT}
+"""Kinds reported as subjects; cloud engineers add theirs (e.g. "AWSPrincipal") to this set."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A requester: (kind, name, namespace) identify it; username/groups say how it authenticates."""
+
+    kind: str
+    name: str
+    namespace: str = ""
+    groups: tuple[str, ...] = field(default=(), compare=False)
+    username: str = field(default="", compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.name, self.namespace)
+
+    @property
+    def is_subject(self) -> bool:
+        """Whether paths are reported for it (not a hypothetical RoleHolder)."""
+        return self.kind in SUBJECT_IDENTITY_KINDS
+
+    def user_info(self) -> UserInfo:
+        """The user the API server would see, for the authorizer."""
+        return UserInfo(self.username or self.name, self.groups)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "name": self.name}
+        if self.kind == SERVICE_ACCOUNT or self.namespace:
+            out["namespace"] = self.namespace or None
+        return out
+
+    def spec(self) -> str:
+        """Short form as `rbacmap paths --subject` accepts it."""
+        if self.kind == SERVICE_ACCOUNT:
+            return f"sa:{self.namespace}/{self.name}"
+        if self.kind in (USER, GROUP):
+            return f"{self.kind.lower()}:{self.name}"
+        return f"{self.kind}:{self.name}"
+
+    def __str__(self) -> str:
+        if self.kind == SERVICE_ACCOUNT:
+            return f"ServiceAccount {self.namespace}/{self.name}"
+        return f"{self.kind} {self.name}"
+
+
+def identity_for_service_account(namespace: str, name: str) -> Identity:
+    info = UserInfo.authenticated(service_account_username(namespace, name))
+    return Identity(SERVICE_ACCOUNT, name, namespace, info.groups, info.name)
+
+
+def identity_for_user(name: str, groups: tuple[str, ...] = ()) -> Identity:
+    """A username; `system:serviceaccount:NS:NAME` becomes the ServiceAccount identity."""
+    parsed = parse_service_account_username(name)
+    if parsed is not None and not groups:
+        return identity_for_service_account(*parsed)
+    info = UserInfo.authenticated(name, groups)
+    return Identity(USER, name, "", info.groups, info.name)
+
+
+def group_member_groups(group: str) -> tuple[str, ...]:
+    """The groups any member of `group` necessarily has."""
+    if group == UNAUTHENTICATED:
+        return (UNAUTHENTICATED,)
+    groups = [group]
+    if group.startswith(SERVICE_ACCOUNT_GROUP_PREFIX):
+        groups.append(ALL_SERVICE_ACCOUNTS)
+    groups.append(AUTHENTICATED)
+    return tuple(dict.fromkeys(groups))
+
+
+def identity_for_group(group: str) -> Identity:
+    username = "system:anonymous" if group == UNAUTHENTICATED else f"<member of {group}>"
+    return Identity(GROUP, group, "", group_member_groups(group), username)
+
+
+def identity_for_role_holder(role: str, scope: str) -> Identity:
+    """Hypothetical holder of `role` in namespace `scope` ('' = cluster-wide, '*' = every namespace)."""
+    username = f"rbacmap:holder:{scope or 'cluster'}:{role}"
+    return Identity(ROLE_HOLDER, role, scope, (), username)
+
+
+MASTERS = identity_for_group(SYSTEM_MASTERS)

@@ -1,0 +1,1 @@
+"""One module per escalation primitive; each exposes an edge source registered in `rbacmap.solver.registry`."""

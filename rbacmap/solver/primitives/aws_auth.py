@@ -1,0 +1,34 @@
+"""Primitive 15: update/patch the EKS `kube-system/aws-auth` ConfigMap -> map yourself to system:masters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.model import SYSTEM_MASTERS, ResourceRequest
+from rbacmap.normalize import AWS_AUTH
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.edges import Edge, ObjectRef
+from rbacmap.solver.kubectl import sentence
+
+NAMESPACE, NAME = AWS_AUTH
+EDITS = [ResourceRequest(v, "configmaps", NAMESPACE, "", "", NAME) for v in ("patch", "update")]
+
+
+def aws_auth(ctx: SolverContext) -> Iterator[Edge]:
+    if AWS_AUTH not in ctx.objects.config_maps:
+        return
+    config_map = ObjectRef("ConfigMap", NAME, NAMESPACE, "EKS maps IAM roles and users to Kubernetes groups here")
+    for identity in ctx.frontier:
+        permissions = ctx.permissions(identity)
+        for request in EDITS:
+            grants = permissions.grants(request)
+            if grants:
+                yield Edge(
+                    identity, ctx.identity_for_group(SYSTEM_MASTERS), f"{request.verb} aws-auth",
+                    f"{request.verb} ConfigMap {NAMESPACE}/{NAME} to map an IAM identity to system:masters",
+                    grants=grants, objects=(config_map,),
+                    explain=sentence(identity, request, grants, "an IAM role it controls then authenticates in "
+                                     "group system:masters"),
+                    primitive="aws_auth",
+                )
+                break

@@ -1,0 +1,121 @@
+"""Primitive 11: write a (Cluster)RoleBinding AND hold `bind` on the role -> that role's power.
+
+Without `bind` the API server only lets you bind what you already hold, so that is no
+path. resourceNames on the `bind` rule limit which roles. When any role may be bound,
+the candidates are the roles with a `*`/`*`/`*` rule (if the snapshot has one, it is the
+strongest choice), else every role. The power gained is modelled as a hypothetical
+identity, a `RoleHolder` of the role in that scope, bound by a binding that does not exist
+yet; the other primitives then run on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.authorizer import Grant, rule_allows
+from rbacmap.model import (
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE,
+    ROLE_BINDING,
+    USER,
+    Binding,
+    BindingKey,
+    ResourceRequest,
+    Role,
+    Subject,
+)
+from rbacmap.normalize import RBAC_GROUP
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.edges import Edge
+from rbacmap.solver.identity import ROLE_HOLDER, Identity
+from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EVERY_NAMESPACE, EffectivePermissions
+from rbacmap.solver.primitives.scopes import in_namespace, places
+from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET
+
+CRB_WRITES = [ResourceRequest(verb, "clusterrolebindings", api_group=RBAC_GROUP) for verb in ("create", "update", "patch")]
+RB_WRITES = [ResourceRequest(verb, "rolebindings", api_group=RBAC_GROUP) for verb in ("create", "update", "patch")]
+
+
+def is_full_power(role: Role) -> bool:
+    return any(rule_allows(CLUSTER_ADMIN_REQUEST, rule) for rule in role.rules)
+
+
+def hold_role(ctx: SolverContext, role: Role, scope: str) -> Identity:
+    """The hypothetical holder of `role` in `scope` ('' cluster-wide, '*' every namespace, or a namespace)."""
+    name = str(role.key)
+    known = (ROLE_HOLDER, name, scope) in ctx.identities
+    holder = ctx.identity_for_role_holder(name, scope)
+    if not known:
+        kind = CLUSTER_ROLE_BINDING if scope == "" else ROLE_BINDING
+        binding = Binding(
+            BindingKey(kind, f"<new binding of {role.key.name}>", scope), role.key,
+            (Subject(USER, holder.user_info().name),),
+        )
+        ctx.permission_index.add_virtual_binding(holder, binding, role)
+    return holder
+
+
+def bind(ctx: SolverContext) -> Iterator[Edge]:
+    cluster_roles = [r for r in ctx.policy.roles.values() if r.key.kind == CLUSTER_ROLE]
+    for identity in ctx.frontier:
+        if identity.kind == ROLE_HOLDER:
+            continue
+        permissions = ctx.permissions(identity)
+        write = next((g for g in (permissions.grants(w) for w in CRB_WRITES) if g), ())
+        if write:
+            for role, bind_grants in _bindable(permissions, cluster_roles, CLUSTER_ROLE, ""):
+                yield _edge(ctx, identity, role, "", write, bind_grants)
+        for namespace, write in places(permissions.scope_any(RB_WRITES)):
+            roles = cluster_roles
+            if namespace is not None:
+                roles = roles + [r for r in ctx.policy.roles.values() if r.key.kind == ROLE and r.key.namespace == namespace]
+            for kind in (CLUSTER_ROLE, ROLE):
+                for role, bind_grants in _bindable(permissions, roles, kind, namespace):
+                    yield _edge(ctx, identity, role, namespace or EVERY_NAMESPACE, write, bind_grants)
+
+
+def _bindable(
+    permissions: EffectivePermissions, roles: list[Role], kind: str, namespace: str | None
+) -> Iterator[tuple[Role, tuple[Grant, ...]]]:
+    resource = "clusterroles" if kind == CLUSTER_ROLE else "roles"
+    candidates = [r for r in roles if r.key.kind == kind]
+    if not candidates:
+        return
+    if _bind_grants(permissions, resource, namespace, ""):
+        strongest = [r for r in candidates if is_full_power(r)]
+        candidates = strongest or candidates
+    else:
+        names = permissions.named_resources(ResourceRequest("bind", resource, api_group=RBAC_GROUP))
+        candidates = [r for r in candidates if r.key.name in names]
+    for role in sorted(candidates, key=lambda r: (r.key.namespace, r.key.name)):
+        grants = _bind_grants(permissions, resource, namespace, role.key.name)
+        if grants:
+            yield role, grants
+
+
+def _bind_grants(
+    permissions: EffectivePermissions, resource: str, namespace: str | None, name: str
+) -> tuple[Grant, ...]:
+    request = ResourceRequest("bind", resource, namespace or "", RBAC_GROUP, "", name)
+    if namespace is None:  # a RoleBinding in every namespace needs `bind` everywhere
+        return permissions.scope(request).everywhere
+    return permissions.grants(request)
+
+
+def _edge(
+    ctx: SolverContext, identity: Identity, role: Role, scope: str, write: tuple[Grant, ...], bind: tuple[Grant, ...]
+) -> Edge:
+    binding_kind = "clusterrolebinding" if scope == "" else "rolebinding"
+    where = "cluster-wide" if scope == "" else "in every namespace" if scope == EVERY_NAMESPACE else f"in {scope}"
+    request = in_namespace(ResourceRequest("bind", "clusterroles" if role.key.kind == CLUSTER_ROLE else "roles",
+                                           api_group=RBAC_GROUP), scope if scope not in ("", "*") else None,
+                           role.key.name)
+    detail = f"create a {binding_kind} {where} binding {role.key} to itself (has `bind` on it)"
+    explain = sentence(identity, request, write + bind, f"it can {detail}")
+    if scope == "" and is_full_power(role):
+        return Edge(identity, CLUSTER_ADMIN_TARGET, f"bind {role.key}", detail, grants=write + bind,
+                    explain=explain, primitive="bind")
+    return Edge(identity, hold_role(ctx, role, scope), f"bind {role.key}", detail, grants=write + bind,
+                explain=explain, primitive="bind")

@@ -1,0 +1,34 @@
+"""Primitive 5: update/patch pods/ephemeralcontainers -> run a container in a pod, as its ServiceAccount."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.model import ResourceRequest
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool
+from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.primitives.scopes import places, proving_request, where
+from rbacmap.solver.targets import exec_target
+
+EPHEMERAL = [ResourceRequest(verb, "pods", subresource="ephemeralcontainers") for verb in ("patch", "update")]
+
+
+def ephemeral_containers(ctx: SolverContext) -> Iterator[Edge]:
+    for identity in ctx.frontier:
+        for namespace, grants in places(ctx.permissions(identity).scope_any(EPHEMERAL)):
+            request = proving_request(grants, EPHEMERAL, namespace)
+            action = f"{request.verb} pods/ephemeralcontainers"
+            yield Edge(
+                identity, exec_target(namespace), action,
+                f"{action}{where(namespace)} (kubectl debug)", grants=grants,
+                explain=sentence(identity, request, grants, "`kubectl debug` runs a shell inside existing pods"),
+                primitive="ephemeral_containers",
+            )
+            yield Edge(
+                identity, Pool(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
+                f"{action}{where(namespace)}: the debug container reads the pod's ServiceAccount token",
+                grants=grants,
+                explain=sentence(identity, request, grants, "the ephemeral container shares the pod's token volume"),
+                primitive="ephemeral_containers",
+            )

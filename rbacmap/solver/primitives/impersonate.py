@@ -1,0 +1,104 @@
+"""Primitive 10: impersonate users, ServiceAccounts and groups.
+
+resourceNames limit whom. The API server requires a user or ServiceAccount to be
+impersonated whenever groups are, so `impersonate groups` alone is no path; with either,
+the impersonated requester may carry any allowed group, `system:masters` included.
+Usernames of ServiceAccounts are impersonated through `serviceaccounts`, not `users`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.authorizer import Grant
+from rbacmap.model import SYSTEM_MASTERS, ResourceRequest, parse_service_account_username
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.edges import GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Pool
+from rbacmap.solver.identity import Identity
+from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.primitives.scopes import in_namespace, places, where
+
+USERS = ResourceRequest("impersonate", "users")
+GROUPS = ResourceRequest("impersonate", "groups")
+SERVICE_ACCOUNTS = ResourceRequest("impersonate", "serviceaccounts")
+
+
+def impersonate(ctx: SolverContext) -> Iterator[Edge]:
+    for identity in ctx.frontier:
+        someone: tuple[Grant, ...] = ()
+        for edge in _users(ctx, identity):
+            someone = someone or edge.grants
+            yield edge
+        for edge in _service_accounts(ctx, identity):
+            someone = someone or edge.grants
+            yield edge
+        if someone:
+            yield from _groups(ctx, identity, someone)
+
+
+def _users(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
+    permissions = ctx.permissions(identity)
+    grants = permissions.grants(USERS)
+    if grants:
+        yield Edge(identity, Pool(USERS_POOL), "impersonate a user", "impersonate users (any name)", grants=grants,
+                   explain=sentence(identity, USERS, grants, "`kubectl --as=NAME` acts as any user"),
+                   primitive="impersonate")
+        return
+    for name in sorted(permissions.named_resources(USERS)):
+        request = in_namespace(USERS, None, name)
+        grants = permissions.grants(request)
+        if grants and parse_service_account_username(name) is None:
+            yield Edge(identity, ctx.identity_for_user(name), "impersonate a user",
+                       f"impersonate user {name!r} (named in resourceNames)", grants=grants,
+                       explain=sentence(identity, request, grants, f"`kubectl --as={name}` acts as that user"),
+                       primitive="impersonate")
+
+
+def _service_accounts(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
+    permissions = ctx.permissions(identity)
+    unrestricted = places(permissions.scope(SERVICE_ACCOUNTS))
+    for namespace, grants in unrestricted:
+        yield Edge(identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), "impersonate a ServiceAccount",
+                   f"impersonate serviceaccounts{where(namespace)}", grants=grants,
+                   explain=sentence(identity, in_namespace(SERVICE_ACCOUNTS, namespace), grants,
+                                    "`kubectl --as=system:serviceaccount:NS:NAME` acts as it"),
+                   primitive="impersonate")
+    if any(namespace is None for namespace, _ in unrestricted):
+        return
+    covered = {namespace for namespace, _ in unrestricted}
+    names = permissions.named_resources(SERVICE_ACCOUNTS)
+    if not names:
+        return
+    for namespace in permissions.candidate_namespaces(ctx.objects.all_namespaces()):
+        if namespace in covered:
+            continue
+        for name in sorted(names & set(ctx.objects.service_account_names(namespace))):
+            request = in_namespace(SERVICE_ACCOUNTS, namespace, name)
+            grants = permissions.grants(request)
+            if grants:
+                yield Edge(identity, ctx.identity_for_service_account(namespace, name), "impersonate a ServiceAccount",
+                           f"impersonate serviceaccount {namespace}/{name} (named in resourceNames)", grants=grants,
+                           explain=sentence(identity, request, grants, "it acts as that ServiceAccount"),
+                           primitive="impersonate")
+
+
+def _groups(ctx: SolverContext, identity: Identity, someone: tuple[Grant, ...]) -> Iterator[Edge]:
+    permissions = ctx.permissions(identity)
+    grants = permissions.grants(GROUPS)
+    if grants:
+        ctx.identity_for_group(SYSTEM_MASTERS)
+        yield Edge(identity, Pool(GROUPS_POOL), "impersonate a group",
+                   "impersonate groups (any name) together with a user or ServiceAccount",
+                   grants=someone + grants,
+                   explain=sentence(identity, GROUPS, grants, "`kubectl --as=NAME --as-group=GROUP` adds any group, "
+                                    "system:masters included"),
+                   primitive="impersonate")
+        return
+    for name in sorted(permissions.named_resources(GROUPS)):
+        request = in_namespace(GROUPS, None, name)
+        grants = permissions.grants(request)
+        if grants:
+            yield Edge(identity, ctx.identity_for_group(name), "impersonate a group",
+                       f"impersonate group {name!r} (named in resourceNames) together with a user", grants=someone + grants,
+                       explain=sentence(identity, request, grants, f"`--as-group={name}` on top of an impersonated user"),
+                       primitive="impersonate")

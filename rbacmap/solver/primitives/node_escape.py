@@ -1,0 +1,74 @@
+"""Primitive 7: a privileged / hostPath / hostPID pod -> the node -> every pod's token on the nodes.
+
+Creating such a pod needs a namespace whose Pod Security `enforce` level is neither
+`baseline` nor `restricted` (a missing label means the default, `privileged`). Exec into an
+existing pod that already escapes is a path whatever the labels say. A new pod may pick its
+node (`nodeName`), so one escape reaches every node and every running pod's token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.authorizer import Grant
+from rbacmap.model import ResourceRequest
+from rbacmap.solver.context import PodFacts, SolverContext
+from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, ObjectRef, Pool
+from rbacmap.solver.identity import Identity
+from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
+from rbacmap.solver.primitives.pod_create import POD_CREATORS
+from rbacmap.solver.primitives.scopes import places, proving_request
+from rbacmap.solver.targets import exec_target
+
+BLOCKING_LEVELS = ("baseline", "restricted")
+
+
+def node_escape(ctx: SolverContext) -> Iterator[Edge]:
+    all_namespaces = ctx.objects.all_namespaces()
+    open_namespaces = [ns for ns in all_namespaces if ctx.objects.pod_security_enforce(ns) not in BLOCKING_LEVELS]
+    for identity in ctx.frontier:
+        permissions = ctx.permissions(identity)
+        for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
+            candidates = open_namespaces if namespace is None else [namespace] if namespace in open_namespaces else []
+            if namespace is not None and namespace not in all_namespaces:
+                candidates = [namespace]  # unknown namespace: no labels seen, so no enforcement known
+            if candidates:
+                yield from _escape(ctx, identity, grants, proving_request(grants, POD_CREATORS, candidates[0]),
+                                   _labels_ref(ctx, candidates[0]), "create a privileged pod with hostPID and a "
+                                   f"hostPath / volume in {candidates[0]}")
+        for namespace, grants in places(permissions.scope_any(EXEC_REQUESTS)):
+            pods = _escaping_pods(ctx, all_namespaces if namespace is None else [namespace])
+            if pods:
+                pod = pods[0]
+                yield from _escape(ctx, identity, grants, proving_request(grants, EXEC_REQUESTS, pod.namespace),
+                                   pod.ref(_escape_facts(pod)), f"exec into {pod.kind} {pod.namespace}/{pod.name}, "
+                                   "which can reach the node")
+
+
+def _escape(
+    ctx: SolverContext, identity: Identity, grants: tuple[Grant, ...], request: ResourceRequest,
+    enabler: ObjectRef, how: str,
+) -> Iterator[Edge]:
+    explain = sentence(identity, request, grants, f"{how}; root on the node then reads every pod's token "
+                       "(kubectl get ns --show-labels shows the Pod Security level)")
+    yield Edge(identity, exec_target(None), "escape to the node", how, grants=grants, objects=(enabler,),
+               explain=explain, primitive="node_escape")
+    yield Edge(identity, Pool(POD_SERVICE_ACCOUNTS_POOL, "*"), "escape to the node", how, grants=grants,
+               objects=(enabler,), explain=explain, primitive="node_escape")
+
+
+def _labels_ref(ctx: SolverContext, namespace: str) -> ObjectRef:
+    level = ctx.objects.pod_security_enforce(namespace)
+    note = f"pod-security.kubernetes.io/enforce={level}" if level else "no pod-security.kubernetes.io/enforce label"
+    return ObjectRef("Namespace", namespace, "", note)
+
+
+def _escaping_pods(ctx: SolverContext, namespaces: list[str]) -> list[PodFacts]:
+    return [pod for ns in namespaces for pod in ctx.objects.pods.get(ns, ()) if pod.escapes_to_node]
+
+
+def _escape_facts(pod: PodFacts) -> str:
+    facts = [name for name, on in (("privileged", pod.privileged), ("hostPID", pod.host_pid)) if on]
+    facts += [f"hostPath {path}" for path in pod.host_path_volumes]
+    return ", ".join(facts)

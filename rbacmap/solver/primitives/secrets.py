@@ -1,0 +1,70 @@
+"""Primitive 8: read secrets in N -> the legacy token Secrets present there; create secrets -> mint one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.model import ResourceRequest
+from rbacmap.solver.context import SolverContext, token_secret_ref
+from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL, Edge, Pool
+from rbacmap.solver.identity import Identity
+from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.primitives.direct import SECRET_READS
+from rbacmap.solver.primitives.scopes import in_namespace, places, proving_request, where
+
+GET_SECRET = ResourceRequest("get", "secrets")
+CREATE_SECRET = ResourceRequest("create", "secrets")
+
+
+def secrets(ctx: SolverContext) -> Iterator[Edge]:
+    for identity in ctx.frontier:
+        permissions = ctx.permissions(identity)
+        readable = places(permissions.scope_any(SECRET_READS))
+        for namespace, grants in readable:
+            request = proving_request(grants, SECRET_READS, namespace)
+            yield Edge(
+                identity, Pool(TOKEN_SECRETS_POOL, namespace or "*"), "read a token Secret",
+                f"{request.verb} secrets{where(namespace)}: legacy ServiceAccount token Secrets", grants=grants,
+                explain=sentence(identity, request, grants, "a kubernetes.io/service-account-token Secret holds "
+                                 "a long-lived token of its ServiceAccount"),
+                primitive="secrets",
+            )
+        covered = {namespace for namespace, _ in readable}
+        if None not in covered:
+            yield from _named_reads(ctx, identity, covered)
+        for namespace, grants in places(permissions.scope(CREATE_SECRET)):
+            request = in_namespace(CREATE_SECRET, namespace)
+            yield Edge(
+                identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), "mint a token Secret",
+                f"create a Secret of type kubernetes.io/service-account-token{where(namespace)} annotated with the "
+                "victim ServiceAccount; the token controller fills in its token",
+                grants=grants,
+                condition="reading the filled-in Secret back (get secrets, or mounting it in a pod)",
+                explain=sentence(identity, request, grants, "the token controller writes a token of the named "
+                                 "ServiceAccount into it"),
+                primitive="secrets",
+            )
+
+
+def _named_reads(ctx: SolverContext, identity: Identity, covered: set[str | None]) -> Iterator[Edge]:
+    """`get` limited by resourceNames still reaches the token Secrets it names."""
+    permissions = ctx.permissions(identity)
+    names = permissions.named_resources(GET_SECRET)
+    if not names:
+        return
+    for namespace, token_secrets in ctx.objects.token_secrets.items():
+        if namespace in covered:
+            continue
+        for secret in token_secrets:
+            if secret.name not in names:
+                continue
+            request = in_namespace(GET_SECRET, namespace, secret.name)
+            grants = permissions.grants(request)
+            if grants:
+                yield Edge(
+                    identity, ctx.identity_for_service_account(namespace, secret.service_account),
+                    "read a token Secret", f"get secret {namespace}/{secret.name} (named in resourceNames)",
+                    grants=grants, objects=(token_secret_ref(secret),),
+                    explain=sentence(identity, request, grants, f"it holds a token of {secret.service_account}"),
+                    primitive="secrets",
+                )

@@ -1,0 +1,39 @@
+"""Identity source: every subject of a binding, every ServiceAccount, and the special groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.authorizer import effective_subject
+from rbacmap.model import (
+    ALL_SERVICE_ACCOUNTS,
+    AUTHENTICATED,
+    GROUP,
+    SERVICE_ACCOUNT,
+    SERVICE_ACCOUNT_GROUP_PREFIX,
+    UNAUTHENTICATED,
+)
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.identity import Identity, identity_for_group, identity_for_service_account, identity_for_user
+
+
+def kubernetes_subjects(ctx: SolverContext) -> Iterator[Identity]:
+    for binding in ctx.policy.all_bindings():
+        for subject in binding.subjects:
+            effective = effective_subject(subject, binding.key.namespace)
+            if effective is None:
+                continue  # a ServiceAccount without namespace in a ClusterRoleBinding names nobody
+            if effective.kind == SERVICE_ACCOUNT:
+                yield identity_for_service_account(effective.namespace, effective.name)
+            elif effective.kind == GROUP:
+                yield identity_for_group(effective.name)
+            else:
+                yield identity_for_user(effective.name)
+    namespaces = ctx.objects.all_namespaces()
+    for namespace in namespaces:
+        for name in ctx.objects.service_account_names(namespace):
+            yield identity_for_service_account(namespace, name)
+    for group in (AUTHENTICATED, UNAUTHENTICATED, ALL_SERVICE_ACCOUNTS):
+        yield identity_for_group(group)
+    for namespace in namespaces:
+        yield identity_for_group(SERVICE_ACCOUNT_GROUP_PREFIX + namespace)

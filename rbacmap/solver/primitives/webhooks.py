@@ -1,0 +1,30 @@
+"""Primitive 14: control mutating admission webhooks -> mutate every pod created later (conditional)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.model import ResourceRequest
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, Edge, Pool
+from rbacmap.solver.kubectl import sentence
+
+ADMISSION = "admissionregistration.k8s.io"
+MUTATING = [ResourceRequest(v, "mutatingwebhookconfigurations", api_group=ADMISSION) for v in ("create", "update", "patch")]
+CONDITION = "needs a webhook endpoint the API server can reach"
+
+
+def webhooks(ctx: SolverContext) -> Iterator[Edge]:
+    for identity in ctx.frontier:
+        permissions = ctx.permissions(identity)
+        for request in MUTATING:
+            grants = permissions.grants(request)
+            if grants:
+                yield Edge(
+                    identity, Pool(SERVICE_ACCOUNTS_POOL, "*"), f"{request.verb} mutatingwebhookconfigurations",
+                    f"{request.verb} a mutating webhook that rewrites every pod created later (image, "
+                    "serviceAccountName)", grants=grants, condition=CONDITION,
+                    explain=sentence(identity, request, grants, "its webhook may rewrite any new pod"),
+                    primitive="webhooks",
+                )
+                break

@@ -1,0 +1,46 @@
+"""Primitive 3: update/patch a pod (its image) -> that pod's ServiceAccount; a workload -> any SA of N."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbacmap.model import ResourceRequest
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, SERVICE_ACCOUNTS_POOL, Edge, Pool
+from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.primitives.scopes import places, proving_request, where
+
+POD_UPDATES = [ResourceRequest(verb, "pods") for verb in ("patch", "update")]
+WORKLOAD_UPDATES = [
+    ResourceRequest(verb, resource, api_group=group)
+    for resource, group in (
+        ("deployments", "apps"), ("replicasets", "apps"), ("statefulsets", "apps"), ("daemonsets", "apps"),
+        ("jobs", "batch"), ("cronjobs", "batch"), ("replicationcontrollers", ""),
+    )
+    for verb in ("patch", "update")
+]
+
+
+def workload_update(ctx: SolverContext) -> Iterator[Edge]:
+    for identity in ctx.frontier:
+        permissions = ctx.permissions(identity)
+        for namespace, grants in places(permissions.scope_any(WORKLOAD_UPDATES)):
+            request = proving_request(grants, WORKLOAD_UPDATES, namespace)
+            yield Edge(
+                identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} {request.resource}",
+                f"{request.verb} {request.resource}{where(namespace)}: point the pod template at another "
+                "ServiceAccount and image",
+                grants=grants,
+                explain=sentence(identity, request, grants, "the controller then starts pods as any ServiceAccount "
+                                 "of the namespace"),
+                primitive="workload_update",
+            )
+        for namespace, grants in places(permissions.scope_any(POD_UPDATES)):
+            request = proving_request(grants, POD_UPDATES, namespace)
+            yield Edge(
+                identity, Pool(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} pods",
+                f"{request.verb} pods{where(namespace)}: replace a container image (the pod keeps its ServiceAccount)",
+                grants=grants,
+                explain=sentence(identity, request, grants, "the new image runs with the pod's ServiceAccount token"),
+                primitive="workload_update",
+            )

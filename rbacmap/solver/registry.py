@@ -1,0 +1,65 @@
+"""The plug-in point: the lists of identity sources and edge sources the solver runs.
+
+An identity source yields the identities to consider (subjects of bindings, ServiceAccounts,
+special groups; cloud principals later). An edge source yields `Edge`s, one small module per
+escalation primitive. Sources run in rounds: in each round an edge source looks at
+`ctx.frontier` (the identities new since the previous round) and may reach new identities
+(e.g. a ServiceAccount only a token Secret names), which form the next round's frontier.
+
+To add a mechanism (e.g. `rbacmap/cloud/aws_edges.py`), append to these lists at import time:
+
+    from rbacmap.solver.registry import EDGE_SOURCES, IDENTITY_SOURCES
+    IDENTITY_SOURCES.append(aws_principals)   # yields Identity("AWSPrincipal", arn, ...)
+    EDGE_SOURCES.append(aws_mapping_edges)    # yields Edge(principal, ctx.identity_for_user(...), ...)
+
+and add the kind to `rbacmap.solver.identity.SUBJECT_IDENTITY_KINDS` to report it as a subject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from rbacmap.solver.context import SolverContext
+from rbacmap.solver.edges import Edge
+from rbacmap.solver.identity import Identity
+from rbacmap.solver.primitives import (
+    aws_auth,
+    bind,
+    certificates,
+    direct,
+    ephemeral_containers,
+    escalate,
+    exec_attach,
+    impersonate,
+    node_escape,
+    nodes_proxy,
+    pod_create,
+    secrets,
+    subjects,
+    token_request,
+    webhooks,
+    workload_update,
+)
+
+IdentitySource = Callable[[SolverContext], Iterable[Identity]]
+EdgeSource = Callable[[SolverContext], Iterable[Edge]]
+
+IDENTITY_SOURCES: list[IdentitySource] = [subjects.kubernetes_subjects]
+
+EDGE_SOURCES: list[EdgeSource] = [
+    direct.direct_grants,
+    pod_create.pod_create,
+    workload_update.workload_update,
+    exec_attach.exec_attach,
+    ephemeral_containers.ephemeral_containers,
+    nodes_proxy.nodes_proxy,
+    node_escape.node_escape,
+    secrets.secrets,
+    token_request.token_request,
+    impersonate.impersonate,
+    bind.bind,
+    escalate.escalate,
+    certificates.certificates,
+    webhooks.webhooks,
+    aws_auth.aws_auth,
+]

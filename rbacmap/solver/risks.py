@@ -1,0 +1,96 @@
+"""Risks that are not (yet) a full escalation path, rbac-police style, each with severity and provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from rbacmap.authorizer import Grant
+from rbacmap.model import ResourceRequest
+from rbacmap.solver.context import SolverContext, token_secret_ref
+from rbacmap.solver.edges import ObjectRef
+from rbacmap.solver.identity import Identity
+from rbacmap.solver.primitives.webhooks import ADMISSION
+from rbacmap.store import Snapshot, Store
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A dangerous permission or object, with who holds it and why."""
+
+    risk: str
+    severity: str
+    subject: Identity | None
+    detail: str
+    namespace: str | None = None
+    grants: tuple[Grant, ...] = ()
+    objects: tuple[ObjectRef, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "risk": self.risk,
+            "severity": self.severity,
+            "subject": self.subject.to_json() if self.subject else None,
+            "namespace": self.namespace,
+            "detail": self.detail,
+            "granted_by": {
+                "grants": [{**g.to_json(), "rule_text": g.rule.describe()} for g in self.grants],
+                "objects": [o.to_json() for o in self.objects],
+            },
+        }
+
+
+# (risk id, severity, requests any of which is enough, text); all checked cluster-wide (CRBs).
+PERMISSION_RISKS: list[tuple[str, str, list[ResourceRequest], str]] = [
+    ("list-secrets-cluster-wide", "high", [ResourceRequest(v, "secrets") for v in ("list", "watch")],
+     "lists or watches Secrets in every namespace"),
+    ("nodes-proxy", "critical", [ResourceRequest(v, "nodes", subresource="proxy") for v in ("get", "create")],
+     "talks to every kubelet API (exec, logs, pods) through nodes/proxy"),
+    ("webhook-control", "high",
+     [ResourceRequest(v, r, api_group=ADMISSION) for r in ("mutatingwebhookconfigurations",
+                                                             "validatingwebhookconfigurations")
+      for v in ("create", "update", "patch", "delete")],
+     "controls admission webhooks: can intercept or block every API write"),
+    ("node-status-edit", "medium", [ResourceRequest(v, "nodes", subresource="status") for v in ("update", "patch")],
+     "edits node status (can steer scheduling and hide nodes)"),
+    ("pod-status-edit", "medium", [ResourceRequest(v, "pods", subresource="status") for v in ("update", "patch")],
+     "edits pod status (can fake readiness, steer services to its pods)"),
+]
+
+
+def find_risks(store: Store, snapshot: Snapshot | None = None) -> list[Risk]:
+    """Every risk of a snapshot, most severe first (reuses the solver's cached context)."""
+    from rbacmap.solver.result import solve
+
+    result = solve(store, snapshot)
+    risks = list(_risks(result.context))
+    return sorted(risks, key=lambda r: (SEVERITY_ORDER[r.severity], r.risk, r.subject.key if r.subject else ()))
+
+
+def _risks(ctx: SolverContext) -> Iterator[Risk]:
+    for identity in sorted((i for i in ctx.identities.values() if i.is_subject), key=lambda i: i.key):
+        permissions = ctx.permissions(identity)
+        if permissions.system_masters:
+            continue
+        for risk, severity, requests, text in PERMISSION_RISKS:
+            grants = next((g for g in (permissions.grants(r) for r in requests) if g), ())
+            if grants:
+                yield Risk(risk, severity, identity, f"{identity} {text}", None, grants)
+        evict = next((g for g in (permissions.scope(ResourceRequest("create", "pods", subresource="eviction")).everywhere,) if g), ())
+        node_patch = next((g for g in (permissions.grants(ResourceRequest(v, "nodes")) for v in ("patch", "update")) if g), ())
+        if evict and node_patch:
+            yield Risk("evict-and-patch-nodes", "medium", identity,
+                       f"{identity} can evict pods and taint/label nodes: it can move workloads onto a node it controls",
+                       None, evict + node_patch)
+        for binding in permissions.dangling:
+            yield Risk("dangling-binding", "medium", identity,
+                       f"{binding.key} names {identity} but its {binding.role_ref.kind} {binding.role_ref.name!r} does "
+                       "not exist: whoever creates that role grants it", binding.key.namespace or None)
+    for namespace, secrets in sorted(ctx.objects.token_secrets.items()):
+        for secret in secrets:
+            yield Risk("legacy-token-secret", "low", ctx.identities.get(("ServiceAccount", secret.service_account, namespace)),
+                       f"Secret {namespace}/{secret.name} holds a non-expiring token of ServiceAccount "
+                       f"{secret.service_account}: anyone who can read secrets in {namespace} becomes it",
+                       namespace, (), (token_secret_ref(secret),))
