@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import yaml
 
-from rbacmap.normalize import InvalidObject, iter_objects
+from rbacmap.normalize import iter_objects
 from rbacmap.snapshot_builder import SnapshotBuilder
 from rbacmap.store import ImportError_, Snapshot, Store
 
@@ -97,7 +97,11 @@ def read_source(source: Path | str, stdin: IO[bytes] | None = None) -> bytes:
 
 
 def split_documents(source: str, text: str) -> Iterator[Document]:
-    """Split a file into documents, remembering where each starts."""
+    """Split a file into documents, remembering where each starts.
+
+    Only documents with content count: an empty or comment-only document (helm prints
+    them for disabled templates) gets no index, so indexes match what a reader counts.
+    """
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         yield from _json_documents(source, text)
@@ -108,7 +112,7 @@ def split_documents(source: str, text: str) -> Iterator[Document]:
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
         if DOCUMENT_SEPARATOR.match(line.rstrip("\r\n")):
             chunk = "".join(lines)
-            if chunk.strip():
+            if _has_content(chunk):
                 number_of_documents += 1
                 yield Document(source, number_of_documents, start, chunk, False)
             lines = []
@@ -116,26 +120,40 @@ def split_documents(source: str, text: str) -> Iterator[Document]:
             continue
         lines.append(line)
     chunk = "".join(lines)
-    if chunk.strip():
+    if _has_content(chunk):
         yield Document(source, number_of_documents + 1, start, chunk, False)
+
+
+def _has_content(chunk: str) -> bool:
+    return any(line.strip() and not line.lstrip().startswith("#") for line in chunk.splitlines())
 
 
 def _json_documents(source: str, text: str) -> Iterator[Document]:
     try:
         parsed = _json_loads(text)
     except _JSON_ERRORS:
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as exc:
-            if exc.msg == "Extra data":
-                # JSON lines: one object per line.
-                for number, line in enumerate(text.splitlines(), start=1):
-                    if line.strip():
-                        yield Document(source, number, number, line, True)
-                return
+        if _is_json_lines(text):
+            # JSON lines: one object per line; a broken line spoils only itself.
+            index = 0
+            for number, line in enumerate(text.splitlines(), start=1):
+                if line.strip():
+                    index += 1
+                    yield Document(source, index, number, line, True)
+            return
         yield Document(source, 1, 1, text, True)
         return
     yield Document(source, 1, 1, "", True, parsed)
+
+
+def _is_json_lines(text: str) -> bool:
+    """Several objects one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken object."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            return True
+    lines = [line.lstrip() for line in text.splitlines() if line.strip()]
+    return len(lines) > 1 and all(line.startswith("{") for line in lines)
 
 
 def parse_document(document: Document) -> Any:
@@ -147,16 +165,17 @@ def parse_document(document: Document) -> Any:
             return _json_loads(document.text)
         return yaml.load(document.text, Loader=YamlLoader)  # noqa: S506 - CSafeLoader/SafeLoader
     except yaml.YAMLError as exc:
+        # The error names the document by its starting line and says where inside it broke.
         mark = getattr(exc, "problem_mark", None)
-        line = document.line + mark.line if mark is not None else document.line
+        at = f" at line {document.line + mark.line}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise _DocumentError(
-            ImportError_(document.source, f"YAML syntax error: {problem}", document.index, line)
+            ImportError_(document.source, f"YAML syntax error{at}: {problem}", document.index, document.line)
         ) from None
     except _JSON_ERRORS as exc:
         line = document.line + ((getattr(exc, "lineno", None) or 1) - 1)
         raise _DocumentError(
-            ImportError_(document.source, f"JSON syntax error: {exc}", document.index, line)
+            ImportError_(document.source, f"JSON syntax error at line {line}: {exc}", document.index, document.line)
         ) from None
 
 
@@ -187,11 +206,9 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
             continue
         if parsed is None:
             continue
-        try:
-            for obj in iter_objects(parsed):
-                builder.add(obj, name, document.index, document.line)
-        except InvalidObject as exc:
-            writer.error(ImportError_(name, str(exc), document.index, document.line))
+        # builder.add records a bad object (or list item) as an error and goes on.
+        for obj in iter_objects(parsed):
+            builder.add(obj, name, document.index, document.line)
 
 
 def import_files(

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rbacmap.aggregation import SelectorError, selector_matches
 from rbacmap.csr_request import requested_subject
 from rbacmap.model import (
     CLUSTER_ROLE,
@@ -67,10 +68,15 @@ def object_identity(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(obj.get("kind") or ""), str(metadata.get("name") or ""), str(metadata.get("namespace") or "")
 
 
-def iter_objects(document: Any) -> Iterator[dict[str, Any]]:
-    """Flatten `kind: List` and typed lists (RoleList, …) into their items, filling in item kinds."""
+def iter_objects(document: Any) -> Iterator[Any]:
+    """Flatten `kind: List` and typed lists (RoleList, …) into their items, filling in item kinds.
+
+    Items are yielded as they are, even when they are not mappings: `normalize` rejects a
+    bad item on its own, so one bad item does not cost the rest of the list.
+    """
     if not isinstance(document, dict):
-        raise InvalidObject(f"expected a mapping (a Kubernetes object), got {type(document).__name__}")
+        yield document
+        return
     kind = str(document.get("kind") or "")
     if kind.endswith("List") and isinstance(document.get("items"), list):
         item_kind = kind[: -len("List")] if kind != "List" else ""
@@ -147,6 +153,14 @@ def normalize_role(obj: Mapping[str, Any], default_namespace: str) -> Normalized
         if not isinstance(aggregation, dict) or not isinstance(aggregation.get("clusterRoleSelectors") or [], list):
             raise InvalidObject("aggregationRule.clusterRoleSelectors must be a list")
         selectors = tuple(aggregation.get("clusterRoleSelectors") or [])
+        for index, selector in enumerate(selectors):
+            # The API server rejects invalid selectors; one here must not spoil every other role's aggregation.
+            try:
+                if not isinstance(selector, dict):
+                    raise SelectorError("a selector must be a mapping")
+                selector_matches(selector, {})
+            except SelectorError as exc:
+                raise InvalidObject(f"aggregationRule.clusterRoleSelectors[{index}]: {exc}") from None
     labels = _labels(metadata)
     role = Role(RoleKey(kind, str(metadata["name"]), namespace), _rules(obj), (), labels, selectors)
     row: Row = {
@@ -453,6 +467,8 @@ NORMALIZERS: dict[str, Normalizer] = {
 
 def normalize(obj: Mapping[str, Any], default_namespace: str = "default") -> NormalizedObject:
     """Normalize one API object; unknown kinds come back with `skipped=True`."""
+    if not isinstance(obj, Mapping):
+        raise InvalidObject(f"expected a mapping (a Kubernetes object), got {type(obj).__name__}")
     kind, name, namespace = object_identity(obj)
     if not kind:
         raise InvalidObject("has no kind")
