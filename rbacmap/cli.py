@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 
 from rbacmap import __version__
+from rbacmap.commands.audit import audit_command, usage_command
 from rbacmap.commands.authz import can, check, who_can
 from rbacmap.commands.import_files import files_command
 from rbacmap.commands.import_kube import kube_command
 from rbacmap.commands.offboard import offboard_command
 from rbacmap.commands.store_commands import clusters, snapshots
+from rbacmap.commands.trim import generate_command, trim_command
 from rbacmap.commands.tui import tui
 
 
@@ -25,12 +27,16 @@ def import_group() -> None:
 
 
 import_group.add_command(files_command)
+import_group.add_command(audit_command)
 import_group.add_command(kube_command)
 cli.add_command(clusters)
 cli.add_command(snapshots)
 cli.add_command(can)
 cli.add_command(who_can)
 cli.add_command(check)
+cli.add_command(usage_command)
+cli.add_command(trim_command)
+cli.add_command(generate_command)
 cli.add_command(offboard_command)
 cli.add_command(tui)
 
