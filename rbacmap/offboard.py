@@ -162,7 +162,7 @@ def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
     for csr in ctx.csrs:
         common_name = csr.get("request_cn")
         for_person = bool(common_name and common_name in usernames)
-        by_person = csr.get("username") in usernames
+        by_person = csr.get("username") in usernames or csr["name"] in resolution.requested_csrs
         if not (for_person or by_person):
             continue
         ref = ObjectRef("CertificateSigningRequest", csr["name"])

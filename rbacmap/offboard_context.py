@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from rbacmap.offboard_identity import AwsAuthEntry, Identity, parse_aws_auth
 from rbacmap.offboard_report import Finding, ObjectRef
@@ -12,6 +13,7 @@ from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.store import Snapshot, Store
 
 AWS_AUTH_REF = ObjectRef("ConfigMap", "aws-auth", "kube-system")
+T = TypeVar("T")
 
 
 @dataclass
@@ -24,6 +26,13 @@ class ClusterContext:
     aws_auth: list[AwsAuthEntry]
     csrs: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def cached(self, name: str, build: Callable[[], T]) -> T:
+        """Per-cluster state a source builds once for every person (the solver's graph, audit groups)."""
+        if name not in self._cache:
+            self._cache[name] = build()
+        return cast(T, self._cache[name])
 
     @classmethod
     def load(cls, store: Store, snapshot: Snapshot) -> ClusterContext:
@@ -54,6 +63,8 @@ class Resolution:
     findings: list[Finding] = field(default_factory=list)
     # Other known members of each group: username -> where we know it from.
     group_members: dict[str, dict[str, str]] = field(default_factory=dict)
+    # CSRs the person created according to the audit logs.
+    requested_csrs: set[str] = field(default_factory=set)
 
     def usernames(self) -> set[str]:
         return {i.username for i in self.identities if i.username}

@@ -1,0 +1,248 @@
+"""Offboarding from audit usage: the groups a person was seen with, and the artifacts they left behind.
+
+Artifacts are objects the person's requests created (or token Secrets they read) that still
+exist in the snapshot: they keep working after the account is gone. Audit rows are matched
+to snapshot objects by resource, namespace and name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rbacmap.model import ResourceRequest
+from rbacmap.offboard_context import ClusterContext, Resolution
+from rbacmap.offboard_identity import UNIVERSAL_GROUPS, Identity
+from rbacmap.offboard_report import Finding, FixStep, ObjectRef
+from rbacmap.usage import UsageRecord, audit_imports, usage_records, user_groups
+
+TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
+# (api group, resource) -> kind, for objects whose creation leaves access behind.
+CREATED_ACCESS_OBJECTS = {
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): "ClusterRoleBinding",
+    ("rbac.authorization.k8s.io", "rolebindings"): "RoleBinding",
+    ("rbac.authorization.k8s.io", "clusterroles"): "ClusterRole",
+    ("rbac.authorization.k8s.io", "roles"): "Role",
+    ("", "serviceaccounts"): "ServiceAccount",
+}
+WORKLOAD_RESOURCES = {
+    ("", "pods"): "Pod",
+    ("apps", "deployments"): "Deployment",
+    ("apps", "daemonsets"): "DaemonSet",
+    ("apps", "statefulsets"): "StatefulSet",
+    ("apps", "replicasets"): "ReplicaSet",
+    ("batch", "jobs"): "Job",
+    ("batch", "cronjobs"): "CronJob",
+}
+# A bound token's default lifetime (TokenRequest without expirationSeconds, `kubectl create token`).
+DEFAULT_TOKEN_SECONDS = 3600
+ALLOWED = ("allow", "unknown")
+
+# (namespace, name) of a service account -> (power, provenance) or None when it holds nothing notable.
+ServiceAccountPower = Callable[[str, str], tuple[str, dict[str, Any]] | None]
+
+
+@dataclass(frozen=True)
+class AuditData:
+    """A cluster's audit usage as offboarding needs it."""
+
+    imported: bool
+    groups_by_user: dict[str, tuple[str, ...]]
+
+
+def load_audit(ctx: ClusterContext) -> AuditData:
+    imports = audit_imports(ctx.store, ctx.cluster)
+    return AuditData(bool(imports), user_groups(ctx.store, ctx.cluster) if imports else {})
+
+
+def add_audit_identities(audit: AuditData, resolution: Resolution) -> None:
+    """The groups each of the person's usernames was seen with; other users seen in the same groups."""
+    for username in sorted(resolution.usernames()):
+        groups = audit.groups_by_user.get(username, ())
+        identity = Identity(username, groups, f"audit log: {username} was seen with these groups", "audit")
+        if not set(groups) - UNIVERSAL_GROUPS or identity in resolution.identities:
+            continue
+        resolution.identities.append(identity)
+    for username, groups in audit.groups_by_user.items():
+        for group in groups:
+            resolution.add_member(group, username, "audit log")
+
+
+def requested_csrs(ctx: ClusterContext, usernames: set[str]) -> set[str]:
+    """Names of the CSRs the person's requests created."""
+    return {
+        r.request.name
+        for r in _usage(ctx, usernames)
+        if isinstance(r.request, ResourceRequest) and r.request.verb == "create" and r.decision in ALLOWED
+        and r.request.resource == "certificatesigningrequests" and not r.request.subresource and r.request.name
+    }
+
+
+def _usage(ctx: ClusterContext, usernames: set[str]) -> list[UsageRecord]:
+    records: list[UsageRecord] = []
+    for username in sorted(usernames):
+        records += usage_records(ctx.store, ctx.cluster, username=username)
+    return records
+
+
+def _usage_json(record: UsageRecord) -> dict[str, Any]:
+    return {
+        "username": record.username, "request": record.request.describe(), "decision": record.decision,
+        "count": record.count, "first_seen": record.first_seen, "last_seen": record.last_seen,
+        "source": "audit log",
+    }
+
+
+def audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceAccountPower) -> list[Finding]:
+    """Last seen, objects created, token Secrets created or read, TokenRequests, workloads created."""
+    records = _usage(ctx, resolution.usernames())
+    if not records:
+        return []
+    findings = [_last_seen(records)]
+    resource_records = [r for r in records if isinstance(r.request, ResourceRequest) and r.decision in ALLOWED]
+    for record in resource_records:
+        request = record.request
+        assert isinstance(request, ResourceRequest)
+        key = (request.api_group, request.resource)
+        if request.verb == "create" and not request.subresource and key in CREATED_ACCESS_OBJECTS:
+            findings += _created_object(ctx, record, request, CREATED_ACCESS_OBJECTS[key])
+        elif key == ("", "secrets") and not request.subresource and request.verb in ("create", "get", "list", "watch"):
+            findings += _token_secrets(ctx, record, request)
+        elif key == ("", "serviceaccounts") and request.subresource == "token" and request.verb == "create":
+            findings.append(_token_request(ctx, record, request))
+        elif request.verb == "create" and not request.subresource and key in WORKLOAD_RESOURCES:
+            findings += _created_workload(ctx, record, request, WORKLOAD_RESOURCES[key], power)
+    return findings
+
+
+def _last_seen(records: list[UsageRecord]) -> Finding:
+    last = max(records, key=lambda r: r.last_seen)
+    first = min(r.first_seen for r in records)
+    return Finding(
+        "last-seen",
+        f"last seen acting at {last.last_seen} as {last.username} ({last.request.describe()}, {last.decision}); "
+        f"first seen {first}; {sum(r.count for r in records)} request(s) in the imported audit logs",
+        None,
+        {"last_seen": last.last_seen, "first_seen": first, "last_request": _usage_json(last),
+         "requests": sum(r.count for r in records)},
+        remains=False,
+    )
+
+
+def _exists(ctx: ClusterContext, table: str, namespace: str, name: str, kind: str | None = None) -> bool:
+    sql = f"SELECT 1 FROM {table} WHERE snapshot_id = ? AND namespace = ? AND name = ?"
+    params: list[Any] = [ctx.snapshot.id, namespace, name]
+    if kind is not None:
+        sql += " AND kind = ?"
+        params.append(kind)
+    return bool(ctx.store.query(sql, params))
+
+
+def _created_object(ctx: ClusterContext, record: UsageRecord, request: ResourceRequest, kind: str) -> list[Finding]:
+    if not request.name:
+        return []
+    namespace = "" if kind.startswith("Cluster") else request.namespace
+    table = {"ServiceAccount": "service_accounts"}.get(kind, "bindings" if kind.endswith("Binding") else "roles")
+    if not _exists(ctx, table, namespace, request.name, None if table == "service_accounts" else kind):
+        return []
+    ref = ObjectRef(kind, request.name, namespace)
+    what = "its tokens keep working" if kind == "ServiceAccount" else "the access it grants stays"
+    return [Finding(
+        "created-object",
+        f"{ref.logical_name()} was created by {record.username} (last create at {record.last_seen}) and still "
+        f"exists: {what} after the person's account is gone",
+        ref, {"object": ref.to_json(), "created_by": _usage_json(record)},
+        remediation=f"review {ref.logical_name()}, then delete it (or hand it to an owner)",
+        fix=(FixStep("delete", ref, note=f"created by {record.username}: review before deleting"),),
+    )]
+
+
+def _token_secret_rows(ctx: ClusterContext, namespace: str, name: str) -> list[dict[str, Any]]:
+    sql = "SELECT namespace, name, service_account, created_at FROM secrets WHERE snapshot_id = ? AND type = ?"
+    params: list[Any] = [ctx.snapshot.id, TOKEN_SECRET_TYPE]
+    if namespace:
+        sql += " AND namespace = ?"
+        params.append(namespace)
+    if name:
+        sql += " AND name = ?"
+        params.append(name)
+    return ctx.store.query(sql + " ORDER BY namespace, name", params)
+
+
+def _token_secrets(ctx: ClusterContext, record: UsageRecord, request: ResourceRequest) -> list[Finding]:
+    if request.verb == "create" and not request.name:
+        return []
+    findings = []
+    for row in _token_secret_rows(ctx, request.namespace, request.name):
+        ref = ObjectRef("Secret", row["name"], row["namespace"])
+        action = "created" if request.verb == "create" else ("read" if request.name else f"{request.verb}ed")
+        findings.append(Finding(
+            "token-secret",
+            f"{record.username} {action} the legacy token Secret {row['namespace']}/{row['name']} of ServiceAccount "
+            f"{row['service_account']} (last {request.verb} at {record.last_seen}); a legacy token never expires: "
+            "it works until the Secret is deleted",
+            ref,
+            {"secret": ref.to_json(), "service_account": row["service_account"], "request": _usage_json(record)},
+            remediation="delete the Secret (invalidates the token); recreate it if something still needs one",
+            fix=(FixStep("delete", ref, note=f"token {action} by {record.username}: deleting invalidates it"),),
+        ))
+    return findings
+
+
+def _token_request(ctx: ClusterContext, record: UsageRecord, request: ResourceRequest) -> Finding:
+    ref = ObjectRef("ServiceAccount", request.name, request.namespace)
+    exists = _exists(ctx, "service_accounts", request.namespace, request.name)
+    return Finding(
+        "token-request",
+        f"{record.username} requested {record.count} token(s) for ServiceAccount {request.namespace}/{request.name}"
+        f" (last at {record.last_seen}); a bound token lives for its expirationSeconds (default "
+        f"{DEFAULT_TOKEN_SECONDS}s, up to the API server's --service-account-max-token-expiration; the audit "
+        "metadata does not record the requested lifetime)" + ("" if exists else "; the ServiceAccount is gone"),
+        ref,
+        {"service_account": ref.to_json(), "request": _usage_json(record), "service_account_exists": exists,
+         "default_lifetime_seconds": DEFAULT_TOKEN_SECONDS, "lifetime_known": False},
+        remains=exists,
+        remediation="bound tokens die with their ServiceAccount: recreate it (new UID) if long-lived tokens may "
+                    "have been requested",
+        fix=(FixStep("command", command=f"kubectl get serviceaccount {request.name} -n {request.namespace} -o yaml",
+                     note="to invalidate tokens requested for it: delete and recreate this ServiceAccount"),)
+        if exists else (),
+    )
+
+
+def _created_workload(
+    ctx: ClusterContext, record: UsageRecord, request: ResourceRequest, kind: str, power: ServiceAccountPower
+) -> list[Finding]:
+    if not request.name:
+        return []
+    rows = ctx.store.query(
+        "SELECT service_account, privileged, host_pid, host_network, host_path_volumes FROM workloads"
+        " WHERE snapshot_id = ? AND kind = ? AND namespace = ? AND name = ?",
+        [ctx.snapshot.id, kind, request.namespace, request.name],
+    )
+    if not rows:
+        return []
+    row = rows[0]
+    ref = ObjectRef(kind, request.name, request.namespace)
+    found = power(request.namespace, row["service_account"])
+    host = [flag for flag in ("privileged", "host_pid", "host_network") if row[flag]]
+    if json.loads(row["host_path_volumes"] or "[]"):
+        host.append("hostPath")
+    detail = f"runs as ServiceAccount {request.namespace}/{row['service_account']}"
+    if found:
+        detail += f", which can {found[0]}"
+    if host:
+        detail += f"; the pod is {', '.join(host)}"
+    return [Finding(
+        "created-workload",
+        f"{ref.logical_name()} was created by {record.username} (at {record.last_seen}) and {detail}",
+        ref,
+        {"workload": ref.to_json(), "created_by": _usage_json(record), "service_account": row["service_account"],
+         "service_account_power": found[1] if found else None, "host_access": host},
+        remains=bool(found or host),
+        remediation="review what the workload runs and who can reach it; delete it if nobody owns it",
+        fix=(FixStep("delete", ref, note=f"created by {record.username}: review before deleting"),)
+        if found or host else (),
+    )]

@@ -1,0 +1,157 @@
+"""Offboarding from cloud IAM imports: roles the person can assume, access entries, cloud grants.
+
+Reads the cluster's latest cloud import (`rbacmap.cloud.store.latest_cloud_graph`). The
+aws-auth entries of the snapshot itself are handled by the core resolution; here they count
+only when reached through an IAM role the person can assume.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from rbacmap.cloud.model import ASSUME_ROLE, CREATE_ACCESS_ENTRY, IMPERSONATE, CloudGraph, IdentityMapping
+from rbacmap.cloud.store import latest_cloud_graph
+from rbacmap.offboard_context import AWS_AUTH_REF, ClusterContext, Resolution
+from rbacmap.offboard_identity import Identity, Person, canonical_arn
+from rbacmap.offboard_report import Finding, FixStep, ObjectRef
+
+ACCESS_ENTRY = "eks-access-entry"
+AWS_AUTH = "aws-auth"
+ASSUME_MECHANISMS = (ASSUME_ROLE, IMPERSONATE)
+
+
+def person_principals(person: Person) -> set[str]:
+    """Cloud principals the person is: IAM users, roles given or sessions' roles, GCP members."""
+    out = {canonical_arn(a) for a in person.aws_arns if ":user/" in a or ":role/" in a}
+    out |= {role for role, _ in person.assumed_roles()}
+    out |= set(person.gcp_members) | set(person.gcp_emails())
+    return out
+
+
+def _reachable(graph: CloudGraph, start: set[str]) -> dict[str, list[str]]:
+    """Principals reachable by assuming roles / impersonating, each with the chain of provenance."""
+    chains: dict[str, list[str]] = {}
+    queue = deque((p, list[str]()) for p in start)
+    seen = set(start)
+    while queue:
+        principal, chain = queue.popleft()
+        for edge in graph.edges:
+            if edge.mechanism not in ASSUME_MECHANISMS or canonical_arn(edge.source) != principal:
+                continue
+            target = canonical_arn(edge.target)
+            if target in seen:
+                continue
+            seen.add(target)
+            step = f"{edge.source} -[{edge.mechanism}]-> {edge.target}: {edge.provenance}"
+            chains[target] = [*chain, step]
+            queue.append((target, chains[target]))
+    return chains
+
+
+def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) -> bool:
+    """Add cloud identities and findings to the resolution; False when the cluster has no cloud import."""
+    graph = latest_cloud_graph(ctx.store, ctx.cluster)
+    if graph is None:
+        return False
+    own = person_principals(person)
+    reached = _reachable(graph, own)
+    cloud_cluster = graph.cloud_import.cloud_cluster
+    for role, chain in reached.items():
+        resolution.findings.append(Finding(
+            "iam-role-trust",
+            f"the person can assume {role}: {chain[-1]}",
+            ObjectRef("IAMRole", role),
+            {"principal": role, "chain": chain, "cloud_import": graph.cloud_import.id},
+            remediation=f"remove the person's principal from the trust policy of {role} (or disable their IAM user)",
+            fix=_trust_steps(role),
+        ))
+    given_roles = {role for role, _ in person.assumed_roles()} | {canonical_arn(a) for a in person.aws_arns
+                                                                   if ":role/" in a}
+    for mapping in graph.mappings:
+        principal = canonical_arn(mapping.principal)
+        if principal not in own and principal not in reached:
+            continue
+        if mapping.mechanism == AWS_AUTH and (principal in given_roles or ":user/" in principal):
+            continue  # the snapshot's own aws-auth entry is reported by the core resolution
+        _mapping_finding(mapping, principal, reached.get(principal), cloud_cluster, resolution)
+    for grant in graph.grants:
+        principal = canonical_arn(grant.principal)
+        if principal not in own and principal not in reached:
+            continue
+        scope = ", ".join(grant.namespaces) if grant.namespaces else "cluster-wide"
+        resolution.findings.append(Finding(
+            "cloud-grant",
+            f"{grant.provenance} grants {principal} Kubernetes permissions ({scope})"
+            + ("" if grant.live else "; not live in this cluster's authentication mode"),
+            ObjectRef("AccessEntry" if grant.mechanism.startswith("eks") else "IAMBinding", principal),
+            {"principal": principal, "namespaces": list(grant.namespaces), "rules": [r.to_dict() for r in grant.rules],
+             "mechanism": grant.mechanism, "provenance": grant.provenance, "via": reached.get(principal, [])},
+            remains=grant.live,
+            remediation="remove the access entry or IAM binding, or the person's way to the principal",
+            fix=_mapping_steps(grant.mechanism, principal, cloud_cluster, principal in own),
+        ))
+    for edge in graph.edges:
+        if edge.mechanism == CREATE_ACCESS_ENTRY and canonical_arn(edge.source) in own | set(reached):
+            resolution.findings.append(Finding(
+                "escalation-path",
+                f"{edge.source} can map itself into {edge.target} through the EKS API: {edge.provenance}",
+                ObjectRef("IAMPrincipal", edge.source),
+                {"edge": {"source": edge.source, "target": edge.target, "mechanism": edge.mechanism,
+                          "provenance": edge.provenance}},
+                remediation="remove eks:CreateAccessEntry/eks:AssociateAccessPolicy from the principal's policies",
+            ))
+    return True
+
+
+def _mapping_finding(
+    mapping: IdentityMapping, principal: str, chain: list[str] | None, cloud_cluster: str, resolution: Resolution
+) -> None:
+    session_dependent = "{{" in mapping.username
+    username = None if session_dependent else mapping.username
+    via = f"{mapping.provenance}" + (f" (reached: {chain[-1]})" if chain else "")
+    source = AWS_AUTH_REF.logical_name() if mapping.mechanism == AWS_AUTH else f"{mapping.mechanism}/{principal}"
+    if mapping.live:
+        resolution.identities.append(Identity(username, mapping.groups, via, source))
+    ref = AWS_AUTH_REF if mapping.mechanism == AWS_AUTH else ObjectRef("AccessEntry", principal)
+    kind = "aws-auth-mapping" if mapping.mechanism == AWS_AUTH else "cloud-mapping"
+    resolution.findings.append(Finding(
+        kind,
+        f"{mapping.provenance} maps {principal} to username {mapping.username!r} groups {list(mapping.groups)}"
+        + (f"; the person reaches {principal} by assuming it" if chain else "")
+        + ("" if mapping.live else "; not live in this cluster's authentication mode"),
+        ref,
+        {"principal": principal, "username": mapping.username, "groups": list(mapping.groups),
+         "mechanism": mapping.mechanism, "provenance": mapping.provenance, "live": mapping.live,
+         "via": chain or []},
+        remains=mapping.live,
+        remediation="stop the person from assuming the role" if chain
+        else "delete the mapping (access entry) for the person's principal",
+        fix=() if chain else _mapping_steps(mapping.mechanism, principal, cloud_cluster, True),
+    ))
+
+
+def _mapping_steps(mechanism: str, principal: str, cloud_cluster: str, own: bool) -> tuple[FixStep, ...]:
+    if not own:
+        return ()
+    if mechanism.startswith("eks"):
+        return (FixStep("command", command=f"aws eks delete-access-entry --cluster-name {cloud_cluster} "
+                                           f"--principal-arn {principal}",
+                        note="also removes its associated access policies"),)
+    if principal.startswith(("user:", "serviceAccount:", "group:")) or "@" in principal:
+        member = principal if ":" in principal else f"user:{principal}"
+        return (FixStep("command", command=f"gcloud projects get-iam-policy PROJECT --flatten=bindings[].members "
+                                           f"--filter=bindings.members:{member} --format=value(bindings.role)",
+                        note="then for each role: gcloud projects remove-iam-policy-binding PROJECT "
+                             f"--member={member} --role=ROLE"),)
+    return ()
+
+
+def _trust_steps(role: str) -> tuple[FixStep, ...]:
+    name = role.rsplit("/", 1)[-1]
+    return (
+        FixStep("command", command=f"aws iam get-role --role-name {name} --query Role.AssumeRolePolicyDocument",
+                note=f"review who may assume {name}"),
+        FixStep("command", command=f"aws iam update-assume-role-policy --role-name {name} "
+                                   f"--policy-document file://{name}-trust-without-person.json",
+                note="after removing the person's principal from the trust policy"),
+    )
