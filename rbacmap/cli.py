@@ -7,9 +7,12 @@ import click
 from rbacmap import __version__
 from rbacmap.commands.audit import audit_command, usage_command
 from rbacmap.commands.authz import can, check, who_can
+from rbacmap.commands.diff import diff_command
 from rbacmap.commands.import_files import files_command
 from rbacmap.commands.import_kube import kube_command
 from rbacmap.commands.offboard import offboard_command
+from rbacmap.commands.paths import paths
+from rbacmap.commands.risks import risks
 from rbacmap.commands.store_commands import clusters, snapshots
 from rbacmap.commands.trim import generate_command, trim_command
 from rbacmap.commands.tui import tui
@@ -37,8 +40,11 @@ cli.add_command(check)
 cli.add_command(usage_command)
 cli.add_command(trim_command)
 cli.add_command(generate_command)
+cli.add_command(diff_command)
 cli.add_command(offboard_command)
 cli.add_command(tui)
+cli.add_command(paths)
+cli.add_command(risks)
 
 
 def main() -> None:

@@ -1,0 +1,156 @@
+"""`rbacmap diff` between two imports of fixtures/kube/objects.yaml, the second one edited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from rbacmap.importers.manifests import import_files
+
+from rbacmap.cli import cli
+from rbacmap.diff import PathChange, diff_snapshots, solver_path_differ, two_latest
+from rbacmap.store import Snapshot, Store
+
+RBAC = "rbac.authorization.k8s.io"
+OBJECTS = Path(__file__).resolve().parents[2] / "fixtures" / "kube" / "objects.yaml"
+
+
+def _objects() -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(OBJECTS.read_text()) if doc]
+
+
+def _find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def _drifted() -> list[dict[str, Any]]:
+    """The fixture cluster after a week of changes."""
+    objects = _objects()
+    deployer = _find(objects, "Role", "deployer")
+    deployer["rules"] = [deployer["rules"][1], deployer["rules"][0],  # reordered: no change
+                         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]
+    _find(objects, "RoleBinding", "deployer")["subjects"].append(
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob@example.com"})
+    objects.remove(_find(objects, "RoleBinding", "read-secrets"))
+    _find(objects, "ServiceAccount", "deployer")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] = (
+        "arn:aws:iam::111122223333:role/ci-admin")
+    objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": "ci-admin"},
+                    "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "cluster-admin"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "ci"}]})
+    return objects
+
+
+def _import(store: Store, tmp_path: Path, objects: list[dict[str, Any]], name: str) -> Snapshot:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump_all(objects))
+    result = import_files(store, [str(path)], "prod")
+    assert result.errors == []
+    snapshot: Snapshot = result.snapshot
+    return snapshot
+
+
+def _diff(db: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["diff", "--db", str(db), *args])
+
+
+@pytest.fixture
+def drifted_db(store: Store, tmp_path: Path) -> Path:
+    _import(store, tmp_path, _objects(), "before")
+    _import(store, tmp_path, _drifted(), "after")
+    return Path(store.path)
+
+
+def test_identical_snapshots_exit_0(store: Store, tmp_path: Path) -> None:
+    _import(store, tmp_path, _objects(), "one")
+    _import(store, tmp_path, _objects(), "two")
+
+    answer = _diff(Path(store.path), "--no-paths")
+
+    assert answer.exit_code == 0, answer.output
+    assert answer.stdout.splitlines()[-1] == "identical"
+
+
+def test_drift_is_listed_with_rules_subjects_and_service_accounts(drifted_db: Path) -> None:
+    answer = _diff(drifted_db, "--no-paths")
+
+    assert answer.exit_code == 1, answer.output
+    lines = answer.stdout.splitlines()
+    assert lines[0].startswith("snapshot 1 (prod, ") and " -> snapshot 2 (prod, " in lines[0]
+    body = "\n".join(lines[1:])
+    assert """roles:
+  ~ changed Role payments/deployer
+      + {apiGroups="" resources=secrets verbs=get}
+bindings:
+  + added ClusterRoleBinding ci-admin
+      role: - -> ClusterRole cluster-admin
+      + ServiceAccount ci/deployer
+  ~ changed RoleBinding payments/deployer
+      + User bob@example.com
+  - removed RoleBinding payments/read-secrets
+      role: ClusterRole secret-reader -> -
+      - Group payments-oncall
+service accounts:
+  ~ changed ServiceAccount ci/deployer
+      annotation eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/ci-deployer -> \
+arn:aws:iam::111122223333:role/ci-admin""" in body
+    assert lines[-1] == "changed: 1 role(s), 3 binding(s), 1 service account(s)"
+
+
+def test_json_output_and_explicit_snapshot_ids(drifted_db: Path) -> None:
+    answer = _diff(drifted_db, "2", "1", "-o", "json", "--no-paths")  # reversed: the drift undone
+
+    assert answer.exit_code == 1
+    data = json.loads(answer.stdout)
+    assert (data["old"]["id"], data["new"]["id"], data["identical"]) == (2, 1, False)
+    role = data["roles"][0]
+    assert (role["kind"], role["name"], role["change"]) == ("Role", "deployer", "changed")
+    assert role["members_removed"] == ['{apiGroups="" resources=secrets verbs=get}']
+    assert [(b["name"], b["change"]) for b in data["bindings"]] == [
+        ("ci-admin", "removed"), ("deployer", "changed"), ("read-secrets", "added")]
+    assert data["escalation_paths_note"] == "escalation paths not compared (skipped)"
+
+
+def test_usage_errors(drifted_db: Path, store: Store) -> None:
+    assert _diff(drifted_db, "1").exit_code == 2  # OLD without NEW
+    assert "no snapshot with id 9" in _diff(drifted_db, "1", "9").output
+
+
+def test_needs_two_complete_snapshots(store: Store, tmp_path: Path) -> None:
+    _import(store, tmp_path, _objects(), "only")
+
+    answer = _diff(Path(store.path))
+
+    assert answer.exit_code == 1 and "has 1 complete snapshot(s); a diff needs two" in answer.output
+
+
+def test_incomplete_snapshot_warns(drifted_db: Path, store: Store) -> None:
+    store.conn.execute("UPDATE snapshots SET incomplete_kinds = '[\"RoleBinding\"]' WHERE id = 2")
+
+    answer = _diff(drifted_db, "--no-paths")
+
+    assert "snapshot 2 of prod is incomplete: the importer could not read RoleBinding" in answer.stderr
+
+
+def test_path_differ_extension_point(drifted_db: Path, store: Store) -> None:
+    def differ(store: Store, old: Snapshot, new: Snapshot) -> list[PathChange]:
+        return [PathChange("sa:ci/deployer", "cluster-admin", "gained", f"bound in {new.id}, not in {old.id}")]
+
+    result = diff_snapshots(store, *two_latest(store, "prod"), path_differ=differ)
+
+    assert result.paths == (PathChange("sa:ci/deployer", "cluster-admin", "gained", "bound in 2, not in 1"),)
+    assert result.paths_note is None
+
+
+def test_solver_paths_gained(drifted_db: Path, store: Store) -> None:
+    if solver_path_differ() is None:
+        pytest.skip("rbacmap.solver does not export solve() yet")
+
+    result = diff_snapshots(store, *two_latest(store, "prod"))
+
+    gained = {(p.subject, p.target) for p in result.paths if p.change == "gained"}
+    assert ("sa:ci/deployer", "cluster-admin") in gained
