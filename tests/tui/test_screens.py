@@ -1,0 +1,233 @@
+"""Pilot tests: every screen driven by keys, asserting on what it shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rbacmap.tui.app import RbacmapApp
+from rbacmap.tui.modals import ExportScreen, HelpScreen, YamlScreen
+from rbacmap.tui.roles import RoleDetailScreen, RolesScreen
+from rbacmap.tui.subjects import SubjectDetailScreen, SubjectsScreen
+from rbacmap.tui.who_can import WhoCanScreen
+
+SIZE = (140, 40)
+
+
+async def jump(ui: Any, app: RbacmapApp, pilot: Any, screen: str) -> None:
+    await ui.press(app, pilot, "colon", *screen, "enter")
+
+
+async def test_dashboard_shows_cluster_counts_and_missing_solver(tui_db: str, ui: Any) -> None:
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        summary = ui.static_text(app, "#summary")
+        assert "Cluster demo" in summary
+        assert "3 ClusterRole, 2 ClusterRoleBinding" in summary
+        assert "6 subjects" in summary
+        assert ui.table_rows(app, "#clusters") == [["▶ demo", "1", "1"]]
+        assert "Subjects reaching cluster-admin" in ui.static_text(app, "#dangerous")
+
+
+async def test_dashboard_warns_about_incomplete_snapshot(tui_db: str, ui: Any) -> None:
+    from rbacmap.store import Store
+
+    with Store(tui_db) as store:
+        store.conn.execute("""UPDATE snapshots SET incomplete_kinds = '["Secret"]'""")
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        assert "the importer could not read Secret" in ui.static_text(app, "#warnings")
+
+
+async def test_subjects_filter_detail_and_role_drill_in(tui_db: str, ui: Any) -> None:
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await jump(ui, app, pilot, "subjects")
+        assert isinstance(app.screen, SubjectsScreen)
+        kinds = [row[:2] for row in ui.table_rows(app, "#subjects")]
+        assert ["ServiceAccount", "ci/deployer"] in kinds
+        assert ["ServiceAccount", "web/frontend"] in kinds  # namespace defaulted from the RoleBinding
+        assert ["Group", "developers"] in kinds
+
+        await ui.press(app, pilot, "slash", *"alice", "enter")
+        assert [row[:2] for row in ui.table_rows(app, "#subjects")] == [["User", "alice@example.com"]]
+
+        await ui.press(app, pilot, "enter")
+        assert isinstance(app.screen, SubjectDetailScreen)
+        tree = ui.tree_lines(app, "#permissions")
+        assert tree[0] == "2 rules from 1 bindings"
+        assert tree[1].strip() == "payments"
+        assert "create pods/exec  ← RoleBinding payments/deployer → Role payments/payments-deployer rule #1" in tree[3]
+        assert "system:authenticated" in ui.static_text(app, "#identity")
+
+        # enter on a rule opens the role that grants it; esc comes back
+        await ui.press(app, pilot, "down", "down", "enter")
+        assert isinstance(app.screen, RoleDetailScreen)
+        assert app.screen.key.name == "payments-deployer"
+        await ui.press(app, pilot, "escape")
+        assert isinstance(app.screen, SubjectDetailScreen)
+        await ui.press(app, pilot, "escape")
+        assert isinstance(app.screen, SubjectsScreen)
+
+
+async def test_group_detail_and_dangling_binding(tui_db: str, ui: Any) -> None:
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await jump(ui, app, pilot, "subjects")
+        await ui.press(app, pilot, "slash", *"developers", "enter", "enter")
+        assert isinstance(app.screen, SubjectDetailScreen)
+        assert "get,list,watch pods,pods/log" in "\n".join(ui.tree_lines(app, "#permissions"))
+        identity = ui.static_text(app, "#identity")
+        assert "RoleBinding web/web-editors names this subject but its ClusterRole 'edit' does not exist" in identity
+
+
+async def test_roles_detail_yaml_and_export(tui_db: str, ui: Any, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await jump(ui, app, pilot, "roles")
+        assert isinstance(app.screen, RolesScreen)
+        rows = ui.table_rows(app, "#roles")
+        assert ["ClusterRole", "-", "secret-reader", "1", "1"] in rows
+        assert ["Role", "payments", "payments-deployer", "2", "1"] in rows
+
+        await ui.press(app, pilot, "slash", *"secret", "enter", "enter")
+        assert isinstance(app.screen, RoleDetailScreen)
+        assert ui.table_rows(app, "#rules") == [["0", '""', "secrets", "db-password", "get", "-"]]
+        assert ui.table_rows(app, "#role-bindings") == [
+            ["RoleBinding read-db-password", "payments", "User", "bob@example.com"]
+        ]
+        assert "audit usage (rbacmap.usage) not available" in ui.static_text(app, "#usage") or \
+            "used/UNUSED" in ui.static_text(app, "#usage")
+
+        await ui.press(app, pilot, "y")
+        assert isinstance(app.screen, YamlScreen)
+        assert "resourceNames:\n  - db-password" in app.screen.yaml_text
+        await ui.press(app, pilot, "escape")
+
+        await ui.press(app, pilot, "c")
+        assert yaml.safe_load(app.clipboard)["metadata"]["name"] == "secret-reader"
+
+        await ui.press(app, pilot, "e")
+        assert isinstance(app.screen, ExportScreen)
+        await ui.press(app, pilot, "enter")
+        written = tmp_path / "ClusterRole-secret-reader.yaml"
+        assert yaml.safe_load(written.read_text()) == {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "secret-reader"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["db-password"],
+                       "verbs": ["get"]}],
+        }
+
+        # exporting again never overwrites: the modal stays open and says so
+        await ui.press(app, pilot, "e", "enter")
+        assert isinstance(app.screen, ExportScreen)
+        assert "exists; choose another name" in ui.static_text(app, "#export-error")
+        await ui.press(app, pilot, "escape")
+
+        # enter on a bound subject shows that subject
+        await ui.press(app, pilot, "enter")
+        assert isinstance(app.screen, SubjectDetailScreen)
+        assert app.screen.subject.name == "bob@example.com"
+
+
+async def test_who_can_answers_with_provenance_and_exports(tui_db: str, ui: Any, tmp_path: Path) -> None:
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await jump(ui, app, pilot, "who-can")
+        assert isinstance(app.screen, WhoCanScreen)
+        await ui.press(app, pilot, *"create", "tab", *"pods/exec", "tab", *"payments", "enter")
+        rows = ui.table_rows(app, "#answers")
+        assert [row[:3] for row in rows] == [
+            ["Group", "system:masters", "cluster-wide"],
+            ["Group", "platform-admins", "cluster-wide"],
+            ["ServiceAccount", "ci/deployer", "payments"],
+            ["User", "alice@example.com", "payments"],
+        ]
+        assert rows[2][3:] == ["RoleBinding payments/deployer", "Role payments/payments-deployer",
+                               '#1 {apiGroups="" resources=pods/exec verbs=create}']
+        assert "4 answers: who can create pods/exec in namespace payments" in ui.static_text(app, "#status")
+
+        target = tmp_path / "out" / "who-can.yaml"
+        await ui.press(app, pilot, "e")
+        app.screen.query_one("#export-path").value = str(target)  # type: ignore[attr-defined]
+        await ui.press(app, pilot, "enter")
+        exported = yaml.safe_load(target.read_text())
+        assert exported["request"] == "create pods/exec in namespace payments"
+        assert [s["subject"]["name"] for s in exported["subjects"]] == [
+            "system:masters", "platform-admins", "deployer", "alice@example.com"
+        ]
+
+        await ui.press(app, pilot, "down", "down", "enter")
+        assert isinstance(app.screen, SubjectDetailScreen)
+        assert app.screen.subject.namespace == "ci"
+
+
+async def test_who_can_all_namespaces(tui_db: str, ui: Any) -> None:
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await jump(ui, app, pilot, "who-can")
+        await ui.press(app, pilot, *"get", "tab", *"secrets", "tab", "*", "enter")
+        names = [row[1] for row in ui.table_rows(app, "#answers")]
+        assert names == ["system:masters", "platform-admins"]
+        # bob may only get the secret named db-password: a resourceNames rule is not the whole resource
+        assert "bob@example.com" not in names
+        assert "(any namespace)" in ui.static_text(app, "#status")
+
+
+async def test_feature_screens_say_what_is_missing(tui_db: str, ui: Any) -> None:
+    """Paths, trim and offboarding show the library's answer, or say precisely that it is missing."""
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        for screen in ("paths", "trim"):
+            await jump(ui, app, pilot, screen)
+            assert app.current_mode == screen
+            status = ui.static_text(app, "#status")
+            assert "not available" in status or "enter" in status or "accept" in status
+        await jump(ui, app, pilot, "offboard")
+        await ui.press(app, pilot, *"bob@example.com", "enter")
+        status = ui.static_text(app, "#status")
+        assert "not available" in status or "export" in status
+
+
+async def test_help_jump_palette_and_quit(tui_db: str, ui: Any) -> None:
+    app = RbacmapApp(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await ui.press(app, pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await ui.press(app, pilot, "escape")
+        await ui.press(app, pilot, "colon", *"nope", "enter")
+        assert "no screen 'nope'" in ui.static_text(app, "#jump-error")
+        await ui.press(app, pilot, "escape")
+        assert app.current_mode == "dashboard"
+
+        await ui.press(app, pilot, "ctrl+p", *"subject alice", "enter")
+        await ui.settle(app, pilot)
+        assert isinstance(app.screen, SubjectDetailScreen)
+        assert app.screen.subject.name == "alice@example.com"
+        await ui.press(app, pilot, "q")
+    assert app.return_code == 0
+
+
+def test_bindings_have_ids_for_remapping() -> None:
+    from textual.binding import Binding
+
+    from rbacmap.tui.base import RbacScreen
+
+    bindings = [b for b in [*RbacmapApp.BINDINGS, *RbacScreen.BINDINGS] if isinstance(b, Binding)]
+    assert {b.id for b in bindings} >= {"app.quit", "app.help", "app.jump", "screen.filter", "screen.yaml",
+                                        "screen.copy", "screen.export", "screen.back"}

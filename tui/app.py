@@ -1,0 +1,85 @@
+"""The rbacmap TUI application: one mode per screen, k9s keys, a go-to palette."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from rbacmap.model import RoleKey, Subject
+from rbacmap.store import Store
+from rbacmap.tui.dashboard import DashboardScreen
+from rbacmap.tui.modals import HelpScreen, JumpScreen
+from rbacmap.tui.offboard import OffboardScreen
+from rbacmap.tui.palette import GoToProvider
+from rbacmap.tui.paths import PathsScreen
+from rbacmap.tui.roles import RoleDetailScreen, RolesScreen
+from rbacmap.tui.subjects import SubjectDetailScreen, SubjectsScreen
+from rbacmap.tui.trim import TrimScreen
+from rbacmap.tui.who_can import WhoCanScreen
+
+
+class RbacmapApp(App[None]):
+    """Browse one rbacmap DB read-only; only files the user exports are written."""
+
+    CSS_PATH = "rbacmap.tcss"
+    TITLE = "rbacmap"
+    MODES = {
+        "dashboard": DashboardScreen,
+        "subjects": SubjectsScreen,
+        "roles": RolesScreen,
+        "who-can": WhoCanScreen,
+        "paths": PathsScreen,
+        "trim": TrimScreen,
+        "offboard": OffboardScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("colon", "jump", "Jump", key_display=":", id="app.jump"),
+    ]
+    COMMANDS = App.COMMANDS | {GoToProvider}
+
+    def __init__(self, db_path: str, cluster: str | None = None) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.cluster = cluster
+
+    def on_mount(self) -> None:
+        self.switch_mode("dashboard")
+
+    def cluster_or_first(self) -> str | None:
+        """The chosen cluster, or (called in a worker) the first one when the DB holds several."""
+        if self.cluster:
+            return self.cluster
+        with Store(self.db_path) as store:
+            names = [row["name"] for row in store.clusters()]
+        return names[0] if names else None
+
+    def jump(self, name: str) -> None:
+        if name in self.MODES:
+            self.switch_mode(name)
+
+    def open_target(self, target: Subject | RoleKey) -> None:
+        if isinstance(target, Subject):
+            self.switch_mode("subjects")
+            self.push_screen(SubjectDetailScreen(target))
+        else:
+            self.switch_mode("roles")
+            self.push_screen(RoleDetailScreen(target))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_jump(self) -> None:
+        def chosen(name: str | None) -> None:
+            if name:
+                self.jump(name)
+
+        self.push_screen(JumpScreen(), chosen)
+
+
+def run(db_path: str, cluster: str | None = None) -> None:
+    RbacmapApp(db_path, cluster).run()
+
