@@ -17,7 +17,9 @@ from typing import Any
 
 from rbacmap.authorizer import Grant, SubjectGrant, rule_allows
 from rbacmap.cloud.model import AWS_PRINCIPAL, GCP_PRINCIPAL, K8S_SERVICE_ACCOUNT, CloudGraph, IdentityMapping
+from rbacmap.cloud.store import latest_cloud_graph
 from rbacmap.model import AUTHENTICATED, GROUP, SERVICE_ACCOUNT, USER, Request, ResourceRequest, Subject
+from rbacmap.store import Store
 
 # Edges whose source can act as their target; the target must be a cloud principal.
 _ACTOR_KINDS = (AWS_PRINCIPAL, GCP_PRINCIPAL, K8S_SERVICE_ACCOUNT)
@@ -151,3 +153,39 @@ def cloud_who_can_rows(answers: Iterable[CloudAnswer]) -> list[dict[str, Any]]:
             "via": list(answer.chain),
         })
     return rows
+
+
+def cluster_cloud_rows(
+    store: Store, cluster: str, snapshot_id: int, request: Request, k8s_answers: Iterable[SubjectGrant], *,
+    all_namespaces: bool = False,
+) -> list[dict[str, Any]]:
+    """who-can rows for the cluster's latest complete cloud import ([] when it has none).
+
+    The import's IRSA and aws-auth facts come from the snapshot current at import time; when a
+    newer snapshot exists, every row says so.
+    """
+    graph = latest_cloud_graph(store, cluster)
+    if graph is None:
+        return []
+    rows = cloud_who_can_rows(cloud_who_can(graph, request, k8s_answers, all_namespaces=all_namespaces))
+    used = graph.cloud_import.details.get("k8s_snapshot")
+    for row in rows:
+        row["cloud_import"] = graph.cloud_import.id
+        if used is not None and used != snapshot_id:
+            row["note"] = f"cloud import {graph.cloud_import.id} read service accounts of snapshot {used}"
+    return rows
+
+
+def format_cloud_paths(rows: Iterable[dict[str, Any]]) -> str:
+    """The chain of each cloud row, for the table output (one indented step a line)."""
+    lines = []
+    for row in rows:
+        if not row.get("via"):
+            continue
+        subject = row["subject"]
+        name = f"{subject['namespace']}/{subject['name']}" if subject.get("namespace") else subject["name"]
+        lines.append(f"{subject['kind']} {name} ({row['where']}):")
+        lines.extend(f"    via {step}" for step in row["via"])
+        lines.append(f"    then {row['binding']} -> {row['role']} rule {row['rule']}" if row["binding"]
+                     else f"    then rule {row['rule']}")
+    return "\n".join(lines)

@@ -8,6 +8,7 @@ from typing import TextIO
 import click
 
 from rbacmap.authorizer import Authorizer
+from rbacmap.cloud.who_can import cluster_cloud_rows, format_cloud_paths
 from rbacmap.commands.options import cluster_option, db_option, latest, open_store, output_option, warn_if_incomplete
 from rbacmap.commands.output import emit, format_table
 from rbacmap.model import NonResourceRequest, Request, ResourceRequest, UserInfo
@@ -91,7 +92,9 @@ def who_can(
         snapshot = latest(store, cluster)
         warn_if_incomplete(snapshot)
         answers = Authorizer(SqlitePolicy(store, snapshot.id)).who_can(request, all_namespaces=all_namespaces)
-    rows = who_can_rows(answers)
+        cloud_rows = cluster_cloud_rows(store, snapshot.cluster, snapshot.id, request, answers,
+                                        all_namespaces=all_namespaces)
+    rows = who_can_rows(answers) + cloud_rows
     if output != "table":
         emit({"request": request.describe(), "snapshot": snapshot.id,
               "incomplete": snapshot.incomplete_kinds, "subjects": rows}, output)
@@ -102,6 +105,8 @@ def who_can(
         [[r["subject"]["kind"], _subject_name(r["subject"]), r["where"], r["binding"] or "-", r["role"] or "-",
           r["rule"] or r["note"]] for r in rows],
     ))
+    if cloud_rows:
+        click.echo("cloud identities, step by step:\n" + format_cloud_paths(cloud_rows))
 
 
 def _subject_name(subject: dict[str, str | None]) -> str:

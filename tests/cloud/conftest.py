@@ -134,3 +134,81 @@ def eks_world(moto_url: str) -> Iterator[dict[str, Any]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class GoogleApiHandler(BaseHTTPRequestHandler):
+    """Answers the container, cloudresourcemanager and iam REST calls of the GKE importer."""
+
+    server: GoogleApiServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _route(self, method: str) -> None:
+        if self.headers.get("Authorization") != "Bearer test":
+            self._send(401, {"error": {"code": 401, "message": "missing credentials"}})
+            return
+        if method == "POST":
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.calls.append(f"{method} {self.path}")
+        s = self.server.scenario
+        project, location, name = s["project"], s["location"], s["cluster"]["name"]
+        accounts = {a["email"]: a for a in s["service_accounts"]}
+        path = unquote(urlsplit(self.path).path)
+        if method == "GET" and path == f"/v1/projects/{project}/locations/{location}/clusters/{name}":
+            self._send(200, s["cluster"])
+        elif method == "POST" and path == f"/v1/projects/{project}:getIamPolicy":
+            self._send(200, s["project_policy"])
+        elif method == "GET" and path == f"/v1/projects/{project}/serviceAccounts":
+            # Two pages, to exercise pageToken.
+            page = 1 if "pageToken=p2" in self.path else 0
+            listed = [{k: v for k, v in a.items() if k != "policy"} for a in s["service_accounts"]]
+            body: dict[str, Any] = {"accounts": listed[page:page + 1] if page == 0 else listed[1:]}
+            if page == 0 and len(listed) > 1:
+                body["nextPageToken"] = "p2"
+            self._send(200, body)
+        elif method == "POST" and path.endswith(":getIamPolicy") and "/serviceAccounts/" in path:
+            email = path.rsplit("/", 1)[-1].removesuffix(":getIamPolicy")
+            self._send(200, accounts[email]["policy"]) if email in accounts else self._send(404, {})
+        elif method == "GET" and path.removeprefix("/v1/") in s["custom_roles"]:
+            self._send(200, s["custom_roles"][path.removeprefix("/v1/")])
+        else:
+            self._send(404, {"error": {"code": 404, "message": f"no route for {method} {self.path}"}})
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._route("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._route("POST")
+
+
+class GoogleApiServer(ThreadingHTTPServer):
+    def __init__(self, scenario: dict[str, Any]) -> None:
+        super().__init__(("127.0.0.1", 0), GoogleApiHandler)
+        self.scenario = scenario
+        self.calls: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture()
+def gke_world() -> Iterator[GoogleApiServer]:
+    server = GoogleApiServer(json.loads((FIXTURES / "gke-scenario.json").read_text()))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
