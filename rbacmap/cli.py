@@ -8,6 +8,7 @@ from rbacmap import __version__
 from rbacmap.commands.audit import audit_command, usage_command
 from rbacmap.commands.authz import can, check, who_can
 from rbacmap.commands.diff import diff_command
+from rbacmap.commands.import_cloud import eks_command, gke_command
 from rbacmap.commands.import_files import files_command
 from rbacmap.commands.import_kube import kube_command
 from rbacmap.commands.offboard import offboard_command
@@ -32,6 +33,8 @@ def import_group() -> None:
 import_group.add_command(files_command)
 import_group.add_command(audit_command)
 import_group.add_command(kube_command)
+import_group.add_command(eks_command)
+import_group.add_command(gke_command)
 cli.add_command(clusters)
 cli.add_command(snapshots)
 cli.add_command(can)
