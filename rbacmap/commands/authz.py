@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -13,7 +13,7 @@ from rbacmap.commands.options import cluster_option, db_option, latest, open_sto
 from rbacmap.commands.output import emit, format_table
 from rbacmap.model import NonResourceRequest, Request, ResourceRequest, UserInfo
 from rbacmap.policy import SqlitePolicy
-from rbacmap.resources import split_resource
+from rbacmap.resources import BUILTIN_RESOURCE_GROUPS, CLUSTER_SCOPED, split_resource
 from rbacmap.review import check_lines
 from rbacmap.subjects import SubjectSpecError, parse_subject, subject_user_info
 from rbacmap.who_can import who_can_rows
@@ -27,7 +27,15 @@ def build_request(
     if not resource:
         raise click.UsageError("give a RESOURCE, or --path for a non-resource URL")
     resource_name, subresource, group = split_resource(resource, api_group)
+    if is_cluster_scoped(resource_name, group):
+        # A real request for a cluster-scoped resource carries no namespace, so RoleBindings never apply.
+        namespace = ""
     return ResourceRequest(verb, resource_name, namespace, group, subresource, name or "")
+
+
+def is_cluster_scoped(resource: str, group: str) -> bool:
+    """Built-in cluster-scoped resources (nodes, clusterroles, …) in their own API group."""
+    return resource in CLUSTER_SCOPED and BUILTIN_RESOURCE_GROUPS.get(resource) == group
 
 
 @click.command()
@@ -88,6 +96,8 @@ def who_can(
 ) -> None:
     """Every subject allowed VERB on RESOURCE, with binding -> role -> rule."""
     request = build_request(verb, resource, name, namespace, None, api_group)
+    if isinstance(request, ResourceRequest) and is_cluster_scoped(request.resource, request.api_group):
+        all_namespaces = False
     with open_store(db_path) as store:
         snapshot = latest(store, cluster)
         warn_if_incomplete(snapshot)
@@ -103,10 +113,17 @@ def who_can(
     click.echo(format_table(
         ["kind", "subject", "where", "binding", "role", "rule"],
         [[r["subject"]["kind"], _subject_name(r["subject"]), r["where"], r["binding"] or "-", r["role"] or "-",
-          r["rule"] or r["note"]] for r in rows],
+          _rule_text(r)] for r in rows],
     ))
     if cloud_rows:
         click.echo("cloud identities, step by step:\n" + format_cloud_paths(cloud_rows))
+
+
+def _rule_text(row: dict[str, Any]) -> str:
+    text = str(row["rule"] or row["note"])
+    if row.get("aggregated_from"):
+        text += f" (aggregated from {row['aggregated_from']})"
+    return text
 
 
 def _subject_name(subject: dict[str, str | None]) -> str:

@@ -1,0 +1,221 @@
+"""The core commands end to end through click: import files, clusters, snapshots, can, who-can, check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from rbacmap.cli import cli
+
+
+@pytest.fixture
+def db(tmp_path: Path, fixtures_dir: Path) -> str:
+    path = str(tmp_path / "cli.db")
+    result = run(path, "import", "files", str(fixtures_dir / "demo"), "--cluster", "demo")
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def run(db_path: str, *args: str, input: str | bytes | None = None) -> Result:
+    return CliRunner().invoke(cli, [*args[:2], "--db", db_path, *args[2:]] if args[0] == "import"
+                              else [args[0], "--db", db_path, *args[1:]], input=input)
+
+
+# --- import files, clusters, snapshots ------------------------------------------------------
+
+
+def test_import_summary(tmp_path: Path, fixtures_dir: Path) -> None:
+    result = run(str(tmp_path / "x.db"), "import", "files", str(fixtures_dir / "core" / "bad-inputs.yaml"))
+    assert result.exit_code == 0
+    assert "snapshot 1 of cluster default: imported 1 Namespace, 1 ServiceAccount" in result.stdout
+    assert "rejected: 5 document(s)/object(s) with errors" in result.stdout
+    assert "bad-inputs.yaml document 3 (line 20): RoleBinding/no-roleref has no roleRef" in result.stderr
+
+
+def test_import_strict_exits_1_and_commits_nothing(tmp_path: Path, fixtures_dir: Path) -> None:
+    db_path = str(tmp_path / "x.db")
+    result = run(db_path, "import", "files", "--strict", str(fixtures_dir / "core" / "bad-inputs.yaml"))
+    assert result.exit_code == 1
+    assert "--strict: 5 error(s); nothing was imported" in result.stderr
+    clusters = run(db_path, "clusters", "-o", "json")
+    assert json.loads(clusters.stdout)[0]["latest"] is None
+
+
+def test_import_from_stdin(tmp_path: Path, fixtures_dir: Path) -> None:
+    text = (fixtures_dir / "demo" / "20-service-accounts.yaml").read_bytes()
+    result = run(str(tmp_path / "x.db"), "import", "files", "-", "--cluster", "piped", input=text)
+    assert result.exit_code == 0
+    assert "imported 5 ServiceAccount" in result.stdout
+
+
+def test_clusters_and_snapshots(db: str, fixtures_dir: Path) -> None:
+    run(db, "import", "files", str(fixtures_dir / "core" / "role-list.json"), "--cluster", "other")
+    clusters = json.loads(run(db, "clusters", "-o", "json").stdout)
+    assert [(c["name"], c["latest"]) for c in clusters] == [("demo", 1), ("other", 2)]
+    table = run(db, "snapshots").stdout.splitlines()
+    assert table[0].split()[:4] == ["ID", "CLUSTER", "STATUS", "STARTED"]
+    assert table[1].split()[:3] == ["1", "demo", "complete"]
+    # With two clusters, a question must name one.
+    ambiguous = run(db, "can", "dana@example.com", "get", "pods", "-n", "payments")
+    assert ambiguous.exit_code != 0 and "choose one with --cluster" in ambiguous.output
+
+
+def test_snapshots_keep(db: str, fixtures_dir: Path) -> None:
+    for _ in range(2):
+        run(db, "import", "files", str(fixtures_dir / "demo"), "--cluster", "demo")
+    result = run(db, "snapshots", "--keep", "1")
+    assert result.exit_code == 0 and result.stdout.strip() == "pruned 2 snapshot(s) of demo: 1, 2"
+    assert [s["id"] for s in json.loads(run(db, "snapshots", "-o", "json").stdout)] == [3]
+    assert run(db, "snapshots", "--keep", "0").exit_code != 0
+
+
+# --- can ----------------------------------------------------------------------------------
+
+
+def test_can_yes_with_provenance(db: str) -> None:
+    result = run(db, "can", "dana@example.com", "get", "secrets", "-n", "payments", "--group", "payments-devs")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "yes"
+    assert lines[1] == (
+        "  dana@example.com (groups: payments-devs, system:authenticated) -> get secrets in namespace payments"
+    )
+    assert lines[2].startswith("  allowed by RoleBinding payments/payments-devs-edit -> ClusterRole edit rule #")
+    assert lines[2].endswith("(aggregated from ClusterRole system:aggregate-to-edit)")
+
+
+def test_can_no_exits_1(db: str) -> None:
+    result = run(db, "can", "dana@example.com", "get", "secrets", "-n", "payments")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "no"
+
+
+def test_can_service_account_forms_and_resource_names(db: str) -> None:
+    for user in ("system:serviceaccount:web:frontend", "sa:web/frontend"):
+        assert run(db, "can", user, "get", "configmaps", "web-config", "-n", "web").exit_code == 0
+        assert run(db, "can", user, "get", "configmaps", "other", "-n", "web").exit_code == 1
+        assert run(db, "can", user, "list", "configmaps", "-n", "web").exit_code == 1  # nameless
+
+
+def test_can_groups_of_service_accounts_and_subresources(db: str) -> None:
+    # Every ci SA can exec into web pods through the Group system:serviceaccounts:ci.
+    result = run(db, "can", "sa:ci/anything", "create", "pods/exec", "-n", "web")
+    assert result.exit_code == 0 and "RoleBinding web/ci-smoke-tests" in result.stdout
+    assert run(db, "can", "sa:ci/anything", "create", "pods/exec", "-n", "payments").exit_code == 1
+    # */scale for the deployer, in any group.
+    assert run(db, "can", "sa:ci/deployer", "patch", "deployments/scale", "-n", "web").exit_code == 0
+    assert run(db, "can", "sa:ci/deployer", "get", "deployments/status", "-n", "web").exit_code == 1
+
+
+def test_can_non_resource_path(db: str) -> None:
+    assert run(db, "can", "sa:monitoring/prometheus", "get", "--path", "/metrics/cadvisor").exit_code == 0
+    assert run(db, "can", "sa:monitoring/prometheus", "get", "/metrics").exit_code == 0
+    assert run(db, "can", "dana@example.com", "get", "--path", "/metrics").exit_code == 1
+    assert run(db, "can", "dana@example.com", "get", "--path", "/version").exit_code == 0
+    assert run(db, "can", "system:anonymous", "get", "--path", "/api").exit_code == 1
+
+
+def test_can_system_masters_and_dangling(db: str) -> None:
+    result = run(db, "can", "root", "delete", "nodes", "--group", "system:masters")
+    assert result.exit_code == 0 and "member of system:masters" in result.stdout
+    frank = run(db, "can", "frank@example.com", "get", "pods", "-n", "web")
+    assert frank.exit_code == 1
+    assert "RoleBinding web/legacy-deployer names this user but its Role 'deployer' does not exist" in frank.stdout
+
+
+def test_can_cluster_scoped_resource_ignores_namespace(db: str) -> None:
+    # The CI deployer's RoleBinding-free power is cluster-wide; a namespace on nodes is meaningless.
+    result = run(db, "can", "sa:monitoring/prometheus", "list", "nodes", "-n", "web")
+    assert result.exit_code == 0 and "list nodes cluster-wide" in result.stdout
+
+
+def test_can_usage_errors(db: str) -> None:
+    assert run(db, "can", "sa:broken", "get", "pods").exit_code == 2
+    assert run(db, "can", "group:devs", "get", "pods").exit_code == 2
+    assert run(db, "can", "alice", "get").exit_code == 2
+
+
+# --- who-can ------------------------------------------------------------------------------
+
+
+def test_who_can_table(db: str) -> None:
+    result = run(db, "who-can", "get", "secrets", "-n", "payments")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "who can get secrets in namespace payments (snapshot 1 of demo):"
+    assert lines[1].split() == ["KIND", "SUBJECT", "WHERE", "BINDING", "ROLE", "RULE"]
+    body = "\n".join(lines[2:])
+    assert "ServiceAccount  ci/deployer" in body
+    assert "payments-devs" in body and "(aggregated from system:aggregate-to-edit)" in body
+    assert "dana@example.com" not in body  # view has no secrets
+    assert "backup" not in body
+
+
+def test_who_can_json(db: str) -> None:
+    result = run(db, "who-can", "create", "pods/exec", "-A", "-o", "json")
+    data = json.loads(result.stdout)
+    assert data["request"] == "create pods/exec cluster-wide" and data["snapshot"] == 1
+    subjects = {(s["subject"]["kind"], s["subject"]["name"], s["where"]) for s in data["subjects"]}
+    assert ("Group", "system:serviceaccounts:ci", "web") in subjects
+    assert ("User", "erin@example.com", "web") in subjects
+    assert ("Group", "payments-devs", "payments") in subjects
+    erin = next(s for s in data["subjects"] if s["subject"]["name"] == "erin@example.com")
+    assert erin["binding"] == "RoleBinding web/web-admins" and erin["role"] == "ClusterRole admin"
+    assert erin["aggregated_from"] == "system:aggregate-to-edit"
+
+
+def test_who_can_yaml_and_cluster_scoped_all_namespaces(db: str) -> None:
+    data = yaml.safe_load(run(db, "who-can", "list", "nodes", "-A", "-o", "yaml").stdout)
+    assert {s["where"] for s in data["subjects"]} == {"cluster-wide"}
+    names = {s["subject"]["name"] for s in data["subjects"]}
+    assert names == {"system:masters", "prometheus"}
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+def test_check_jsonl(db: str, tmp_path: Path) -> None:
+    lines = [
+        {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+         "spec": {"user": "dana@example.com", "groups": ["payments-devs", "system:authenticated"],
+                  "resourceAttributes": {"namespace": "payments", "verb": "get", "resource": "secrets"}}},
+        {"user": "dana@example.com", "groups": ["system:authenticated"],
+         "resourceAttributes": {"namespace": "payments", "verb": "get", "resource": "secrets"}},
+        "not json {",
+        {"user": "system:serviceaccount:ci:deployer",
+         "resourceAttributes": {"verb": "create", "group": "rbac.authorization.k8s.io",
+                                "resource": "clusterrolebindings"}},
+        {"user": "x", "nonResourceAttributes": {"path": "/version", "verb": "get"}, "groups": ["system:authenticated"]},
+        {"spec": {"user": "x"}},
+        {"groups": ["system:masters"], "resourceAttributes": {"verb": "delete", "resource": "nodes"}},
+    ]
+    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n\n"
+    requests = tmp_path / "reviews.jsonl"
+    requests.write_text(text)
+    result = run(db, "check", "--requests", str(requests))
+    assert result.exit_code == 0
+    statuses = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(statuses) == 7
+    assert statuses[0]["allowed"] is True
+    assert statuses[0]["reason"].startswith(
+        'RBAC: allowed by RoleBinding "payments-devs-edit/payments" of ClusterRole "edit" to Group "payments-devs"'
+    )
+    assert statuses[1] == {"allowed": False}
+    assert statuses[2]["allowed"] is False and statuses[2]["evaluationError"].startswith("line 3: invalid JSON")
+    assert statuses[3]["allowed"] is True
+    assert 'to ServiceAccount "deployer/ci"' in statuses[3]["reason"]
+    assert statuses[4]["allowed"] is True
+    assert statuses[5]["allowed"] is False and "line 6" in statuses[5]["evaluationError"]
+    assert statuses[6] == {"allowed": True, "reason": "allowed: member of system:masters"}
+
+
+def test_check_from_stdin(db: str) -> None:
+    line = json.dumps({"user": "erin@example.com", "resourceAttributes": {"namespace": "web", "verb": "delete",
+                                                                         "resource": "rolebindings",
+                                                                         "group": "rbac.authorization.k8s.io"}})
+    result = run(db, "check", "--requests", "-", input=line + "\n")
+    assert json.loads(result.stdout)["allowed"] is True
