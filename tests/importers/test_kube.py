@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -14,11 +15,12 @@ import pytest
 from click.testing import CliRunner
 from rbacmap.importers.kube import KubeImportFailed
 from rbacmap.importers.kube_auth import KubeconfigError, resolve_targets
-from rbacmap.importers.kube_fetch import RetryPolicy
+from rbacmap.importers.kube_fetch import ProgressEvent, RetryPolicy
 from rbacmap.importers.kube_kinds import PARTIAL_METADATA_LIST
 from rbacmap.importers.manifests import import_files
 
 from rbacmap.cli import cli
+from rbacmap.commands.import_kube import ProgressPrinter
 from rbacmap.schema import SNAPSHOT_TABLES
 from rbacmap.store import Store
 
@@ -262,3 +264,21 @@ def test_unknown_context_and_missing_kubeconfig_are_clear_errors(kubeconfig: Pat
     with pytest.raises(KubeconfigError, match="in-cluster config: Service token file does not exist"):
         resolve_targets(None, environ={"KUBECONFIG": str(tmp_path / "absent"), "KUBERNETES_SERVICE_HOST": "10.0.0.1",
                                        "KUBERNETES_SERVICE_PORT": "443"})
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_rewrites_one_line_on_a_terminal() -> None:
+    terminal = _Terminal()
+    printer = ProgressPrinter(terminal, "prod-admin")
+
+    printer(ProgressEvent("Pod", 500, False))
+    printer(ProgressEvent("Pod", 730, True))
+    printer.close()
+
+    shown = terminal.getvalue()
+    assert "\n" not in shown and shown.count("\r") == 4  # two updates, then the line is cleared
+    assert "prod-admin: 1 kinds done, 730 objects; Pod 730" in shown
