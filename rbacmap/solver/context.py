@@ -91,9 +91,11 @@ class ClusterObjects:
         ):
             objects.service_accounts[row["namespace"]].append(row["name"])
             if row["automount_token"] is not None:
-                objects.service_account_automount[(row["namespace"], row["name"])] = bool(row["automount_token"])
+                key = (row["namespace"], row["name"])
+                objects.service_account_automount[key] = bool(row["automount_token"])
         for row in store.query(
-            "SELECT kind, namespace, name, service_account, node, privileged, host_pid, host_path_volumes, automount_token"
+            "SELECT kind, namespace, name, service_account, node, privileged, host_pid, host_path_volumes,"
+            " automount_token"
             " FROM workloads WHERE snapshot_id = ? ORDER BY namespace, kind, name",
             sid,
         ):
@@ -189,7 +191,8 @@ class SolverContext:
     def pool_members(self, pool: Pool) -> Iterator[Edge]:
         """The free (weight 0) edges from a pool to its members, each with the object behind it."""
         namespaces = self.objects.all_namespaces() if pool.namespace == "*" else [pool.namespace]
-        if pool.kind in (SERVICE_ACCOUNTS_POOL, POD_SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL) and pool.namespace == "*":
+        per_namespace = (SERVICE_ACCOUNTS_POOL, POD_SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL)
+        if pool.kind in per_namespace and pool.namespace == "*":
             for namespace in namespaces:
                 yield Edge(pool, Pool(pool.kind, namespace), "", f"namespace {namespace}")
             return
@@ -208,8 +211,8 @@ class SolverContext:
         elif pool.kind == TOKEN_SECRETS_POOL:
             for secret in self.objects.token_secrets.get(pool.namespace, ()):
                 sa = self.identity_for_service_account(secret.namespace, secret.service_account)
-                yield Edge(pool, sa, "", f"Secret {secret.namespace}/{secret.name} holds a token of "
-                           f"{secret.service_account}", objects=(token_secret_ref(secret),))
+                text = f"Secret {secret.namespace}/{secret.name} holds a token of {secret.service_account}"
+                yield Edge(pool, sa, "", text, objects=(token_secret_ref(secret),))
         elif pool.kind in (USERS_POOL, GROUPS_POOL):
             kind = USER if pool.kind == USERS_POOL else "Group"
             for identity in list(self.identities.values()):

@@ -115,7 +115,9 @@ class EscalationGraph:
     def targets(self) -> list[Target]:
         """Targets with edges, strongest first: cluster-admin, cluster-wide, then per namespace."""
         found = [node for node in self.nodes if isinstance(node, Target)]
-        return sorted(found, key=lambda t: (t != CLUSTER_ADMIN_TARGET, t.namespace is not None, t.kind, t.namespace or ""))
+        return sorted(
+            found, key=lambda t: (t != CLUSTER_ADMIN_TARGET, t.namespace is not None, t.kind, t.namespace or "")
+        )
 
     def solve_all(self) -> dict[Target, dict[int, int]]:
         """One reverse search per target, stronger targets first, each pruned by the stronger ones."""

@@ -107,12 +107,12 @@ class EffectivePermissions:
         names: set[str] = set()
         for _, _, role in self._all_applied():
             for rule in role.rules:
-                if rule.resource_names and rule_allows(
-                    ResourceRequest(
-                        request.verb, request.resource, "", request.api_group, request.subresource, rule.resource_names[0]
-                    ),
-                    rule,
-                ):
+                if not rule.resource_names:
+                    continue
+                named = ResourceRequest(
+                    request.verb, request.resource, "", request.api_group, request.subresource, rule.resource_names[0]
+                )
+                if rule_allows(named, rule):
                     names.update(rule.resource_names)
         return names
 

@@ -59,6 +59,9 @@ PERMISSION_RISKS: list[tuple[str, str, list[ResourceRequest], str]] = [
      "edits pod status (can fake readiness, steer services to its pods)"),
 ]
 
+EVICT = ResourceRequest("create", "pods", subresource="eviction")
+NODE_EDITS = [ResourceRequest(verb, "nodes") for verb in ("patch", "update")]
+
 
 def find_risks(store: Store, snapshot: Snapshot | None = None) -> list[Risk]:
     """Every risk of a snapshot, most severe first (reuses the solver's cached context)."""
@@ -78,19 +81,19 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
             grants = next((g for g in (permissions.grants(r) for r in requests) if g), ())
             if grants:
                 yield Risk(risk, severity, identity, f"{identity} {text}", None, grants)
-        evict = next((g for g in (permissions.scope(ResourceRequest("create", "pods", subresource="eviction")).everywhere,) if g), ())
-        node_patch = next((g for g in (permissions.grants(ResourceRequest(v, "nodes")) for v in ("patch", "update")) if g), ())
+        evict = permissions.scope(EVICT).everywhere
+        node_patch = next((g for g in (permissions.grants(r) for r in NODE_EDITS) if g), ())
         if evict and node_patch:
-            yield Risk("evict-and-patch-nodes", "medium", identity,
-                       f"{identity} can evict pods and taint/label nodes: it can move workloads onto a node it controls",
-                       None, evict + node_patch)
+            text = f"{identity} can evict pods and taint/label nodes: it can move workloads onto a node it controls"
+            yield Risk("evict-and-patch-nodes", "medium", identity, text, None, evict + node_patch)
         for binding in permissions.dangling:
             yield Risk("dangling-binding", "medium", identity,
                        f"{binding.key} names {identity} but its {binding.role_ref.kind} {binding.role_ref.name!r} does "
                        "not exist: whoever creates that role grants it", binding.key.namespace or None)
     for namespace, secrets in sorted(ctx.objects.token_secrets.items()):
         for secret in secrets:
-            yield Risk("legacy-token-secret", "low", ctx.identities.get(("ServiceAccount", secret.service_account, namespace)),
+            owner = ctx.identities.get(("ServiceAccount", secret.service_account, namespace))
+            yield Risk("legacy-token-secret", "low", owner,
                        f"Secret {namespace}/{secret.name} holds a non-expiring token of ServiceAccount "
                        f"{secret.service_account}: anyone who can read secrets in {namespace} becomes it",
                        namespace, (), (token_secret_ref(secret),))

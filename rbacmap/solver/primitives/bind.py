@@ -34,8 +34,9 @@ from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EVERY_NAMESPACE, E
 from rbacmap.solver.primitives.scopes import in_namespace, places
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET
 
-CRB_WRITES = [ResourceRequest(verb, "clusterrolebindings", api_group=RBAC_GROUP) for verb in ("create", "update", "patch")]
-RB_WRITES = [ResourceRequest(verb, "rolebindings", api_group=RBAC_GROUP) for verb in ("create", "update", "patch")]
+WRITE_VERBS = ("create", "update", "patch")
+CRB_WRITES = [ResourceRequest(verb, "clusterrolebindings", api_group=RBAC_GROUP) for verb in WRITE_VERBS]
+RB_WRITES = [ResourceRequest(verb, "rolebindings", api_group=RBAC_GROUP) for verb in WRITE_VERBS]
 
 
 def is_full_power(role: Role) -> bool:
@@ -70,7 +71,9 @@ def bind(ctx: SolverContext) -> Iterator[Edge]:
         for namespace, write in places(permissions.scope_any(RB_WRITES)):
             roles = cluster_roles
             if namespace is not None:
-                roles = roles + [r for r in ctx.policy.roles.values() if r.key.kind == ROLE and r.key.namespace == namespace]
+                roles = roles + [
+                    r for r in ctx.policy.roles.values() if r.key.kind == ROLE and r.key.namespace == namespace
+                ]
             for kind in (CLUSTER_ROLE, ROLE):
                 for role, bind_grants in _bindable(permissions, roles, kind, namespace):
                     yield _edge(ctx, identity, role, namespace or EVERY_NAMESPACE, write, bind_grants)

@@ -99,6 +99,7 @@ def _groups(ctx: SolverContext, identity: Identity, someone: tuple[Grant, ...]) 
         grants = permissions.grants(request)
         if grants:
             yield Edge(identity, ctx.identity_for_group(name), "impersonate a group",
-                       f"impersonate group {name!r} (named in resourceNames) together with a user", grants=someone + grants,
-                       explain=sentence(identity, request, grants, f"`--as-group={name}` on top of an impersonated user"),
+                       f"impersonate group {name!r} (named in resourceNames) together with a user",
+                       grants=someone + grants,
+                       explain=sentence(identity, request, grants, f"`--as-group={name}` with an impersonated user"),
                        primitive="impersonate")

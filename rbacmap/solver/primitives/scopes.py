@@ -16,7 +16,9 @@ def places(scope: PermissionScope) -> list[tuple[str | None, tuple[Grant, ...]]]
     return sorted(scope.namespaces.items())
 
 
-def proving_request(grants: tuple[Grant, ...], candidates: Sequence[ResourceRequest], namespace: str | None) -> ResourceRequest:
+def proving_request(
+    grants: tuple[Grant, ...], candidates: Sequence[ResourceRequest], namespace: str | None
+) -> ResourceRequest:
     """The first candidate request the first grant allows, placed in `namespace` (for kubectl)."""
     for candidate in candidates:
         if any(rule_allows(candidate, grant.rule) for grant in grants[:1]):

@@ -10,7 +10,10 @@ from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, Edge, Pool
 from rbacmap.solver.kubectl import sentence
 
 ADMISSION = "admissionregistration.k8s.io"
-MUTATING = [ResourceRequest(v, "mutatingwebhookconfigurations", api_group=ADMISSION) for v in ("create", "update", "patch")]
+MUTATING = [
+    ResourceRequest(verb, "mutatingwebhookconfigurations", api_group=ADMISSION)
+    for verb in ("create", "update", "patch")
+]
 CONDITION = "needs a webhook endpoint the API server can reach"
 
 

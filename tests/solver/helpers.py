@@ -1,0 +1,31 @@
+"""Import fixtures/solver files into a fresh store and solve them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rbacmap.importers.manifests import import_files
+
+from rbacmap.solver import EscalationPath, SolverResult, solve
+from rbacmap.store import Store
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "solver"
+
+
+def solve_fixture(tmp_path: Path, *names: str) -> tuple[Store, SolverResult]:
+    store = Store(tmp_path / "solver.db")
+    paths = [str(FIXTURES / "cluster-admin.yaml"), *(str(FIXTURES / name) for name in names)]
+    result = import_files(store, paths, "test")
+    assert result.errors == [], [e.describe() for e in result.errors]
+    return store, solve(store, result.snapshot)
+
+
+def path_of(result: SolverResult, subject: str, target: str, namespace: str | None = None) -> EscalationPath | None:
+    """The finding of `subject` that covers (target, namespace), if any."""
+    found = result.paths(subject=subject, target=target, namespace=namespace)
+    return found[0] if found else None
+
+
+def actions(path: EscalationPath | None) -> list[str]:
+    assert path is not None
+    return [step.action for step in path.steps]

@@ -1,0 +1,135 @@
+"""One positive and one negative case per primitive, on the fixtures in fixtures/solver/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rbacmap.solver import CLUSTER_ADMIN, EXEC, SECRETS, find_risks
+from tests.solver.helpers import actions, path_of, solve_fixture
+
+
+def test_direct_grants_and_their_negatives(tmp_path: Path) -> None:
+    store, result = solve_fixture(tmp_path, "direct.yaml")
+    alice = path_of(result, "user:alice@example.com", SECRETS, "app")
+    assert alice is not None and alice.target.namespace == "app"
+    grant = alice.steps[0].grants[0]
+    assert (str(grant.binding.key), str(grant.role.key), grant.rule_index) == (
+        "RoleBinding app/alice-reads-secrets", "Role app/secret-reader", 0)
+    assert path_of(result, "user:alice@example.com", SECRETS, "other") is None
+    # resourceNames limit secrets: one named Secret is not "read secrets".
+    assert result.paths(subject="user:bob@example.com") == []
+    # A group binding: any member of ops is cluster-admin.
+    assert actions(path_of(result, "group:ops", CLUSTER_ADMIN)) == ["holds cluster-admin"]
+    # A ServiceAccount without namespace in a ClusterRoleBinding names nobody.
+    assert not [p for p in result.paths() if p.subject.name == "ghost"]
+    # A binding to a missing role grants nothing, and is reported as a risk.
+    assert result.paths(subject="user:carol@example.com") == []
+    dangling = [r for r in find_risks(store) if r.risk == "dangling-binding"]
+    assert [r.subject.name for r in dangling if r.subject] == ["carol@example.com"]
+
+
+def test_pod_create_and_workload_update(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "pods.yaml")
+    dan = path_of(result, "user:dan", CLUSTER_ADMIN)
+    assert actions(dan) == ["create deployments", "holds cluster-admin"]
+    assert dan is not None and dan.steps[0].as_identity.name == "deploy-bot"
+    assert actions(path_of(result, "user:wes", CLUSTER_ADMIN)) == ["patch deployments", "holds cluster-admin"]
+    # Patching a pod only reaches that pod's ServiceAccount, which reads secrets in dev.
+    pat = path_of(result, "user:pat", SECRETS, "dev")
+    assert actions(pat) == ["patch pods", "read secrets"]
+    assert path_of(result, "user:pat", CLUSTER_ADMIN) is None
+    assert pat is not None and pat.steps[0].objects[0].name == "web"
+    # Reading pods and deployments is no path.
+    assert result.paths(subject="user:vic") == []
+
+
+def test_exec_attach_ephemeral_and_nodes_proxy(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "exec.yaml")
+    xena = path_of(result, "user:xena", CLUSTER_ADMIN)
+    assert actions(xena) == ["create pods/exec", "holds cluster-admin"]
+    # Websocket exec is authorized as `get`.
+    assert actions(path_of(result, "user:gwen", CLUSTER_ADMIN)) == ["get pods/exec", "holds cluster-admin"]
+    assert actions(path_of(result, "user:eph", CLUSTER_ADMIN))[0] == "patch pods/ephemeralcontainers"
+    assert actions(path_of(result, "user:nox", CLUSTER_ADMIN))[0] == "get nodes/proxy"
+    # Logs and node reads are no path.
+    assert result.paths(subject="user:lynn") == []
+    assert result.paths(subject="user:nod") == []
+
+
+def test_exec_into_a_privileged_pod_escapes_to_the_node(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "node-escape.yaml")
+    tess = result.paths(subject="user:tess", target=EXEC)
+    # tess execs into a privileged pod in a baseline namespace: the node, then every token.
+    assert [p.target.kind for p in tess] == [CLUSTER_ADMIN]
+
+
+def test_node_escape_blocked_by_pod_security(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "node-escape.yaml")
+    opal = path_of(result, "user:opal", CLUSTER_ADMIN)
+    assert actions(opal) == ["escape to the node", "holds cluster-admin"]
+    assert opal is not None
+    namespace_ref = opal.steps[0].objects[0]
+    assert (namespace_ref.kind, namespace_ref.name) == ("Namespace", "sandbox")
+    # restricted Pod Security blocks it.
+    assert path_of(result, "user:lock", CLUSTER_ADMIN) is None
+
+
+def test_secrets_read_named_and_mint(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "secrets.yaml")
+    assert actions(path_of(result, "user:rita", CLUSTER_ADMIN)) == ["read a token Secret", "holds cluster-admin"]
+    nina = path_of(result, "user:nina", CLUSTER_ADMIN)
+    assert nina is not None and nina.steps[0].objects[0].name == "robot-token"
+    # resourceNames limit it: the other Secret is no token.
+    assert result.paths(subject="user:nell") == []
+    cara = path_of(result, "user:cara", CLUSTER_ADMIN)
+    assert actions(cara) == ["mint a token Secret", "holds cluster-admin"]
+    assert cara is not None and cara.conditions
+
+
+def test_token_request_respects_resource_names(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "tokens.yaml")
+    assert actions(path_of(result, "user:tia", CLUSTER_ADMIN)) == ["request a token", "holds cluster-admin"]
+    tim = path_of(result, "user:tim", CLUSTER_ADMIN)
+    assert tim is not None and tim.steps[0].as_identity.name == "pusher"
+    assert result.paths(subject="user:tom") == []
+
+
+def test_impersonation(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "impersonate.yaml")
+    ivy = path_of(result, "user:ivy", CLUSTER_ADMIN)
+    assert actions(ivy) in (["impersonate a user", "holds cluster-admin"],
+                            ["impersonate a group", "member of system:masters"])
+    # Group impersonation alone is no path.
+    assert result.paths(subject="user:gus") == []
+    assert actions(path_of(result, "user:una", CLUSTER_ADMIN)) == ["impersonate a user", "holds cluster-admin"]
+    assert result.paths(subject="user:uri") == []
+    sam = path_of(result, "user:sam", CLUSTER_ADMIN)
+    assert sam is not None and sam.steps[0].as_identity.name == "root-sa"
+
+
+def test_bind_needs_bind_and_escalate_needs_escalate(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "bind-escalate.yaml")
+    assert actions(path_of(result, "user:bea", CLUSTER_ADMIN)) == ["bind ClusterRole cluster-admin"]
+    assert result.paths(subject="user:ben") == []
+    rob = path_of(result, "user:rob", SECRETS, "team")
+    assert rob is not None and rob.target.namespace == "team"
+    assert actions(rob)[0] == "bind ClusterRole cluster-admin"
+    assert path_of(result, "user:rob", CLUSTER_ADMIN) is None
+    eli = path_of(result, "user:eli", CLUSTER_ADMIN)
+    assert actions(eli) == ["escalate ClusterRole eli-role"]
+    assert eli is not None and {g.rule.verbs for g in eli.steps[0].grants} == {("get", "update", "escalate")}
+    assert result.paths(subject="user:ed") == []
+
+
+def test_certificates_webhooks_and_aws_auth(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "control-plane.yaml")
+    cy = path_of(result, "user:cy", CLUSTER_ADMIN)
+    assert actions(cy) == ["sign a client certificate", "member of system:masters"]
+    assert result.paths(subject="user:cyd") == []
+    wendy = path_of(result, "user:wendy", CLUSTER_ADMIN)
+    assert wendy is not None and wendy.conditions == ["needs a webhook endpoint the API server can reach"]
+    assert result.paths(subject="user:walt") == []
+    abe = path_of(result, "user:abe", CLUSTER_ADMIN)
+    assert actions(abe) == ["patch aws-auth", "member of system:masters"]
+    assert abe is not None and abe.steps[0].objects[0].name == "aws-auth"
+    assert result.paths(subject="user:al") == []
