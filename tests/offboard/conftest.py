@@ -1,0 +1,72 @@
+"""The Acme offboarding fixture: manifests, an audit log and (optionally) an EKS cloud import."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from rbacmap.importers.audit import import_audit
+from rbacmap.importers.manifests import import_files
+
+from rbacmap.cloud.model import AWS_PRINCIPAL, CloudEdge, CloudFacts, CloudGrant, IdentityMapping
+from rbacmap.cloud.store import save_cloud_import
+from rbacmap.model import PolicyRule
+from rbacmap.store import Store
+
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "offboard"
+CLUSTER = "prod-eks"
+ALICE = "alice@acme.example"
+ALICE_LINE = (
+    "alice@acme.example, arn:aws:iam::111122223333:user/alice "
+    "arn:aws:sts::111122223333:assumed-role/platform-admin/alice"
+)
+
+
+def build_store(path: Path, *, audit: bool = True, cloud: bool = False) -> Store:
+    store = Store(path)
+    result = import_files(store, [str(FIXTURES / "cluster")], CLUSTER)
+    assert result.errors == [], [e.describe() for e in result.errors]
+    if audit:
+        imported = import_audit(store, [str(FIXTURES / "audit.jsonl")], CLUSTER)
+        assert imported.errors == []
+    if cloud:
+        save_cloud_import(store, CLUSTER, "eks", load_cloud_facts(FIXTURES / "cloud-eks.json"))
+    return store
+
+
+def load_cloud_facts(path: Path) -> CloudFacts:
+    raw = json.loads(path.read_text())
+    facts = CloudFacts(raw["cloud_cluster"])
+    for m in raw["mappings"]:
+        facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, m["principal"], m["username"], tuple(m["groups"]),
+                                              m["mechanism"], m["provenance"], m["live"]))
+    for g in raw["grants"]:
+        facts.grants.append(CloudGrant(AWS_PRINCIPAL, g["principal"], tuple(g["namespaces"]),
+                                       tuple(PolicyRule.from_dict(r) for r in g["rules"]), g["mechanism"],
+                                       g["provenance"], g["live"]))
+    for e in raw["edges"]:
+        facts.edges.append(CloudEdge(AWS_PRINCIPAL, e["source"], AWS_PRINCIPAL, e["target"], e["mechanism"],
+                                     e["provenance"]))
+    return facts
+
+
+@pytest.fixture
+def build_acme() -> Callable[..., Store]:
+    """build_store(path, audit=True, cloud=False): a fresh Acme store (caller closes it)."""
+    return build_store
+
+
+@pytest.fixture(scope="module")
+def acme_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Manifests + audit log, no cloud import (the DB file path, for the CLI)."""
+    path = tmp_path_factory.mktemp("acme") / "acme.db"
+    build_store(path).close()
+    yield path
+
+
+@pytest.fixture(scope="module")
+def acme(acme_db: Path) -> Iterator[Store]:
+    with Store(acme_db) as store:
+        yield store
