@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from rbacmap.cloud import solver_edges as cloud
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import Edge
 from rbacmap.solver.identity import Identity
@@ -44,7 +45,7 @@ from rbacmap.solver.primitives import (
 IdentitySource = Callable[[SolverContext], Iterable[Identity]]
 EdgeSource = Callable[[SolverContext], Iterable[Edge]]
 
-IDENTITY_SOURCES: list[IdentitySource] = [subjects.kubernetes_subjects]
+IDENTITY_SOURCES: list[IdentitySource] = [subjects.kubernetes_subjects, cloud.cloud_principals]
 
 EDGE_SOURCES: list[EdgeSource] = [
     direct.direct_grants,
@@ -62,4 +63,5 @@ EDGE_SOURCES: list[EdgeSource] = [
     certificates.certificates,
     webhooks.webhooks,
     aws_auth.aws_auth,
+    cloud.cloud_edges,  # EKS/GKE: logins, assume role, IRSA, Workload Identity, impersonation
 ]

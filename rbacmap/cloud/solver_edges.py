@@ -1,0 +1,149 @@
+"""Cloud principals in the escalation graph: identity and edge sources for rbacmap.solver.
+
+- Each cloud grant (EKS access policy, GCP role) becomes a virtual binding of the principal,
+  so every solver primitive sees those permissions as if RBAC granted them.
+- Each live identity mapping is an edge principal -> the Kubernetes login it gets.
+- Each cloud edge (assume role, impersonation, IRSA, Pod Identity, Workload Identity,
+  CreateAccessEntry) is an edge with the cloud provenance.
+
+Solver modules are imported inside the functions: `rbacmap.solver.registry` imports this
+module while the solver package is still initialising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from rbacmap.cloud.model import (
+    AWS_PRINCIPAL,
+    CREATE_ACCESS_ENTRY,
+    GCP_PRINCIPAL,
+    K8S_SERVICE_ACCOUNT,
+    CloudGraph,
+    IdentityMapping,
+)
+from rbacmap.cloud.store import latest_cloud_graph
+from rbacmap.model import (
+    AUTHENTICATED,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE_BINDING,
+    USER,
+    Binding,
+    BindingKey,
+    Role,
+    RoleKey,
+    Subject,
+)
+
+if TYPE_CHECKING:
+    from rbacmap.solver.context import SolverContext
+    from rbacmap.solver.edges import Edge
+    from rbacmap.solver.identity import Identity
+
+CLOUD_LOGIN = "CloudLogin"
+"""Intermediate node: the Kubernetes user (name + groups) a cloud principal logs in as."""
+
+CLOUD_KINDS = (AWS_PRINCIPAL, GCP_PRINCIPAL)
+
+_GRAPHS: dict[tuple[str, int], CloudGraph | None] = {}
+
+
+def cloud_graph_for(ctx: SolverContext) -> CloudGraph | None:
+    """The latest cloud import of the snapshot's cluster (cached per store file and snapshot)."""
+    key = (ctx.store.path if ctx.store.path != ":memory:" else f":memory:{id(ctx.store)}", ctx.snapshot.id)
+    graph = latest_cloud_graph(ctx.store, ctx.snapshot.cluster)
+    cached = _GRAPHS.get(key)
+    if cached is not None and graph is not None and cached.cloud_import.id == graph.cloud_import.id:
+        return cached
+    _GRAPHS[key] = graph
+    return graph
+
+
+def principal_identity(kind: str, name: str) -> Identity:
+    from rbacmap.solver.identity import Identity
+
+    # A username no RBAC binding can name: a principal's Kubernetes power comes only from its
+    # mappings (edges) and cloud grants (virtual bindings).
+    return Identity(kind, name, "", (), f"rbacmap:cloud:{kind}:{name}")
+
+
+def login_identity(mapping: IdentityMapping) -> Identity:
+    from rbacmap.solver.identity import Identity
+
+    groups = tuple(dict.fromkeys((*mapping.groups, AUTHENTICATED)))
+    return Identity(CLOUD_LOGIN, mapping.username, ",".join(groups), groups, mapping.username)
+
+
+def cloud_principals(ctx: SolverContext) -> Iterator[Identity]:
+    """Identity source: every cloud principal of the cluster's latest cloud import."""
+    from rbacmap.solver.identity import SUBJECT_IDENTITY_KINDS
+
+    SUBJECT_IDENTITY_KINDS.update(CLOUD_KINDS)
+    graph = cloud_graph_for(ctx)
+    if graph is None:
+        return
+    for index, grant in enumerate(graph.grants):
+        if not grant.live:
+            continue
+        identity = ctx.add_identity(principal_identity(grant.principal_kind, grant.principal))
+        role = Role(RoleKey(CLUSTER_ROLE, f"cloud:{grant.mechanism}:{index}"), grant.rules)
+        subject = Subject(USER, identity.user_info().name)
+        for namespace in grant.namespaces or ("",):
+            kind = ROLE_BINDING if namespace else CLUSTER_ROLE_BINDING
+            binding = Binding(BindingKey(kind, grant.provenance, namespace), role.key, (subject,))
+            ctx.permission_index.add_virtual_binding(identity, binding, role)
+        yield identity
+    for mapping in graph.mappings:
+        if mapping.live:
+            yield principal_identity(mapping.principal_kind, mapping.principal)
+    for edge in graph.edges:
+        for kind, name in ((edge.source_kind, edge.source), (edge.target_kind, edge.target)):
+            if kind in CLOUD_KINDS:
+                yield principal_identity(kind, name)
+            elif kind == K8S_SERVICE_ACCOUNT:
+                namespace, _, sa = name.partition("/")
+                yield ctx.identity_for_service_account(namespace, sa)
+
+
+def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
+    """Edge source: logins and cloud-side steps whose source is in this round's frontier."""
+    from rbacmap.solver.edges import Edge, ObjectRef
+
+    graph = cloud_graph_for(ctx)
+    if graph is None:
+        return
+    frontier = {identity.key for identity in ctx.frontier}
+    for mapping in graph.mappings:
+        source = principal_identity(mapping.principal_kind, mapping.principal)
+        if not mapping.live or source.key not in frontier:
+            continue
+        login = ctx.add_identity(login_identity(mapping))
+        yield Edge(source, login, "log in to Kubernetes", mapping.provenance,
+                   objects=(ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),),
+                   explain=f"{source} authenticates as {mapping.username} with groups {', '.join(login.groups)}"
+                   f" ({mapping.provenance})", primitive="cloud")
+    for edge in graph.edges:
+        start = _node(ctx, edge.source_kind, edge.source)
+        if start is None or start.key not in frontier:
+            continue
+        end = _node(ctx, edge.target_kind, edge.target)
+        if end is None:
+            continue
+        action = ("create an EKS access entry with AmazonEKSClusterAdminPolicy"
+                  if edge.mechanism == CREATE_ACCESS_ENTRY else f"become {edge.target} ({edge.mechanism})")
+        yield Edge(start, end, action, edge.provenance,
+                   objects=(ObjectRef("CloudEdge", edge.mechanism, note=edge.provenance),),
+                   explain=f"{start} -> {end}: {edge.provenance}", primitive="cloud")
+
+
+def _node(ctx: SolverContext, kind: str, name: str) -> Identity | None:
+    if kind in CLOUD_KINDS:
+        return ctx.add_identity(principal_identity(kind, name))
+    if kind == K8S_SERVICE_ACCOUNT:
+        namespace, _, sa = name.partition("/")
+        return ctx.identity_for_service_account(namespace, sa)
+    if kind == "Group":
+        return ctx.identity_for_group(name)
+    return None
