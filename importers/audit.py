@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -136,13 +137,23 @@ def expand_paths(paths: Sequence[str]) -> Iterator[Path | str]:
             yield path
 
 
-def open_source(source: Path | str, stdin: IO[bytes] | None = None) -> IO[bytes]:
-    """A binary stream, gunzipped when the data starts with the gzip magic."""
+@contextmanager
+def open_source(source: Path | str, stdin: IO[bytes] | None = None) -> Iterator[IO[bytes]]:
+    """A binary stream, gunzipped when the data starts with the gzip magic; files are closed after."""
     raw: IO[bytes] = (stdin or sys.stdin.buffer) if source == "-" else open(source, "rb")  # noqa: SIM115
-    peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-    if peek == b"\x1f\x8b":
-        return gzip.open(raw, "rb")  # type: ignore[return-value]
-    return raw
+    try:
+        peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        if not peek and hasattr(raw, "seekable") and raw.seekable():
+            peek = raw.read(2)
+            raw.seek(0)
+        if peek == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield raw
+    finally:
+        if source != "-":
+            raw.close()
 
 
 NumberedRecord = tuple[int | None, Any]
@@ -284,21 +295,17 @@ def import_audit(
         dedup = StageDeduplicator(job.aggregator.add, dedup_window)
         for source in expand_paths(paths):
             name = "<stdin>" if source == "-" else str(source)
+            counter: _LineCounter | None = None
             try:
-                stream = open_source(source, stdin)
-            except OSError as exc:
-                job.error(name, None, f"cannot read: {exc}")
-                continue
-            counter = _LineCounter(stream)
-            try:
-                records = iter_records(name, counter, functools.partial(job.error, name))
-                consume_records(job, dedup, name, records, fmt if fmt != "auto" else "")
+                with open_source(source, stdin) as stream:
+                    counter = _LineCounter(stream)
+                    records = iter_records(name, counter, functools.partial(job.error, name))
+                    consume_records(job, dedup, name, records, fmt if fmt != "auto" else "")
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                job.error(name, counter.lines or None, f"cannot read further: {exc}")
+                where = counter.lines if counter is not None and counter.lines else None
+                job.error(name, where, f"cannot read: {exc}")
             finally:
-                job.lines += counter.lines
-                if source != "-":
-                    stream.close()
+                job.lines += counter.lines if counter is not None else 0
         dedup.close()
         import_id = job.import_id
         result_counts = (job.lines, job.events, job.aggregator.requests, list(job.errors))

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from rbacmap.authorizer import effective_subject
 from rbacmap.model import CLUSTER_ROLE, CLUSTER_ROLE_BINDING, Binding, PolicyRule, RoleKey, Subject
 from rbacmap.trim import GeneratedRole, TrimProposal, TrimReport
 from rbacmap.usage import UsageWindow
@@ -111,7 +112,7 @@ def to_yaml(docs: Iterable[dict[str, Any]]) -> str:
 
 def trim_diff(report: TrimReport) -> str:
     """Unified diff, original vs trimmed YAML, one file per role."""
-    chunks = []
+    chunks: list[str] = []
     for proposal in report.proposals:
         before = to_yaml([original_manifest(proposal)]).splitlines(keepends=True)
         if proposal.unused:
@@ -140,7 +141,8 @@ def rbac_manager_definitions(report: TrimReport, name: str = "rbacmap-trimmed") 
         used = [b for b in proposal.bindings if b not in proposal.unused_bindings]
         bindings = [b for split in proposal.splits for b in split.rebind] if proposal.splits else used
         for binding in bindings:
-            for subject in binding.subjects:
+            for raw_subject in binding.subjects:
+                subject = effective_subject(raw_subject, binding.key.namespace) or raw_subject
                 entry = per_subject.setdefault(subject, {"clusterRoleBindings": [], "roleBindings": []})
                 if binding.key.kind == CLUSTER_ROLE_BINDING:
                     entry["clusterRoleBindings"].append({"clusterRole": binding.role_ref.name})

@@ -1,0 +1,123 @@
+"""Audit-log import: formats, stage de-duplication, impersonation, groups, bad lines."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+from pathlib import Path
+
+from rbacmap.importers.audit import StageDeduplicator, import_audit
+from rbacmap.importers.audit_formats import parse_gke_method, parse_gke_resource_name
+
+from rbacmap.model import NonResourceRequest, ResourceRequest
+from rbacmap.store import Store
+from rbacmap.usage import Observation, audit_import_errors, impersonations, usage_records, user_groups
+
+
+def _usage(store: Store, cluster: str = "prod") -> dict[tuple[str, str, str], tuple[int, str]]:
+    records = usage_records(store, cluster)
+    return {(r.username, r.request.describe(), r.decision): (r.count, r.last_seen) for r in records}
+
+
+def test_k8s_jsonl_counts_each_request_once_and_reports_bad_lines(store: Store, audit_dir: Path) -> None:
+    result = import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
+    assert (result.lines, result.events, result.requests) == (22, 21, 18)
+    assert [(e.line, e.message.split(":")[0]) for e in result.errors] == [
+        (16, "JSON syntax error"), (17, "not a Kubernetes audit event")]
+    assert audit_import_errors(store, result.import_id)[1].describe().endswith("line 17: not a Kubernetes audit "
+                                                                                 "event: missing field 'verb'")
+    usage = _usage(store)
+    sa = "system:serviceaccount:web:deployer"
+    # RequestReceived + ResponseComplete of one create: counted once, with the final stage's time.
+    assert usage[(sa, "create deployments.apps in namespace web", "allow")] == (1, "2024-05-01T10:00:00.050000Z")
+    # A watch logged at ResponseStarted and ResponseComplete: once, verb watch.
+    assert usage[(sa, "watch pods in namespace web", "allow")][0] == 1
+    assert usage[(sa, "patch deployments/scale.apps 'frontend' in namespace web", "allow")][0] == 1
+    assert usage[("alice@example.com", "get pods/log 'web-1' in namespace web", "deny")][0] == 1
+    assert usage[("prometheus", "get /metrics", "allow")][0] == 2
+    assert ("prometheus", "get /healthz/etcd", "allow") in usage  # query string dropped
+    # v1beta1 events (timestamp field) import too; cluster-scoped requests have no namespace.
+    assert ("system:serviceaccount:ops:admin-bot", "list nodes cluster-wide", "allow") in usage
+    assert result.window.start == "2024-05-01T10:00:00.050000Z"
+    assert result.window.end == "2024-05-08T10:00:00.000000Z"
+
+
+def test_impersonated_user_is_the_acting_user(store: Store, audit_dir: Path) -> None:
+    import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
+    assert ("alice@example.com", "get pods 'web-1' in namespace web", "allow") in _usage(store)
+    assert not any(user == "support-bot" for user, _, _ in _usage(store))
+    assert [(r["impersonator"], r["username"]) for r in impersonations(store, "prod")] == [
+        ("support-bot", "alice@example.com")]
+    assert user_groups(store, "prod")["alice@example.com"] == ("devs", "payments-devs", "system:authenticated")
+
+
+def test_importing_again_merges_counts(store: Store, audit_dir: Path) -> None:
+    import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
+    import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
+    assert _usage(store)[("prometheus", "get /metrics", "allow")][0] == 4
+
+
+def test_gzip_directory_and_stdin(store: Store, audit_dir: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with gzip.open(logs / "audit.log.gz", "wb") as out:
+        out.write((audit_dir / "k8s-audit.jsonl").read_bytes())
+    shutil.copy(audit_dir / "eventlist.json", logs / "eventlist.json")
+    result = import_audit(store, [str(logs)], "gz")
+    # The EventList repeats 5 events of the log: same auditIDs, so no request is counted twice.
+    assert (result.events, result.requests) == (21 + 5, 18)
+    stdin = io.BytesIO((audit_dir / "k8s-audit.jsonl").read_bytes())
+    assert import_audit(store, ["-"], "stdin", stdin=stdin).requests == 18
+
+
+def test_eks_filter_log_events_and_export_task_lines(store: Store, audit_dir: Path) -> None:
+    result = import_audit(store, [str(audit_dir / "eks-filter-log-events.json"),
+                                  str(audit_dir / "eks-export-task.log")], "eks")
+    assert result.requests == 6 + 4
+    assert [(Path(e.source).name, e.line) for e in result.errors] == [("eks-export-task.log", 5)]
+    usage = _usage(store, "eks")
+    assert ("bob", "update configmaps 'app-config' in namespace web", "allow") in usage
+    assert ("alice@example.com", "get pods 'web-1' in namespace web", "allow") in usage
+
+
+def test_gke_entries_map_to_kubernetes_request_attributes(store: Store, audit_dir: Path) -> None:
+    result = import_audit(store, [str(audit_dir / "gke-cloud-logging.json")], "gke", fmt="gke")
+    assert result.errors == [] and result.requests == 7
+    by_request = {(r.username, r.request): r.decision for r in usage_records(store, "gke")}
+    alice = "alice@example.com"
+    assert by_request[(alice, ResourceRequest("create", "pods", "web", "", "", "web-2"))] == "allow"
+    assert by_request[(alice, ResourceRequest("create", "pods", "web", "", "exec", "web-2"))] == "allow"
+    assert by_request[("system:serviceaccount:web:deployer",
+                       ResourceRequest("update", "deployments", "web", "apps", "", "frontend"))] == "allow"
+    denied = ResourceRequest("get", "secrets", "payments", "", "", "ledger-key")
+    assert by_request[("bob@example.com", denied)] == "deny"
+    assert by_request[(alice, ResourceRequest("get", "namespaces", "", "", "", "payments"))] == "allow"
+    assert by_request[(alice, ResourceRequest("list", "clusterroles", "", "rbac.authorization.k8s.io"))] == "allow"
+    assert by_request[(alice, ResourceRequest("update", "namespaces", "", "", "status", "payments"))] == "allow"
+
+
+def test_gke_helpers() -> None:
+    assert parse_gke_method("io.k8s.core.v1.pods.exec.create") == ("core", "pods", "exec", "create")
+    assert parse_gke_method("io.k8s.apps.v1beta2.deployments.list") == ("apps", "deployments", "", "list")
+    assert parse_gke_method("io.k8s.get") is None
+    assert parse_gke_resource_name("core/v1/namespaces/a/pods/p/log", "pods") == ("", "a", "p")
+    assert parse_gke_resource_name("core/v1/namespaces/a", "namespaces") == ("", "", "a")
+
+
+def test_deduplicator_is_bounded_and_falls_back_to_first_stage() -> None:
+    counted: list[Observation] = []
+    dedup = StageDeduplicator(counted.append, window=2)
+    key = ("u", "get", "", "pods", "", "ns", "", "", "unknown")
+    for i in range(10):
+        dedup.add(Observation(f"id{i}", False, key, f"t{i}", (), ""))  # only RequestReceived seen
+    assert len(dedup.pending) + len(dedup.pending_old) <= 4
+    dedup.add(Observation("id9", True, key, "final", (), ""))
+    dedup.close()
+    assert sorted(o.audit_id for o in counted) == [f"id{i}" for i in range(10)]
+    assert next(o for o in counted if o.audit_id == "id9").timestamp == "final"
+
+
+def test_non_resource_request_round_trips(store: Store, audit_dir: Path) -> None:
+    import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
+    assert NonResourceRequest("get", "/metrics") in {r.request for r in usage_records(store, "prod")}

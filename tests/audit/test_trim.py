@@ -1,0 +1,128 @@
+"""Trim proposals on the fixture cluster, and the guarantees checked in code."""
+
+from __future__ import annotations
+
+import pytest
+
+from rbacmap.model import PolicyRule, ResourceRequest, RoleKey, Subject
+from rbacmap.policy import load_policy
+from rbacmap.rule_compaction import (
+    Permission,
+    TrimGuaranteeError,
+    compact,
+    uncovered,
+    verify_never_wider,
+    verify_nothing_lost,
+)
+from rbacmap.store import Store
+from rbacmap.trim import TrimReport, generate, select_roles, trim
+from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups
+
+
+def _report(store: Store, **kwargs: object) -> TrimReport:
+    policy = load_policy(store, store.latest_snapshot("prod").id)
+    window = usage_window(store, "prod")
+    return trim(policy, usage_records(store, "prod", window), user_groups(store, "prod"), window,
+                select_roles(policy), **kwargs)  # type: ignore[arg-type]
+
+
+def _proposal(report: TrimReport, key: RoleKey):  # type: ignore[no-untyped-def]
+    return next(p for p in report.proposals if p.role.key == key)
+
+
+def test_deployer_role_keeps_exactly_what_its_subjects_used(prod_store: Store) -> None:
+    report = _report(prod_store)
+    deployer = _proposal(report, RoleKey("Role", "deployer", "web"))
+    assert [t.rule.to_dict() for t in deployer.rules] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "create"]},
+        {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["patch"]},
+    ]
+    # Provenance: the apps rules come from original rule #1 (apps */*), secrets from #2.
+    assert [t.from_rules for t in deployer.rules] == [(0,), (2,), (1,), (1,)]
+    assert deployer.unused_bindings == ()
+
+
+def test_names_kept_under_resource_names_and_denied_requests_ignored(prod_store: Store) -> None:
+    report = _report(prod_store)
+    editor = _proposal(report, RoleKey("ClusterRole", "config-editor"))
+    assert editor.trimmed_rules == (PolicyRule(("get", "update"), ("",), ("configmaps",), ("app-config",)),)
+    reader = _proposal(report, RoleKey("ClusterRole", "pod-reader"))
+    # alice's denied pods/log in web is not use; her allowed group use in payments is.
+    assert reader.trimmed_rules == (PolicyRule(("list",), ("",), ("pods",)), PolicyRule(("get",), ("",), ("pods/log",)))
+    assert reader.unused_rule_indexes == (1,)
+    metrics = _proposal(report, RoleKey("ClusterRole", "metrics-viewer"))
+    assert metrics.trimmed_rules == (PolicyRule(("get",), non_resource_urls=("/healthz/etcd", "/metrics")),)
+
+
+def test_unused_bindings_proposed_for_removal_with_window(prod_store: Store) -> None:
+    report = _report(prod_store)
+    ledger = _proposal(report, RoleKey("Role", "ledger-admin", "payments"))
+    assert ledger.unused and [str(b.key) for b in ledger.unused_bindings] == ["RoleBinding payments/ledger-admin"]
+    assert ledger.reduction_percent == 100.0
+    assert any("weak evidence" in w for w in report.warnings)  # 7 days minus 50 ms
+
+
+def test_since_cuts_the_window(prod_store: Store) -> None:
+    window = usage_window(prod_store, "prod", parse_duration("2d"))
+    assert window.start == "2024-05-06T10:00:00.000000Z"
+    users = {r.username for r in usage_records(prod_store, "prod", window)}
+    assert users == {"system:serviceaccount:ops:admin-bot"}
+
+
+def test_split_one_role_per_subject(prod_store: Store) -> None:
+    deployer = _proposal(_report(prod_store, split=True), RoleKey("Role", "deployer", "web"))
+    by_subject = {s.subject: s for s in deployer.splits}
+    alice = by_subject[Subject("User", "alice@example.com", "", "rbac.authorization.k8s.io")]
+    assert [t.rule for t in alice.rules] == [PolicyRule(("get",), ("",), ("pods",))]
+    assert alice.key == RoleKey("Role", "deployer-alice-example.com", "web")
+    assert [str(b.key) for b in alice.rebind] == ["RoleBinding web/deployer-alice-example.com"]
+    sa = by_subject[Subject("ServiceAccount", "deployer", "web")]
+    assert PolicyRule(("list", "watch"), ("",), ("pods",)) in [t.rule for t in sa.rules]
+
+
+def test_verifier_rejects_wider_rules() -> None:
+    original = (PolicyRule(("get", "list"), ("",), ("pods", "*/log")), PolicyRule(("get",), ("",), ("configmaps",),
+                                                                                  ("a",)))
+    verify_never_wider([PolicyRule(("get",), ("",), ("pods", "deployments/log", "*/log"))], original, "r")
+    verify_never_wider([PolicyRule(("get",), ("",), ("configmaps",), ("a",))], original, "r")
+    for wider in (
+        PolicyRule(("get",), ("",), ("configmaps",)),  # names dropped
+        PolicyRule(("*",), ("",), ("pods",)),
+        PolicyRule(("get",), ("*",), ("pods",)),
+        PolicyRule(("get",), ("",), ("*",)),
+        PolicyRule(("get",), ("",), ("pods/exec",)),
+        PolicyRule(("get",), ("",), ("configmaps",), ("a", "b")),
+    ):
+        with pytest.raises(TrimGuaranteeError):
+            verify_never_wider([wider], original, "r")
+    urls = (PolicyRule(("get",), non_resource_urls=("/healthz*",)),)
+    assert uncovered(PolicyRule(("get",), non_resource_urls=("/healthz/etcd", "/healthz/a*")), urls) == []
+    assert uncovered(PolicyRule(("get",), non_resource_urls=("/health*",)), urls) == ["get /health*"]
+    with pytest.raises(TrimGuaranteeError):
+        verify_nothing_lost([PolicyRule(("get",), ("",), ("pods",))], [ResourceRequest("list", "pods", "a")], "r")
+
+
+def test_compaction_merges_like_a_person_and_stays_exact() -> None:
+    rules = compact([
+        Permission("get", "", "pods"), Permission("list", "", "pods"),
+        Permission("get", "", "services"), Permission("list", "", "services"),
+        Permission("get", "", "secrets", "a"), Permission("update", "", "secrets", "a"),
+        Permission("get", "", "secrets", "b"), Permission("update", "", "secrets", "b"),
+        Permission("get", "", "configmaps", "x"), Permission("get", "", "configmaps"),
+    ])
+    assert rules == (
+        PolicyRule(("get",), ("",), ("configmaps",)),
+        PolicyRule(("get", "list"), ("",), ("pods", "services")),
+        PolicyRule(("get", "update"), ("",), ("secrets",), ("a", "b")),
+    )
+
+
+def test_generate_minimal_roles_for_several_subjects(prod_store: Store) -> None:
+    generated = generate([Subject("ServiceAccount", "deployer", "web"), Subject("Group", "payments-devs")],
+                         usage_records(prod_store, "prod"), user_groups(prod_store, "prod"))
+    keys = {str(g.key): g.rules for g in generated}
+    assert keys["Role web/rbacmap:web-deployer"][0] == PolicyRule(("list", "watch"), ("",), ("pods",))
+    # The group's members (alice) include her denied request: generate is for granting what was needed.
+    assert keys["Role web/rbacmap:payments-devs"] == (PolicyRule(("get",), ("",), ("pods", "pods/log")),)
