@@ -21,6 +21,7 @@ from rbacmap.model import (
     SERVICE_ACCOUNT,
     SYSTEM_MASTERS,
     Binding,
+    PolicyRule,
     ResourceRequest,
     Role,
     service_account_username,
@@ -53,11 +54,39 @@ class PermissionScope:
 
 
 @dataclass
+class RuleMatcher:
+    """Memoizes which rules of a rule list allow a request (namespace aside), shared per snapshot.
+
+    Roles with identical rules (the same Role stamped into every namespace) share one entry,
+    so each distinct (rules, request) pair is matched with `rule_allows` once.
+    """
+
+    _rules_ids: dict[tuple[PolicyRule, ...], int] = field(default_factory=dict)
+    _role_ids: dict[int, int] = field(default_factory=dict)
+    _roles: list[Role] = field(default_factory=list)  # keeps id(role) keys alive
+    _allowed: dict[tuple[int, str, str, str, str, str], tuple[int, ...]] = field(default_factory=dict)
+
+    def allowed(self, role: Role, request: ResourceRequest) -> tuple[int, ...]:
+        rules_id = self._role_ids.get(id(role))
+        if rules_id is None:
+            rules_id = self._rules_ids.setdefault(role.rules, len(self._rules_ids))
+            self._role_ids[id(role)] = rules_id
+            self._roles.append(role)
+        key = (rules_id, request.verb, request.resource, request.api_group, request.subresource, request.name)
+        found = self._allowed.get(key)
+        if found is None:
+            found = tuple(i for i, rule in enumerate(role.rules) if rule_allows(request, rule))
+            self._allowed[key] = found
+        return found
+
+
+@dataclass
 class EffectivePermissions:
     """One identity's applied bindings: cluster-wide ones and per-namespace ones."""
 
     identity: Identity
     system_masters: bool
+    matcher: RuleMatcher = field(default_factory=RuleMatcher, repr=False)
     cluster: list[AppliedBinding] = field(default_factory=list)
     namespaced: dict[str, list[AppliedBinding]] = field(default_factory=dict)
     # Hypothetical RoleBindings in every namespace (namespace "*"): namespaced requests only.
@@ -66,10 +95,10 @@ class EffectivePermissions:
 
     def grants(self, request: ResourceRequest) -> tuple[Grant, ...]:
         """Every grant allowing the request, exactly as `Authorizer.authorize(...).grants`."""
-        found = list(_grants(self.cluster, request))
+        found = list(_grants(self.cluster, request, self.matcher))
         if request.namespace:
-            found += _grants(self.every_namespace, request)
-            found += _grants(self.namespaced.get(request.namespace, ()), request)
+            found += _grants(self.every_namespace, request, self.matcher)
+            found += _grants(self.namespaced.get(request.namespace, ()), request, self.matcher)
         return tuple(found)
 
     def allows(self, request: ResourceRequest) -> bool:
@@ -81,11 +110,11 @@ class EffectivePermissions:
         For cluster-scoped resources use `grants()` with an empty namespace instead: only
         ClusterRoleBindings count for them.
         """
-        everywhere = tuple(_grants(self.cluster, request)) + tuple(_grants(self.every_namespace, request))
+        everywhere = tuple(_grants([*self.cluster, *self.every_namespace], request, self.matcher))
         namespaces: dict[str, tuple[Grant, ...]] = {}
         if not everywhere:
             for namespace, applied in self.namespaced.items():
-                grants = tuple(_grants(applied, request))
+                grants = tuple(_grants(applied, request, self.matcher))
                 if grants:
                     namespaces[namespace] = grants
         return PermissionScope(everywhere, namespaces)
@@ -129,11 +158,10 @@ class EffectivePermissions:
             yield from applied
 
 
-def _grants(applied: Iterable[AppliedBinding], request: ResourceRequest) -> Iterator[Grant]:
+def _grants(applied: Iterable[AppliedBinding], request: ResourceRequest, matcher: RuleMatcher) -> Iterator[Grant]:
     for binding, subject_index, role in applied:
-        for rule_index, rule in enumerate(role.rules):
-            if rule_allows(request, rule):
-                yield Grant(binding, subject_index, role, rule_index)
+        for rule_index in matcher.allowed(role, request):
+            yield Grant(binding, subject_index, role, rule_index)
 
 
 @dataclass
@@ -144,6 +172,7 @@ class PermissionIndex:
     by_username: dict[str, list[tuple[Binding, int]]] = field(default_factory=lambda: defaultdict(list))
     by_group: dict[str, list[tuple[Binding, int]]] = field(default_factory=lambda: defaultdict(list))
     _order: dict[int, int] = field(default_factory=dict)
+    matcher: RuleMatcher = field(default_factory=RuleMatcher)
     _cache: dict[tuple[str, str, str], EffectivePermissions] = field(default_factory=dict)
     # Hypothetical bindings added by the solver (bind / escalate steps), by username.
     _virtual: dict[str, list[tuple[Binding, Role]]] = field(default_factory=lambda: defaultdict(list))
@@ -189,7 +218,7 @@ class PermissionIndex:
             known = first_subject.get(id(binding))
             if known is None or subject_index < known[1]:
                 first_subject[id(binding)] = (binding, subject_index)
-        permissions = EffectivePermissions(identity, SYSTEM_MASTERS in user.groups)
+        permissions = EffectivePermissions(identity, SYSTEM_MASTERS in user.groups, self.matcher)
         for binding, subject_index in sorted(first_subject.values(), key=lambda m: self._order[id(m[0])]):
             role = self.policy.role(binding.role_key())
             if role is None:
