@@ -7,15 +7,16 @@ only when reached through an IAM role the person can assume.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 
 from rbacmap.cloud.model import ASSUME_ROLE, CREATE_ACCESS_ENTRY, IMPERSONATE, CloudGraph, IdentityMapping
 from rbacmap.cloud.store import latest_cloud_graph
 from rbacmap.offboard_context import AWS_AUTH_REF, ClusterContext, Resolution
-from rbacmap.offboard_identity import Identity, Person, canonical_arn
+from rbacmap.offboard_identity import GCP_MEMBER_PREFIXES, Identity, Person, canonical_arn
 from rbacmap.offboard_report import Finding, FixStep, ObjectRef
 
-ACCESS_ENTRY = "eks-access-entry"
+GCP_ROLE = re.compile(r"((?:projects|organizations)/[^/\s]+/roles/\S+|roles/\S+) for ")
 AWS_AUTH = "aws-auth"
 ASSUME_MECHANISMS = (ASSUME_ROLE, IMPERSONATE)
 
@@ -56,6 +57,7 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
     own = person_principals(person)
     reached = _reachable(graph, own)
     cloud_cluster = graph.cloud_import.cloud_cluster
+    project = str(graph.cloud_import.details.get("project") or "PROJECT")
     for role, chain in reached.items():
         resolution.findings.append(Finding(
             "iam-role-trust",
@@ -63,7 +65,7 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
             ObjectRef("IAMRole", role),
             {"principal": role, "chain": chain, "cloud_import": graph.cloud_import.id},
             remediation=f"remove the person's principal from the trust policy of {role} (or disable their IAM user)",
-            fix=_trust_steps(role),
+            fix=_trust_steps(role, chain[-1]),
         ))
     given_roles = {role for role, _ in person.assumed_roles()} | {canonical_arn(a) for a in person.aws_arns
                                                                    if ":role/" in a}
@@ -73,7 +75,7 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
             continue
         if mapping.mechanism == AWS_AUTH and (principal in given_roles or ":user/" in principal):
             continue  # the snapshot's own aws-auth entry is reported by the core resolution
-        _mapping_finding(mapping, principal, reached.get(principal), cloud_cluster, resolution)
+        _mapping_finding(mapping, principal, reached.get(principal), cloud_cluster, project, resolution)
     for grant in graph.grants:
         principal = canonical_arn(grant.principal)
         if principal not in own and principal not in reached:
@@ -88,7 +90,8 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
              "mechanism": grant.mechanism, "provenance": grant.provenance, "via": reached.get(principal, [])},
             remains=grant.live,
             remediation="remove the access entry or IAM binding, or the person's way to the principal",
-            fix=_mapping_steps(grant.mechanism, principal, cloud_cluster, principal in own),
+            fix=_mapping_steps(grant.mechanism, principal, cloud_cluster, principal in own, project,
+                               _gcp_role(grant.provenance)),
         ))
     for edge in graph.edges:
         if edge.mechanism == CREATE_ACCESS_ENTRY and canonical_arn(edge.source) in own | set(reached):
@@ -104,7 +107,8 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
 
 
 def _mapping_finding(
-    mapping: IdentityMapping, principal: str, chain: list[str] | None, cloud_cluster: str, resolution: Resolution
+    mapping: IdentityMapping, principal: str, chain: list[str] | None, cloud_cluster: str, project: str,
+    resolution: Resolution,
 ) -> None:
     session_dependent = "{{" in mapping.username
     username = None if session_dependent else mapping.username
@@ -126,28 +130,45 @@ def _mapping_finding(
         remains=mapping.live,
         remediation="stop the person from assuming the role" if chain
         else "delete the mapping (access entry) for the person's principal",
-        fix=() if chain else _mapping_steps(mapping.mechanism, principal, cloud_cluster, True),
+        fix=() if chain else _mapping_steps(mapping.mechanism, principal, cloud_cluster, True, project, None),
     ))
 
 
-def _mapping_steps(mechanism: str, principal: str, cloud_cluster: str, own: bool) -> tuple[FixStep, ...]:
+def _mapping_steps(
+    mechanism: str, principal: str, cloud_cluster: str, own: bool, project: str, role: str | None
+) -> tuple[FixStep, ...]:
     if not own:
         return ()
     if mechanism.startswith("eks"):
         return (FixStep("command", command=f"aws eks delete-access-entry --cluster-name {cloud_cluster} "
                                            f"--principal-arn {principal}",
                         note="also removes its associated access policies"),)
-    if principal.startswith(("user:", "serviceAccount:", "group:")) or "@" in principal:
-        member = principal if ":" in principal else f"user:{principal}"
-        return (FixStep("command", command=f"gcloud projects get-iam-policy PROJECT --flatten=bindings[].members "
-                                           f"--filter=bindings.members:{member} --format=value(bindings.role)",
-                        note="then for each role: gcloud projects remove-iam-policy-binding PROJECT "
-                             f"--member={member} --role=ROLE"),)
+    if principal.startswith(GCP_MEMBER_PREFIXES):
+        if role:
+            return (FixStep("command", command=f"gcloud projects remove-iam-policy-binding {project} "
+                                               f"--member={principal} --role={role}"),)
+        return (FixStep("command", command=f"gcloud projects get-iam-policy {project} "
+                                           f"--flatten=bindings[].members --filter=bindings.members:{principal} "
+                                           "--format=value(bindings.role)",
+                        note=f"then for each role: gcloud projects remove-iam-policy-binding {project} "
+                             f"--member={principal} --role=ROLE; disable the Google account itself"),)
     return ()
 
 
-def _trust_steps(role: str) -> tuple[FixStep, ...]:
-    name = role.rsplit("/", 1)[-1]
+def _gcp_role(provenance: str) -> str | None:
+    """The role of a GCP IAM binding, from the importer's provenance text (`...: roles/x for user:y`)."""
+    match = GCP_ROLE.search(provenance)
+    return match.group(1) if match else None
+
+
+def _trust_steps(target: str, last_step: str) -> tuple[FixStep, ...]:
+    if target.startswith("serviceAccount:"):
+        email = target.partition(":")[2]
+        role = _gcp_role(last_step) or "ROLE"
+        member = last_step.split(" -[", 1)[0]
+        return (FixStep("command", command=f"gcloud iam service-accounts remove-iam-policy-binding {email} "
+                                           f"--member={member} --role={role}"),)
+    name = target.rsplit("/", 1)[-1]
     return (
         FixStep("command", command=f"aws iam get-role --role-name {name} --query Role.AssumeRolePolicyDocument",
                 note=f"review who may assume {name}"),

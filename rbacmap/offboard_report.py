@@ -15,7 +15,7 @@ FINDING_TYPES: dict[str, str] = {
     "aws-auth-mapping": "kube-system/aws-auth maps one of the person's AWS identities into the cluster.",
     "cloud-mapping": "A cloud IAM mechanism (EKS access entry, GKE) maps the person into the cluster.",
     "cloud-grant": "A cloud mechanism grants the person Kubernetes permissions directly.",
-    "iam-role-trust": "The person's IAM user can assume an IAM role that is mapped into the cluster.",
+    "iam-role-trust": "The person can assume an IAM role (or impersonate a GCP service account) the cluster knows.",
     "client-certificate": "A client certificate was issued for the person's identity; it cannot be revoked.",
     "csr-requested": "The person requested a CertificateSigningRequest.",
     "escalation-path": "The person can still escalate to a more powerful identity.",

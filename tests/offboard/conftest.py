@@ -24,32 +24,37 @@ ALICE_LINE = (
 )
 
 
-def build_store(path: Path, *, audit: bool = True, cloud: bool = False) -> Store:
+def build_store(path: Path, *, audit: bool = True, cloud: bool = False, cluster: str = CLUSTER) -> Store:
+    """The Acme cluster as `cluster`; with cloud, the EKS (or, for gke-prod, the GKE) cloud import."""
     store = Store(path)
-    result = import_files(store, [str(FIXTURES / "cluster")], CLUSTER)
+    result = import_files(store, [str(FIXTURES / "cluster")], cluster)
     assert result.errors == [], [e.describe() for e in result.errors]
     if audit:
-        imported = import_audit(store, [str(FIXTURES / "audit.jsonl")], CLUSTER)
+        imported = import_audit(store, [str(FIXTURES / "audit.jsonl")], cluster)
         assert imported.errors == []
     if cloud:
-        save_cloud_import(store, CLUSTER, "eks", load_cloud_facts(FIXTURES / "cloud-eks.json"))
+        name = "cloud-gke.json" if cluster == "gke-prod" else "cloud-eks.json"
+        provider, facts = load_cloud_facts(FIXTURES / name)
+        save_cloud_import(store, cluster, provider, facts)
     return store
 
 
-def load_cloud_facts(path: Path) -> CloudFacts:
+def load_cloud_facts(path: Path) -> tuple[str, CloudFacts]:
+    """A cloud fixture file as the importers' CloudFacts (the stored form of `rbacmap import eks|gke`)."""
     raw = json.loads(path.read_text())
-    facts = CloudFacts(raw["cloud_cluster"])
+    facts = CloudFacts(raw["cloud_cluster"], details=raw.get("details", {}))
     for m in raw["mappings"]:
-        facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, m["principal"], m["username"], tuple(m["groups"]),
-                                              m["mechanism"], m["provenance"], m["live"]))
+        facts.mappings.append(IdentityMapping(m.get("principal_kind", AWS_PRINCIPAL), m["principal"], m["username"],
+                                              tuple(m["groups"]), m["mechanism"], m["provenance"], m["live"]))
     for g in raw["grants"]:
-        facts.grants.append(CloudGrant(AWS_PRINCIPAL, g["principal"], tuple(g["namespaces"]),
+        facts.grants.append(CloudGrant(g.get("principal_kind", AWS_PRINCIPAL), g["principal"], tuple(g["namespaces"]),
                                        tuple(PolicyRule.from_dict(r) for r in g["rules"]), g["mechanism"],
                                        g["provenance"], g["live"]))
     for e in raw["edges"]:
-        facts.edges.append(CloudEdge(AWS_PRINCIPAL, e["source"], AWS_PRINCIPAL, e["target"], e["mechanism"],
+        facts.edges.append(CloudEdge(e.get("source_kind", AWS_PRINCIPAL), e["source"],
+                                     e.get("target_kind", AWS_PRINCIPAL), e["target"], e["mechanism"],
                                      e["provenance"]))
-    return facts
+    return raw.get("provider", "eks"), facts
 
 
 @pytest.fixture

@@ -154,3 +154,23 @@ def test_cloud_import_adds_role_trust_access_entries_and_grants(tmp_path: Path, 
     assert grant.provenance["namespaces"] == ["payments"]
     # The aws-auth mapUsers entry is reported once (by the snapshot), not again from the cloud import.
     assert len([f for f in report.findings if f.type == "aws-auth-mapping"]) == 2
+
+
+def test_gke_project_roles_and_impersonation_become_gcloud_steps(tmp_path: Path, build_acme: Builder) -> None:
+    with build_acme(tmp_path / "gke.db", cloud=True, cluster="gke-prod") as store:
+        [person_report] = offboard(store, [parse_person("user:alice@acme.example")], ["gke-prod"])
+    report = person_report.clusters[0]
+    assert report.sources["cloud"]
+    [grant] = of_type(report, "cloud-grant").values()
+    assert grant.location is not None and grant.location.logical_name() == "IAMBinding/user:alice@acme.example"
+    assert grant.fix[0].command == ("gcloud projects remove-iam-policy-binding acme-prod "
+                                    "--member=user:alice@acme.example --role=roles/container.developer")
+    [trust] = of_type(report, "iam-role-trust").values()
+    assert trust.provenance["principal"] == "serviceAccount:deployer@acme-prod.iam.gserviceaccount.com"
+    assert trust.fix[0].command == (
+        "gcloud iam service-accounts remove-iam-policy-binding deployer@acme-prod.iam.gserviceaccount.com "
+        "--member=user:alice@acme.example --role=roles/iam.serviceAccountTokenCreator")
+    usernames = {i.username for i in report.identities}
+    assert "deployer@acme-prod.iam.gserviceaccount.com" in usernames
+    # The Google account logs in as its email, which the RBAC bindings name directly.
+    assert "RoleBinding/payments/alice-payments-edit" in of_type(report, "direct-binding")
