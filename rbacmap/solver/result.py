@@ -85,6 +85,9 @@ def _subject_key(subject: Identity | Subject | str) -> tuple[str, str, str]:
     if isinstance(subject, Identity):
         return subject.key
     if isinstance(subject, str):
+        kind, _, rest = subject.partition(":")
+        if kind in ("AWSPrincipal", "GCPPrincipal") and rest:  # Identity.spec() of cloud principals
+            return (kind, rest, "")
         subject = parse_subject(subject)
     if subject.kind == SERVICE_ACCOUNT:
         return (SERVICE_ACCOUNT, subject.name, subject.namespace)

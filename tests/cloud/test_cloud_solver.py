@@ -50,3 +50,13 @@ def test_google_group_reaches_secrets_and_ksa_through_gsa(tmp_path: Path, gke_wo
     assert result.paths(subject=interns, target="secrets") == []
     ksa = result.paths(subject="sa:ci/deployer", target="secrets", namespace="payments")
     assert ksa and "gke-workload-identity" in str(ksa[0].to_json())
+
+
+def test_cloud_principal_specs_select_paths(tmp_path: Path, eks_world: dict[str, Any]) -> None:
+    store = Store(tmp_path / "spec.db")
+    import_files(store, [str(FIXTURES / "eks-cluster.yaml")], "prod")
+    import_eks(store, eks_world["session"], "prod", "prod", endpoint_urls=eks_world["endpoints"])
+    result = solve(store, store.latest_snapshot("prod"), use_cache=False)
+    alice = principal_identity(AWS_PRINCIPAL, f"arn:aws:iam::{ACCOUNT}:user/alice")
+    by_spec = result.paths(subject=alice.spec(), target="cluster-admin")
+    assert [p.subject for p in by_spec] == [alice]
