@@ -20,7 +20,7 @@ from rbacmap.store import Store, utc_now
 # (acting user, verb, apiGroup, resource, subresource, namespace, name, nonResourceURL, decision)
 UsageKey = tuple[str, str, str, str, str, str, str, str, str]
 
-DEFAULT_FLUSH_KEYS = 100_000
+DEFAULT_FLUSH_KEYS = 50_000  # bounds the aggregate at roughly 50 MB
 
 
 class Observation(NamedTuple):
