@@ -130,6 +130,7 @@ class SqlitePolicy:
     snapshot_id: int
     _cluster_bindings: list[Binding] | None = None
     _namespaced: dict[str, list[Binding]] = field(default_factory=dict)
+    _all_roles: dict[RoleKey, Role] | None = None
 
     def _bindings(self, where: str, params: list[Any]) -> list[Binding]:
         sid = self.snapshot_id
@@ -155,13 +156,19 @@ class SqlitePolicy:
         return self._namespaced[namespace]
 
     def role_binding_namespaces(self) -> Iterable[str]:
-        rows = self.store.query(
-            "SELECT DISTINCT namespace FROM bindings WHERE snapshot_id = ? AND kind = ? ORDER BY namespace",
-            [self.snapshot_id, ROLE_BINDING],
-        )
-        return [row["namespace"] for row in rows]
+        # Asked when every namespace will be visited (who-can -A): read all RoleBindings in two
+        # queries rather than two per namespace (0.7 s -> far less on 1000 namespaces).
+        by_namespace: dict[str, list[Binding]] = {}
+        for binding in self._bindings("kind = ?", [ROLE_BINDING]):
+            by_namespace.setdefault(binding.key.namespace, []).append(binding)
+        self._namespaced.update(by_namespace)
+        # The roles of all those bindings will be asked for too: read every role at once.
+        self._all_roles = self._load_all_roles()
+        return sorted(by_namespace)
 
     def role(self, key: RoleKey) -> Role | None:
+        if self._all_roles is not None:
+            return self._all_roles.get(key)
         params = [self.snapshot_id, key.kind, key.namespace, key.name]
         role_rows = self.store.query(
             "SELECT * FROM roles WHERE snapshot_id = ? AND kind = ? AND namespace = ? AND name = ?", params
@@ -173,3 +180,11 @@ class SqlitePolicy:
             params,
         )
         return _roles_from_rows(role_rows, rule_rows)[0]
+
+    def _load_all_roles(self) -> dict[RoleKey, Role]:
+        params = [self.snapshot_id]
+        roles = _roles_from_rows(
+            self.store.query("SELECT * FROM roles WHERE snapshot_id = ?", params),
+            self.store.query("SELECT * FROM rules WHERE snapshot_id = ?", params),
+        )
+        return {role.key: role for role in roles}
