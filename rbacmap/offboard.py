@@ -212,16 +212,18 @@ def binding_findings(ctx: ClusterContext, resolution: Resolution) -> list[Findin
         role = f"{binding.role_ref.kind} {binding.role_ref.name}"
         direct = [i for i, s in enumerate(binding.subjects) if s.kind == USER and s.name in usernames]
         if direct:
+            dangling = ctx.policy.role(binding.role_key()) is None
             names = sorted({binding.subjects[i].name for i in direct})
             only = len(direct) == len(binding.subjects)
             findings.append(Finding(
                 "direct-binding",
                 f"{binding.key} grants {role} to User {', '.join(names)}"
-                + (" (the only subject: delete the binding)" if only else " (remove the subject)"),
+                + (" (the only subject: delete the binding)" if only else " (remove the subject)")
+                + (f"; {role} does not exist yet: whoever creates it grants it to the person" if dangling else ""),
                 ref,
                 {"binding": ref.to_json(), "role_ref": {"kind": binding.role_ref.kind, "name": binding.role_ref.name},
                  "subjects": [{"index": i, "kind": USER, "name": binding.subjects[i].name} for i in direct],
-                 "other_subjects": len(binding.subjects) - len(direct)},
+                 "other_subjects": len(binding.subjects) - len(direct), "dangling": dangling},
                 remediation="delete the binding" if only else "rewrite the binding without the subject",
                 fix=(FixStep("remove-subjects", ref, subject_indexes=tuple(direct)),),
             ))
@@ -335,14 +337,11 @@ def offboard_cluster(ctx: ClusterContext, person: Person) -> ClusterReport:
     used = offboard_sources.extend_identities(ctx, person, resolution)
     # After the other sources: a certificate may name a username only they revealed.
     resolve_certificates(ctx, resolution)
-    findings = [
-        *resolution.findings,
-        *system_masters_findings(resolution),
-        *binding_findings(ctx, resolution),
-        *csr_findings(ctx, resolution),
-    ]
+    resolution.findings += system_masters_findings(resolution)
+    resolution.findings += binding_findings(ctx, resolution)
+    resolution.findings += csr_findings(ctx, resolution)
     extra, more_used, warnings = offboard_sources.extra_findings(ctx, person, resolution)
-    findings += extra
+    findings = [*resolution.findings, *extra]
     used.update(more_used)
     return ClusterReport(
         ctx.cluster,

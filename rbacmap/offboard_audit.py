@@ -16,7 +16,7 @@ from rbacmap.model import ResourceRequest
 from rbacmap.offboard_context import ClusterContext, Resolution
 from rbacmap.offboard_identity import UNIVERSAL_GROUPS, Identity
 from rbacmap.offboard_report import Finding, FixStep, ObjectRef
-from rbacmap.usage import UsageRecord, audit_imports, usage_records, user_groups
+from rbacmap.usage import UsageRecord, audit_imports, impersonations, usage_records, user_groups
 
 TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
 # (api group, resource) -> kind, for objects whose creation leaves access behind.
@@ -100,7 +100,7 @@ def audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceAc
     records = _usage(ctx, resolution.usernames())
     if not records:
         return []
-    findings = [_last_seen(records)]
+    findings = [_last_seen(records, _impersonated_by(ctx, resolution.usernames()))]
     resource_records = [r for r in records if isinstance(r.request, ResourceRequest) and r.decision in ALLOWED]
     for record in resource_records:
         request = record.request
@@ -117,7 +117,12 @@ def audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceAc
     return findings
 
 
-def _last_seen(records: list[UsageRecord]) -> Finding:
+def _impersonated_by(ctx: ClusterContext, usernames: set[str]) -> list[dict[str, Any]]:
+    """Users the person acted as through impersonation headers (their requests count as those users')."""
+    return [row for row in impersonations(ctx.store, ctx.cluster) if row["impersonator"] in usernames]
+
+
+def _last_seen(records: list[UsageRecord], impersonated: list[dict[str, Any]]) -> Finding:
     last = max(records, key=lambda r: r.last_seen)
     first = min(r.first_seen for r in records)
     return Finding(
@@ -126,7 +131,7 @@ def _last_seen(records: list[UsageRecord]) -> Finding:
         f"first seen {first}; {sum(r.count for r in records)} request(s) in the imported audit logs",
         None,
         {"last_seen": last.last_seen, "first_seen": first, "last_request": _usage_json(last),
-         "requests": sum(r.count for r in records)},
+         "requests": sum(r.count for r in records), "impersonated": impersonated},
         remains=False,
     )
 

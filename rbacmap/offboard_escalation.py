@@ -27,28 +27,41 @@ POWERFUL_REQUESTS = (
 
 
 class EscalationSource:
-    """The solver's answers for one snapshot, solved once per cluster."""
+    """The solver's answers for one snapshot, solved once per cluster and only when a question needs it."""
 
     def __init__(self, ctx: ClusterContext) -> None:
         self.ctx = ctx
-        self.result: Any = None
+        self._solve: Any = None
+        self._result: Any = None
         try:
             from rbacmap.solver import solve
         except ImportError:
             return
-        self.result = solve(ctx.store, ctx.snapshot)
+        self._solve = solve
 
     @property
     def available(self) -> bool:
-        return self.result is not None
+        return self._solve is not None
 
-    def findings(self, resolution: Resolution) -> list[Finding]:
-        """Every escalation path from one of the person's users or groups, with its proof."""
-        if self.result is None:
-            return []
+    @property
+    def result(self) -> Any:
+        # Solving a large snapshot takes seconds: people with no binding never pay for it.
+        if self._result is None and self._solve is not None:
+            self._result = self._solve(self.ctx.store, self.ctx.snapshot)
+        return self._result
+
+    def findings(self, resolution: Resolution, bound_subjects: set[str]) -> list[Finding]:
+        """Every escalation path from one of the person's users or groups named in a binding, with its proof.
+
+        `bound_subjects` holds `user:NAME` / `group:NAME` specs that some binding names; the
+        solver has no node (so no path) for the others.
+        """
         specs = [f"user:{u}" for u in sorted(resolution.usernames())]
         groups = {g for i in resolution.identities for g in i.groups if g not in UNIVERSAL_GROUPS}
         specs += [f"group:{g}" for g in sorted(groups)]
+        specs = [spec for spec in specs if spec in bound_subjects]
+        if not specs or self.result is None:
+            return []
         findings = []
         seen: set[str] = set()
         for spec in specs:

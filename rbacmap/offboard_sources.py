@@ -29,12 +29,23 @@ def extend_identities(ctx: ClusterContext, person: Person, resolution: Resolutio
     return {"audit": audit.imported, "cloud": used_cloud}
 
 
+def bound_subjects(resolution: Resolution) -> set[str]:
+    """`user:NAME` / `group:NAME` specs of the person that a binding names (from the binding findings)."""
+    out = set()
+    for finding in resolution.findings:
+        if finding.type == "direct-binding":
+            out |= {f"user:{s['name']}" for s in finding.provenance["subjects"]}
+        elif finding.type == "group-binding":
+            out.add(f"group:{finding.provenance['subject']['name']}")
+    return out
+
+
 def extra_findings(
     ctx: ClusterContext, person: Person, resolution: Resolution
 ) -> tuple[list[Finding], dict[str, bool], list[str]]:
     """Escalation paths and audit artifacts: (findings, sources used, warnings)."""
     solver = ctx.cached("solver", lambda: EscalationSource(ctx))
-    findings = solver.findings(resolution)
+    findings = solver.findings(resolution, bound_subjects(resolution))
     findings += audit_findings(ctx, resolution, solver.service_account_power)
     warnings = [] if solver.available else ["escalation solver not available: no escalation paths reported"]
     return findings, {"solver": solver.available}, warnings
