@@ -33,7 +33,7 @@ def _function(name: str, attribute: str, what: str) -> Any:
     """A public function of a feature module; a module still without it counts as unavailable."""
     function = getattr(_module(name, what), attribute, None)
     if function is None:
-        raise FeatureUnavailable(f"{what} not available: {name} has no {attribute}() yet")
+        raise FeatureUnavailable(f"{what} not available in the TUI yet: {name}.{attribute}() not found")
     return function
 
 
@@ -133,6 +133,8 @@ class OffboardReport:
 
 
 def offboard(store: Store, snapshot: Snapshot, identifiers: list[str]) -> OffboardReport:
-    run = _function("rbacmap.offboard", "offboard", "offboarding (rbacmap.offboard)")
-    report = run(store, snapshot.id, identifiers)
-    return OffboardReport(str(report.explain()), str(report.fix_yaml()))
+    """Not wired yet: rbacmap.offboard.offboard(store, people, clusters) takes Person values and
+    returns PersonReports; connect it here (report text + offboard_fix.render_fix) to light the screen."""
+    _module("rbacmap.offboard", "offboarding (rbacmap.offboard)")
+    raise FeatureUnavailable("offboarding not available in the TUI yet: rbacmap.offboard is not wired into "
+                             "tui/features.py; use `rbacmap offboard` meanwhile")

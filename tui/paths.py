@@ -32,7 +32,8 @@ class PathsScreen(RbacScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#namespace", Input).focus()
+        # Focus the results, not the form, so `:` and `?` keep working; `/` goes to the namespace.
+        self.query_one("#path-tree", Tree).focus()
         self.search()
 
     def action_filter(self) -> None:

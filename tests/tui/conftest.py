@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
@@ -40,6 +41,11 @@ def build_db(path: Path, files: list[str], cluster: str = "demo") -> str:
         import_files(store, files, cluster)
         store.conn.execute("UPDATE snapshots SET started_at = '2026-01-01T00:00:00+00:00', source = 'files: fixtures'")
     return str(path)
+
+
+@pytest.fixture
+def db_from() -> Any:
+    return build_db
 
 
 @pytest.fixture
