@@ -1,53 +1,50 @@
-"""The `rbacmap` command line: a thin layer that parses, calls the library and formats."""
+"""The `rbacmap` command line: a thin layer that parses, calls the library and formats.
+
+Subcommands load lazily (see LazyGroup) so a quick `rbacmap can` does not import the
+kubernetes client, boto3, google-auth or textual. Register a command with one line below.
+"""
 
 from __future__ import annotations
 
 import click
 
 from rbacmap import __version__
-from rbacmap.commands.audit import audit_command, usage_command
-from rbacmap.commands.authz import can, check, who_can
-from rbacmap.commands.diff import diff_command
-from rbacmap.commands.import_cloud import eks_command, gke_command
-from rbacmap.commands.import_files import files_command
-from rbacmap.commands.import_kube import kube_command
-from rbacmap.commands.offboard import offboard_command
-from rbacmap.commands.paths import paths
-from rbacmap.commands.risks import risks
-from rbacmap.commands.store_commands import clusters, snapshots
-from rbacmap.commands.trim import generate_command, trim_command
-from rbacmap.commands.tui import tui
+from rbacmap.commands.lazy_group import LazyGroup
+
+IMPORT_COMMANDS = {
+    "files": "rbacmap.commands.import_files:files_command",
+    "kube": "rbacmap.commands.import_kube:kube_command",
+    "eks": "rbacmap.commands.import_cloud:eks_command",
+    "gke": "rbacmap.commands.import_cloud:gke_command",
+    "audit": "rbacmap.commands.audit:audit_command",
+}
+
+COMMANDS = {
+    "clusters": "rbacmap.commands.store_commands:clusters",
+    "snapshots": "rbacmap.commands.store_commands:snapshots",
+    "can": "rbacmap.commands.authz:can",
+    "who-can": "rbacmap.commands.authz:who_can",
+    "check": "rbacmap.commands.authz:check",
+    "paths": "rbacmap.commands.paths:paths",
+    "risks": "rbacmap.commands.risks:risks",
+    "diff": "rbacmap.commands.diff:diff_command",
+    "usage": "rbacmap.commands.audit:usage_command",
+    "trim": "rbacmap.commands.trim:trim_command",
+    "generate": "rbacmap.commands.trim:generate_command",
+    "offboard": "rbacmap.commands.offboard:offboard_command",
+    "tui": "rbacmap.commands.tui:tui",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy_subcommands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rbacmap")
 def cli() -> None:
     """Who can really do what in your Kubernetes clusters, and how to cut it down."""
 
 
-@cli.group("import")
+@cli.group("import", cls=LazyGroup, lazy_subcommands=IMPORT_COMMANDS)
 def import_group() -> None:
     """Import cluster data into a new snapshot."""
-
-
-import_group.add_command(files_command)
-import_group.add_command(audit_command)
-import_group.add_command(kube_command)
-import_group.add_command(eks_command)
-import_group.add_command(gke_command)
-cli.add_command(clusters)
-cli.add_command(snapshots)
-cli.add_command(can)
-cli.add_command(who_can)
-cli.add_command(check)
-cli.add_command(usage_command)
-cli.add_command(trim_command)
-cli.add_command(generate_command)
-cli.add_command(diff_command)
-cli.add_command(offboard_command)
-cli.add_command(tui)
-cli.add_command(paths)
-cli.add_command(risks)
 
 
 def main() -> None:
