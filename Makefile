@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 
 # pytest exits 5 when it collects no test; an empty collection is not a failure.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q || [ $$? -eq 5 ]
+	$(BIN)/pytest -q || [ $$? -eq 5 ]
 
 lint: $(VENV)/.installed
 	$(BIN)/pip install -q '.[lint]'
