@@ -12,18 +12,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rbacmap.importers.aws_iam import (
-    IamPrincipal,
-    NamedPolicy,
-    account_of,
-    allowed_actions,
-    can_assume,
-    evaluate_identity,
-    oidc_provider_host,
-    parse_document,
-    web_identity_allows,
-)
-
 from rbacmap.cloud.aws_auth import SESSION_TEMPLATES, canonical_role_arn, parse_aws_auth
 from rbacmap.cloud.eks_access_policies import RESEMBLES, access_policy_rules, policy_name
 from rbacmap.cloud.k8s_context import K8sContext, load_k8s_context
@@ -43,6 +31,18 @@ from rbacmap.cloud.model import (
     IdentityMapping,
 )
 from rbacmap.cloud.store import record_failed_cloud_import, save_cloud_import
+from rbacmap.cloud.username_templates import ACCOUNT_ID
+from rbacmap.importers.aws_iam import (
+    IamPrincipal,
+    NamedPolicy,
+    account_of,
+    allowed_actions,
+    can_assume,
+    evaluate_identity,
+    oidc_provider_host,
+    parse_document,
+    web_identity_allows,
+)
 from rbacmap.model import GROUP, SYSTEM_MASTERS
 from rbacmap.store import Store
 
@@ -202,7 +202,7 @@ def _access_entries(raw: EksRawData, facts: CloudFacts, live: bool) -> None:
     for entry in raw.access_entries:
         principal = str(entry["principalArn"])
         kind = entry.get("type") or "STANDARD"
-        username = entry.get("username") or default_username(principal)
+        username = (entry.get("username") or default_username(principal)).replace(ACCOUNT_ID, account_of(principal))
         groups = tuple(entry.get("kubernetesGroups") or ())
         if kind.startswith("EC2") or kind in ("FARGATE_LINUX", "HYBRID_LINUX"):
             username, groups = "system:node:{{EC2PrivateDNSName}}", ("system:nodes",) + groups
@@ -218,7 +218,7 @@ def _access_entries(raw: EksRawData, facts: CloudFacts, live: bool) -> None:
                 continue
             scope_text = f"namespaces {','.join(namespaces)}" if namespaces else "cluster"
             name = policy_name(policy_arn)
-            provenance = (f"access policy {name} (~ ClusterRole {RESEMBLES[name]}, {scope_text} scope)"
+            provenance = (f"access policy {name} (~ {RESEMBLES[name]}, {scope_text} scope)"
                           f" on access entry {principal}")
             facts.grants.append(CloudGrant(AWS_PRINCIPAL, principal, namespaces, rules, ACCESS_POLICY, provenance,
                                            live))

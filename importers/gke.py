@@ -4,6 +4,10 @@ fetch (a google-auth AuthorizedSession, injected) -> normalize (pure) -> load (o
 transaction). GKE consults IAM and RBAC and allows a request when either does, so a
 member's project roles become cloud grants next to the RBAC bindings; Google identities
 also log in as their email (and, with Google Groups for RBAC, their groups).
+Roles are mapped from their documented permissions (rbacmap.cloud.gcp_roles and
+gcp_predefined_roles, sources listed there). roles/container.clusterAdmin is cluster
+management only: it grants no Kubernetes rule, and each member holding it gets a
+`gke:cluster-management` cloud power and a note saying what it can and cannot do.
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from rbacmap.cloud.gcp_roles import PREDEFINED_ROLES, is_custom_role, permissions_rules
+from rbacmap.cloud.gcp_roles import (
+    PREDEFINED_ROLES,
+    cluster_management_risk,
+    is_custom_role,
+    permissions_rules,
+    role_permissions,
+)
 from rbacmap.cloud.k8s_context import K8sContext, load_k8s_context
 from rbacmap.cloud.model import (
     GCP_PRINCIPAL,
@@ -33,6 +43,7 @@ from rbacmap.cloud.store import record_failed_cloud_import, save_cloud_import
 from rbacmap.store import Store
 
 GKE_IAM = "gke-iam"
+CLUSTER_MANAGEMENT = "gke:cluster-management"
 GOOGLE_LOGIN = "google-identity"
 WI_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
@@ -186,16 +197,23 @@ def _project_grant(raw: GkeRawData, facts: CloudFacts, role: str, member: str, p
     if member.startswith("serviceAccount:") and not _KSA_MEMBER.match(member):
         facts.powers.append(CloudPower(GCP_PRINCIPAL, member, role, provenance))
     if role in PREDEFINED_ROLES:
-        rules = PREDEFINED_ROLES[role]
+        rules, permissions = PREDEFINED_ROLES[role], role_permissions(role)
     elif is_custom_role(role) and role in raw.custom_roles:
-        rules, unmapped = permissions_rules(raw.custom_roles[role].get("includedPermissions", []))
+        permissions = tuple(raw.custom_roles[role].get("includedPermissions", []))
+        rules, unmapped = permissions_rules(permissions)
         if unmapped:
             facts.notes.append(f"custom role {role}: permissions not mapped to Kubernetes: {', '.join(unmapped)}")
-        provenance += f" (custom role permissions: {', '.join(raw.custom_roles[role].get('includedPermissions', []))})"
+        provenance += f" (custom role permissions: {', '.join(permissions)})"
     else:
         return
     if rules:
         facts.grants.append(CloudGrant(GCP_PRINCIPAL, member, (), rules, GKE_IAM, provenance))
+    risk = cluster_management_risk(permissions)
+    if risk is not None:
+        # e.g. roles/container.clusterAdmin: no Kubernetes rule, but a finding of its own.
+        facts.powers.append(CloudPower(GCP_PRINCIPAL, member, f"{CLUSTER_MANAGEMENT} via {role}",
+                                       f"{provenance}: {risk}"))
+        facts.notes.append(f"{member} holds {role}: {risk}")
 
 
 def _service_account_edge(

@@ -1,4 +1,11 @@
-"""The `aws-auth` ConfigMap: mapRoles, mapUsers and mapAccounts, as aws-iam-authenticator reads them."""
+"""The `aws-auth` ConfigMap: mapRoles, mapUsers and mapAccounts, as aws-iam-authenticator reads them.
+
+Sources: AWS, "Amazon EKS User Guide - Grant IAM users access to Kubernetes with a ConfigMap",
+https://docs.aws.amazon.com/eks/latest/userguide/auth-configmap.html (rolearn without a path,
+username, groups; mapUsers userarn; mapAccounts), and aws-iam-authenticator's README "Full
+Configuration Format" and pkg/server/server.go for the username templates (see
+rbacmap.cloud.username_templates) and for path-less role matching (canonical ARN).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,9 @@ from dataclasses import dataclass
 
 import yaml
 
-# Templates aws-iam-authenticator expands at login; {{AccountID}} is known at import time.
-SESSION_TEMPLATES = ("{{SessionName}}", "{{SessionNameRaw}}", "{{EC2PrivateDNSName}}", "{{AccessKeyID}}")
+from rbacmap.cloud.username_templates import ACCOUNT_ID, SESSION_TEMPLATES
+
+__all__ = ["SESSION_TEMPLATES", "AwsAuth", "AwsAuthEntry", "canonical_role_arn", "parse_aws_auth"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ def parse_aws_auth(data: Mapping[str, str], account_id: str) -> AwsAuth:
                 problems.append(f"aws-auth {key}[{index}]: entry without {arn_field}, ignored")
                 continue
             arn = str(item[arn_field])
-            username = str(item.get("username") or arn).replace("{{AccountID}}", account_id)
+            username = str(item.get("username") or arn).replace(ACCOUNT_ID, account_id)
             groups = item.get("groups") or []
             if not isinstance(groups, list):
                 problems.append(f"aws-auth {key}[{index}]: groups is not a list, ignored")

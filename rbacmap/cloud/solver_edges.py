@@ -12,7 +12,7 @@ module while the solver package is still initialising.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from rbacmap.cloud.model import (
@@ -24,6 +24,7 @@ from rbacmap.cloud.model import (
     IdentityMapping,
 )
 from rbacmap.cloud.store import latest_cloud_graph
+from rbacmap.cloud.username_templates import can_render_to, is_template
 from rbacmap.model import (
     AUTHENTICATED,
     CLUSTER_ROLE,
@@ -69,11 +70,24 @@ def principal_identity(kind: str, name: str) -> Identity:
     return Identity(kind, name, "", (), f"rbacmap:cloud:{kind}:{name}")
 
 
-def login_identity(mapping: IdentityMapping) -> Identity:
+def login_identity(mapping: IdentityMapping, username: str | None = None) -> Identity:
+    """The Kubernetes user a mapping logs in as; `username` is one concrete rendering of a template."""
     from rbacmap.solver.identity import Identity
 
+    name = mapping.username if username is None else username
     groups = tuple(dict.fromkeys((*mapping.groups, AUTHENTICATED)))
-    return Identity(CLOUD_LOGIN, mapping.username, ",".join(groups), groups, mapping.username)
+    return Identity(CLOUD_LOGIN, name, ",".join(groups), groups, name)
+
+
+def login_usernames(mapping: IdentityMapping, bound_usernames: Iterable[str]) -> list[str]:
+    """The mapping's username, then every username named by a binding that its template can render to.
+
+    Same rule as who-can (rbacmap.cloud.username_templates.can_render_to): whoever assumes
+    the role picks the session name, so it can log in as any of them.
+    """
+    if not is_template(mapping.username):
+        return [mapping.username]
+    return [mapping.username, *sorted(u for u in bound_usernames if can_render_to(mapping.username, u))]
 
 
 def cloud_principals(ctx: SolverContext) -> Iterator[Identity]:
@@ -119,11 +133,14 @@ def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
         source = principal_identity(mapping.principal_kind, mapping.principal)
         if not mapping.live or source.key not in frontier:
             continue
-        login = ctx.add_identity(login_identity(mapping))
-        yield Edge(source, login, "log in to Kubernetes", mapping.provenance,
-                   objects=(ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),),
-                   explain=f"{source} authenticates as {mapping.username} with groups {', '.join(login.groups)}"
-                   f" ({mapping.provenance})", primitive="cloud")
+        for username in login_usernames(mapping, ctx.permission_index.by_username):
+            login = ctx.add_identity(login_identity(mapping, username))
+            how = ("" if username == mapping.username
+                   else f" (a session name that renders username template {mapping.username} as {username})")
+            yield Edge(source, login, "log in to Kubernetes", mapping.provenance,
+                       objects=(ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),),
+                       explain=f"{source} authenticates as {username}{how} with groups {', '.join(login.groups)}"
+                       f" ({mapping.provenance})", primitive="cloud")
     for edge in graph.edges:
         start = _node(ctx, edge.source_kind, edge.source)
         if start is None or start.key not in frontier:

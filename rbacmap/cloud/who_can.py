@@ -8,16 +8,15 @@ IRSA, Workload Identity). Mappings of a mechanism the cluster does not use are l
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from rbacmap.authorizer import Grant, SubjectGrant, rule_allows
 from rbacmap.cloud.model import AWS_PRINCIPAL, GCP_PRINCIPAL, K8S_SERVICE_ACCOUNT, CloudGraph, IdentityMapping
 from rbacmap.cloud.store import latest_cloud_graph
+from rbacmap.cloud.username_templates import can_render_to
 from rbacmap.model import AUTHENTICATED, GROUP, SERVICE_ACCOUNT, USER, Request, ResourceRequest, Subject
 from rbacmap.store import Store
 
@@ -45,20 +44,18 @@ class CloudAnswer:
         return " -> ".join(steps)
 
 
-@lru_cache(maxsize=1024)
-def _template_pattern(username: str) -> re.Pattern[str]:
-    parts = re.split(r"\{\{[A-Za-z]+\}\}", username)
-    return re.compile("[^/]*".join(re.escape(p) for p in parts))
-
-
 def mapping_matches(mapping: IdentityMapping, subject: Subject) -> bool:
-    """Does a binding subject name the identity this mapping logs in as (templates as wildcards)?"""
+    """Does a binding subject name the identity this mapping logs in as?
+
+    Username templates ({{SessionName}}, …) match every username they can render to, with the
+    same function the solver uses (rbacmap.cloud.username_templates.can_render_to).
+    """
     if subject.kind == GROUP:
         return subject.name in mapping.groups or subject.name == AUTHENTICATED
     if subject.kind == USER:
-        return _template_pattern(mapping.username).fullmatch(subject.name) is not None
+        return can_render_to(mapping.username, subject.name)
     if subject.kind == SERVICE_ACCOUNT:
-        return mapping.username == f"system:serviceaccount:{subject.namespace}:{subject.name}"
+        return can_render_to(mapping.username, f"system:serviceaccount:{subject.namespace}:{subject.name}")
     return False
 
 
