@@ -60,7 +60,7 @@ def test_gke_import_command(tmp_path: Path, gke_world: Any, monkeypatch: pytest.
     from google.oauth2.credentials import Credentials
 
     # The CLI builds its session from ADC; give it static test credentials.
-    monkeypatch.setattr(google.auth, "default", lambda scopes=None: (Credentials(token="test"), "acme-prod"))
+    monkeypatch.setattr(google.auth, "default", lambda scopes=None: (Credentials(token="test"), "acme-prod"))  # type: ignore[no-untyped-call]
     db = str(tmp_path / "cli.db")
     runner = CliRunner()
     assert runner.invoke(cli, ["import", "files", str(FIXTURES / "gke-cluster.yaml"), "--cluster", "web",

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rbacmap.importers.eks import import_eks
-from rbacmap.importers.manifests import import_files
 
 from rbacmap.cloud.model import ASSUME_ROLE, CREATE_ACCESS_ENTRY, IRSA, POD_IDENTITY
 from rbacmap.cloud.store import latest_cloud_graph
+from rbacmap.importers.eks import import_eks
+from rbacmap.importers.manifests import import_files
 from rbacmap.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"

@@ -9,13 +9,13 @@ import pytest
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
-from rbacmap.importers.gke import GcpEndpoints, GkeApiError, import_gke
-from rbacmap.importers.manifests import import_files
 
 from rbacmap.authorizer import Authorizer
 from rbacmap.cloud.model import IMPERSONATE, WORKLOAD_IDENTITY
 from rbacmap.cloud.store import latest_cloud_graph
 from rbacmap.cloud.who_can import cloud_who_can
+from rbacmap.importers.gke import GcpEndpoints, GkeApiError, import_gke
+from rbacmap.importers.manifests import import_files
 from rbacmap.model import ResourceRequest
 from rbacmap.policy import SqlitePolicy
 from rbacmap.store import Store

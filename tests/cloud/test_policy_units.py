@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from rbacmap.authorizer import rule_allows
+from rbacmap.cloud.aws_auth import canonical_role_arn, parse_aws_auth
+from rbacmap.cloud.eks_access_policies import access_policy_rules
+from rbacmap.cloud.gcp_roles import permission_rule, permissions_rules
 from rbacmap.importers.aws_iam import (
     IamPrincipal,
     NamedPolicy,
@@ -10,11 +14,6 @@ from rbacmap.importers.aws_iam import (
     evaluate_identity,
     web_identity_allows,
 )
-
-from rbacmap.authorizer import rule_allows
-from rbacmap.cloud.aws_auth import canonical_role_arn, parse_aws_auth
-from rbacmap.cloud.eks_access_policies import access_policy_rules
-from rbacmap.cloud.gcp_roles import permission_rule, permissions_rules
 from rbacmap.model import ResourceRequest
 
 ACCOUNT = "111122223333"
