@@ -6,7 +6,18 @@ delegates to the account). Supported: Action/NotAction, Resource/NotResource, Pr
 (`*`, ARNs, account ids, `AWS`/`Federated`/`Service`), and the String*/Arn* condition
 operators with `IfExists` and `ForAnyValue:`/`ForAllValues:`. A condition rbacmap cannot
 evaluate makes an Allow count (with a note) and a Deny not count: answers err towards
-showing access, never towards hiding it. Permission boundaries and SCPs are not evaluated.
+showing access, never towards hiding it. That includes a condition on a key rbacmap does not
+know the value of (sts:ExternalId, sts:RoleSessionName, aws:PrincipalTag/…, aws:SourceIp):
+rbacmap only supplies aws:PrincipalArn and, for IRSA, the token's `sub`/`aud`, so a missing
+key means "unknown", not "absent from the request". Permission boundaries and SCPs are not
+evaluated.
+
+IRSA trust policies follow the EKS user guide, "Assign IAM roles to Kubernetes service
+accounts" (https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html):
+Principal `Federated: arn:aws:iam::ACCOUNT:oidc-provider/ISSUER_HOST`, Action
+sts:AssumeRoleWithWebIdentity, and `StringEquals` (exact) or `StringLike` (`*`/`?` wildcards)
+on `ISSUER_HOST:sub` = `system:serviceaccount:NAMESPACE:NAME` and `ISSUER_HOST:aud` =
+`sts.amazonaws.com`.
 """
 
 from __future__ import annotations
@@ -141,11 +152,14 @@ _NEGATED = {
 
 
 def condition_matches(condition: Mapping[str, Any] | None, context: Mapping[str, str]) -> bool | None:
-    """True/False when every operator is understood; None when one cannot be evaluated."""
+    """True/False when every operator and key is understood; None when one cannot be evaluated.
+
+    A definite False wins over an unknown part (the statement cannot apply whatever the rest says).
+    """
     unknown = False
     for raw_operator, clauses in (condition or {}).items():
         operator = raw_operator.split(":", 1)[1] if ":" in raw_operator else raw_operator
-        if_exists = operator.endswith("IfExists")
+        # `…IfExists` only differs when the key is absent, which rbacmap cannot tell from unknown.
         operator = operator.removesuffix("IfExists")
         negated = operator in _NEGATED
         test = _POSITIVE.get(_NEGATED.get(operator, operator))
@@ -155,8 +169,7 @@ def condition_matches(condition: Mapping[str, Any] | None, context: Mapping[str,
         for key, patterns in clauses.items():
             value = _lookup(context, key)
             if value is None:
-                if not (if_exists or negated):
-                    return False
+                unknown = True  # rbacmap does not know this key's value in the real request
                 continue
             hit = any(test(str(p), value) for p in _as_list(patterns))
             if hit == negated:

@@ -77,8 +77,26 @@ def test_conditions_unknown_operator_and_negation() -> None:
     assert condition_matches({"NumericLessThan": {"x": "1"}}, {"x": "0"}) is None
     assert condition_matches({"StringNotEquals": {"k": "a"}}, {"k": "b"}) is True
     assert condition_matches({"StringNotEquals": {"k": "a"}}, {"k": "a"}) is False
-    assert condition_matches({"StringEqualsIfExists": {"k": "a"}}, {}) is True
-    assert condition_matches({"StringEquals": {"k": "a"}}, {}) is False
+    # A key rbacmap has no value for is unknown, not absent: the caller may well send it.
+    assert condition_matches({"StringEqualsIfExists": {"k": "a"}}, {}) is None
+    assert condition_matches({"StringEquals": {"k": "a"}}, {}) is None
+    assert condition_matches({"StringEquals": {"k": "a", "j": "b"}}, {"k": "z"}) is False
+
+
+def test_unknown_condition_keys_show_access_never_hide_it() -> None:
+    external_id = role("x", {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/u"},
+                             "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "s3cr3t"}}})
+    verdict = can_assume(user("u"), external_id)
+    assert verdict.allowed and "condition not evaluated" in verdict.describe()
+    tag_deny = user("u", {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+                    {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*",
+                     "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "ops"}}})
+    account_trust = role("r", {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"})
+    assert can_assume(tag_deny, account_trust).allowed  # the Deny may not apply: shown, with its Allow
+    known_deny = user("u", {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+                      {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*",
+                       "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/u"}}})
+    assert not can_assume(known_deny, account_trust).allowed
 
 
 def test_aws_auth_templates_paths_and_bad_yaml() -> None:
