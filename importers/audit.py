@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import functools
 import gzip
-import json
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
+from rbacmap.importers.audit_dedup import DEFAULT_DEDUP_WINDOW, StageDeduplicator
 from rbacmap.importers.audit_formats import BadRecord, detect_format, from_gke_entry, from_k8s_event
-
+from rbacmap.importers.audit_lines import (
+    EXPORT_TASK_LINE,
+    JSON_ERRORS,
+    LineReader,
+    Normalizer,
+    import_k8s_lines,
+    json_error,
+    loads,
+)
 from rbacmap.store import Store
 from rbacmap.usage import (
     DEFAULT_FLUSH_KEYS,
@@ -33,21 +40,10 @@ from rbacmap.usage import (
     write_usage,
 )
 
-try:
-    import orjson
-
-    _loads: Callable[[bytes | str], Any] = orjson.loads
-    _JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
-except ImportError:  # pragma: no cover - orjson is an optional speed-up
-    _loads = json.loads
-    _JSON_ERRORS = (ValueError,)
+__all__ = ["FORMATS", "AuditFormatError", "AuditImportResult", "StageDeduplicator", "import_audit",
+           "import_observations"]
 
 FORMATS = ("auto", "k8s", "eks", "gke")
-# CloudWatch export tasks write `TIMESTAMP MESSAGE` per line.
-_EXPORT_TASK_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\S+ (?=\{)")
-DEFAULT_DEDUP_WINDOW = 20_000
-
-Normalizer = Callable[[Any], Observation]
 
 
 class AuditFormatError(ValueError):
@@ -63,62 +59,6 @@ class AuditImportResult:
     requests: int
     errors: list[AuditImportError]
     window: UsageWindow
-
-
-class StageDeduplicator:
-    """Passes each request to `sink` once, though the API server logs it at several stages.
-
-    Stages of one request share an auditID and arrive close together. The final stage
-    (ResponseComplete/Panic) is counted as soon as it is seen; an earlier stage waits in
-    `pending` and is counted (as the fallback) only if no final stage follows. Bound: both
-    the pending and the already-counted IDs are kept in two generations of at most `window`
-    entries each, so a request's stages must arrive within `window` to 2*`window` other
-    requests of each other. A watch whose ResponseComplete comes later than that is counted
-    twice (a count only; the set of requests used, which trimming relies on, is exact).
-    """
-
-    def __init__(self, sink: Callable[[Observation], None], window: int = DEFAULT_DEDUP_WINDOW) -> None:
-        self.sink = sink
-        self.window = window
-        self.pending: dict[str, Observation] = {}
-        self.pending_old: dict[str, Observation] = {}
-        self.counted: set[str] = set()
-        self.counted_old: set[str] = set()
-
-    def add(self, observation: Observation) -> None:
-        audit_id = observation.audit_id
-        if not audit_id:
-            self.sink(observation)
-            return
-        if audit_id in self.counted or audit_id in self.counted_old:
-            return
-        if observation.final:
-            if self.pending.pop(audit_id, None) is None:
-                self.pending_old.pop(audit_id, None)
-            self._mark_counted(audit_id)
-            self.sink(observation)
-        elif audit_id not in self.pending and audit_id not in self.pending_old:
-            self.pending[audit_id] = observation
-            if len(self.pending) > self.window:
-                self._retire_pending()
-
-    def _mark_counted(self, audit_id: str) -> None:
-        self.counted.add(audit_id)
-        if len(self.counted) > self.window * 5:
-            self.counted_old = self.counted
-            self.counted = set()
-
-    def _retire_pending(self) -> None:
-        for audit_id, observation in self.pending_old.items():
-            self._mark_counted(audit_id)
-            self.sink(observation)
-        self.pending_old = self.pending
-        self.pending = {}
-
-    def close(self) -> None:
-        """Count every request still waiting for its final stage."""
-        self._retire_pending()
-        self._retire_pending()
 
 
 # --- reading sources ---------------------------------------------------------------------
@@ -159,53 +99,45 @@ def open_source(source: Path | str, stdin: IO[bytes] | None = None) -> Iterator[
 NumberedRecord = tuple[int | None, Any]
 
 
-class LineSource(Protocol):
-    def __iter__(self) -> Iterator[bytes]: ...
+def read_head(reader: LineReader, on_error: Callable[[int | None, str], None]) -> tuple[list[NumberedRecord], bool]:
+    """Records of the source's first non-blank line, and whether JSON lines follow it in `reader`.
 
-    def read(self) -> bytes: ...
-
-
-def iter_records(
-    name: str, stream: LineSource, on_error: Callable[[int | None, str], None]
-) -> Iterator[NumberedRecord]:
-    """(line, parsed record) for JSON lines; a whole JSON document is split into its records."""
-    first_number, first = 0, b""
-    for first_number, first in enumerate(stream, start=1):  # noqa: B007 - we keep the first non-blank line
+    A first line holding a whole JSON object starts JSON lines (its records may be a
+    document: an EventList, filter-log-events output); so does a CloudWatch export-task
+    line. Anything else is read whole as one (pretty-printed) JSON document, or failing
+    that, split into lines.
+    """
+    first = b""
+    for first in reader:
         if first.strip():
             break
     else:
-        return
+        return [], False
+    first_number = reader.lines
     stripped = first.strip()
     if stripped.startswith(b"{"):
         try:
-            parsed = _loads(stripped)
-        except _JSON_ERRORS:
+            parsed = loads(stripped)
+        except JSON_ERRORS:
             parsed = None
         if isinstance(parsed, dict):
-            yield from _document_records(parsed, first_number)
-            yield from _line_records(stream, first_number, on_error)
-            return
-    elif _EXPORT_TASK_LINE.match(stripped):
-        yield from _line_records(_chain([first], stream), first_number - 1, on_error)
-        return
+            return list(_document_records(parsed, first_number)), True
+    elif EXPORT_TASK_LINE.match(stripped):
+        return list(_line_records([first], first_number - 1, on_error)), True
     # A pretty-printed document (or a broken first line): read the rest and try the whole.
-    rest = first + stream.read()
+    rest = first + reader.terminated(first_number) + reader.read()
     try:
-        document = _loads(rest)
-    except _JSON_ERRORS:
-        yield from _line_records(iter(rest.splitlines()), first_number - 1, on_error)
-        return
-    yield from _document_records(document, first_number)
-
-
-def _chain(head: list[bytes], tail: Iterable[bytes]) -> Iterator[bytes]:
-    yield from head
-    yield from tail
+        document = loads(rest)
+    except JSON_ERRORS:
+        return list(_line_records(iter(rest.splitlines()), first_number - 1, on_error)), False
+    return list(_document_records(document, first_number)), False
 
 
 def _line_records(
-    lines: Iterable[bytes], offset: int, on_error: Callable[[int | None, str], None]
+    lines: Iterable[bytes], offset: int, on_error: Callable[[int | None, str], None],
+    reader: LineReader | None = None,
 ) -> Iterator[NumberedRecord]:
+    """(line, record) per JSON line; `reader` given when the lines come from it (for exact error text)."""
     number = offset
     for line in lines:
         number += 1
@@ -213,13 +145,13 @@ def _line_records(
             line = line.strip()
             if not line:
                 continue
-            match = _EXPORT_TASK_LINE.match(line)
+            match = EXPORT_TASK_LINE.match(line)
             if match:
                 line = line[match.end():]
         try:
-            yield number, _loads(line)
-        except _JSON_ERRORS as exc:
-            on_error(number, f"JSON syntax error: {exc}")
+            yield number, loads(line)
+        except JSON_ERRORS as exc:
+            on_error(number, json_error(line, reader, number) if reader else f"JSON syntax error: {exc}")
 
 
 def _document_records(document: Any, line: int) -> Iterator[NumberedRecord]:
@@ -242,8 +174,8 @@ def from_eks_record(record: Any) -> Observation:
     message = record.get("message") if isinstance(record, dict) else None
     if isinstance(message, str):
         try:
-            record = _loads(message)
-        except _JSON_ERRORS as exc:
+            record = loads(message)
+        except JSON_ERRORS as exc:
             raise BadRecord(f"CloudWatch message is not JSON: {exc}") from None
     observation: Observation = from_k8s_event(record)
     return observation
@@ -256,26 +188,56 @@ NORMALIZERS: dict[str, Normalizer] = {"k8s": from_k8s_event, "eks": from_eks_rec
 
 
 def consume_records(
-    job: UsageImport, dedup: StageDeduplicator, name: str, records: Iterable[NumberedRecord], fmt: str
-) -> None:
-    """Normalize records of one source into the deduplicator; errors are recorded with file and line."""
+    job: UsageImport, dedup: StageDeduplicator, name: str, records: Iterable[NumberedRecord], fmt: str,
+    until_detected: bool = False,
+) -> str:
+    """Normalize records into the deduplicator (errors recorded with file and line); returns the format.
+
+    With `fmt` "" the format is detected from the first record of a known format; with
+    `until_detected`, consumption stops right after that record.
+    """
     normalize = NORMALIZERS.get(fmt)
     add = dedup.add
     errors = job.errors
-    events = 0
     for line, record in records:
-        events += 1
+        job.events += 1
         if normalize is None:
             detected = detect_format(record)
             if detected is None:
                 errors.append(AuditImportError(name, line, "not an audit record of a known format (k8s, eks, gke)"))
                 continue
-            normalize = NORMALIZERS[detected]
-        try:
-            add(normalize(record))
-        except BadRecord as exc:
-            errors.append(AuditImportError(name, line, str(exc)))
-    job.events += events
+            fmt, normalize = detected, NORMALIZERS[detected]
+            if until_detected:
+                _add_record(add, normalize, errors, name, line, record)
+                break
+        _add_record(add, normalize, errors, name, line, record)
+    return fmt
+
+
+def _add_record(
+    add: Callable[[Observation], None], normalize: Normalizer, errors: list[AuditImportError], name: str,
+    line: int | None, record: Any,
+) -> None:
+    try:
+        add(normalize(record))
+    except BadRecord as exc:
+        errors.append(AuditImportError(name, line, str(exc)))
+
+
+def import_source(job: UsageImport, dedup: StageDeduplicator, name: str, reader: LineReader, fmt: str) -> None:
+    """One file or stream: its head through `consume_records`, its JSON lines through the hot loop."""
+    on_error = functools.partial(job.error, name)
+    head, lines_follow = read_head(reader, on_error)
+    fmt = consume_records(job, dedup, name, head, fmt)
+    if not lines_follow:
+        return
+    if not fmt:  # detect on the first usable line, then switch to the fast path
+        fmt = consume_records(job, dedup, name, _line_records(reader, reader.lines, on_error, reader), fmt,
+                              until_detected=True)
+    if fmt in ("k8s", "eks"):
+        import_k8s_lines(reader, reader.lines, job, dedup, name, NORMALIZERS[fmt], fmt == "eks")
+    elif fmt:
+        consume_records(job, dedup, name, _line_records(reader, reader.lines, on_error, reader), fmt)
 
 
 def import_audit(
@@ -295,17 +257,16 @@ def import_audit(
         dedup = StageDeduplicator(job.aggregator.add, dedup_window)
         for source in expand_paths(paths):
             name = "<stdin>" if source == "-" else str(source)
-            counter: _LineCounter | None = None
+            reader: LineReader | None = None
             try:
                 with open_source(source, stdin) as stream:
-                    counter = _LineCounter(stream)
-                    records = iter_records(name, counter, functools.partial(job.error, name))
-                    consume_records(job, dedup, name, records, fmt if fmt != "auto" else "")
+                    reader = LineReader(stream)
+                    import_source(job, dedup, name, reader, fmt if fmt != "auto" else "")
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                where = counter.lines if counter is not None and counter.lines else None
+                where = reader.lines if reader is not None and reader.lines else None
                 job.error(name, where, f"cannot read: {exc}")
             finally:
-                job.lines += counter.lines if counter is not None else 0
+                job.lines += reader.lines if reader is not None else 0
         dedup.close()
         import_id = job.import_id
         result_counts = (job.lines, job.events, job.aggregator.requests, list(job.errors))
@@ -327,21 +288,3 @@ def import_observations(
         result_counts = (job.lines, job.events, job.aggregator.requests, list(job.errors))
         window = UsageWindow(job.aggregator.window_start, job.aggregator.window_end)
     return AuditImportResult(import_id, cluster, *result_counts, window)
-
-
-class _LineCounter:
-    """Wraps a binary stream and counts the lines read through it."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.lines = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for line in self.stream:
-            self.lines += 1
-            yield line
-
-    def read(self) -> bytes:
-        data = self.stream.read()
-        self.lines += data.count(b"\n")
-        return data

@@ -100,6 +100,14 @@ class UsageAggregator:
         if len(self.usage) >= self.flush_keys:
             self.flush()
 
+    def merge_counted(self, requests: int, first: str | None, last: str | None) -> None:
+        """Add the requests (and the timestamp range) that a caller counted into `usage` itself."""
+        self.requests += requests
+        if first is not None and (self.window_start is None or first < self.window_start):
+            self.window_start = first
+        if last is not None and (self.window_end is None or last > self.window_end):
+            self.window_end = last
+
     def flush(self) -> None:
         cluster = self.cluster
         self.conn.executemany(_USAGE_UPSERT, ((cluster, *k, *v) for k, v in self.usage.items()))

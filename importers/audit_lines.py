@@ -1,0 +1,271 @@
+"""The hot path of `import audit`: JSON lines read in large chunks, Kubernetes events counted inline.
+
+A million-event log spends most of its time here, so `import_k8s_lines` is one flat loop
+with everything bound to locals: it parses each line with orjson, pulls the request's
+attributes out exactly as `audit_formats.from_k8s_event` does, and inlines the final-stage
+case of `StageDeduplicator.add` and `UsageAggregator.add`. Anything unusual (a record that
+is not a well-formed event, an earlier stage, a missing auditID, an EKS CloudWatch record)
+goes through those reference functions instead, so results and error messages are
+identical to the plain path; `tests/audit/test_hot_loop.py` checks that they agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from rbacmap.importers.audit_dedup import StageDeduplicator
+from rbacmap.importers.audit_formats import DECISION_ANNOTATION, FINAL_STAGES, BadRecord
+from rbacmap.usage import AuditImportError, Observation, UsageImport
+
+try:
+    import orjson
+
+    loads: Callable[[bytes | str], Any] = orjson.loads
+    JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
+except ImportError:  # pragma: no cover - orjson is an optional speed-up
+    loads = json.loads
+    JSON_ERRORS = (ValueError,)
+
+# CloudWatch export tasks write `TIMESTAMP MESSAGE` per line.
+EXPORT_TASK_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\S+ (?=\{)")
+CHUNK_BYTES = 1 << 20  # lines are split out of 1 MiB reads: far fewer Python-level calls than readline
+
+Normalizer = Callable[[Any], Observation]
+
+
+class LineReader:
+    """A binary stream as lines (without their b"\\n"), read in large chunks, counting the lines handed out.
+
+    `lines` counts like iterating the stream would (an unterminated last line counts), so
+    error positions and the import's line total match a plain `for line in stream`. Chunks
+    come from `read1` where the stream has it, so a stream that breaks off (a truncated
+    .gz) still yields every complete line before the error, as line iteration would.
+    """
+
+    def __init__(self, stream: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> None:
+        self._read: Callable[[int], bytes] = getattr(stream, "read1", stream.read)
+        self._read_all = stream.read
+        self._chunk_bytes = chunk_bytes
+        self._partial: list[bytes] = []  # pieces of a line whose b"\n" has not been read yet
+        self._batch: list[bytes] = []  # lines read but not handed out yet: _batch[_next:]
+        self._next = 0
+        self._eof = False
+        self.lines = 0
+        self.unterminated_line = 0  # number of the last line when it has no b"\n" (0: none)
+
+    def _fill(self) -> bool:
+        """Read until at least one whole line is buffered; False at the end of the stream."""
+        read, size, partial = self._read, self._chunk_bytes, self._partial
+        while not self._eof:
+            chunk = read(size)
+            if not chunk:
+                self._eof = True
+                if partial:
+                    self._batch, self._next = [b"".join(partial)], 0
+                    partial.clear()
+                    self.unterminated_line = self.lines + 1
+                    return True
+                return False
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                partial.append(chunk)
+                continue
+            head = chunk[:cut]
+            if partial:
+                partial.append(head)
+                head = b"".join(partial)
+                partial.clear()
+            if cut + 1 < len(chunk):
+                partial.append(chunk[cut + 1 :])
+            self._batch, self._next = head.split(b"\n"), 0
+            return True
+        return False
+
+    def batches(self) -> Iterator[list[bytes]]:
+        """The remaining lines, a chunk's worth at a time (counted as each list is handed out)."""
+        while self._next < len(self._batch) or self._fill():
+            batch = self._batch[self._next :] if self._next else self._batch
+            self._batch, self._next = [], 0
+            self.lines += len(batch)
+            yield batch
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self._next < len(self._batch) or self._fill():
+            line = self._batch[self._next]
+            self._next += 1
+            self.lines += 1
+            yield line
+
+    def terminated(self, number: int) -> bytes:
+        """The b"\\n" that line `number` ended with, as line iteration would have kept it."""
+        return b"" if number == self.unterminated_line else b"\n"
+
+    def read(self) -> bytes:
+        """Everything not handed out yet, as raw bytes (lines counted by their b"\\n", like `stream.read`)."""
+        rest = self._batch[self._next :]
+        self._batch, self._next = [], 0
+        pieces = [line + self.terminated(self.lines + index) for index, line in enumerate(rest, start=1)]
+        pieces.extend(self._partial)
+        self._partial.clear()
+        if not self._eof:
+            pieces.append(self._read_all())
+            self._eof = True
+        data = b"".join(pieces)
+        self.lines += data.count(b"\n")
+        return data
+
+
+def json_error(line: bytes, reader: LineReader, number: int) -> str:
+    """orjson's message for a bad line, as it reads with the b"\\n" line iteration would have kept."""
+    raw = line + reader.terminated(number) if line[:1] == b"{" else line
+    try:
+        loads(raw)
+    except JSON_ERRORS as exc:
+        return f"JSON syntax error: {exc}"
+    return "JSON syntax error"  # pragma: no cover - the line failed to parse a moment ago
+
+
+def import_k8s_lines(
+    reader: LineReader, number: int, job: UsageImport, dedup: StageDeduplicator, name: str,
+    normalize: Normalizer, cloudwatch_records: bool,
+) -> None:
+    """Count the Kubernetes audit events of the reader's remaining lines (after line `number`).
+
+    `normalize` is the format's reference normalizer: from_k8s_event, or from_eks_record
+    (then `cloudwatch_records`: a record carrying its event in `message` goes through it).
+    """
+    errors = job.errors
+    agg = job.aggregator
+    usage, user_groups, impersonations = agg.usage, agg.groups, agg.impersonations
+    flush_keys = agg.flush_keys
+    pending, pending_old, counted, counted_old = dedup.pending, dedup.pending_old, dedup.counted, dedup.counted_old
+    counted_limit = dedup.counted_limit
+    export_task_line = EXPORT_TASK_LINE.match
+    final_stages = FINAL_STAGES
+    decision_annotation = DECISION_ANNOTATION
+    empty: dict[str, Any] = {}
+    events = requests = 0
+    low: str | None = None
+    high: str | None = None
+    try:
+        for batch in reader.batches():
+            for line in batch:
+                number += 1
+                if line[:1] != b"{":
+                    line = line.strip()
+                    if not line:
+                        continue
+                    match = export_task_line(line)
+                    if match:
+                        line = line[match.end() :]
+                try:
+                    event = loads(line)
+                except JSON_ERRORS:
+                    errors.append(AuditImportError(name, number, json_error(line, reader, number)))
+                    continue
+                events += 1
+                slow = cloudwatch_records and isinstance(event, dict) and isinstance(event.get("message"), str)
+                if not slow:
+                    # Exactly the lookups of audit_formats.from_k8s_event, in its branches.
+                    try:
+                        verb = event["verb"]
+                        user = event["user"]
+                        impersonated = event.get("impersonatedUser")
+                        if impersonated:
+                            acting = impersonated["username"]
+                            groups = impersonated.get("groups") or ()
+                            impersonator = user.get("username") or ""
+                        else:
+                            acting = user.get("username") or ""
+                            groups = user.get("groups") or ()
+                            impersonator = ""
+                        annotation = (event.get("annotations") or empty).get(decision_annotation)
+                        if annotation == "allow":
+                            decision = "allow"
+                        elif annotation == "forbid":
+                            decision = "deny"
+                        else:
+                            code = (event.get("responseStatus") or empty).get("code")
+                            decision = "unknown" if code is None else "deny" if code in (401, 403) else "allow"
+                        ref = event.get("objectRef")
+                        if ref and ref.get("resource"):
+                            key = (acting, verb, ref.get("apiGroup") or "", ref["resource"],
+                                   ref.get("subresource") or "", ref.get("namespace") or "", ref.get("name") or "",
+                                   "", decision)
+                        else:
+                            key = (acting, verb, "", "", "", "", "", event["requestURI"].partition("?")[0], decision)
+                        stage = event.get("stage") or ""
+                        final = stage in final_stages or not stage
+                        timestamp = (event.get("stageTimestamp") or event.get("requestReceivedTimestamp")
+                                     or event.get("timestamp") or "")
+                        groups = tuple(groups)
+                        audit_id = event.get("auditID") or ""
+                    except (KeyError, TypeError, AttributeError):
+                        slow = True
+                if slow or not final or not audit_id:
+                    # The reference path: earlier stages, requests without an auditID, bad records.
+                    try:
+                        observation = normalize(event)
+                    except BadRecord as exc:
+                        errors.append(AuditImportError(name, number, str(exc)))
+                        continue
+                    dedup.add(observation)
+                    pending, pending_old = dedup.pending, dedup.pending_old
+                    counted, counted_old = dedup.counted, dedup.counted_old
+                    continue
+                # StageDeduplicator.add for a final stage with an auditID.
+                if audit_id in counted or audit_id in counted_old:
+                    continue
+                if pending.pop(audit_id, None) is None:
+                    pending_old.pop(audit_id, None)
+                counted.add(audit_id)
+                if len(counted) > counted_limit:
+                    dedup.counted_old = counted_old = counted
+                    dedup.counted = counted = set()
+                # UsageAggregator.add.
+                requests += 1
+                entry = usage.get(key)
+                if entry is None:
+                    usage[key] = [1, timestamp, timestamp]
+                    new_key = True
+                else:
+                    new_key = False
+                    entry[0] += 1
+                    if timestamp < entry[1]:
+                        entry[1] = timestamp
+                    elif timestamp > entry[2]:
+                        entry[2] = timestamp
+                group_key = (acting, groups)
+                entry = user_groups.get(group_key)
+                if entry is None:
+                    user_groups[group_key] = [1, timestamp, timestamp]
+                else:
+                    entry[0] += 1
+                    if timestamp < entry[1]:
+                        entry[1] = timestamp
+                    elif timestamp > entry[2]:
+                        entry[2] = timestamp
+                if impersonator:
+                    pair = (impersonator, acting)
+                    entry = impersonations.get(pair)
+                    if entry is None:
+                        impersonations[pair] = [1, timestamp, timestamp]
+                    else:
+                        entry[0] += 1
+                        if timestamp < entry[1]:
+                            entry[1] = timestamp
+                        elif timestamp > entry[2]:
+                            entry[2] = timestamp
+                if timestamp:
+                    if low is None or timestamp < low:
+                        low = timestamp
+                    if high is None or timestamp > high:
+                        high = timestamp
+                if new_key and len(usage) >= flush_keys:
+                    agg.flush()
+    finally:
+        job.events += events
+        agg.merge_counted(requests, low, high)
