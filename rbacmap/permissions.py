@@ -8,6 +8,7 @@ Matching uses the authorizer's `subject_applies`, so the answer agrees with `can
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant, subject_applies
@@ -22,7 +23,7 @@ from rbacmap.model import (
     Subject,
     UserInfo,
 )
-from rbacmap.policy import SqlitePolicy
+from rbacmap.policy import InMemoryPolicy, SqlitePolicy
 from rbacmap.store import Store
 from rbacmap.subjects import subject_user_info
 
@@ -47,10 +48,42 @@ class SubjectPermissions:
 
 
 def subject_permissions(store: Store, snapshot_id: int, subject: Subject) -> SubjectPermissions:
-    """Every rule granted to a User, ServiceAccount (with implicit groups) or Group."""
-    identity = None if subject.kind == GROUP else subject_user_info(subject)
+    """Every rule granted to a User, ServiceAccount (with implicit groups) or Group, read from SQLite."""
+    identity = _identity_of(subject)
     bindings = _bindings_naming(store, snapshot_id, subject, identity)
-    policy = SqlitePolicy(store, snapshot_id)
+    return _permissions(subject, identity, bindings, SqlitePolicy(store, snapshot_id).role)
+
+
+class SubjectBindingIndex:
+    """Bindings by the (kind, name) of each subject they name: a subject's candidates in one lookup."""
+
+    def __init__(self, bindings: Iterable[Binding]) -> None:
+        self._by_subject: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        for binding in bindings:
+            for kind, name in dict.fromkeys((s.kind, s.name) for s in binding.subjects):
+                self._by_subject[(kind, name)].append(binding)
+
+    def naming(self, subject: Subject, identity: UserInfo | None) -> list[Binding]:
+        """Bindings that name the subject or one of its groups, in namespace, kind, name order."""
+        found: dict[BindingKey, Binding] = {}
+        for kind, name in _candidate_names(subject, identity):
+            for binding in self._by_subject.get((kind, name), ()):
+                found.setdefault(binding.key, binding)
+        return sorted(found.values(), key=lambda b: (b.key.namespace, b.key.kind, b.key.name))
+
+
+def permissions_in_policy(policy: InMemoryPolicy, index: SubjectBindingIndex, subject: Subject) -> SubjectPermissions:
+    """Like subject_permissions, from a snapshot already in memory (same matching, same order)."""
+    identity = _identity_of(subject)
+    return _permissions(subject, identity, index.naming(subject, identity), policy.role)
+
+
+def _identity_of(subject: Subject) -> UserInfo | None:
+    return None if subject.kind == GROUP else subject_user_info(subject)
+
+
+def _permissions(subject: Subject, identity: UserInfo | None, bindings: Iterable[Binding],
+                 role_of: Callable[[RoleKey], Role | None]) -> SubjectPermissions:
     roles: dict[RoleKey, Role | None] = {}
     grants: list[Grant] = []
     dangling: list[Binding] = []
@@ -60,7 +93,7 @@ def subject_permissions(store: Store, snapshot_id: int, subject: Subject) -> Sub
             continue
         key = binding.role_key()
         if key not in roles:
-            roles[key] = policy.role(key)
+            roles[key] = role_of(key)
         role = roles[key]
         if role is None:
             dangling.append(binding)
@@ -79,59 +112,68 @@ def _matching_subject(binding: Binding, subject: Subject, identity: UserInfo | N
     return None
 
 
-def _bindings_naming(store: Store, snapshot_id: int, subject: Subject, identity: UserInfo | None) -> list[Binding]:
+def _candidate_names(subject: Subject, identity: UserInfo | None) -> list[tuple[str, str]]:
+    """(kind, name) pairs a binding must name to possibly apply to the subject."""
     groups = [subject.name] if identity is None else list(identity.groups)
-    clauses = [f"(kind = '{GROUP}' AND name IN ({','.join('?' * len(groups))}))"] if groups else []
-    params: list[object] = [snapshot_id, *groups]
-    if subject.kind == USER:
-        clauses.append(f"(kind = '{USER}' AND name = ?)")
-        params.append(subject.name)
-    elif subject.kind == SERVICE_ACCOUNT:
-        clauses.append(f"(kind = '{SERVICE_ACCOUNT}' AND name = ?)")
-        params.append(subject.name)
-    rows = store.query(
-        "SELECT DISTINCT binding_kind, binding_namespace, binding_name FROM binding_subjects"
-        f" WHERE snapshot_id = ? AND ({' OR '.join(clauses)})"
-        " ORDER BY binding_namespace, binding_kind, binding_name",
-        params,
-    )
+    names = [(GROUP, group) for group in groups]
+    if subject.kind in (USER, SERVICE_ACCOUNT):
+        names.append((subject.kind, subject.name))
+    return names
+
+
+def _bindings_naming(store: Store, snapshot_id: int, subject: Subject, identity: UserInfo | None) -> list[Binding]:
+    """The candidate bindings with their subjects, in two queries whatever their number."""
+    pairs = _candidate_names(subject, identity)
+    match = " OR ".join("(kind = ? AND name = ?)" for _ in pairs)
+    keys = (f"SELECT DISTINCT binding_kind, binding_namespace, binding_name FROM binding_subjects"
+            f" WHERE snapshot_id = ? AND ({match})")
+    params: list[object] = [snapshot_id, *(value for pair in pairs for value in pair)]
+    return _load_bindings(store, snapshot_id, keys, params, "b.namespace, b.kind, b.name")
+
+
+def _load_bindings(store: Store, snapshot_id: int, keys_sql: str, params: list[object], order: str) -> list[Binding]:
+    """Bindings whose (kind, namespace, name) the `keys_sql` subquery yields, each with its subjects in order."""
+    join = (f"JOIN ({keys_sql}) k ON k.binding_kind = b.kind AND k.binding_namespace = b.namespace"
+            " AND k.binding_name = b.name")
+    rows = store.query(f"SELECT b.* FROM bindings b {join} WHERE b.snapshot_id = ? ORDER BY {order}",
+                       [*params, snapshot_id])
+    subjects: dict[tuple[str, str, str], list[Subject]] = defaultdict(list)
+    for s in store.query(
+        f"SELECT s.* FROM binding_subjects s JOIN ({keys_sql}) k ON k.binding_kind = s.binding_kind"
+        " AND k.binding_namespace = s.binding_namespace AND k.binding_name = s.binding_name"
+        " WHERE s.snapshot_id = ? ORDER BY s.subject_index",
+        [*params, snapshot_id],
+    ):
+        subjects[(s["binding_kind"], s["binding_namespace"], s["binding_name"])].append(
+            Subject(s["kind"], s["name"], s["namespace"], s["api_group"]))
     return [
-        binding
+        Binding(BindingKey(row["kind"], row["name"], row["namespace"]), RoleKey(row["role_kind"], row["role_name"], ""),
+                tuple(subjects[(row["kind"], row["namespace"], row["name"])]))
         for row in rows
-        if (binding := load_binding(store, snapshot_id, row["binding_kind"], row["binding_namespace"],
-                                    row["binding_name"])) is not None
     ]
 
 
 def load_binding(store: Store, snapshot_id: int, kind: str, namespace: str, name: str) -> Binding | None:
     """One binding with its subjects in order, or None when the snapshot lacks it."""
-    key = [snapshot_id, kind, namespace, name]
-    rows = store.query("SELECT * FROM bindings WHERE snapshot_id = ? AND kind = ? AND namespace = ? AND name = ?", key)
-    if not rows:
-        return None
-    subjects = store.query(
-        "SELECT * FROM binding_subjects WHERE snapshot_id = ? AND binding_kind = ? AND binding_namespace = ?"
-        " AND binding_name = ? ORDER BY subject_index",
-        key,
-    )
-    row = rows[0]
-    return Binding(
-        BindingKey(kind, name, namespace),
-        RoleKey(row["role_kind"], row["role_name"], ""),
-        tuple(Subject(s["kind"], s["name"], s["namespace"], s["api_group"]) for s in subjects),
-    )
+    keys = ("SELECT ? AS binding_kind, ? AS binding_namespace, ? AS binding_name")
+    found = _load_bindings(store, snapshot_id, keys, [kind, namespace, name], "b.name")
+    return found[0] if found else None
 
 
 def bindings_of_role(store: Store, snapshot_id: int, role: RoleKey) -> list[Binding]:
-    """The bindings that grant a role (a Role only from its own namespace)."""
-    sql = "SELECT kind, namespace, name FROM bindings WHERE snapshot_id = ? AND role_kind = ? AND role_name = ?"
+    """The bindings that grant a role (a Role only from its own namespace), in two queries."""
+    keys = ("SELECT kind AS binding_kind, namespace AS binding_namespace, name AS binding_name FROM bindings"
+            " WHERE snapshot_id = ? AND role_kind = ? AND role_name = ?")
     params: list[object] = [snapshot_id, role.kind, role.name]
     if role.namespace:
-        sql += " AND namespace = ?"
+        keys += " AND namespace = ?"
         params.append(role.namespace)
-    rows = store.query(sql + " ORDER BY kind, namespace, name", params)
-    return [
-        binding
-        for row in rows
-        if (binding := load_binding(store, snapshot_id, row["kind"], row["namespace"], row["name"])) is not None
-    ]
+    return _load_bindings(store, snapshot_id, keys, params, "b.kind, b.namespace, b.name")
+
+
+def bindings_by_role(bindings: Iterable[Binding]) -> dict[RoleKey, list[Binding]]:
+    """The bindings granting each role, ordered as bindings_of_role orders them."""
+    out: dict[RoleKey, list[Binding]] = defaultdict(list)
+    for binding in sorted(bindings, key=lambda b: (b.key.kind, b.key.namespace, b.key.name)):
+        out[binding.role_key()].append(binding)
+    return dict(out)

@@ -8,13 +8,14 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from rbacmap.model import RoleKey, Subject
-from rbacmap.store import Store
 from rbacmap.tui.dashboard import DashboardScreen
 from rbacmap.tui.modals import HelpScreen, JumpScreen
 from rbacmap.tui.offboard import OffboardScreen
 from rbacmap.tui.palette import GoToProvider
+from rbacmap.tui.path_source import PathSource, SolverProcess
 from rbacmap.tui.paths import PathsScreen
 from rbacmap.tui.roles import RoleDetailScreen, RolesScreen
+from rbacmap.tui.session import Session
 from rbacmap.tui.subjects import SubjectDetailScreen, SubjectsScreen
 from rbacmap.tui.trim import TrimScreen
 from rbacmap.tui.who_can import WhoCanScreen
@@ -41,19 +42,26 @@ class RbacmapApp(App[None]):
     ]
     COMMANDS = App.COMMANDS | {GoToProvider}
 
-    def __init__(self, db_path: str, cluster: str | None = None) -> None:
+    def __init__(self, db_path: str, cluster: str | None = None, paths: PathSource | None = None) -> None:
+        """`paths` answers escalation questions (default: the solver in a helper process)."""
         super().__init__()
         self.db_path = db_path
         self.cluster = cluster
+        self.session = Session(db_path)
+        self.path_source = paths if paths is not None else SolverProcess()
 
     def on_mount(self) -> None:
         self.switch_mode("dashboard")
+
+    def on_unmount(self) -> None:
+        self.path_source.close()
+        self.session.close()
 
     def cluster_or_first(self) -> str | None:
         """The chosen cluster, or (called in a worker) the first one when the DB holds several."""
         if self.cluster:
             return self.cluster
-        with Store(self.db_path) as store:
+        with self.session.store() as store:
             names = [row["name"] for row in store.clusters()]
         return names[0] if names else None
 

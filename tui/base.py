@@ -14,6 +14,7 @@ from textual.widgets import Input, Static
 
 from rbacmap.tui.data import to_yaml
 from rbacmap.tui.modals import ExportScreen, YamlScreen
+from rbacmap.tui.session import SnapshotData
 from rbacmap.tui.text import plain
 
 if TYPE_CHECKING:
@@ -50,6 +51,14 @@ class RbacScreen(Screen[None]):
     @property
     def rbac_app(self) -> RbacmapApp:
         return cast("RbacmapApp", self.app)
+
+    def snapshot_data(self) -> SnapshotData:
+        """The current snapshot's lists and indexes (call in a worker: the first call builds them)."""
+        return self.rbac_app.session.data(self.rbac_app.cluster)
+
+    def cached_data(self) -> SnapshotData | None:
+        """The same, when already built; None otherwise (safe on the UI thread)."""
+        return self.rbac_app.session.cached(self.rbac_app.cluster)
 
     def current_object(self) -> ObjectView | None:
         """The object under the cursor (or the screen's own), None when there is none."""

@@ -9,8 +9,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
-from rbacmap.tui.data import Dashboard, dashboard, open_snapshot
-from rbacmap.tui.features import FeatureUnavailable, PathView, escalation_paths
+from rbacmap.tui.data import Dashboard, dashboard
+from rbacmap.tui.features import FeatureUnavailable, PathView
+from rbacmap.tui.path_source import PathQuery
 from rbacmap.tui.text import line, lines, plain
 
 
@@ -24,6 +25,7 @@ class DashboardScreen(RbacScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="summary")
+        yield Static(id="subject-count")
         yield Static(id="warnings")
         yield DataTable(id="clusters", cursor_type="row")
         yield Static(id="dangerous")
@@ -41,24 +43,30 @@ class DashboardScreen(RbacScreen):
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
+        session = self.rbac_app.session
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster_or_first()) as (store, snapshot):
+            snapshot = session.snapshot(self.rbac_app.cluster_or_first())
+            with session.store() as store:
                 summary = dashboard(store, snapshot)
         except StoreError as exc:
             self.app.call_from_thread(self.set_status, str(exc), "red")
             return
         self.app.call_from_thread(self.show, summary)
-        self.load_paths(summary.snapshot.cluster)
+        # Then build the lists every other screen filters, so jumping there is instant.
+        data = session.data(snapshot.cluster)
+        self.app.call_from_thread(self.show_subject_count, len(data.subjects))
+        self.load_paths(snapshot.cluster, snapshot.id)
 
     @work(thread=True, exclusive=True, group="dashboard-paths")
-    def load_paths(self, cluster: str) -> None:
-        """The solver can take seconds on a big snapshot: its answer arrives after the summary."""
+    def load_paths(self, cluster: str, snapshot_id: int) -> None:
+        """The solver can take seconds on a big snapshot: its answer arrives after everything else."""
         try:
-            with open_snapshot(self.rbac_app.db_path, cluster) as (store, snapshot):
-                paths: list[PathView] | str = escalation_paths(store, snapshot, "cluster-admin", "")
+            paths: list[PathView] | str = self.rbac_app.path_source.paths(
+                self.rbac_app.db_path, PathQuery(snapshot_id, "cluster-admin", ""))
         except (FeatureUnavailable, StoreError) as exc:
             paths = str(exc)
-        self.app.call_from_thread(self.query_one("#dangerous", Static).update, self._dangerous(paths))
+        if self.summary is not None and self.summary.snapshot.cluster == cluster:
+            self.app.call_from_thread(self.query_one("#dangerous", Static).update, self._dangerous(paths))
 
     def show(self, summary: Dashboard) -> None:
         self.summary = summary
@@ -70,8 +78,8 @@ class DashboardScreen(RbacScreen):
                  f"  snapshot {snapshot.id} ({snapshot.status}) from {snapshot.source}"),
             line(f"taken {snapshot.started_at}"),
             line(counts),
-            line(f"{summary.subject_count} subjects"),
         ]))
+        self.query_one("#subject-count", Static).update(line(("counting subjects…", "italic")))
         warnings: list[Text] = []
         message = snapshot.incompleteness_warning()
         if message:
@@ -88,6 +96,9 @@ class DashboardScreen(RbacScreen):
                           key=cluster.name)
         self.query_one("#dangerous", Static).update(line(("Subjects reaching cluster-admin: solving…", "italic")))
         self.set_status("enter on a cluster switches to it; : jumps to a screen; ? help")
+
+    def show_subject_count(self, count: int) -> None:
+        self.query_one("#subject-count", Static).update(line(f"{count} subjects"))
 
     @staticmethod
     def _dangerous(paths: list[PathView] | str) -> Text:

@@ -1,13 +1,11 @@
-"""What the screens show, read from the store: plain values, no textual imports.
+"""What the screens show, as plain values (no textual imports); the analysis is the core library's.
 
-Every function takes a Store opened by the calling worker thread (SQLite connections stay in
-the thread that made them) and a snapshot; the analysis itself is the core library's.
+Lists and lookups read the snapshot's in-memory index (tui/session.py), built once; only the
+dashboard's few rows come from SQL, through a read-only Store borrowed by the calling worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +15,6 @@ from rbacmap.authorizer import Authorizer, Grant, SubjectGrant
 from rbacmap.model import (
     CLUSTER_ROLE,
     ROLE,
-    SERVICE_ACCOUNT,
     Binding,
     NonResourceRequest,
     Request,
@@ -26,25 +23,13 @@ from rbacmap.model import (
     RoleKey,
     Subject,
 )
-from rbacmap.permissions import SubjectPermissions, bindings_of_role, subject_permissions
-from rbacmap.policy import SqlitePolicy
+from rbacmap.permissions import SubjectPermissions, permissions_in_policy
 from rbacmap.resources import split_resource
 from rbacmap.store import Snapshot, Store
+from rbacmap.tui.session import RoleRow, SnapshotData, SubjectRow
 from rbacmap.who_can import who_can_rows
 
-# Lists longer than this show the first rows and ask the user to filter (keeps navigation fast).
-ROW_LIMIT = 500
-
-
-@contextmanager
-def open_snapshot(db_path: str, cluster: str | None) -> Iterator[tuple[Store, Snapshot]]:
-    """Open the store in the calling thread and pick the cluster's latest complete snapshot."""
-    store = Store(db_path)
-    try:
-        yield store, store.latest_snapshot(cluster)
-    finally:
-        store.close()
-
+__all__ = ["RoleRow", "SubjectRow"]
 
 # --- dashboard -----------------------------------------------------------------------------
 
@@ -60,108 +45,33 @@ class ClusterSummary:
 class Dashboard:
     clusters: tuple[ClusterSummary, ...]
     snapshot: Snapshot
-    subject_count: int
     import_errors: tuple[str, ...]
 
 
 def dashboard(store: Store, snapshot: Snapshot) -> Dashboard:
+    """What the first screen needs: three small queries, no snapshot-wide work."""
     clusters = tuple(ClusterSummary(row["name"], row["snapshots"], row["latest"]) for row in store.clusters())
-    subjects = len(_subject_index(store, snapshot.id))
     errors = tuple(error.describe() for error in store.import_errors(snapshot.id)[:20])
-    return Dashboard(clusters, snapshot, subjects, errors)
+    return Dashboard(clusters, snapshot, errors)
 
 
-# --- subjects ------------------------------------------------------------------------------
+# --- subjects and roles: filtered in memory ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SubjectRow:
-    subject: Subject
-    bindings: int
-
-    @property
-    def display_name(self) -> str:
-        if self.subject.kind == SERVICE_ACCOUNT:
-            return f"{self.subject.namespace}/{self.subject.name}"
-        return self.subject.name
+def filter_subjects(data: SnapshotData, text: str = "") -> list[SubjectRow]:
+    """Subjects whose kind, namespace or name contains `text` (case-insensitive), sorted."""
+    needle = text.strip().lower()
+    return [row for row in data.subjects if needle in row.search_text]
 
 
-def _subject_index(store: Store, snapshot_id: int) -> dict[Subject, int]:
-    counts: dict[Subject, int] = {}
-    rows = store.query(
-        """SELECT kind, name,
-                  CASE WHEN kind = 'ServiceAccount' AND namespace = '' THEN binding_namespace ELSE namespace END AS ns,
-                  count(DISTINCT binding_kind || '/' || binding_namespace || '/' || binding_name) AS n
-           FROM binding_subjects WHERE snapshot_id = ? GROUP BY kind, name, ns""",
-        [snapshot_id],
-    )
-    for row in rows:
-        if row["kind"] == SERVICE_ACCOUNT and not row["ns"]:
-            continue  # a namespace-less SA in a ClusterRoleBinding never matches anyone
-        namespace = row["ns"] if row["kind"] == SERVICE_ACCOUNT else ""
-        counts[Subject(row["kind"], row["name"], namespace)] = row["n"]
-    for row in store.query("SELECT namespace, name FROM service_accounts WHERE snapshot_id = ?", [snapshot_id]):
-        counts.setdefault(Subject(SERVICE_ACCOUNT, row["name"], row["namespace"]), 0)
-    return counts
-
-
-def list_subjects(store: Store, snapshot_id: int, text: str = "") -> tuple[list[SubjectRow], int]:
-    """Subjects whose kind or name contains `text`, sorted; (first ROW_LIMIT rows, total matches)."""
-    needle = text.lower()
-    rows = [
-        SubjectRow(subject, count)
-        for subject, count in _subject_index(store, snapshot_id).items()
-        if needle in f"{subject.kind} {subject.namespace}/{subject.name}".lower()
-    ]
-    rows.sort(key=lambda row: (row.subject.kind, row.subject.namespace, row.subject.name))
-    return rows[:ROW_LIMIT], len(rows)
-
-
-def permissions_of(store: Store, snapshot_id: int, subject: Subject) -> SubjectPermissions:
-    return subject_permissions(store, snapshot_id, subject)
-
-
-# --- roles ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RoleRow:
-    key: RoleKey
-    rules: int
-    bindings: int
-
-
-def list_roles(store: Store, snapshot_id: int, text: str = "") -> tuple[list[RoleRow], int]:
+def filter_roles(data: SnapshotData, text: str = "") -> list[RoleRow]:
     """Roles and ClusterRoles matching `text`, with rule and binding counts."""
-    rule_counts = {
-        (r["role_kind"], r["role_namespace"], r["role_name"]): r["n"]
-        for r in store.query(
-            "SELECT role_kind, role_namespace, role_name, count(*) AS n FROM rules WHERE snapshot_id = ?"
-            " GROUP BY role_kind, role_namespace, role_name",
-            [snapshot_id],
-        )
-    }
-    binding_counts: dict[tuple[str, str, str], int] = {}
-    for r in store.query(
-        "SELECT role_kind, namespace, role_name, count(*) AS n FROM bindings WHERE snapshot_id = ?"
-        " GROUP BY role_kind, namespace, role_name",
-        [snapshot_id],
-    ):
-        # A ClusterRole bound by RoleBindings in many namespaces counts all of them.
-        namespace = r["namespace"] if r["role_kind"] == ROLE else ""
-        key = (r["role_kind"], namespace, r["role_name"])
-        binding_counts[key] = binding_counts.get(key, 0) + r["n"]
-    needle = text.lower()
-    rows = []
-    for r in store.query(
-        "SELECT kind, namespace, name FROM roles WHERE snapshot_id = ? ORDER BY kind, namespace, name", [snapshot_id]
-    ):
-        if needle not in f"{r['kind']} {r['namespace']}/{r['name']}".lower():
-            continue
-        key = (r["kind"], r["namespace"], r["name"])
-        rows.append(RoleRow(RoleKey(r["kind"], r["name"], r["namespace"]), rule_counts.get(key, 0),
-                            binding_counts.get(key, 0)))
-    return rows[:ROW_LIMIT], len(rows)
+    needle = text.strip().lower()
+    return [row for row in data.roles if needle in row.search_text]
+
+
+def permissions_of(data: SnapshotData, subject: Subject) -> SubjectPermissions:
+    return permissions_in_policy(data.policy, data.subject_bindings, subject)
 
 
 @dataclass(frozen=True)
@@ -170,11 +80,11 @@ class RoleDetail:
     bindings: tuple[Binding, ...]
 
 
-def role_detail(store: Store, snapshot_id: int, key: RoleKey) -> RoleDetail | None:
-    role = SqlitePolicy(store, snapshot_id).role(key)
+def role_detail(data: SnapshotData, key: RoleKey) -> RoleDetail | None:
+    role = data.policy.role(key)
     if role is None:
         return None
-    return RoleDetail(role, tuple(bindings_of_role(store, snapshot_id, key)))
+    return RoleDetail(role, tuple(data.role_bindings.get(key, ())))
 
 
 # --- who can -------------------------------------------------------------------------------
@@ -199,9 +109,9 @@ def build_request(verb: str, resource: str, namespace: str) -> tuple[Request, bo
     return ResourceRequest(verb, name, "" if all_namespaces else namespace.strip(), group, subresource), all_namespaces
 
 
-def who_can(store: Store, snapshot_id: int, verb: str, resource: str, namespace: str) -> WhoCanAnswer:
+def who_can(data: SnapshotData, verb: str, resource: str, namespace: str) -> WhoCanAnswer:
     request, all_namespaces = build_request(verb.strip(), resource.strip(), namespace)
-    answers = Authorizer(SqlitePolicy(store, snapshot_id)).who_can(request, all_namespaces=all_namespaces)
+    answers = Authorizer(data.policy).who_can(request, all_namespaces=all_namespaces)
     return WhoCanAnswer(request, all_namespaces, tuple(answers))
 
 

@@ -1,8 +1,10 @@
-"""Adapters to library features that may not be in this build yet (solver, usage, trim, offboarding).
+"""Adapters to the library features behind the screens (solver, audit usage, trim, offboarding).
 
-Each screen asks this module, never the feature package directly, so wiring a feature
-in is a change in one place. A missing feature raises FeatureUnavailable with a sentence
-the screen shows as is; the TUI never invents an answer in its place.
+Each screen asks this module, never the feature package directly, so wiring a feature in is
+a change in one place, and each adapter calls exactly what the matching CLI command calls.
+A question the library cannot answer (no audit data, a missing module, a bad identifier)
+raises FeatureUnavailable with a sentence the screen shows as is; the TUI never invents an
+answer in its place. No textual imports: the solver helper process imports this module.
 """
 
 from __future__ import annotations
@@ -12,8 +14,15 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from rbacmap.model import Subject
+from rbacmap.model import RoleKey, Subject
+from rbacmap.offboard import offboard
+from rbacmap.offboard_fix import build_fix, render_fix
+from rbacmap.offboard_identity import PersonSpecError, parse_person
+from rbacmap.offboard_report import PersonReport
+from rbacmap.policy import InMemoryPolicy
 from rbacmap.store import Snapshot, Store
+from rbacmap.trim import TrimReport, select_roles, trim
+from rbacmap.usage import UsageRecord, UsageWindow, usage_records, usage_window, user_groups
 
 
 class FeatureUnavailable(Exception):
@@ -79,62 +88,67 @@ def _path_view(path: Any) -> PathView:
 
 
 # --- audit usage (rbacmap.usage) and trimming (rbacmap.trim) --------------------------------
-
-
-def rule_usage(store: Store, snapshot: Snapshot, role_kind: str, namespace: str, name: str) -> dict[int, bool]:
-    """rule index -> used in the audit window, for one role."""
-    usage = _function("rbacmap.usage", "rule_usage", "audit usage (rbacmap.usage)")
-    return dict(usage(store, snapshot.id, role_kind, namespace, name))
+# Exactly what `rbacmap trim` calls: usage_window, usage_records, user_groups, select_roles, trim.
 
 
 @dataclass(frozen=True)
-class TrimChange:
-    """One proposed change to a role: the original rule text, its replacement ('' = removed), why."""
+class RuleUsage:
+    """Which of a role's rules the audit window saw used (rule indexes), and the window."""
 
-    role: str
-    original: str
-    proposed: str
-    reason: str
+    used: frozenset[int]
+    window: str
 
 
-@dataclass(frozen=True)
-class TrimProposalView:
-    role: str
-    original_yaml: str
-    changes: tuple[TrimChange, ...]
-    data: Any
+UsageInputs = tuple[UsageWindow, list[UsageRecord], dict[str, tuple[str, ...]]]
 
 
-def trim_proposals(store: Store, snapshot: Snapshot) -> list[TrimProposalView]:
-    propose = _function("rbacmap.trim", "propose", "role trimming (rbacmap.trim)")
-    return [_proposal_view(p) for p in propose(store, snapshot.id)]
+def _usage_inputs(store: Store, snapshot: Snapshot) -> UsageInputs:
+    window = usage_window(store, snapshot.cluster)
+    if not window.start:
+        raise FeatureUnavailable(f"no audit logs imported for cluster {snapshot.cluster}: "
+                                 "run `rbacmap import audit` to see used/unused rules and trims")
+    return window, usage_records(store, snapshot.cluster, window), user_groups(store, snapshot.cluster)
 
 
-def _proposal_view(proposal: Any) -> TrimProposalView:
-    changes = tuple(
-        TrimChange(str(proposal.role), str(c.original), str(c.proposed or ""), str(c.reason))
-        for c in proposal.changes
-    )
-    return TrimProposalView(str(proposal.role), str(proposal.original_yaml()), changes, proposal)
+def rule_usage(store: Store, snapshot: Snapshot, policy: InMemoryPolicy, key: RoleKey) -> RuleUsage:
+    """Rule indexes of one role that observed requests went through (the trim report's used rules)."""
+    role = policy.role(key)
+    if role is None:
+        raise FeatureUnavailable(f"{key} is not in this snapshot")
+    window, records, groups = _usage_inputs(store, snapshot)
+    report = trim(policy, records, groups, window, [role])
+    return RuleUsage(frozenset(report.proposals[0].used_rule_indexes), window.describe())
 
 
-def trimmed_yaml(proposal: TrimProposalView, accepted: list[bool]) -> str:
-    """The role's YAML with only the accepted changes applied (the library renders it)."""
-    return str(proposal.data.to_yaml(accepted=accepted))
+def trim_report(store: Store, snapshot: Snapshot, policy: InMemoryPolicy) -> TrimReport:
+    """`rbacmap trim --all`: a proposal for every bound role (system: ClusterRoles left out)."""
+    window, records, groups = _usage_inputs(store, snapshot)
+    roles = select_roles(policy)
+    if not roles:
+        raise FeatureUnavailable("no bound role to trim in this snapshot")
+    return trim(policy, records, groups, window, roles)
 
 
 # --- offboarding (rbacmap.offboard) ------------------------------------------------------------
+# Exactly what `rbacmap offboard --export-fix` calls: parse_person, offboard, build_fix, render_fix.
 
 
 @dataclass(frozen=True)
-class OffboardReport:
-    text: str
+class OffboardResult:
+    people: tuple[PersonReport, ...]
     fix_yaml: str
 
+    @property
+    def remains(self) -> bool:
+        return any(report.remains for report in self.people)
 
-def offboard(store: Store, snapshot: Snapshot, identifiers: list[str]) -> OffboardReport:
-    """Not wired yet: rbacmap.offboard.offboard(store, people, clusters) takes Person values and
-    returns PersonReports; connect it here (report text + offboard_fix.render_fix) to light the screen."""
-    _module("rbacmap.offboard", "offboarding (rbacmap.offboard)")
-    raise FeatureUnavailable("offboarding not available in the TUI yet: rbacmap.offboard is not wired into "
-                             "tui/features.py; use `rbacmap offboard` meanwhile")
+
+def offboard_person(store: Store, cluster: str, identifiers: str, groups: tuple[str, ...] = ()) -> OffboardResult:
+    """One person (identifiers separated by commas or spaces) in one cluster: the report and the fix."""
+    try:
+        person = parse_person(identifiers, groups)
+    except PersonSpecError as exc:
+        raise FeatureUnavailable(str(exc)) from exc
+    reports = offboard(store, [person], [cluster])
+    fix = render_fix(build_fix(store, reports), [person.label])
+    return OffboardResult(tuple(reports), fix)

@@ -1,17 +1,18 @@
-"""Offboarding: type a person's identifiers, read the report, export the fix."""
+"""Offboarding: type a person's identifiers, read the report, export the fix (as `rbacmap offboard`)."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Input, Static
 
+from rbacmap.offboard_report import ClusterReport, PersonReport
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
-from rbacmap.tui.data import open_snapshot
-from rbacmap.tui.features import FeatureUnavailable, OffboardReport, offboard
-from rbacmap.tui.text import multiline
+from rbacmap.tui.features import FeatureUnavailable, OffboardResult, offboard_person
+from rbacmap.tui.text import line, lines
 
 
 class OffboardScreen(RbacScreen):
@@ -19,11 +20,12 @@ class OffboardScreen(RbacScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.report: OffboardReport | None = None
+        self.result: OffboardResult | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="identifiers, comma separated (alice@example.com, arn:aws:iam::…)", id="identifiers")
+        yield Input(placeholder="a person's identifiers, comma separated (alice@example.com, arn:aws:iam::…)",
+                    id="identifiers")
         with VerticalScroll():
             yield Static(id="report")
         yield Static(id="status")
@@ -38,32 +40,76 @@ class OffboardScreen(RbacScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        identifiers = [part.strip() for part in event.value.split(",") if part.strip()]
-        if identifiers:
-            self.load(identifiers)
+        if event.value.strip():
+            self.set_status("checking…", "italic")
+            self.load(event.value)
 
     @work(thread=True, exclusive=True)
-    def load(self, identifiers: list[str]) -> None:
+    def load(self, identifiers: str) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                report: OffboardReport | str = offboard(store, snapshot, identifiers)
-        except FeatureUnavailable as exc:
-            report = str(exc)
-        except StoreError as exc:
-            self.app.call_from_thread(self.set_status, str(exc), "red")
-            return
-        self.app.call_from_thread(self.show, report)
+            cluster = self.rbac_app.session.snapshot(self.rbac_app.cluster).cluster
+            with self.rbac_app.session.store() as store:
+                result: OffboardResult | str = offboard_person(store, cluster, identifiers)
+        except (FeatureUnavailable, StoreError) as exc:
+            result = str(exc)
+        self.app.call_from_thread(self.show, result)
 
-    def show(self, report: OffboardReport | str) -> None:
-        if isinstance(report, str):
-            self.report = None
-            self.set_status(report, "yellow")
+    def show(self, result: OffboardResult | str) -> None:
+        if isinstance(result, str):
+            self.result = None
+            self.query_one("#report", Static).update("")
+            self.set_status(result, "yellow")
             return
-        self.report = report
-        self.query_one("#report", Static).update(multiline(report.text))
-        self.set_status("e exports the fix YAML")
+        self.result = result
+        self.query_one("#report", Static).update(lines([report_text(report) for report in result.people]))
+        verdict = "ACCESS REMAINS" if result.remains else "nothing remains"
+        self.set_status(f"{verdict}; e exports the fix (YAML and commands to review)",
+                        "bold red" if result.remains else "green")
+        self.query_one(VerticalScroll).focus()
 
     def current_object(self) -> ObjectView | None:
-        if self.report is None:
+        if self.result is None:
             return None
-        return ObjectView("offboarding fix", self.report.fix_yaml, "offboarding-fix")
+        label = self.result.people[0].person.label if self.result.people else "person"
+        return ObjectView("offboarding fix", self.result.fix_yaml, f"offboard-fix-{label}")
+
+
+def report_text(report: PersonReport) -> Text:
+    """The report as `rbacmap offboard` prints it: identities, findings with fixes, what still works."""
+    person = report.person
+    out = [line((f"== {person.label} ({', '.join(person.identifiers)}): ", "bold"),
+                ("ACCESS REMAINS", "bold red") if report.remains else ("nothing remains", "green"))]
+    for cluster in report.clusters:
+        out += _cluster_lines(cluster)
+    return lines(out)
+
+
+def _cluster_lines(cluster: ClusterReport) -> list[Text]:
+    out = [line((f"-- cluster {cluster.cluster} (snapshot {cluster.snapshot_id})", "bold"))]
+    out += [line((f"⚠ {warning}", "yellow")) for warning in cluster.warnings]
+    out.append(line(("identities:", "bold")))
+    for identity in cluster.identities:
+        groups = f" groups {', '.join(identity.groups)}" if identity.groups else ""
+        out.append(line("  ", identity.username or "<any session>", groups, (f"  <- {identity.via}", "dim")))
+    if cluster.findings:
+        out.append(line(("findings:", "bold")))
+    for finding in cluster.findings:
+        where = finding.location.logical_name() if finding.location else "-"
+        out.append(line("  ", (finding.type + ("" if finding.remains else " (info)"), "red" if finding.remains else ""),
+                        f"  {where}: {finding.message}"))
+        if finding.remediation:
+            out.append(line(("    -> " + finding.remediation, "cyan")))
+    if cluster.permissions:
+        out.append(line(("can still do:", "bold")))
+        current = None
+        for permission in cluster.permissions:
+            scope = permission.scope or "cluster-wide"
+            if scope != current:
+                out.append(line(("  " + scope + ":", "magenta")))
+                current = scope
+            binding = permission.grant["binding"]
+            out.append(line(f"    {permission.rule}", (f"  via {binding['kind']} {binding['name']}", "dim")))
+    skipped = [name for name, used in cluster.sources.items() if not used]
+    if skipped:
+        out.append(line((f"sources not available: {', '.join(skipped)}", "italic")))
+    return out

@@ -10,22 +10,21 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from rbacmap.model import RoleKey, Subject
 from rbacmap.store import StoreError
-from rbacmap.tui.data import list_roles, list_subjects, open_snapshot
 from rbacmap.tui.modals import SCREEN_NAMES
+from rbacmap.tui.session import Session
 from rbacmap.tui.text import printable
 
 if TYPE_CHECKING:
     from rbacmap.tui.app import RbacmapApp
 
 
-def _targets(db_path: str, cluster: str | None) -> list[tuple[str, Subject | RoleKey]]:
-    """Everything the palette can jump to, read in a worker thread with its own connection."""
+def _targets(session: Session, cluster: str | None) -> list[tuple[str, Subject | RoleKey]]:
+    """Everything the palette can jump to (the snapshot's lists, built once by whoever asks first)."""
     try:
-        with open_snapshot(db_path, cluster) as (store, snapshot):
-            subjects, _ = list_subjects(store, snapshot.id)
-            roles, _ = list_roles(store, snapshot.id)
+        data = session.data(cluster)
     except StoreError:
         return []
+    subjects, roles = data.subjects, data.roles
     out: list[tuple[str, Subject | RoleKey]] = [
         (f"go to subject {row.subject.kind} {row.display_name}", row.subject) for row in subjects
     ]
@@ -38,7 +37,7 @@ class GoToProvider(Provider):
 
     async def startup(self) -> None:
         app = cast("RbacmapApp", self.app)
-        self.targets = await asyncio.to_thread(_targets, app.db_path, app.cluster)
+        self.targets = await asyncio.to_thread(_targets, app.session, app.cluster)
 
     async def discover(self) -> Hits:
         app = cast("RbacmapApp", self.app)

@@ -9,8 +9,8 @@ from textual.widgets import Footer, Header, Input, Select, Static, Tree
 
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
-from rbacmap.tui.data import open_snapshot
-from rbacmap.tui.features import TARGETS, FeatureUnavailable, PathView, escalation_paths
+from rbacmap.tui.features import TARGETS, FeatureUnavailable, PathView
+from rbacmap.tui.path_source import PathQuery
 from rbacmap.tui.text import line, plain
 
 
@@ -34,6 +34,7 @@ class PathsScreen(RbacScreen):
     def on_mount(self) -> None:
         # Focus the results, not the form, so `:` and `?` keep working; `/` goes to the namespace.
         self.query_one("#path-tree", Tree).focus()
+        self.set_status("solving…", "italic")
         self.search()
 
     def action_filter(self) -> None:
@@ -53,8 +54,9 @@ class PathsScreen(RbacScreen):
     @work(thread=True, exclusive=True)
     def load(self, target: str, namespace: str) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                paths: list[PathView] | str = escalation_paths(store, snapshot, target, namespace)
+            snapshot = self.rbac_app.session.snapshot(self.rbac_app.cluster)
+            paths: list[PathView] | str = self.rbac_app.path_source.paths(
+                self.rbac_app.db_path, PathQuery(snapshot.id, target, namespace))
         except FeatureUnavailable as exc:
             paths = str(exc)
         except StoreError as exc:

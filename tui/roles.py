@@ -2,75 +2,88 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from rbacmap.model import SERVICE_ACCOUNT, RoleKey, Subject
+from rbacmap.model import SERVICE_ACCOUNT, Binding, RoleKey, Subject
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
-from rbacmap.tui.data import ROW_LIMIT, RoleDetail, RoleRow, list_roles, open_snapshot, role_detail, role_manifest
-from rbacmap.tui.features import FeatureUnavailable, rule_usage
+from rbacmap.tui.data import RoleDetail, RoleRow, filter_roles, role_detail, role_manifest
+from rbacmap.tui.features import FeatureUnavailable, RuleUsage, rule_usage
+from rbacmap.tui.lazy_table import LazyTable
 from rbacmap.tui.text import line, plain
+
+
+def _role_cells(row: RoleRow) -> tuple[Text, Text, Text, str, str]:
+    return plain(row.key.kind), plain(row.key.namespace or "-"), plain(row.key.name), str(row.rules), str(row.bindings)
+
+
+def _binding_cells(item: tuple[Binding, Subject, Subject]) -> tuple[Text, Text, Text, Text]:
+    binding, subject, shown = item
+    name = f"{shown.namespace}/{subject.name}" if shown.namespace else subject.name
+    return (plain(f"{binding.key.kind} {binding.key.name}"), plain(binding.key.namespace or "cluster-wide"),
+            plain(subject.kind), plain(name))
 
 
 class RolesScreen(RbacScreen):
     TITLE = "Roles"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[RoleRow] = []
-
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="/ filter roles (kind, namespace or name)", id="filter")
-        yield DataTable(id="roles", cursor_type="row")
+        yield LazyTable(id="roles")
         yield Static(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#roles", DataTable)
+        table = self.query_one("#roles", LazyTable)
         table.add_columns("kind", "namespace", "name", "rules", "bindings")
         table.focus()
-        self.load("")
+        self.filter("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.load(event.value)
+            self.filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#roles", DataTable).focus()
+        self.query_one("#roles", LazyTable).focus()
+
+    def filter(self, text: str) -> None:
+        data = self.cached_data()
+        if data is None:
+            self.load(text)
+        else:
+            self.show(filter_roles(data, text))
 
     @work(thread=True, exclusive=True)
     def load(self, text: str) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                rows, total = list_roles(store, snapshot.id, text)
+            self.snapshot_data()
         except StoreError as exc:
             self.app.call_from_thread(self.set_status, str(exc), "red")
             return
-        self.app.call_from_thread(self.show, rows, total)
+        # Filter with what the filter box holds now: the user may have typed while the lists were built.
+        self.app.call_from_thread(lambda: self.filter(self.query_one("#filter", Input).value))
 
-    def show(self, rows: list[RoleRow], total: int) -> None:
-        self.rows = rows
-        table = self.query_one("#roles", DataTable)
-        table.clear()
-        for index, row in enumerate(rows):
-            table.add_row(plain(row.key.kind), plain(row.key.namespace or "-"), plain(row.key.name),
-                          str(row.rules), str(row.bindings), key=str(index))
-        more = f" (showing {ROW_LIMIT}; filter with /)" if total > len(rows) else ""
-        self.set_status(f"{total} roles{more}; enter shows rules and bindings")
+    def show(self, rows: list[RoleRow]) -> None:
+        self.query_one("#roles", LazyTable).show(rows, _role_cells)
+        self.set_status(f"{len(rows)} roles; enter shows rules and bindings; / filters")
+
+    def selected(self) -> RoleKey | None:
+        row = self.query_one("#roles", LazyTable).selected_item()
+        return row.key if isinstance(row, RoleRow) else None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        table = self.query_one("#roles", DataTable)
-        if self.rows and table.cursor_row < len(self.rows):
-            self.app.push_screen(RoleDetailScreen(self.rows[table.cursor_row].key))
+        key = self.selected()
+        if key is not None:
+            self.app.push_screen(RoleDetailScreen(key))
 
     def current_object(self) -> ObjectView | None:
-        table = self.query_one("#roles", DataTable)
-        if not self.rows or table.cursor_row >= len(self.rows):
+        key = self.selected()
+        if key is None:
             return None
-        key = self.rows[table.cursor_row].key
         return ObjectView(str(key), {"kind": key.kind, "namespace": key.namespace or None, "name": key.name},
                           "-".join(p for p in (key.kind, key.namespace, key.name) if p))
 
@@ -91,7 +104,7 @@ class RoleDetailScreen(RbacScreen):
         yield Static(plain(str(self.key), "bold"), id="role-title")
         yield DataTable(id="rules", cursor_type="row")
         yield Static(id="usage")
-        yield DataTable(id="role-bindings", cursor_type="row")
+        yield LazyTable(id="role-bindings")
         yield Static(id="status")
         yield Footer()
 
@@ -99,36 +112,62 @@ class RoleDetailScreen(RbacScreen):
         self.sub_title = str(self.key)
         self.query_one("#rules", DataTable).add_columns("#", "apiGroups", "resources", "resourceNames", "verbs",
                                                         "used")
-        bindings = self.query_one("#role-bindings", DataTable)
+        bindings = self.query_one("#role-bindings", LazyTable)
         bindings.add_columns("binding", "where", "subject kind", "subject")
         bindings.focus()
-        self.load()
+        data = self.cached_data()
+        if data is None:
+            self.load()
+        else:
+            self.show(role_detail(data, self.key))
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                detail = role_detail(store, snapshot.id, self.key)
-                try:
-                    usage: dict[int, bool] | str = rule_usage(store, snapshot, self.key.kind, self.key.namespace,
-                                                              self.key.name)
-                except FeatureUnavailable as exc:
-                    usage = str(exc)
+            detail = role_detail(self.snapshot_data(), self.key)
         except StoreError as exc:
             self.app.call_from_thread(self.set_status, str(exc), "red")
             return
-        self.app.call_from_thread(self.show, detail, usage)
+        self.app.call_from_thread(self.show, detail)
 
-    def show(self, detail: RoleDetail | None, usage: dict[int, bool] | str) -> None:
+    @work(thread=True, exclusive=True, group="role-usage")
+    def load_usage(self) -> None:
+        """Used/unused per rule comes from the audit usage (the trim library), after the rules show."""
+        session = self.rbac_app.session
+        try:
+            data = self.snapshot_data()
+            with session.store() as store:
+                usage: RuleUsage | str = rule_usage(store, data.snapshot, data.policy, self.key)
+        except (FeatureUnavailable, StoreError) as exc:
+            usage = str(exc)
+        self.app.call_from_thread(self.show_usage, usage)
+
+    def show(self, detail: RoleDetail | None) -> None:
         if detail is None:
             self.set_status(f"{self.key} is not in this snapshot (a binding references a missing role)", "yellow")
             return
         self.detail = detail
+        self.show_rules(None)
+        self.query_one("#usage", Static).update(plain("audit usage: loading…", "italic"))
+        rows = []
+        for binding in detail.bindings:
+            for subject in binding.subjects:
+                namespace = subject.namespace or (binding.key.namespace if subject.kind == SERVICE_ACCOUNT else "")
+                rows.append((binding, subject, Subject(subject.kind, subject.name, namespace)))
+        self.subjects = [shown for _, _, shown in rows]
+        self.query_one("#role-bindings", LazyTable).show(rows, _binding_cells)
+        self.set_status(line(f"{len(detail.role.rules)} rules, {len(detail.bindings)} bindings "
+                             f"({len(rows)} subjects); ",
+                             "enter on a subject shows its permissions; y YAML, e export"))
+        self.load_usage()
+
+    def show_rules(self, usage: RuleUsage | None) -> None:
+        assert self.detail is not None
         rules = self.query_one("#rules", DataTable)
         rules.clear()
-        for index, rule in enumerate(detail.role.rules):
-            used = "-" if isinstance(usage, str) else ("used" if usage.get(index) else "UNUSED")
-            source = detail.role.source_of(index)
+        for index, rule in enumerate(self.detail.role.rules):
+            used = "-" if usage is None else ("used" if index in usage.used else "UNUSED")
+            source = self.detail.role.source_of(index)
             rules.add_row(
                 str(index) + (" *" if source else ""),
                 plain(",".join(g or '""' for g in rule.api_groups) or "-"),
@@ -137,22 +176,14 @@ class RoleDetailScreen(RbacScreen):
                 plain(",".join(rule.verbs)),
                 plain(used, "red" if used == "UNUSED" else ""),
             )
-        note = usage if isinstance(usage, str) else "used/UNUSED: seen in the audit window or not"
-        self.query_one("#usage", Static).update(plain(note, "italic"))
-        table = self.query_one("#role-bindings", DataTable)
-        table.clear()
-        self.subjects = []
-        for binding in detail.bindings:
-            for subject in binding.subjects:
-                namespace = subject.namespace or (binding.key.namespace if subject.kind == SERVICE_ACCOUNT else "")
-                shown = Subject(subject.kind, subject.name, namespace)
-                name = f"{namespace}/{subject.name}" if namespace else subject.name
-                table.add_row(plain(f"{binding.key.kind} {binding.key.name}"),
-                              plain(binding.key.namespace or "cluster-wide"), plain(subject.kind), plain(name),
-                              key=str(len(self.subjects)))
-                self.subjects.append(shown)
-        self.set_status(line(f"{len(detail.role.rules)} rules, {len(detail.bindings)} bindings; ",
-                             "enter on a subject shows its permissions; y YAML, e export"))
+
+    def show_usage(self, usage: RuleUsage | str) -> None:
+        if isinstance(usage, str):
+            self.query_one("#usage", Static).update(plain(usage, "italic"))
+            return
+        self.show_rules(usage)
+        self.query_one("#usage", Static).update(plain(f"used/UNUSED: seen in the audit window or not ({usage.window})",
+                                                      "italic"))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "role-bindings" or not self.subjects:

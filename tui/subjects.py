@@ -13,9 +13,15 @@ from rbacmap.permissions import SubjectPermissions
 from rbacmap.store import StoreError
 from rbacmap.subjects import format_subject
 from rbacmap.tui.base import ObjectView, RbacScreen
-from rbacmap.tui.data import ROW_LIMIT, SubjectRow, list_subjects, open_snapshot, permissions_json, permissions_of
-from rbacmap.tui.features import FeatureUnavailable, PathView, paths_of_subject
+from rbacmap.tui.data import SubjectRow, filter_subjects, permissions_json, permissions_of
+from rbacmap.tui.features import FeatureUnavailable, PathView
+from rbacmap.tui.lazy_table import LazyTable
+from rbacmap.tui.path_source import PathQuery
 from rbacmap.tui.text import line, lines, plain
+
+
+def _subject_cells(row: SubjectRow) -> tuple[Text, Text, str]:
+    return plain(row.subject.kind), plain(row.display_name), str(row.bindings)
 
 
 def subject_label(subject: Subject) -> str:
@@ -27,53 +33,51 @@ def subject_label(subject: Subject) -> str:
 class SubjectsScreen(RbacScreen):
     TITLE = "Subjects"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[SubjectRow] = []
-
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="/ filter subjects (kind, namespace or name)", id="filter")
-        yield DataTable(id="subjects", cursor_type="row")
+        yield LazyTable(id="subjects")
         yield Static(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#subjects", DataTable).add_columns("kind", "subject", "bindings")
-        self.query_one("#subjects", DataTable).focus()
-        self.load("")
+        table = self.query_one("#subjects", LazyTable)
+        table.add_columns("kind", "subject", "bindings")
+        table.focus()
+        self.filter("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.load(event.value)
+            self.filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#subjects", DataTable).focus()
+        self.query_one("#subjects", LazyTable).focus()
+
+    def filter(self, text: str) -> None:
+        """Filter in memory at once when the snapshot's lists are built; else build them in a worker."""
+        data = self.cached_data()
+        if data is None:
+            self.load(text)
+        else:
+            self.show(filter_subjects(data, text))
 
     @work(thread=True, exclusive=True)
     def load(self, text: str) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                rows, total = list_subjects(store, snapshot.id, text)
+            self.snapshot_data()
         except StoreError as exc:
             self.app.call_from_thread(self.set_status, str(exc), "red")
             return
-        self.app.call_from_thread(self.show, rows, total)
+        # Filter with what the filter box holds now: the user may have typed while the lists were built.
+        self.app.call_from_thread(lambda: self.filter(self.query_one("#filter", Input).value))
 
-    def show(self, rows: list[SubjectRow], total: int) -> None:
-        self.rows = rows
-        table = self.query_one("#subjects", DataTable)
-        table.clear()
-        for index, row in enumerate(rows):
-            table.add_row(plain(row.subject.kind), plain(row.display_name), str(row.bindings), key=str(index))
-        more = f" (showing {ROW_LIMIT}; filter with /)" if total > len(rows) else ""
-        self.set_status(f"{total} subjects{more}; enter shows effective permissions")
+    def show(self, rows: list[SubjectRow]) -> None:
+        self.query_one("#subjects", LazyTable).show(rows, _subject_cells)
+        self.set_status(f"{len(rows)} subjects; enter shows effective permissions; / filters")
 
     def selected(self) -> Subject | None:
-        table = self.query_one("#subjects", DataTable)
-        if not self.rows or table.cursor_row >= len(self.rows):
-            return None
-        return self.rows[table.cursor_row].subject
+        row = self.query_one("#subjects", LazyTable).selected_item()
+        return row.subject if isinstance(row, SubjectRow) else None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         subject = self.selected()
@@ -121,24 +125,26 @@ class SubjectDetailScreen(RbacScreen):
     def on_mount(self) -> None:
         self.sub_title = subject_label(self.subject)
         self.query_one("#permissions", Tree).focus()
-        self.load()
+        data = self.cached_data()
+        if data is None:
+            self.load()
+        else:
+            self.show(permissions_of(data, self.subject))
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                permissions = permissions_of(store, snapshot.id, self.subject)
+            permissions = permissions_of(self.snapshot_data(), self.subject)
         except StoreError as exc:
             self.app.call_from_thread(self.set_status, str(exc), "red")
             return
         self.app.call_from_thread(self.show, permissions)
-        self.load_paths()
 
     @work(thread=True, exclusive=True, group="subject-paths")
-    def load_paths(self) -> None:
+    def load_paths(self, snapshot_id: int) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                paths: list[PathView] | str = paths_of_subject(store, snapshot, self.subject)
+            paths: list[PathView] | str = self.rbac_app.path_source.paths(
+                self.rbac_app.db_path, PathQuery(snapshot_id, subject=self.subject))
         except (FeatureUnavailable, StoreError) as exc:
             paths = str(exc)
         self.app.call_from_thread(self.query_one("#paths", Static).update, self._paths(paths))
@@ -164,6 +170,7 @@ class SubjectDetailScreen(RbacScreen):
         tree.root.expand()
         self.query_one("#paths", Static).update(line(("Escalation paths: solving…", "italic")))
         self.set_status("enter on a rule opens its role; y YAML, e export")
+        self.load_paths(self.rbac_app.session.snapshot(self.rbac_app.cluster).id)
 
     def _binding_count(self) -> int:
         assert self.permissions is not None

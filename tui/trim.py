@@ -1,4 +1,4 @@
-"""Trim: each role's proposed cut next to the original; accept or reject each change, export YAML."""
+"""Trim: each proposed change next to the original and trimmed role; accept or reject each, export YAML."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from rbacmap.store import StoreError
+from rbacmap.trim import TrimReport
 from rbacmap.tui.base import ObjectView, RbacScreen
-from rbacmap.tui.data import open_snapshot
-from rbacmap.tui.features import FeatureUnavailable, TrimProposalView, trim_proposals, trimmed_yaml
-from rbacmap.tui.text import multiline, plain
+from rbacmap.tui.features import FeatureUnavailable, trim_report
+from rbacmap.tui.text import line, lines, multiline, plain
+from rbacmap.tui.trim_plan import TrimChange, changes_of, decided_yaml, export_yaml, original_yaml
 
 
 class TrimScreen(RbacScreen):
@@ -24,10 +25,9 @@ class TrimScreen(RbacScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.proposals: list[TrimProposalView] = []
-        # (proposal index, change index) per table row, and the user's decision per change.
-        self.rows: list[tuple[int, int]] = []
-        self.accepted: dict[int, list[bool]] = {}
+        self.report: TrimReport | None = None
+        self.changes: list[TrimChange] = []
+        self.accepted: list[bool] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,67 +41,70 @@ class TrimScreen(RbacScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#changes", DataTable).add_columns("role", "original rule", "proposed", "why", "decision")
+        self.query_one("#changes", DataTable).add_columns("role", "change", "proposed", "why", "decision")
         self.query_one("#changes", DataTable).focus()
+        self.set_status("reading audit usage and trimming…", "italic")
         self.load()
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                proposals: list[TrimProposalView] | str = trim_proposals(store, snapshot)
-        except FeatureUnavailable as exc:
-            proposals = str(exc)
-        except StoreError as exc:
-            self.app.call_from_thread(self.set_status, str(exc), "red")
-            return
-        self.app.call_from_thread(self.show, proposals)
+            data = self.snapshot_data()
+            with self.rbac_app.session.store() as store:
+                report: TrimReport | str = trim_report(store, data.snapshot, data.policy)
+        except (FeatureUnavailable, StoreError) as exc:
+            report = str(exc)
+        self.app.call_from_thread(self.show, report)
 
-    def show(self, proposals: list[TrimProposalView] | str) -> None:
-        if isinstance(proposals, str):
-            self.set_status(proposals, "yellow")
+    def show(self, report: TrimReport | str) -> None:
+        if isinstance(report, str):
+            self.set_status(report, "yellow")
             return
-        self.proposals = proposals
-        self.accepted = {i: [True] * len(p.changes) for i, p in enumerate(proposals)}
-        self.rows = [(i, j) for i, p in enumerate(proposals) for j in range(len(p.changes))]
+        self.report = report
+        self.changes = changes_of(report)
+        self.accepted = [True] * len(self.changes)
         self.refresh_table()
-        self.set_status("a accepts, r rejects the change under the cursor; e exports the accepted roles")
+        status = [line(f"{len(self.changes)} proposed change(s) in {len(report.proposals)} role(s), audit window "
+                       f"{report.window.describe()}; a accepts, r rejects, e exports the accepted changes")]
+        status += [line((f"⚠ {warning}", "yellow")) for warning in report.warnings]
+        self.set_status(lines(status))
 
     def refresh_table(self) -> None:
         table = self.query_one("#changes", DataTable)
         cursor = table.cursor_row
         table.clear()
-        for i, j in self.rows:
-            change = self.proposals[i].changes[j]
-            decision = "accept" if self.accepted[i][j] else "reject"
+        for change, ok in zip(self.changes, self.accepted, strict=True):
+            decision = "accept" if ok else "reject"
             table.add_row(plain(change.role), plain(change.original), plain(change.proposed or "(removed)"),
-                          plain(change.reason), plain(decision, "green" if decision == "accept" else "red"))
-        if self.rows:
-            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+                          plain(change.reason), plain(decision, "green" if ok else "red"))
+        if self.changes:
+            table.move_cursor(row=min(cursor, len(self.changes) - 1))
             self.show_side_by_side()
 
     def show_side_by_side(self) -> None:
         row = self.query_one("#changes", DataTable).cursor_row
-        if row >= len(self.rows):
+        if self.report is None or row >= len(self.changes):
             return
-        index = self.rows[row][0]
-        proposal = self.proposals[index]
-        self.query_one("#original", Static).update(multiline(proposal.original_yaml))
-        self.query_one("#trimmed", Static).update(multiline(trimmed_yaml(proposal, self.accepted[index])))
+        number = self.changes[row].proposal
+        rejected = {c.rule_index for c, ok in zip(self.changes, self.accepted, strict=True)
+                    if c.proposal == number and c.rule_index is not None and not ok}
+        proposal = self.report.proposals[number]
+        self.query_one("#original", Static).update(multiline("# original\n" + original_yaml(proposal)))
+        self.query_one("#trimmed", Static).update(
+            multiline("# with your decisions\n" + decided_yaml(self.report, number, rejected)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if self.rows:
+        if self.changes:
             self.show_side_by_side()
 
     def action_decide(self, accept: bool) -> None:
         row = self.query_one("#changes", DataTable).cursor_row
-        if row < len(self.rows):
-            i, j = self.rows[row]
-            self.accepted[i][j] = accept
+        if row < len(self.changes):
+            self.accepted[row] = accept
             self.refresh_table()
 
     def current_object(self) -> ObjectView | None:
-        if not self.proposals:
+        if self.report is None or not self.changes:
             return None
-        documents = [trimmed_yaml(p, self.accepted[i]) for i, p in enumerate(self.proposals) if any(self.accepted[i])]
-        return ObjectView("trimmed roles", "---\n".join(documents), "trimmed-roles")
+        return ObjectView("trimmed roles", export_yaml(self.report, self.changes, self.accepted), "trimmed-roles")
+

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from rbacmap.model import Subject
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
-from rbacmap.tui.data import WhoCanAnswer, open_snapshot, who_can
+from rbacmap.tui.data import WhoCanAnswer, who_can
 from rbacmap.tui.text import line, lines, plain
 
 
@@ -52,9 +52,9 @@ class WhoCanScreen(RbacScreen):
     @work(thread=True, exclusive=True)
     def ask(self, verb: str, resource: str, namespace: str) -> None:
         try:
-            with open_snapshot(self.rbac_app.db_path, self.rbac_app.cluster) as (store, snapshot):
-                answer = who_can(store, snapshot.id, verb, resource, namespace)
-                warning = snapshot.incompleteness_warning()
+            data = self.snapshot_data()
+            answer = who_can(data, verb, resource, namespace)
+            warning = data.snapshot.incompleteness_warning()
         except StoreError as exc:
             self.app.call_from_thread(self.set_status, str(exc), "red")
             return

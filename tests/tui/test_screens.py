@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from rbacmap.tui.app import RbacmapApp
+from rbacmap.tui.path_source import InProcessPaths
 from rbacmap.tui.modals import ExportScreen, HelpScreen, YamlScreen
 from rbacmap.tui.roles import RoleDetailScreen, RolesScreen
 from rbacmap.tui.subjects import SubjectDetailScreen, SubjectsScreen
@@ -22,10 +23,10 @@ async def jump(ui: Any, app: RbacmapApp, pilot: Any, screen: str) -> None:
 
 
 async def test_dashboard_shows_cluster_counts_and_missing_solver(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db)
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
-        summary = ui.static_text(app, "#summary")
+        summary = ui.static_text(app, "#summary") + ui.static_text(app, "#subject-count")
         assert "Cluster demo" in summary
         assert "3 ClusterRole, 2 ClusterRoleBinding" in summary
         assert "6 subjects" in summary
@@ -38,14 +39,14 @@ async def test_dashboard_warns_about_incomplete_snapshot(tui_db: str, ui: Any) -
 
     with Store(tui_db) as store:
         store.conn.execute("""UPDATE snapshots SET incomplete_kinds = '["Secret"]'""")
-    app = RbacmapApp(tui_db)
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         assert "the importer could not read Secret" in ui.static_text(app, "#warnings")
 
 
 async def test_subjects_filter_detail_and_role_drill_in(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db)
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         await jump(ui, app, pilot, "subjects")
@@ -77,7 +78,7 @@ async def test_subjects_filter_detail_and_role_drill_in(tui_db: str, ui: Any) ->
 
 
 async def test_group_detail_and_dangling_binding(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db)
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         await jump(ui, app, pilot, "subjects")
@@ -91,7 +92,7 @@ async def test_group_detail_and_dangling_binding(tui_db: str, ui: Any) -> None:
 async def test_roles_detail_yaml_and_export(tui_db: str, ui: Any, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    app = RbacmapApp(tui_db)
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         await jump(ui, app, pilot, "roles")
@@ -106,8 +107,7 @@ async def test_roles_detail_yaml_and_export(tui_db: str, ui: Any, tmp_path: Path
         assert ui.table_rows(app, "#role-bindings") == [
             ["RoleBinding read-db-password", "payments", "User", "bob@example.com"]
         ]
-        assert "audit usage (rbacmap.usage) not available" in ui.static_text(app, "#usage") or \
-            "used/UNUSED" in ui.static_text(app, "#usage")
+        assert "no audit logs imported for cluster demo" in ui.static_text(app, "#usage")
 
         await ui.press(app, pilot, "y")
         assert isinstance(app.screen, YamlScreen)
@@ -142,7 +142,7 @@ async def test_roles_detail_yaml_and_export(tui_db: str, ui: Any, tmp_path: Path
 
 
 async def test_who_can_answers_with_provenance_and_exports(tui_db: str, ui: Any, tmp_path: Path) -> None:
-    app = RbacmapApp(tui_db)
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         await jump(ui, app, pilot, "who-can")
@@ -175,7 +175,7 @@ async def test_who_can_answers_with_provenance_and_exports(tui_db: str, ui: Any,
 
 
 async def test_who_can_all_namespaces(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db)
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         await jump(ui, app, pilot, "who-can")
@@ -187,24 +187,20 @@ async def test_who_can_all_namespaces(tui_db: str, ui: Any) -> None:
         assert "(any namespace)" in ui.static_text(app, "#status")
 
 
-async def test_feature_screens_say_what_is_missing(tui_db: str, ui: Any) -> None:
-    """Paths, trim and offboarding show the library's answer, or say precisely that it is missing."""
-    app = RbacmapApp(tui_db)
+async def test_paths_and_trim_without_audit_data(tui_db: str, ui: Any) -> None:
+    """Paths show the solver's answer; trim says precisely that audit data is missing."""
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
-        for screen in ("paths", "trim"):
-            await jump(ui, app, pilot, screen)
-            assert app.current_mode == screen
-            status = ui.static_text(app, "#status")
-            assert "not available" in status or "enter" in status or "accept" in status
-        await jump(ui, app, pilot, "offboard")
-        await ui.press(app, pilot, *"bob@example.com", "enter")
-        status = ui.static_text(app, "#status")
-        assert "not available" in status or "export" in status
+        await jump(ui, app, pilot, "paths")
+        assert app.current_mode == "paths"
+        assert "path(s) to cluster-admin" in ui.tree_lines(app, "#path-tree")[0]
+        await jump(ui, app, pilot, "trim")
+        assert "no audit logs imported for cluster demo" in ui.static_text(app, "#status")
 
 
 async def test_help_jump_palette_and_quit(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db)
+    app = RbacmapApp(tui_db, paths=InProcessPaths())
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         await ui.press(app, pilot, "question_mark")

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from rbacmap.tui.app import RbacmapApp
+from rbacmap.tui.path_source import InProcessPaths
 from rbacmap.tui.roles import RoleDetailScreen
 from rbacmap.tui.subjects import SubjectDetailScreen
 from rbacmap.tui.text import line, plain
@@ -40,7 +41,7 @@ def test_text_helpers_never_parse_markup() -> None:
 async def test_role_named_red_x_renders_literally(tmp_path: Path, ui: Any, db_from: Any) -> None:
     manifest = tmp_path / "hostile.yaml"
     manifest.write_text(HOSTILE)
-    app = RbacmapApp(db_from(tmp_path / "hostile.db", [str(manifest)]))
+    app = RbacmapApp(db_from(tmp_path / "hostile.db", [str(manifest)]), paths=InProcessPaths())
     async with app.run_test(size=(120, 30)) as pilot:
         await ui.settle(app, pilot)
         await ui.press(app, pilot, "colon", *"roles", "enter")
