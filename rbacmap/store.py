@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import sqlite3
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -112,6 +114,35 @@ class Store:
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
+
+    @classmethod
+    def open_read_only(cls, path: str | Path) -> Store:
+        """Open an existing DB read-only (SQLite `mode=ro`): nothing is created or migrated.
+
+        Raises StoreError when the file is missing or its schema is behind this rbacmap.
+        """
+        store = cls.__new__(cls)
+        store.path = str(path)
+        if not os.path.exists(store.path):
+            raise StoreError(f"{store.path} does not exist")
+        uri = "file:" + urllib.parse.quote(os.path.abspath(store.path)) + "?mode=ro"
+        store.conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        store.conn.row_factory = sqlite3.Row
+        store.db = sqlite_utils.Database(store.conn)
+        missing = store.pending_migrations()
+        if missing:
+            store.close()
+            raise StoreError(f"{store.path} needs schema migration(s) {', '.join(map(str, missing))}; "
+                             "open it once with a writing command (e.g. `rbacmap snapshots`) to upgrade it")
+        return store
+
+    def pending_migrations(self) -> list[int]:
+        """Migration versions this rbacmap knows that the DB has not applied yet."""
+        try:
+            applied = {int(row[0]) for row in self.conn.execute("SELECT version FROM schema_version")}
+        except sqlite3.OperationalError:
+            applied = set()
+        return [version for version, _ in sorted(MIGRATIONS) if version not in applied]
 
     def close(self) -> None:
         self.conn.close()
@@ -278,32 +309,39 @@ class SnapshotWriter:
     incomplete_kinds: list[str] = field(default_factory=list)
     server_version: str | None = None
     platform: str | None = None
-    _columns: dict[str, list[str]] = field(default_factory=dict)
 
     def insert(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
-        """Insert rows (dicts without snapshot_id) into a snapshot table; returns the count."""
+        """Insert rows (dicts without snapshot_id) into a snapshot table; returns the count.
+
+        The first row's keys are the columns; dict/list cells become JSON text, booleans 0/1.
+        """
+        iterator = iter(rows)
+        first = next(iterator, None)
+        if first is None:
+            return 0
+        columns = list(first)
+        cell = sqlite_cell
+        return self.insert_values(
+            table,
+            columns,
+            (
+                [cell(value) for value in map(row.get, columns)]
+                for row in itertools.chain((first,), iterator)
+            ),
+        )
+
+    def insert_values(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Insert rows already in `columns` order and SQLite-ready (see `sqlite_cell`); returns the count."""
+        # snapshot_id is our own integer: a literal in the statement rather than one more value per row.
+        sql = (
+            f"INSERT OR REPLACE INTO {table} (snapshot_id, {', '.join(columns)}) "
+            f"VALUES ({int(self.snapshot_id)}, {', '.join('?' * len(columns))})"
+        )
         count = 0
-        batch: list[list[Any]] = []
-        columns: list[str] | None = None
-        sql = ""
-        snapshot_id = self.snapshot_id
-        containers, to_json = _JSON_CONTAINERS, _json_text
-        for row in rows:
-            if columns is None:
-                columns = list(row)
-                names = ", ".join(["snapshot_id", *columns])
-                marks = ", ".join("?" * (len(columns) + 1))
-                sql = f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({marks})"
-            # One comprehension rather than a call per value: this runs for every cell of an import.
-            batch.append(
-                [snapshot_id, *[to_json(v) if isinstance(v, containers) else v for v in map(row.get, columns)]]
-            )
-            count += 1
-            if len(batch) >= 5000:
-                self.conn.executemany(sql, batch)
-                batch.clear()
-        if batch:
-            self.conn.executemany(sql, batch)
+        executemany = self.conn.executemany
+        for batch in _batches(rows, 5000):
+            executemany(sql, batch)
+            count += len(batch)
         return count
 
     def count(self, kind: str, n: int = 1) -> None:
@@ -350,10 +388,21 @@ class SnapshotWriter:
         )
 
 
-_JSON_CONTAINERS = (dict, list, tuple)
+def sqlite_cell(value: Any) -> Any:
+    """A row value as SQLite stores it: dict/list/tuple as compact JSON text, a bool as 0/1.
+
+    sqlite3 would store a bool as 0/1 too, but only after a slow adapter lookup per value.
+    """
+    if isinstance(value, (dict, list, tuple)):
+        return json_cell(value)
+    if value is True:
+        return 1
+    if value is False:
+        return 0
+    return value
 
 
-def _json_text(value: Any) -> str:
+def json_cell(value: Any) -> str:
     """Compact JSON for a dict/list cell; orjson when installed (several times faster)."""
     if not value:  # most list cells of pods are empty (no hostPath, no added capabilities)
         return "{}" if isinstance(value, dict) else "[]"
@@ -363,6 +412,18 @@ def _json_text(value: Any) -> str:
         except TypeError:  # e.g. an int beyond 64 bits: let the standard library decide
             pass
     return json.dumps(value, separators=(",", ":"))
+
+
+def _batches(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[Sequence[Any]]]:
+    """Lists of `size` rows (itertools.batched needs Python 3.12)."""
+    batch: list[Sequence[Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @contextmanager
