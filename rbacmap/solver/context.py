@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rbacmap.model import SERVICE_ACCOUNT, USER
+from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, USER, Role
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.solver.edges import (
     GROUPS_POOL,
@@ -78,43 +78,52 @@ class ClusterObjects:
     csrs: list[dict[str, Any]] = field(default_factory=list)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
+    _namespace_list: list[str] | None = field(default=None, repr=False)
+    _service_account_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _escaping: dict[str, PodFacts | None] = field(default_factory=dict, repr=False)
+    _token_secrets_by_name: dict[str, list[TokenSecret]] | None = field(default=None, repr=False)
+    _namespaces_by_service_account: dict[str, set[str]] | None = field(default=None, repr=False)
+
     @classmethod
     def load(cls, store: Store, snapshot_id: int) -> ClusterObjects:
         objects = cls()
         sid = [snapshot_id]
-        for row in store.query("SELECT name, labels, pss_enforce FROM namespaces WHERE snapshot_id = ?", sid):
-            objects.namespaces[row["name"]] = row
-        for row in store.query(
+        # Plain tuples, not dict rows: a 1000-namespace snapshot has ~50k workload rows.
+        cursor = store.conn.cursor()
+        cursor.row_factory = None
+        for name, labels, pss_enforce in cursor.execute(
+            "SELECT name, labels, pss_enforce FROM namespaces WHERE snapshot_id = ?", sid
+        ):
+            objects.namespaces[name] = {"name": name, "labels": labels, "pss_enforce": pss_enforce}
+        for namespace, name, automount in cursor.execute(
             "SELECT namespace, name, automount_token FROM service_accounts WHERE snapshot_id = ?"
             " ORDER BY namespace, name",
             sid,
         ):
-            objects.service_accounts[row["namespace"]].append(row["name"])
-            if row["automount_token"] is not None:
-                key = (row["namespace"], row["name"])
-                objects.service_account_automount[key] = bool(row["automount_token"])
-        for row in store.query(
+            objects.service_accounts[namespace].append(name)
+            if automount is not None:
+                objects.service_account_automount[(namespace, name)] = bool(automount)
+        no_paths: tuple[str, ...] = ()
+        for kind, namespace, name, service_account, node, privileged, host_pid, host_paths, automount in cursor.execute(
             "SELECT kind, namespace, name, service_account, node, privileged, host_pid, host_path_volumes,"
             " automount_token"
             " FROM workloads WHERE snapshot_id = ? ORDER BY namespace, kind, name",
             sid,
         ):
             facts = PodFacts(
-                row["kind"], row["namespace"], row["name"], row["service_account"], row["node"],
-                bool(row["privileged"]), bool(row["host_pid"]), tuple(json.loads(row["host_path_volumes"])),
-                None if row["automount_token"] is None else bool(row["automount_token"]),
+                kind, namespace, name, service_account, node, bool(privileged), bool(host_pid),
+                no_paths if host_paths == "[]" else tuple(json.loads(host_paths)),
+                None if automount is None else bool(automount),
             )
-            (objects.pods if facts.kind == POD else objects.templates)[facts.namespace].append(facts)
-        for row in store.query(
+            (objects.pods if kind == POD else objects.templates)[namespace].append(facts)
+        for namespace, name, service_account in cursor.execute(
             "SELECT namespace, name, service_account FROM secrets WHERE snapshot_id = ? AND type = ?"
             " ORDER BY namespace, name",
             [snapshot_id, TOKEN_SECRET_TYPE],
         ):
-            if row["service_account"]:
-                objects.token_secrets[row["namespace"]].append(
-                    TokenSecret(row["namespace"], row["name"], row["service_account"])
-                )
-        objects.nodes = [r["name"] for r in store.query("SELECT name FROM nodes WHERE snapshot_id = ?", sid)]
+            if service_account:
+                objects.token_secrets[namespace].append(TokenSecret(namespace, name, service_account))
+        objects.nodes = [name for (name,) in cursor.execute("SELECT name FROM nodes WHERE snapshot_id = ?", sid)]
         for row in store.query("SELECT kind, name, webhooks FROM webhooks WHERE snapshot_id = ?", sid):
             objects.webhooks.append({**row, "webhooks": json.loads(row["webhooks"])})
         objects.csrs = store.query("SELECT name, signer_name FROM csrs WHERE snapshot_id = ?", sid)
@@ -123,9 +132,11 @@ class ClusterObjects:
         return objects
 
     def all_namespaces(self) -> list[str]:
-        """Namespaces known from Namespace objects or from anything living in one."""
-        names = set(self.namespaces) | set(self.service_accounts) | set(self.pods) | set(self.templates)
-        return sorted(names | set(self.token_secrets))
+        """Namespaces known from Namespace objects or from anything living in one (sorted; do not modify)."""
+        if self._namespace_list is None:
+            names = set(self.namespaces) | set(self.service_accounts) | set(self.pods) | set(self.templates)
+            self._namespace_list = sorted(names | set(self.token_secrets))
+        return self._namespace_list
 
     def pod_security_enforce(self, namespace: str) -> str | None:
         row = self.namespaces.get(namespace)
@@ -137,14 +148,47 @@ class ClusterObjects:
             return pod.automount_token
         return self.service_account_automount.get((pod.namespace, pod.service_account), True)
 
+    def first_escaping_pod(self, namespace: str | None) -> PodFacts | None:
+        """The first running pod that can reach its node, in a namespace (None: in any, in order)."""
+        for name in self.all_namespaces() if namespace is None else [namespace]:
+            if name not in self._escaping:
+                self._escaping[name] = next((pod for pod in self.pods.get(name, ()) if pod.escapes_to_node), None)
+            if self._escaping[name] is not None:
+                return self._escaping[name]
+        return None
+
+    def token_secrets_named(self, names: set[str]) -> list[TokenSecret]:
+        """Token Secrets with one of these names, by namespace then name (an index, not a scan per question)."""
+        if self._token_secrets_by_name is None:
+            self._token_secrets_by_name = defaultdict(list)
+            for secrets in self.token_secrets.values():
+                for secret in secrets:
+                    self._token_secrets_by_name[secret.name].append(secret)
+        found = [s for name in names for s in self._token_secrets_by_name.get(name, ())]
+        return sorted(found, key=lambda s: (s.namespace, s.name))
+
+    def service_accounts_named(self, names: set[str], within: Collection[str] | None) -> list[tuple[str, str]]:
+        """(namespace, name) of the ServiceAccounts with one of these names, sorted; `within` None: anywhere."""
+        if self._namespaces_by_service_account is None:
+            self._namespaces_by_service_account = defaultdict(set)
+            for namespace in self.all_namespaces():
+                for name in self.service_account_names(namespace):
+                    self._namespaces_by_service_account[name].add(namespace)
+        return sorted((namespace, name) for name in names
+                      for namespace in self._namespaces_by_service_account.get(name, ())
+                      if within is None or namespace in within)
+
     def service_account_names(self, namespace: str) -> list[str]:
-        """ServiceAccounts of a namespace: the objects, plus `default` and those pods run as."""
-        names = dict.fromkeys(self.service_accounts.get(namespace, ()))
-        if namespace in self.namespaces:
-            names.setdefault("default")
-        for pod in [*self.pods.get(namespace, ()), *self.templates.get(namespace, ())]:
-            names.setdefault(pod.service_account)
-        return list(names)
+        """ServiceAccounts of a namespace: the objects, plus `default` and those pods run as (do not modify)."""
+        found = self._service_account_names.get(namespace)
+        if found is None:
+            names = dict.fromkeys(self.service_accounts.get(namespace, ()))
+            if namespace in self.namespaces:
+                names.setdefault("default")
+            for pod in [*self.pods.get(namespace, ()), *self.templates.get(namespace, ())]:
+                names.setdefault(pod.service_account)
+            found = self._service_account_names[namespace] = list(names)
+        return found
 
 
 @dataclass
@@ -159,6 +203,7 @@ class SolverContext:
     identities: dict[tuple[str, str, str], Identity] = field(default_factory=dict)
     # The identities edge sources must look at in the current round (new ones since the last).
     frontier: list[Identity] = field(default_factory=list)
+    _roles_by_namespace: dict[str, list[Role]] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, store: Store, snapshot: Snapshot) -> SolverContext:
@@ -172,19 +217,29 @@ class SolverContext:
         return self.identities.setdefault(identity.key, identity)
 
     def identity_for_service_account(self, namespace: str, name: str) -> Identity:
-        return self.add_identity(identity_for_service_account(namespace, name))
+        known = self.identities.get((SERVICE_ACCOUNT, name, namespace))
+        return known or self.add_identity(identity_for_service_account(namespace, name))
 
     def identity_for_user(self, name: str) -> Identity:
         return self.add_identity(identity_for_user(name))
 
     def identity_for_group(self, group: str) -> Identity:
-        return self.add_identity(identity_for_group(group))
+        known = self.identities.get((GROUP, group, ""))
+        return known or self.add_identity(identity_for_group(group))
 
     def identity_for_role_holder(self, role: str, scope: str) -> Identity:
         return self.add_identity(identity_for_role_holder(role, scope))
 
     def permissions(self, identity: Identity) -> EffectivePermissions:
         return self.permission_index.for_identity(identity)
+
+    def roles_in(self, namespace: str) -> list[Role]:
+        """The snapshot's Roles of a namespace ('' for its ClusterRoles), in snapshot order."""
+        if self._roles_by_namespace is None:
+            self._roles_by_namespace = defaultdict(list)
+            for role in self.policy.roles.values():
+                self._roles_by_namespace["" if role.key.kind == CLUSTER_ROLE else role.key.namespace].append(role)
+        return self._roles_by_namespace.get(namespace, [])
 
     # --- pools -----------------------------------------------------------------------------
 
@@ -202,9 +257,12 @@ class SolverContext:
                 yield Edge(pool, sa, "", f"as ServiceAccount {pool.namespace}/{name}",
                            objects=(ObjectRef(SERVICE_ACCOUNT, name, pool.namespace),))
         elif pool.kind == POD_SERVICE_ACCOUNTS_POOL:
+            # One edge per ServiceAccount, through its first pod: a shortest path never needs another.
+            seen: set[str] = set()
             for pod in self.objects.pods.get(pool.namespace, ()):
-                if not self.objects.token_mounted(pod):
+                if pod.service_account in seen or not self.objects.token_mounted(pod):
                     continue
+                seen.add(pod.service_account)
                 sa = self.identity_for_service_account(pod.namespace, pod.service_account)
                 yield Edge(pool, sa, "", f"pod {pod.namespace}/{pod.name} runs as {pod.service_account}",
                            objects=(pod.ref(f"serviceAccountName: {pod.service_account}"),))

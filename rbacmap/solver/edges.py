@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from rbacmap.authorizer import Grant
 from rbacmap.solver.identity import Identity
+from rbacmap.solver.kubectl import Sentence
 from rbacmap.solver.targets import Target
 
 
@@ -65,8 +66,9 @@ class Edge:
 
     `grants` are the binding -> role -> rule chains that allow it (several when the step
     needs several permissions, e.g. bind); `objects` are the cluster objects it relies on.
-    `explain` is a sentence a reviewer can check with kubectl; `condition` a caveat that
-    must also hold (e.g. a reachable webhook endpoint).
+    `explain` is a sentence a reviewer can check with kubectl (a `Sentence`, written out
+    only when shown, or plain text); `condition` a caveat that must also hold (e.g. a
+    reachable webhook endpoint).
     """
 
     source: Identity | Pool
@@ -75,7 +77,7 @@ class Edge:
     detail: str
     grants: tuple[Grant, ...] = ()
     objects: tuple[ObjectRef, ...] = ()
-    explain: str = ""
+    explain: str | Sentence = ""
     condition: str = ""
     primitive: str = field(default="", compare=False)
 

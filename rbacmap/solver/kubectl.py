@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import AUTHENTICATED, ResourceRequest
@@ -35,7 +36,25 @@ def grants_text(grants: tuple[Grant, ...]) -> str:
     return "; ".join(grant.describe() for grant in grants)
 
 
-def sentence(identity: Identity, request: ResourceRequest, grants: tuple[Grant, ...], consequence: str) -> str:
-    """"<identity> may <request> (granted by …): <consequence>. Check: kubectl auth can-i …"."""
-    granted = f" (granted by {grants_text(grants)})" if grants else ""
-    return f"{identity} may {request.describe()}{granted}: {consequence}. Check: `{can_i(identity, request)}`"
+@dataclass(frozen=True)
+class Sentence:
+    """A step's proof sentence, kept as data and written out only when shown (`str()`).
+
+    The solver makes ~100k edges on a big cluster and shows a few of them: rendering every
+    sentence up front cost more than the whole search.
+    """
+
+    identity: Identity
+    request: ResourceRequest
+    grants: tuple[Grant, ...]
+    consequence: str
+
+    def __str__(self) -> str:
+        granted = f" (granted by {grants_text(self.grants)})" if self.grants else ""
+        return (f"{self.identity} may {self.request.describe()}{granted}: {self.consequence}. "
+                f"Check: `{can_i(self.identity, self.request)}`")
+
+
+def sentence(identity: Identity, request: ResourceRequest, grants: tuple[Grant, ...], consequence: str) -> Sentence:
+    """"<identity> may <request> (granted by …): <consequence>. Check: kubectl auth can-i …", rendered lazily."""
+    return Sentence(identity, request, grants, consequence)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rbacmap.authorizer import Grant
 from rbacmap.solver.edges import Edge, ObjectRef, Pool
 from rbacmap.solver.identity import Identity
+from rbacmap.solver.kubectl import Sentence
 from rbacmap.solver.targets import Target
 
 
@@ -19,9 +20,14 @@ class Step:
     grants: tuple[Grant, ...]
     objects: tuple[ObjectRef, ...]
     detail: str
-    explanation: str
+    explanations: tuple[str | Sentence, ...]
     condition: str = ""
     primitive: str = ""
+
+    @property
+    def explanation(self) -> str:
+        """The step's proof sentences, written out now (they are kept as data until asked)."""
+        return "; then ".join(str(part) for part in self.explanations)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -84,7 +90,7 @@ def steps_from_edges(subject: Identity, edges: list[Edge]) -> tuple[Step, ...]:
         first = pending[0]
         after = edge.target if isinstance(edge.target, Identity) else current
         details = [e.detail for e in pending if e.detail]
-        explanations = [e.explain or e.detail for e in pending if (e.explain or e.detail)]
+        explanations = tuple(e.explain or e.detail for e in pending if (e.explain or e.detail))
         steps.append(
             Step(
                 action=first.action,
@@ -92,7 +98,7 @@ def steps_from_edges(subject: Identity, edges: list[Edge]) -> tuple[Step, ...]:
                 grants=tuple(g for e in pending for g in e.grants),
                 objects=tuple(o for e in pending for o in e.objects),
                 detail="; ".join(details),
-                explanation="; then ".join(explanations),
+                explanations=explanations,
                 condition="; ".join(e.condition for e in pending if e.condition),
                 primitive=first.primitive,
             )

@@ -10,7 +10,7 @@ of the request's namespace, rules in role order, matched with `rule_allows`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rbacmap.authorizer import Grant, effective_subject, rule_allows
@@ -53,36 +53,122 @@ class PermissionScope:
         return self.everywhere or self.namespaces.get(namespace, ())
 
 
+RequestKey = tuple[str, str, str, str, str]
+"""What rule matching looks at: verb, resource, api group, subresource, name (never the namespace)."""
+
+
+def request_key(request: ResourceRequest) -> RequestKey:
+    return (request.verb, request.resource, request.api_group, request.subresource, request.name)
+
+
+_KEYS_OF_LIST: dict[int, tuple[Sequence[ResourceRequest], tuple[RequestKey, ...]]] = {}
+_KEYS_OF_LIST_LIMIT = 512
+
+
+def request_keys(requests: Iterable[ResourceRequest]) -> tuple[RequestKey, ...]:
+    """Keys of a request list; the primitives' module-level lists are keyed once (held, so ids stay unique)."""
+    if isinstance(requests, list | tuple):
+        known = _KEYS_OF_LIST.get(id(requests))
+        if known is not None and known[0] is requests:
+            return known[1]
+        keys = tuple(request_key(request) for request in requests)
+        if len(_KEYS_OF_LIST) < _KEYS_OF_LIST_LIMIT:
+            _KEYS_OF_LIST[id(requests)] = (requests, keys)
+        return keys
+    return tuple(request_key(request) for request in requests)
+
+
 @dataclass
 class RuleMatcher:
-    """Memoizes which rules of a rule list allow a request (namespace aside), shared per snapshot.
+    """Which rules of each distinct rule list allow a request (namespace aside), shared per snapshot.
 
-    Roles with identical rules (the same Role stamped into every namespace) share one entry,
-    so each distinct (rules, request) pair is matched with `rule_allows` once.
+    Roles with identical rules (the same Role stamped into every namespace) share one rule
+    list id, so each distinct (rules, request) pair is matched with `rule_allows` once, and
+    `allowing(key)` answers "which rule lists allow this, with which rules" for all of them
+    at once: an identity whose rule lists are disjoint from it is skipped without a loop.
     """
 
     _rules_ids: dict[tuple[PolicyRule, ...], int] = field(default_factory=dict)
     _role_ids: dict[int, int] = field(default_factory=dict)
     _roles: list[Role] = field(default_factory=list)  # keeps id(role) keys alive
-    _allowed: dict[tuple[int, str, str, str, str, str], tuple[int, ...]] = field(default_factory=dict)
+    _rule_lists: list[tuple[PolicyRule, ...]] = field(default_factory=list)
+    _allowing: dict[RequestKey, dict[int, tuple[int, ...]]] = field(default_factory=dict)
+    _named: dict[tuple[int, RequestKey], frozenset[str]] = field(default_factory=dict)
+    # (rule list ids an identity holds, request keys) -> the `allowing` maps that concern them.
+    _relevant: dict[tuple[frozenset[int], tuple[RequestKey, ...]], tuple[dict[int, tuple[int, ...]], ...]] = field(
+        default_factory=dict)
+
+    def rules_id(self, role: Role) -> int:
+        found = self._role_ids.get(id(role))
+        if found is not None:
+            return found
+        rules_id = self._rules_ids.get(role.rules)
+        if rules_id is None:
+            rules_id = self._rules_ids[role.rules] = len(self._rule_lists)
+            self._rule_lists.append(role.rules)
+            for key, allowing in self._allowing.items():  # a rule list added late (virtual roles)
+                _match_into(allowing, rules_id, role.rules, key)
+            self._relevant.clear()
+        self._role_ids[id(role)] = rules_id
+        self._roles.append(role)
+        return rules_id
+
+    def allowing(self, key: RequestKey) -> dict[int, tuple[int, ...]]:
+        """rule list id -> indices of its rules that allow the request (only lists that allow it)."""
+        found = self._allowing.get(key)
+        if found is None:
+            found = self._allowing[key] = {}
+            for rules_id, rules in enumerate(self._rule_lists):
+                _match_into(found, rules_id, rules, key)
+        return found
+
+    def relevant(self, held: frozenset[int], keys: tuple[RequestKey, ...]) -> tuple[dict[int, tuple[int, ...]], ...]:
+        """The `allowing` maps of the keys that some rule list in `held` allows (few distinct `held` sets)."""
+        found = self._relevant.get((held, keys))
+        if found is None:
+            found = tuple(a for a in map(self.allowing, keys) if not a.keys().isdisjoint(held))
+            self._relevant[(held, keys)] = found
+        return found
 
     def allowed(self, role: Role, request: ResourceRequest) -> tuple[int, ...]:
-        rules_id = self._role_ids.get(id(role))
-        if rules_id is None:
-            rules_id = self._rules_ids.setdefault(role.rules, len(self._rules_ids))
-            self._role_ids[id(role)] = rules_id
-            self._roles.append(role)
-        key = (rules_id, request.verb, request.resource, request.api_group, request.subresource, request.name)
-        found = self._allowed.get(key)
+        return self.allowing(request_key(request)).get(self.rules_id(role), ())
+
+    def grant_allows(self, grant: Grant, request: ResourceRequest) -> bool:
+        """Whether the grant's rule allows the request (memoized `rule_allows`)."""
+        return grant.rule_index in self.allowing(request_key(request)).get(self.rules_id(grant.role), ())
+
+    def named(self, rules_id: int, key: RequestKey) -> frozenset[str]:
+        """Names in resourceNames of the rules of a list that allow the request for those names."""
+        found = self._named.get((rules_id, key))
         if found is None:
-            found = tuple(i for i, rule in enumerate(role.rules) if rule_allows(request, rule))
-            self._allowed[key] = found
+            names: set[str] = set()
+            for rule in self._rule_lists[rules_id]:
+                if rule.resource_names and rule_allows(_request(key, rule.resource_names[0]), rule):
+                    names.update(rule.resource_names)
+            found = self._named[(rules_id, key)] = frozenset(names)
         return found
+
+
+def _request(key: RequestKey, name: str) -> ResourceRequest:
+    verb, resource, api_group, subresource, _ = key
+    return ResourceRequest(verb, resource, "", api_group, subresource, name)
+
+
+def _match_into(allowing: dict[int, tuple[int, ...]], rules_id: int, rules: tuple[PolicyRule, ...],
+                key: RequestKey) -> None:
+    request = _request(key, key[4])
+    indices = tuple(i for i, rule in enumerate(rules) if rule_allows(request, rule))
+    if indices:
+        allowing[rules_id] = indices
 
 
 @dataclass
 class EffectivePermissions:
-    """One identity's applied bindings: cluster-wide ones and per-namespace ones."""
+    """One identity's applied bindings: cluster-wide ones and per-namespace ones.
+
+    Every question first intersects the rule lists that allow the request with the rule
+    lists this identity holds (`_rules_ids`): most answers are "nowhere" without a loop.
+    """
 
     identity: Identity
     system_masters: bool
@@ -92,13 +178,42 @@ class EffectivePermissions:
     # Hypothetical RoleBindings in every namespace (namespace "*"): namespaced requests only.
     every_namespace: list[AppliedBinding] = field(default_factory=list)
     dangling: list[Binding] = field(default_factory=list)
+    _rules_ids: set[int] = field(default_factory=set, repr=False)
+    _global_rules_ids: set[int] = field(default_factory=set, repr=False)  # cluster + every namespace
+    _namespaces_of: dict[int, list[str]] = field(default_factory=dict, repr=False)  # rule list -> namespaces
+    _scopes: dict[tuple[RequestKey, ...], PermissionScope] = field(default_factory=dict, repr=False)
+    _held: frozenset[int] = field(default=frozenset(), repr=False)  # frozen _rules_ids, shared across identities
+
+    def place(self, binding: Binding, subject_index: int, role: Role) -> None:
+        """Add a binding that applies to this identity (in snapshot order)."""
+        applied = (binding, subject_index, role)
+        rules_id = self.matcher.rules_id(role)
+        self._rules_ids.add(rules_id)
+        self._held = frozenset(self._rules_ids)
+        self._scopes.clear()
+        if binding.key.kind == CLUSTER_ROLE_BINDING:
+            self.cluster.append(applied)
+            self._global_rules_ids.add(rules_id)
+        elif binding.key.namespace == EVERY_NAMESPACE:
+            self.every_namespace.append(applied)
+            self._global_rules_ids.add(rules_id)
+        else:
+            namespace = binding.key.namespace
+            self.namespaced.setdefault(namespace, []).append(applied)
+            where = self._namespaces_of.setdefault(rules_id, [])
+            if namespace not in where:
+                where.append(namespace)
 
     def grants(self, request: ResourceRequest) -> tuple[Grant, ...]:
         """Every grant allowing the request, exactly as `Authorizer.authorize(...).grants`."""
-        found = list(_grants(self.cluster, request, self.matcher))
+        relevant = self.matcher.relevant(self._held, (request_key(request),))
+        if not relevant:
+            return ()
+        allowing = relevant[0]
+        found = list(self._grants(self.cluster, allowing))
         if request.namespace:
-            found += _grants(self.every_namespace, request, self.matcher)
-            found += _grants(self.namespaced.get(request.namespace, ()), request, self.matcher)
+            found += self._grants(self.every_namespace, allowing)
+            found += self._grants(self.namespaced.get(request.namespace, ()), allowing)
         return tuple(found)
 
     def allows(self, request: ResourceRequest) -> bool:
@@ -110,40 +225,64 @@ class EffectivePermissions:
         For cluster-scoped resources use `grants()` with an empty namespace instead: only
         ClusterRoleBindings count for them.
         """
-        everywhere = tuple(_grants([*self.cluster, *self.every_namespace], request, self.matcher))
-        namespaces: dict[str, tuple[Grant, ...]] = {}
-        if not everywhere:
-            for namespace, applied in self.namespaced.items():
-                grants = tuple(_grants(applied, request, self.matcher))
-                if grants:
-                    namespaces[namespace] = grants
-        return PermissionScope(everywhere, namespaces)
+        key = (request_key(request),)
+        found = self._scopes.get(key)
+        if found is None:
+            found = self._scopes[key] = self._scope_any(key)
+        return found
 
     def scope_any(self, requests: Iterable[ResourceRequest]) -> PermissionScope:
-        """Where at least one of the requests is allowed (the first one's grants in each place)."""
-        everywhere: tuple[Grant, ...] = ()
+        """Where at least one of the requests is allowed (the first one's grants in each place).
+
+        Allowed everywhere by any request wins (with that request's grants); otherwise each
+        namespace gets the grants of the first request allowed there. Cached per request list.
+        """
+        keys = request_keys(requests)
+        found = self._scopes.get(keys)
+        if found is None:
+            found = self._scopes[keys] = self._scope_any(keys)
+        return found
+
+    def _scope_any(self, keys: tuple[RequestKey, ...]) -> PermissionScope:
+        allowings = self.matcher.relevant(self._held, keys)
+        if not allowings:
+            return NOWHERE
+        global_applied = [*self.cluster, *self.every_namespace]
+        for allowing in allowings:
+            if not allowing.keys().isdisjoint(self._global_rules_ids):
+                everywhere = tuple(self._grants(global_applied, allowing))
+                if everywhere:
+                    return PermissionScope(everywhere, {})
         namespaces: dict[str, tuple[Grant, ...]] = {}
-        for request in requests:
-            scope = self.scope(request)
-            if scope.everywhere:
-                return PermissionScope(scope.everywhere, {})
-            for namespace, grants in scope.namespaces.items():
-                namespaces.setdefault(namespace, grants)
-        return PermissionScope(everywhere, namespaces)
+        for allowing in allowings:
+            candidates: set[str] = set()
+            for rules_id in allowing.keys() & self._namespaces_of.keys():
+                candidates.update(self._namespaces_of[rules_id])
+            for namespace in sorted(candidates - namespaces.keys()):
+                grants = tuple(self._grants(self.namespaced[namespace], allowing))
+                if grants:
+                    namespaces[namespace] = grants
+        return PermissionScope((), namespaces) if namespaces else NOWHERE
+
+    def may_ever(self, request: ResourceRequest) -> bool:
+        """Whether some rule of this identity could allow the request, for some name, somewhere."""
+        if not self.matcher.allowing(request_key(request)).keys().isdisjoint(self._rules_ids):
+            return True
+        return bool(self.named_resources(request))
 
     def named_resources(self, request: ResourceRequest) -> set[str]:
         """Names listed in resourceNames of rules that would allow the request for those names."""
+        key = request_key(request)
         names: set[str] = set()
-        for _, _, role in self._all_applied():
-            for rule in role.rules:
-                if not rule.resource_names:
-                    continue
-                named = ResourceRequest(
-                    request.verb, request.resource, "", request.api_group, request.subresource, rule.resource_names[0]
-                )
-                if rule_allows(named, rule):
-                    names.update(rule.resource_names)
+        for rules_id in self._rules_ids:
+            names.update(self.matcher.named(rules_id, key))
         return names
+
+    def namespaces_it_may_act_in(self) -> Collection[str] | None:
+        """Namespaces where a namespaced permission of this identity could hold; None: any namespace."""
+        if self.cluster or self.every_namespace:
+            return None
+        return self.namespaced.keys()
 
     def candidate_namespaces(self, all_namespaces: list[str]) -> list[str]:
         """Namespaces where a namespaced permission of this identity could hold."""
@@ -151,17 +290,18 @@ class EffectivePermissions:
             return all_namespaces
         return sorted(self.namespaced)
 
-    def _all_applied(self) -> Iterator[AppliedBinding]:
-        yield from self.cluster
-        yield from self.every_namespace
-        for applied in self.namespaced.values():
-            yield from applied
+    def _grants(self, applied: Iterable[AppliedBinding], allowing: dict[int, tuple[int, ...]]) -> Iterator[Grant]:
+        rules_id = self.matcher.rules_id
+        for binding, subject_index, role in applied:
+            for rule_index in allowing.get(rules_id(role), ()):
+                yield Grant(binding, subject_index, role, rule_index)
 
 
-def _grants(applied: Iterable[AppliedBinding], request: ResourceRequest, matcher: RuleMatcher) -> Iterator[Grant]:
-    for binding, subject_index, role in applied:
-        for rule_index in matcher.allowed(role, request):
-            yield Grant(binding, subject_index, role, rule_index)
+NOWHERE = PermissionScope()
+
+
+# A binding naming someone, as indexed: (snapshot order, binding, index of the naming subject, role or None).
+IndexedBinding = tuple[int, Binding, int, Role | None]
 
 
 @dataclass
@@ -169,9 +309,8 @@ class PermissionIndex:
     """Bindings indexed by the username and group they name, built once per snapshot."""
 
     policy: InMemoryPolicy
-    by_username: dict[str, list[tuple[Binding, int]]] = field(default_factory=lambda: defaultdict(list))
-    by_group: dict[str, list[tuple[Binding, int]]] = field(default_factory=lambda: defaultdict(list))
-    _order: dict[int, int] = field(default_factory=dict)
+    by_username: dict[str, list[IndexedBinding]] = field(default_factory=lambda: defaultdict(list))
+    by_group: dict[str, list[IndexedBinding]] = field(default_factory=lambda: defaultdict(list))
     matcher: RuleMatcher = field(default_factory=RuleMatcher)
     _cache: dict[tuple[str, str, str], EffectivePermissions] = field(default_factory=dict)
     # Hypothetical bindings added by the solver (bind / escalate steps), by username.
@@ -180,24 +319,23 @@ class PermissionIndex:
     @classmethod
     def build(cls, policy: InMemoryPolicy) -> PermissionIndex:
         index = cls(policy)
-        order = 0
         bindings = list(policy.cluster_role_bindings())
         for namespace in policy.role_binding_namespaces():
             bindings += policy.role_bindings(namespace)
-        for binding in bindings:
-            index._order[id(binding)] = order
-            order += 1
+        for order, binding in enumerate(bindings):
+            role = policy.role(binding.role_key())
             for subject_index, subject in enumerate(binding.subjects):
                 effective = effective_subject(subject, binding.key.namespace)
                 if effective is None:
                     continue  # e.g. a ServiceAccount without namespace in a ClusterRoleBinding
+                entry = (order, binding, subject_index, role)
                 if effective.kind == GROUP:
-                    index.by_group[effective.name].append((binding, subject_index))
+                    index.by_group[effective.name].append(entry)
                 elif effective.kind == SERVICE_ACCOUNT:
                     username = service_account_username(effective.namespace, effective.name)
-                    index.by_username[username].append((binding, subject_index))
+                    index.by_username[username].append(entry)
                 else:
-                    index.by_username[effective.name].append((binding, subject_index))
+                    index.by_username[effective.name].append(entry)
         return index
 
     def add_virtual_binding(self, identity: Identity, binding: Binding, role: Role) -> None:
@@ -210,31 +348,26 @@ class PermissionIndex:
         if cached is not None:
             return cached
         user = identity.user_info()
-        first_subject: dict[int, tuple[Binding, int]] = {}
         matches = list(self.by_username.get(user.name, ()))
         for group in user.groups:
             matches += self.by_group.get(group, ())
-        for binding, subject_index in matches:
-            known = first_subject.get(id(binding))
-            if known is None or subject_index < known[1]:
-                first_subject[id(binding)] = (binding, subject_index)
+        # A binding applies once, through its first subject naming this user (as the authorizer reports it).
+        matches.sort(key=_order_then_subject)
         permissions = EffectivePermissions(identity, SYSTEM_MASTERS in user.groups, self.matcher)
-        for binding, subject_index in sorted(first_subject.values(), key=lambda m: self._order[id(m[0])]):
-            role = self.policy.role(binding.role_key())
+        last = -1
+        for order, binding, subject_index, role in matches:
+            if order == last:
+                continue
+            last = order
             if role is None:
                 permissions.dangling.append(binding)
             else:
-                _place(permissions, binding, subject_index, role)
+                permissions.place(binding, subject_index, role)
         for binding, role in self._virtual.get(user.name, ()):
-            _place(permissions, binding, 0, role)
+            permissions.place(binding, 0, role)
         self._cache[identity.key] = permissions
         return permissions
 
 
-def _place(permissions: EffectivePermissions, binding: Binding, subject_index: int, role: Role) -> None:
-    if binding.key.kind == CLUSTER_ROLE_BINDING:
-        permissions.cluster.append((binding, subject_index, role))
-    elif binding.key.namespace == EVERY_NAMESPACE:
-        permissions.every_namespace.append((binding, subject_index, role))
-    else:
-        permissions.namespaced.setdefault(binding.key.namespace, []).append((binding, subject_index, role))
+def _order_then_subject(entry: IndexedBinding) -> tuple[int, int]:
+    return (entry[0], entry[2])

@@ -59,7 +59,7 @@ def hold_role(ctx: SolverContext, role: Role, scope: str) -> Identity:
 
 
 def bind(ctx: SolverContext) -> Iterator[Edge]:
-    cluster_roles = [r for r in ctx.policy.roles.values() if r.key.kind == CLUSTER_ROLE]
+    cluster_roles = ctx.roles_in("")
     for identity in ctx.frontier:
         if identity.kind == ROLE_HOLDER:
             continue
@@ -71,9 +71,7 @@ def bind(ctx: SolverContext) -> Iterator[Edge]:
         for namespace, write in places(permissions.scope_any(RB_WRITES)):
             roles = cluster_roles
             if namespace is not None:
-                roles = roles + [
-                    r for r in ctx.policy.roles.values() if r.key.kind == ROLE and r.key.namespace == namespace
-                ]
+                roles = roles + ctx.roles_in(namespace)
             for kind in (CLUSTER_ROLE, ROLE):
                 for role, bind_grants in _bindable(permissions, roles, kind, namespace):
                     yield _edge(ctx, identity, role, namespace or EVERY_NAMESPACE, write, bind_grants)

@@ -22,11 +22,17 @@ from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET
 EVERYTHING = Role(RoleKey(CLUSTER_ROLE, "<any role rewritten to */*/*>"), (PolicyRule(("*",), ("*",), ("*",)),))
 
 
+# Without `escalate` on some role or ClusterRole (any name), there is nothing to look at.
+ESCALATE_ANY = [ResourceRequest("escalate", resource, api_group=RBAC_GROUP) for resource in ("roles", "clusterroles")]
+
+
 def escalate(ctx: SolverContext) -> Iterator[Edge]:
     for identity in ctx.frontier:
         if identity.kind == ROLE_HOLDER:
             continue
         permissions = ctx.permissions(identity)
+        if not any(permissions.may_ever(request) for request in ESCALATE_ANY):
+            continue
         applied = list(permissions.cluster) + [a for group in permissions.namespaced.values() for a in group]
         done: set[tuple[str, str]] = set()
         for binding, _, role in applied:

@@ -69,10 +69,10 @@ def _service_accounts(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
     names = permissions.named_resources(SERVICE_ACCOUNTS)
     if not names:
         return
-    for namespace in permissions.candidate_namespaces(ctx.objects.all_namespaces()):
-        if namespace in covered:
-            continue
-        for name in sorted(names & set(ctx.objects.service_account_names(namespace))):
+    for namespace, name in ctx.objects.service_accounts_named(
+        names, permissions.namespaces_it_may_act_in()
+    ):
+        if namespace not in covered:
             request = in_namespace(SERVICE_ACCOUNTS, namespace, name)
             grants = permissions.grants(request)
             if grants:

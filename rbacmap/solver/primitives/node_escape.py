@@ -26,21 +26,22 @@ BLOCKING_LEVELS = ("baseline", "restricted")
 
 def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     all_namespaces = ctx.objects.all_namespaces()
+    known = set(all_namespaces)
     open_namespaces = [ns for ns in all_namespaces if ctx.objects.pod_security_enforce(ns) not in BLOCKING_LEVELS]
+    is_open = set(open_namespaces)
     for identity in ctx.frontier:
         permissions = ctx.permissions(identity)
         for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
-            candidates = open_namespaces if namespace is None else [namespace] if namespace in open_namespaces else []
-            if namespace is not None and namespace not in all_namespaces:
+            candidates = open_namespaces if namespace is None else [namespace] if namespace in is_open else []
+            if namespace is not None and namespace not in known:
                 candidates = [namespace]  # unknown namespace: no labels seen, so no enforcement known
             if candidates:
                 yield from _escape(ctx, identity, grants, proving_request(grants, POD_CREATORS, candidates[0]),
                                    _labels_ref(ctx, candidates[0]), "create a privileged pod with hostPID and a "
                                    f"hostPath / volume in {candidates[0]}")
         for namespace, grants in places(permissions.scope_any(EXEC_REQUESTS)):
-            pods = _escaping_pods(ctx, all_namespaces if namespace is None else [namespace])
-            if pods:
-                pod = pods[0]
+            pod = ctx.objects.first_escaping_pod(namespace)
+            if pod is not None:
                 yield from _escape(ctx, identity, grants, proving_request(grants, EXEC_REQUESTS, pod.namespace),
                                    pod.ref(_escape_facts(pod)), f"exec into {pod.kind} {pod.namespace}/{pod.name}, "
                                    "which can reach the node")
@@ -62,10 +63,6 @@ def _labels_ref(ctx: SolverContext, namespace: str) -> ObjectRef:
     level = ctx.objects.pod_security_enforce(namespace)
     note = f"pod-security.kubernetes.io/enforce={level}" if level else "no pod-security.kubernetes.io/enforce label"
     return ObjectRef("Namespace", namespace, "", note)
-
-
-def _escaping_pods(ctx: SolverContext, namespaces: list[str]) -> list[PodFacts]:
-    return [pod for ns in namespaces for pod in ctx.objects.pods.get(ns, ()) if pod.escapes_to_node]
 
 
 def _escape_facts(pod: PodFacts) -> str:

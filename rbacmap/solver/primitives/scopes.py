@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rbacmap.authorizer import Grant, rule_allows
-from rbacmap.model import ResourceRequest
+from rbacmap.model import PolicyRule, ResourceRequest
 from rbacmap.solver.permissions import PermissionScope
 
 
@@ -20,10 +21,18 @@ def proving_request(
     grants: tuple[Grant, ...], candidates: Sequence[ResourceRequest], namespace: str | None
 ) -> ResourceRequest:
     """The first candidate request the first grant allows, placed in `namespace` (for kubectl)."""
-    for candidate in candidates:
-        if any(rule_allows(candidate, grant.rule) for grant in grants[:1]):
-            return in_namespace(candidate, namespace)
+    if grants:
+        rule = grants[0].rule
+        for candidate in candidates:
+            if _rule_allows(rule, candidate):
+                return in_namespace(candidate, namespace)
     return in_namespace(candidates[0], namespace)
+
+
+@lru_cache(maxsize=4096)
+def _rule_allows(rule: PolicyRule, request: ResourceRequest) -> bool:
+    # The same few rules and request lists come back for thousands of identities.
+    return rule_allows(request, rule)
 
 
 def in_namespace(request: ResourceRequest, namespace: str | None, name: str | None = None) -> ResourceRequest:

@@ -52,19 +52,17 @@ def _named_reads(ctx: SolverContext, identity: Identity, covered: set[str | None
     names = permissions.named_resources(GET_SECRET)
     if not names:
         return
-    for namespace, token_secrets in ctx.objects.token_secrets.items():
+    for secret in ctx.objects.token_secrets_named(names):
+        namespace = secret.namespace
         if namespace in covered:
             continue
-        for secret in token_secrets:
-            if secret.name not in names:
-                continue
-            request = in_namespace(GET_SECRET, namespace, secret.name)
-            grants = permissions.grants(request)
-            if grants:
-                yield Edge(
-                    identity, ctx.identity_for_service_account(namespace, secret.service_account),
-                    "read a token Secret", f"get secret {namespace}/{secret.name} (named in resourceNames)",
-                    grants=grants, objects=(token_secret_ref(secret),),
-                    explain=sentence(identity, request, grants, f"it holds a token of {secret.service_account}"),
-                    primitive="secrets",
-                )
+        request = in_namespace(GET_SECRET, namespace, secret.name)
+        grants = permissions.grants(request)
+        if grants:
+            yield Edge(
+                identity, ctx.identity_for_service_account(namespace, secret.service_account),
+                "read a token Secret", f"get secret {namespace}/{secret.name} (named in resourceNames)",
+                grants=grants, objects=(token_secret_ref(secret),),
+                explain=sentence(identity, request, grants, f"it holds a token of {secret.service_account}"),
+                primitive="secrets",
+            )

@@ -31,10 +31,10 @@ def token_request(ctx: SolverContext) -> Iterator[Edge]:
         names = permissions.named_resources(TOKEN_REQUEST)
         if not names:
             continue
-        for namespace in permissions.candidate_namespaces(ctx.objects.all_namespaces()):
-            if namespace in covered:
-                continue
-            for name in sorted(names & set(ctx.objects.service_account_names(namespace))):
+        for namespace, name in ctx.objects.service_accounts_named(
+            names, permissions.namespaces_it_may_act_in()
+        ):
+            if namespace not in covered:
                 request = in_namespace(TOKEN_REQUEST, namespace, name)
                 grants = permissions.grants(request)
                 if grants:
