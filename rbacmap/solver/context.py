@@ -227,8 +227,8 @@ class SolverContext:
         known = self.identities.get((GROUP, group, ""))
         return known or self.add_identity(identity_for_group(group))
 
-    def identity_for_role_holder(self, role: str, scope: str) -> Identity:
-        return self.add_identity(identity_for_role_holder(role, scope))
+    def identity_for_role_holder(self, role: str, scope: str, attacker: Identity) -> Identity:
+        return self.add_identity(identity_for_role_holder(role, scope, attacker))
 
     def permissions(self, identity: Identity) -> EffectivePermissions:
         return self.permission_index.for_identity(identity)

@@ -33,7 +33,7 @@ from rbacmap.model import (
 )
 
 ROLE_HOLDER = "RoleHolder"
-"""Hypothetical identity: whoever holds a role after a bind/escalate step (never a subject)."""
+"""Hypothetical identity: an attacker after a bind/escalate step, with its own power plus a role (never a subject)."""
 
 SUBJECT_IDENTITY_KINDS = {USER, GROUP, SERVICE_ACCOUNT}
 """Kinds reported as subjects; cloud engineers add theirs (e.g. "AWSPrincipal") to this set."""
@@ -112,10 +112,15 @@ def identity_for_group(group: str) -> Identity:
     return Identity(GROUP, group, "", group_member_groups(group), username)
 
 
-def identity_for_role_holder(role: str, scope: str) -> Identity:
-    """Hypothetical holder of `role` in namespace `scope` ('' = cluster-wide, '*' = every namespace)."""
-    username = f"rbacmap:holder:{scope or 'cluster'}:{role}"
-    return Identity(ROLE_HOLDER, role, scope, (), username)
+def identity_for_role_holder(role: str, scope: str, attacker: Identity) -> Identity:
+    """`attacker` after binding `role` in namespace `scope` ('' = cluster-wide, '*' = every namespace).
+
+    It authenticates exactly as the attacker (same username and groups, so it keeps every
+    permission the attacker had); the role comes on top as a virtual binding keyed by this
+    identity (`PermissionIndex.add_virtual_binding`).
+    """
+    info = attacker.user_info()
+    return Identity(ROLE_HOLDER, f"{role} held by {attacker.spec()}", scope, info.groups, info.name)
 
 
 MASTERS = identity_for_group(SYSTEM_MASTERS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rbacmap.authorizer import Grant, effective_subject, rule_allows
 from rbacmap.model import (
@@ -308,13 +309,18 @@ IndexedBinding = tuple[int, Binding, int, Role | None]
 class PermissionIndex:
     """Bindings indexed by the username and group they name, built once per snapshot."""
 
+    # What `for_identity` builds (tests swap in a plain reference implementation).
+    permissions_class: ClassVar[type[EffectivePermissions]] = EffectivePermissions
+
     policy: InMemoryPolicy
     by_username: dict[str, list[IndexedBinding]] = field(default_factory=lambda: defaultdict(list))
     by_group: dict[str, list[IndexedBinding]] = field(default_factory=lambda: defaultdict(list))
     matcher: RuleMatcher = field(default_factory=RuleMatcher)
     _cache: dict[tuple[str, str, str], EffectivePermissions] = field(default_factory=dict)
-    # Hypothetical bindings added by the solver (bind / escalate steps), by username.
-    _virtual: dict[str, list[tuple[Binding, Role]]] = field(default_factory=lambda: defaultdict(list))
+    # Hypothetical bindings added by the solver (bind / escalate steps, cloud grants), by identity key:
+    # a RoleHolder shares its attacker's username, but only it holds the new role.
+    _virtual: dict[tuple[str, str, str], list[tuple[Binding, Role]]] = field(
+        default_factory=lambda: defaultdict(list))
 
     @classmethod
     def build(cls, policy: InMemoryPolicy) -> PermissionIndex:
@@ -340,7 +346,7 @@ class PermissionIndex:
 
     def add_virtual_binding(self, identity: Identity, binding: Binding, role: Role) -> None:
         """Give a hypothetical identity a binding that does not exist (yet) in the snapshot."""
-        self._virtual[identity.user_info().name].append((binding, role))
+        self._virtual[identity.key].append((binding, role))
         self._cache.pop(identity.key, None)
 
     def for_identity(self, identity: Identity) -> EffectivePermissions:
@@ -353,7 +359,7 @@ class PermissionIndex:
             matches += self.by_group.get(group, ())
         # A binding applies once, through its first subject naming this user (as the authorizer reports it).
         matches.sort(key=_order_then_subject)
-        permissions = EffectivePermissions(identity, SYSTEM_MASTERS in user.groups, self.matcher)
+        permissions = self.permissions_class(identity, SYSTEM_MASTERS in user.groups, self.matcher)
         last = -1
         for order, binding, subject_index, role in matches:
             if order == last:
@@ -363,7 +369,7 @@ class PermissionIndex:
                 permissions.dangling.append(binding)
             else:
                 permissions.place(binding, subject_index, role)
-        for binding, role in self._virtual.get(user.name, ()):
+        for binding, role in self._virtual.get(identity.key, ()):
             permissions.place(binding, 0, role)
         self._cache[identity.key] = permissions
         return permissions

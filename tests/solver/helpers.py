@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from rbacmap.importers.manifests import import_files
-
 from rbacmap.solver import EscalationPath, SolverResult, solve
 from rbacmap.store import Store
 

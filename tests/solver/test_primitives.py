@@ -133,3 +133,25 @@ def test_certificates_webhooks_and_aws_auth(tmp_path: Path) -> None:
     assert actions(abe) == ["patch aws-auth", "member of system:masters"]
     assert abe is not None and abe.steps[0].objects[0].name == "aws-auth"
     assert result.paths(subject="user:al") == []
+
+
+def test_bound_role_adds_to_the_attackers_own_permissions(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "combined.yaml")
+    # cora creates CSRs with her own role and approves them with the role she binds to herself.
+    cora = path_of(result, "user:cora", CLUSTER_ADMIN)
+    assert actions(cora) == ["bind ClusterRole csr-approver", "sign a client certificate", "member of system:masters"]
+    assert cora is not None
+    holder = cora.steps[0].as_identity
+    assert (holder.username, holder.groups) == ("cora", ("system:authenticated",))
+    signed_with = {str(g.binding.key) for g in cora.steps[1].grants}
+    assert signed_with == {"ClusterRoleBinding cora-requests-csrs", "ClusterRoleBinding <new binding of csr-approver>"}
+    # cory can bind the same role but cannot create a CSR: binding alone is no path.
+    assert result.paths(subject="user:cory") == []
+
+
+def test_escalate_a_role_bound_to_a_group(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "combined.yaml")
+    leads = path_of(result, "group:leads", CLUSTER_ADMIN)
+    assert actions(leads) == ["escalate ClusterRole lead-tools"]
+    assert leads is not None and "leads-tools" in leads.steps[0].detail
+    assert result.paths(subject="group:helpers") == []

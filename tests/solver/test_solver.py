@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from rbacmap.importers.manifests import import_files
 
 from rbacmap.authorizer import Authorizer
 from rbacmap.cli import cli
+from rbacmap.importers.manifests import import_files
 from rbacmap.model import ResourceRequest
 from rbacmap.solver import CLUSTER_ADMIN, ROLE_HOLDER, solve
 from rbacmap.solver.primitives import (

@@ -28,7 +28,7 @@ from rbacmap.model import (
 from rbacmap.normalize import RBAC_GROUP
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import Edge
-from rbacmap.solver.identity import ROLE_HOLDER, Identity
+from rbacmap.solver.identity import ROLE_HOLDER, Identity, identity_for_role_holder
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EVERY_NAMESPACE, EffectivePermissions
 from rbacmap.solver.primitives.scopes import in_namespace, places
@@ -43,11 +43,11 @@ def is_full_power(role: Role) -> bool:
     return any(rule_allows(CLUSTER_ADMIN_REQUEST, rule) for rule in role.rules)
 
 
-def hold_role(ctx: SolverContext, role: Role, scope: str) -> Identity:
-    """The hypothetical holder of `role` in `scope` ('' cluster-wide, '*' every namespace, or a namespace)."""
-    name = str(role.key)
-    known = (ROLE_HOLDER, name, scope) in ctx.identities
-    holder = ctx.identity_for_role_holder(name, scope)
+def hold_role(ctx: SolverContext, attacker: Identity, role: Role, scope: str) -> Identity:
+    """`attacker` plus `role` in `scope` ('' cluster-wide, '*' every namespace, or a namespace)."""
+    holder = identity_for_role_holder(str(role.key), scope, attacker)
+    known = holder.key in ctx.identities
+    holder = ctx.add_identity(holder)
     if not known:
         kind = CLUSTER_ROLE_BINDING if scope == "" else ROLE_BINDING
         binding = Binding(
@@ -118,5 +118,5 @@ def _edge(
     if scope == "" and is_full_power(role):
         return Edge(identity, CLUSTER_ADMIN_TARGET, f"bind {role.key}", detail, grants=write + bind,
                     explain=explain, primitive="bind")
-    return Edge(identity, hold_role(ctx, role, scope), f"bind {role.key}", detail, grants=write + bind,
+    return Edge(identity, hold_role(ctx, identity, role, scope), f"bind {role.key}", detail, grants=write + bind,
                 explain=explain, primitive="bind")

@@ -1,9 +1,11 @@
 """Primitive 12: update/patch a role bound to you AND `escalate` on it -> rewrite it to everything.
 
 A ClusterRoleBinding to the rewritten role is cluster-admin; a RoleBinding is every
-permission in its namespace (a hypothetical holder of a `*`/`*`/`*` role there). Without
-`escalate` the API server refuses rules you do not already hold: no path. Only roles bound
-to the identity itself are considered (not roles of identities it could become first).
+permission in its namespace (the attacker plus a `*`/`*`/`*` role there, see `hold_role`).
+Without `escalate` the API server refuses rules you do not already hold: no path. The
+roles considered are those of every binding that applies to the identity, its groups'
+included. Rewriting a role bound to another identity and then becoming that identity is a
+two-condition step the graph cannot express; it is not reported (under-reporting).
 """
 
 from __future__ import annotations
@@ -60,6 +62,6 @@ def escalate(ctx: SolverContext) -> Iterator[Edge]:
             detail = f"rewrite {role.key} (bound to it by {binding.key}) to allow everything {where}"
             explain = sentence(identity, escalate_request, grants,
                                f"with {update[0].verb} it can {detail}")
-            target = CLUSTER_ADMIN_TARGET if scope == "" else hold_role(ctx, EVERYTHING, scope)
+            target = CLUSTER_ADMIN_TARGET if scope == "" else hold_role(ctx, identity, EVERYTHING, scope)
             yield Edge(identity, target, f"escalate {role.key}", detail, grants=grants, explain=explain,
                        primitive="escalate")
