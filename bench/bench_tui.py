@@ -47,6 +47,7 @@ def bench_db(namespaces: int) -> Path:
         with Store(path) as store:
             import_files(store, [str(f) for f in files], "bench")
         print(f"imported {namespaces} namespaces in {time.perf_counter() - started:.1f} s -> {path}")
+    Store(path).close()  # the TUI opens it read-only: apply any migration this rbacmap added since
     return path
 
 
@@ -79,20 +80,18 @@ async def one_run(db: Path, timings: dict[str, list[float]]) -> None:
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, filled(app, "#summary"))
         timings["first screen (dashboard)"].append(time.perf_counter() - started)
-        await until(
-            pilot,
-            lambda: (
-                "path(s)" in str(app.screen.query_one("#dangerous", Static).render())
-                or "not available" in str(app.screen.query_one("#dangerous", Static).render())
-                or "none" in str(app.screen.query_one("#dangerous", Static).render())
-            ),
-        )
-        timings["dashboard escalation panel (solver, async)"].append(time.perf_counter() - started)
+        await until(pilot, lambda: "subjects" in str(app.screen.query_one("#subject-count", Static).render())
+                    and "counting" not in str(app.screen.query_one("#subject-count", Static).render()))
+        timings["snapshot lists built (async, after first screen)"].append(time.perf_counter() - started)
+
+        def solver_done() -> bool:
+            text = str(app.get_screen_stack("dashboard")[0].query_one("#dangerous", Static).render())
+            return "solving" not in text and bool(text.strip())
 
         async def step(name: str, keys: list[str], ready: Callable[[], bool]) -> None:
             # Type all but the last key first: the latency that matters runs from the key that
             # triggers the navigation until the data shows (Pilot's own per-key waits excluded).
-            await app.workers.wait_for_complete()
+            # The solver keeps running meanwhile (in its helper process), as it would for a user.
             if keys[:-1]:
                 await pilot.press(*keys[:-1])
             begin = time.perf_counter()
@@ -125,6 +124,8 @@ async def one_run(db: Path, timings: dict[str, list[float]]) -> None:
             [*"get", "tab", *"secrets", "tab", *"team-0500", "enter"],
             filled(app, "#answers"),
         )
+        await until(pilot, solver_done, timeout=600)
+        timings["dashboard escalation panel (solver, async)"].append(time.perf_counter() - started)
 
 
 def main(argv: list[str] | None = None) -> int:

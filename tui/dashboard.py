@@ -5,12 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import Dashboard, dashboard
 from rbacmap.tui.features import FeatureUnavailable, PathView
+from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.path_source import PathQuery
 from rbacmap.tui.text import line, lines, plain
 
@@ -30,7 +31,7 @@ class DashboardScreen(RbacScreen):
         yield DataTable(id="clusters", cursor_type="row")
         yield Static(id="dangerous")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#clusters", DataTable)

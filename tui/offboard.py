@@ -6,12 +6,13 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from rbacmap.offboard_report import ClusterReport, PersonReport
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.features import FeatureUnavailable, OffboardResult, offboard_person
+from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.text import line, lines
 
 
@@ -29,7 +30,7 @@ class OffboardScreen(RbacScreen):
         with VerticalScroll():
             yield Static(id="report")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#identifiers", Input).focus()

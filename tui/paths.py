@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Input, Select, Static, Tree
+from textual.widgets import Header, Input, Select, Static, Tree
 
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.features import TARGETS, FeatureUnavailable, PathView
+from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.path_source import PathQuery
 from rbacmap.tui.text import line, plain
 
@@ -29,7 +30,7 @@ class PathsScreen(RbacScreen):
             yield Input(placeholder="namespace (empty: any); enter searches", id="namespace")
         yield Tree(plain("paths"), id="path-tree")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         # Focus the results, not the form, so `:` and `?` keep working; `/` goes to the namespace.

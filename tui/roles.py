@@ -5,13 +5,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from rbacmap.model import SERVICE_ACCOUNT, Binding, RoleKey, Subject
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import RoleDetail, RoleRow, filter_roles, role_detail, role_manifest
 from rbacmap.tui.features import FeatureUnavailable, RuleUsage, rule_usage
+from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.lazy_table import LazyTable
 from rbacmap.tui.text import line, plain
 
@@ -35,7 +36,7 @@ class RolesScreen(RbacScreen):
         yield Input(placeholder="/ filter roles (kind, namespace or name)", id="filter")
         yield LazyTable(id="roles")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#roles", LazyTable)
@@ -106,7 +107,7 @@ class RoleDetailScreen(RbacScreen):
         yield Static(id="usage")
         yield LazyTable(id="role-bindings")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = str(self.key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Header, Input, Static, Tree
+from textual.widgets import DataTable, Header, Input, Static, Tree
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import SERVICE_ACCOUNT, Subject
@@ -15,6 +15,7 @@ from rbacmap.subjects import format_subject
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import SubjectRow, filter_subjects, permissions_json, permissions_of
 from rbacmap.tui.features import FeatureUnavailable, PathView
+from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.lazy_table import LazyTable
 from rbacmap.tui.path_source import PathQuery
 from rbacmap.tui.text import line, lines, plain
@@ -38,7 +39,7 @@ class SubjectsScreen(RbacScreen):
         yield Input(placeholder="/ filter subjects (kind, namespace or name)", id="filter")
         yield LazyTable(id="subjects")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#subjects", LazyTable)
@@ -120,7 +121,7 @@ class SubjectDetailScreen(RbacScreen):
         yield Tree(plain("permissions"), id="permissions")
         yield Static(id="paths")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = subject_label(self.subject)

@@ -6,12 +6,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from rbacmap.store import StoreError
 from rbacmap.trim import TrimReport
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.features import FeatureUnavailable, trim_report
+from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.text import line, lines, multiline, plain
 from rbacmap.tui.trim_plan import TrimChange, changes_of, decided_yaml, export_yaml, original_yaml
 
@@ -38,7 +39,7 @@ class TrimScreen(RbacScreen):
             with VerticalScroll():
                 yield Static(id="trimmed")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#changes", DataTable).add_columns("role", "change", "proposed", "why", "decision")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from rbacmap.model import Subject
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import WhoCanAnswer, who_can
+from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.text import line, lines, plain
 
 
@@ -29,7 +30,7 @@ class WhoCanScreen(RbacScreen):
             yield Input(placeholder="namespace (empty: cluster, *: all)", id="namespace")
         yield DataTable(id="answers", cursor_type="row")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#answers", DataTable).add_columns("kind", "subject", "where", "binding", "role", "rule")

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from rbacmap.tui.app import RbacmapApp
-from rbacmap.tui.path_source import InProcessPaths
 from rbacmap.tui.modals import ExportScreen, HelpScreen, YamlScreen
 from rbacmap.tui.roles import RoleDetailScreen, RolesScreen
 from rbacmap.tui.subjects import SubjectDetailScreen, SubjectsScreen
@@ -18,12 +17,8 @@ from rbacmap.tui.who_can import WhoCanScreen
 SIZE = (140, 40)
 
 
-async def jump(ui: Any, app: RbacmapApp, pilot: Any, screen: str) -> None:
-    await ui.press(app, pilot, "colon", *screen, "enter")
-
-
 async def test_dashboard_shows_cluster_counts_and_missing_solver(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         summary = ui.static_text(app, "#summary") + ui.static_text(app, "#subject-count")
@@ -39,17 +34,17 @@ async def test_dashboard_warns_about_incomplete_snapshot(tui_db: str, ui: Any) -
 
     with Store(tui_db) as store:
         store.conn.execute("""UPDATE snapshots SET incomplete_kinds = '["Secret"]'""")
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         assert "the importer could not read Secret" in ui.static_text(app, "#warnings")
 
 
 async def test_subjects_filter_detail_and_role_drill_in(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
-        await jump(ui, app, pilot, "subjects")
+        await ui.jump(app, pilot, "subjects")
         assert isinstance(app.screen, SubjectsScreen)
         kinds = [row[:2] for row in ui.table_rows(app, "#subjects")]
         assert ["ServiceAccount", "ci/deployer"] in kinds
@@ -78,10 +73,10 @@ async def test_subjects_filter_detail_and_role_drill_in(tui_db: str, ui: Any) ->
 
 
 async def test_group_detail_and_dangling_binding(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
-        await jump(ui, app, pilot, "subjects")
+        await ui.jump(app, pilot, "subjects")
         await ui.press(app, pilot, "slash", *"developers", "enter", "enter")
         assert isinstance(app.screen, SubjectDetailScreen)
         assert "get,list,watch pods,pods/log" in "\n".join(ui.tree_lines(app, "#permissions"))
@@ -92,10 +87,10 @@ async def test_group_detail_and_dangling_binding(tui_db: str, ui: Any) -> None:
 async def test_roles_detail_yaml_and_export(tui_db: str, ui: Any, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
-        await jump(ui, app, pilot, "roles")
+        await ui.jump(app, pilot, "roles")
         assert isinstance(app.screen, RolesScreen)
         rows = ui.table_rows(app, "#roles")
         assert ["ClusterRole", "-", "secret-reader", "1", "1"] in rows
@@ -142,10 +137,10 @@ async def test_roles_detail_yaml_and_export(tui_db: str, ui: Any, tmp_path: Path
 
 
 async def test_who_can_answers_with_provenance_and_exports(tui_db: str, ui: Any, tmp_path: Path) -> None:
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
-        await jump(ui, app, pilot, "who-can")
+        await ui.jump(app, pilot, "who-can")
         assert isinstance(app.screen, WhoCanScreen)
         await ui.press(app, pilot, *"create", "tab", *"pods/exec", "tab", *"payments", "enter")
         rows = ui.table_rows(app, "#answers")
@@ -175,10 +170,10 @@ async def test_who_can_answers_with_provenance_and_exports(tui_db: str, ui: Any,
 
 
 async def test_who_can_all_namespaces(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
-        await jump(ui, app, pilot, "who-can")
+        await ui.jump(app, pilot, "who-can")
         await ui.press(app, pilot, *"get", "tab", *"secrets", "tab", "*", "enter")
         names = [row[1] for row in ui.table_rows(app, "#answers")]
         assert names == ["system:masters", "platform-admins"]
@@ -189,18 +184,18 @@ async def test_who_can_all_namespaces(tui_db: str, ui: Any) -> None:
 
 async def test_paths_and_trim_without_audit_data(tui_db: str, ui: Any) -> None:
     """Paths show the solver's answer; trim says precisely that audit data is missing."""
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db, solver=True)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
-        await jump(ui, app, pilot, "paths")
+        await ui.jump(app, pilot, "paths")
         assert app.current_mode == "paths"
         assert "path(s) to cluster-admin" in ui.tree_lines(app, "#path-tree")[0]
-        await jump(ui, app, pilot, "trim")
+        await ui.jump(app, pilot, "trim")
         assert "no audit logs imported for cluster demo" in ui.static_text(app, "#status")
 
 
 async def test_help_jump_palette_and_quit(tui_db: str, ui: Any) -> None:
-    app = RbacmapApp(tui_db, paths=InProcessPaths())
+    app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
         await ui.press(app, pilot, "question_mark")

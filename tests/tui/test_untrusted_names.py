@@ -8,8 +8,6 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from rbacmap.tui.app import RbacmapApp
-from rbacmap.tui.path_source import InProcessPaths
 from rbacmap.tui.roles import RoleDetailScreen
 from rbacmap.tui.subjects import SubjectDetailScreen
 from rbacmap.tui.text import line, plain
@@ -41,10 +39,10 @@ def test_text_helpers_never_parse_markup() -> None:
 async def test_role_named_red_x_renders_literally(tmp_path: Path, ui: Any, db_from: Any) -> None:
     manifest = tmp_path / "hostile.yaml"
     manifest.write_text(HOSTILE)
-    app = RbacmapApp(db_from(tmp_path / "hostile.db", [str(manifest)]), paths=InProcessPaths())
+    app = ui.app(db_from(tmp_path / "hostile.db", [str(manifest)]))
     async with app.run_test(size=(120, 30)) as pilot:
         await ui.settle(app, pilot)
-        await ui.press(app, pilot, "colon", *"roles", "enter")
+        await ui.jump(app, pilot, "roles")
         cells = app.screen.query_one("#roles", DataTable).get_row_at(0)
         assert [cell.plain for cell in cells[:3]] == ["Role", "[b]ns", "[red]x"]
         assert all(isinstance(cell, Text) and not cell.spans and not cell.style for cell in cells[:3])
