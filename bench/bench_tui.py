@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             goal = "(fills in after the first screen; no goal)"
         else:
             goal = f"goal < {NAVIGATION_GOAL * 1000:.0f} ms: {median / NAVIGATION_GOAL:.2f}x of budget"
-        print(f"  {name:<44} {median * 1000:8.1f} ms   {goal}")
+        print(f"  {name:<50} {median * 1000:8.1f} ms   {goal}")
     return 0
 
 
