@@ -204,6 +204,8 @@ class SolverContext:
     # The identities edge sources must look at in the current round (new ones since the last).
     frontier: list[Identity] = field(default_factory=list)
     _roles_by_namespace: dict[str, list[Role]] | None = field(default=None, repr=False)
+    _frontier_permissions: tuple[list[Identity], list[tuple[Identity, EffectivePermissions]]] | None = field(
+        default=None, repr=False)
 
     @classmethod
     def load(cls, store: Store, snapshot: Snapshot) -> SolverContext:
@@ -232,6 +234,13 @@ class SolverContext:
 
     def permissions(self, identity: Identity) -> EffectivePermissions:
         return self.permission_index.for_identity(identity)
+
+    def frontier_permissions(self) -> list[tuple[Identity, EffectivePermissions]]:
+        """The frontier with each identity's permissions (looked up once per round, not once per primitive)."""
+        if self._frontier_permissions is None or self._frontier_permissions[0] is not self.frontier:
+            pairs = [(identity, self.permissions(identity)) for identity in self.frontier]
+            self._frontier_permissions = (self.frontier, pairs)
+        return self._frontier_permissions[1]
 
     def roles_in(self, namespace: str) -> list[Role]:
         """The snapshot's Roles of a namespace ('' for its ClusterRoles), in snapshot order."""

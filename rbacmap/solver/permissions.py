@@ -95,6 +95,7 @@ class RuleMatcher:
     _rule_lists: list[tuple[PolicyRule, ...]] = field(default_factory=list)
     _allowing: dict[RequestKey, dict[int, tuple[int, ...]]] = field(default_factory=dict)
     _named: dict[tuple[int, RequestKey], frozenset[str]] = field(default_factory=dict)
+    _named_in: dict[tuple[frozenset[int], RequestKey], frozenset[str]] = field(default_factory=dict)
     # (rule list ids an identity holds, request keys) -> the `allowing` maps that concern them.
     _relevant: dict[tuple[frozenset[int], tuple[RequestKey, ...]], tuple[dict[int, tuple[int, ...]], ...]] = field(
         default_factory=dict)
@@ -137,6 +138,13 @@ class RuleMatcher:
     def grant_allows(self, grant: Grant, request: ResourceRequest) -> bool:
         """Whether the grant's rule allows the request (memoized `rule_allows`)."""
         return grant.rule_index in self.allowing(request_key(request)).get(self.rules_id(grant.role), ())
+
+    def named_in(self, held: frozenset[int], key: RequestKey) -> frozenset[str]:
+        """`named` over several rule lists (an identity's; few distinct sets), memoized."""
+        found = self._named_in.get((held, key))
+        if found is None:
+            found = self._named_in[(held, key)] = frozenset().union(*(self.named(i, key) for i in held))
+        return found
 
     def named(self, rules_id: int, key: RequestKey) -> frozenset[str]:
         """Names in resourceNames of the rules of a list that allow the request for those names."""
@@ -273,11 +281,7 @@ class EffectivePermissions:
 
     def named_resources(self, request: ResourceRequest) -> set[str]:
         """Names listed in resourceNames of rules that would allow the request for those names."""
-        key = request_key(request)
-        names: set[str] = set()
-        for rules_id in self._rules_ids:
-            names.update(self.matcher.named(rules_id, key))
-        return names
+        return set(self.matcher.named_in(self._held, request_key(request)))
 
     def namespaces_it_may_act_in(self) -> Collection[str] | None:
         """Namespaces where a namespaced permission of this identity could hold; None: any namespace."""

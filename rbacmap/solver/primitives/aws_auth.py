@@ -18,8 +18,7 @@ def aws_auth(ctx: SolverContext) -> Iterator[Edge]:
     if AWS_AUTH not in ctx.objects.config_maps:
         return
     config_map = ObjectRef("ConfigMap", NAME, NAMESPACE, "EKS maps IAM roles and users to Kubernetes groups here")
-    for identity in ctx.frontier:
-        permissions = ctx.permissions(identity)
+    for identity, permissions in ctx.frontier_permissions():
         for request in EDITS:
             grants = permissions.grants(request)
             if grants:

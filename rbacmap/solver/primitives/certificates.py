@@ -18,8 +18,7 @@ APPROVE = [ResourceRequest("approve", "signers", "", GROUP, "", name) for name i
 
 
 def certificates(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        permissions = ctx.permissions(identity)
+    for identity, permissions in ctx.frontier_permissions():
         create = permissions.grants(CREATE)
         approval = next((g for g in (permissions.grants(r) for r in APPROVAL) if g), ())
         approve = next((g for g in (permissions.grants(r) for r in APPROVE) if g), ())

@@ -16,8 +16,7 @@ SECRET_READS = [ResourceRequest(verb, "secrets") for verb in ("list", "get", "wa
 
 
 def direct_grants(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        permissions = ctx.permissions(identity)
+    for identity, permissions in ctx.frontier_permissions():
         if permissions.system_masters:
             yield Edge(
                 identity, CLUSTER_ADMIN_TARGET, "member of system:masters",

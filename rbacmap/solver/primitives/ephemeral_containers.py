@@ -15,8 +15,8 @@ EPHEMERAL = [ResourceRequest(verb, "pods", subresource="ephemeralcontainers") fo
 
 
 def ephemeral_containers(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        for namespace, grants in places(ctx.permissions(identity).scope_any(EPHEMERAL)):
+    for identity, permissions in ctx.frontier_permissions():
+        for namespace, grants in places(permissions.scope_any(EPHEMERAL)):
             request = proving_request(grants, EPHEMERAL, namespace)
             action = f"{request.verb} pods/ephemeralcontainers"
             yield Edge(

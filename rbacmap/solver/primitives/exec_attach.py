@@ -17,8 +17,8 @@ EXEC_REQUESTS = [
 
 
 def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        for namespace, grants in places(ctx.permissions(identity).scope_any(EXEC_REQUESTS)):
+    for identity, permissions in ctx.frontier_permissions():
+        for namespace, grants in places(permissions.scope_any(EXEC_REQUESTS)):
             request = proving_request(grants, EXEC_REQUESTS, namespace)
             action = f"{request.verb} pods/{request.subresource}"
             yield Edge(

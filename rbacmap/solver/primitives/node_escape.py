@@ -29,8 +29,7 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     known = set(all_namespaces)
     open_namespaces = [ns for ns in all_namespaces if ctx.objects.pod_security_enforce(ns) not in BLOCKING_LEVELS]
     is_open = set(open_namespaces)
-    for identity in ctx.frontier:
-        permissions = ctx.permissions(identity)
+    for identity, permissions in ctx.frontier_permissions():
         for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
             candidates = open_namespaces if namespace is None else [namespace] if namespace in is_open else []
             if namespace is not None and namespace not in known:

@@ -23,8 +23,8 @@ POD_CREATORS = [
 
 
 def pod_create(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        for namespace, grants in places(ctx.permissions(identity).scope_any(POD_CREATORS)):
+    for identity, permissions in ctx.frontier_permissions():
+        for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
             request = proving_request(grants, POD_CREATORS, namespace)
             yield Edge(
                 identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"create {request.resource}",

@@ -17,8 +17,7 @@ CREATE_SECRET = ResourceRequest("create", "secrets")
 
 
 def secrets(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        permissions = ctx.permissions(identity)
+    for identity, permissions in ctx.frontier_permissions():
         readable = places(permissions.scope_any(SECRET_READS))
         for namespace, grants in readable:
             request = proving_request(grants, SECRET_READS, namespace)

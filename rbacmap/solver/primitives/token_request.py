@@ -14,8 +14,7 @@ TOKEN_REQUEST = ResourceRequest("create", "serviceaccounts", subresource="token"
 
 
 def token_request(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        permissions = ctx.permissions(identity)
+    for identity, permissions in ctx.frontier_permissions():
         unrestricted = places(permissions.scope(TOKEN_REQUEST))
         for namespace, grants in unrestricted:
             yield Edge(

@@ -18,8 +18,7 @@ CONDITION = "needs a webhook endpoint the API server can reach"
 
 
 def webhooks(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        permissions = ctx.permissions(identity)
+    for identity, permissions in ctx.frontier_permissions():
         for request in MUTATING:
             grants = permissions.grants(request)
             if grants:

@@ -22,8 +22,7 @@ WORKLOAD_UPDATES = [
 
 
 def workload_update(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
-        permissions = ctx.permissions(identity)
+    for identity, permissions in ctx.frontier_permissions():
         for namespace, grants in places(permissions.scope_any(WORKLOAD_UPDATES)):
             request = proving_request(grants, WORKLOAD_UPDATES, namespace)
             yield Edge(
