@@ -136,27 +136,37 @@ def import_k8s_lines(
 
     `normalize` is the format's reference normalizer: from_k8s_event, or from_eks_record
     (then `cloudwatch_records`: a record carrying its event in `message` goes through it).
+    `dedup` must feed `job.aggregator.add`, as `import_audit` sets it up.
     """
     errors = job.errors
     agg = job.aggregator
-    usage, user_groups, impersonations = agg.usage, agg.groups, agg.impersonations
+    usage = agg.usage
+    usage_get = usage.get
     flush_keys = agg.flush_keys
     pending, pending_old, counted, counted_old = dedup.pending, dedup.pending_old, dedup.counted, dedup.counted_old
-    counted_limit = dedup.counted_limit
+    counted_add = counted.add
+    counted_room = dedup.counted_limit - len(counted)  # adds left before the counted IDs rotate
+    window = dedup.window
     export_task_line = EXPORT_TASK_LINE.match
     final_stages = FINAL_STAGES
     decision_annotation = DECISION_ANNOTATION
     empty: dict[str, Any] = {}
+    # Values repeat from event to event; keeping one copy of each (cleared with the aggregate)
+    # makes comparing a request's key with a stored one mostly identity checks.
+    strings: dict[Any, Any] = {}
+    intern = strings.setdefault
     events = requests = 0
     low: str | None = None
     high: str | None = None
     try:
         for batch in reader.batches():
+            events += len(batch)  # less the blank and unparsable lines, subtracted as they come
             for line in batch:
                 number += 1
                 if line[:1] != b"{":
                     line = line.strip()
                     if not line:
+                        events -= 1
                         continue
                     match = export_task_line(line)
                     if match:
@@ -164,49 +174,59 @@ def import_k8s_lines(
                 try:
                     event = loads(line)
                 except JSON_ERRORS:
+                    events -= 1
                     errors.append(AuditImportError(name, number, json_error(line, reader, number)))
                     continue
-                events += 1
-                slow = cloudwatch_records and isinstance(event, dict) and isinstance(event.get("message"), str)
-                if not slow:
-                    # Exactly the lookups of audit_formats.from_k8s_event, in its branches.
+                if cloudwatch_records and isinstance(event, dict) and isinstance(event.get("message"), str):
+                    audit_id = None  # a CloudWatch record: the event is in its message
+                else:
+                    # The values audit_formats.from_k8s_event computes, for the usual shape of an event.
+                    # Fields events nearly always have are subscripted where it uses .get(): when one is
+                    # missing (or anything is odd), the reference function decides instead, below.
                     try:
-                        verb = event["verb"]
                         user = event["user"]
-                        impersonated = event.get("impersonatedUser")
-                        if impersonated:
-                            acting = impersonated["username"]
-                            groups = impersonated.get("groups") or ()
-                            impersonator = user.get("username") or ""
+                        if "impersonatedUser" in event and event["impersonatedUser"]:
+                            audit_id = None
                         else:
-                            acting = user.get("username") or ""
-                            groups = user.get("groups") or ()
-                            impersonator = ""
-                        annotation = (event.get("annotations") or empty).get(decision_annotation)
-                        if annotation == "allow":
-                            decision = "allow"
-                        elif annotation == "forbid":
-                            decision = "deny"
-                        else:
-                            code = (event.get("responseStatus") or empty).get("code")
-                            decision = "unknown" if code is None else "deny" if code in (401, 403) else "allow"
-                        ref = event.get("objectRef")
-                        if ref and ref.get("resource"):
-                            key = (acting, verb, ref.get("apiGroup") or "", ref["resource"],
-                                   ref.get("subresource") or "", ref.get("namespace") or "", ref.get("name") or "",
-                                   "", decision)
-                        else:
-                            key = (acting, verb, "", "", "", "", "", event["requestURI"].partition("?")[0], decision)
-                        stage = event.get("stage") or ""
-                        final = stage in final_stages or not stage
-                        timestamp = (event.get("stageTimestamp") or event.get("requestReceivedTimestamp")
-                                     or event.get("timestamp") or "")
-                        groups = tuple(groups)
-                        audit_id = event.get("auditID") or ""
+                            annotation = event["annotations"][decision_annotation]
+                            if annotation == "allow":
+                                decision = "allow"
+                            elif annotation == "forbid":
+                                decision = "deny"
+                            else:
+                                code = (event.get("responseStatus") or empty).get("code")
+                                decision = "unknown" if code is None else "deny" if code in (401, 403) else "allow"
+                            field = user["username"] or ""
+                            acting = intern(field, field)
+                            field = event["verb"]
+                            verb = intern(field, field)
+                            field = tuple(user["groups"] or ())
+                            groups = intern(field, field)
+                            ref = event.get("objectRef")
+                            if ref and ref.get("resource"):
+                                field = ref.get("apiGroup") or ""
+                                api_group = intern(field, field)
+                                field = ref["resource"]
+                                resource = intern(field, field)
+                                field = ref.get("subresource") or ""
+                                subresource = intern(field, field)
+                                field = ref.get("namespace") or ""
+                                namespace = intern(field, field)
+                                field = ref.get("name") or ""
+                                key = (acting, verb, api_group, resource, subresource, namespace,
+                                       intern(field, field), "", decision, groups)
+                            else:
+                                field = event["requestURI"].partition("?")[0]
+                                key = (acting, verb, "", "", "", "", "", intern(field, field), decision, groups)
+                            stage = event["stage"]
+                            final = stage in final_stages or not stage
+                            timestamp = event["stageTimestamp"] or (
+                                event.get("requestReceivedTimestamp") or event.get("timestamp") or "")
+                            audit_id = event["auditID"]
                     except (KeyError, TypeError, AttributeError):
-                        slow = True
-                if slow or not final or not audit_id:
-                    # The reference path: earlier stages, requests without an auditID, bad records.
+                        audit_id = None
+                if not audit_id or type(audit_id) is not str:
+                    # The reference path: impersonation, no auditID, unusual shapes, bad records.
                     try:
                         observation = normalize(event)
                     except BadRecord as exc:
@@ -215,57 +235,50 @@ def import_k8s_lines(
                     dedup.add(observation)
                     pending, pending_old = dedup.pending, dedup.pending_old
                     counted, counted_old = dedup.counted, dedup.counted_old
+                    counted_add = counted.add
+                    counted_room = dedup.counted_limit - len(counted)
                     continue
-                # StageDeduplicator.add for a final stage with an auditID.
+                # StageDeduplicator.add, inlined.
                 if audit_id in counted or audit_id in counted_old:
                     continue
-                if pending.pop(audit_id, None) is None:
+                if not final:
+                    if audit_id not in pending and audit_id not in pending_old:
+                        pending[audit_id] = Observation(audit_id, False, key[:9], timestamp, groups, "")
+                        if len(pending) > window:
+                            dedup.retire_pending()
+                            pending, pending_old = dedup.pending, dedup.pending_old
+                            counted, counted_old = dedup.counted, dedup.counted_old
+                            counted_add = counted.add
+                            counted_room = dedup.counted_limit - len(counted)
+                    continue
+                if (not pending or pending.pop(audit_id, None) is None) and pending_old:
                     pending_old.pop(audit_id, None)
-                counted.add(audit_id)
-                if len(counted) > counted_limit:
+                counted_add(audit_id)
+                counted_room -= 1
+                if counted_room < 0:  # StageDeduplicator.mark_counted's rotation
                     dedup.counted_old = counted_old = counted
                     dedup.counted = counted = set()
-                # UsageAggregator.add.
+                    counted_add = counted.add
+                    counted_room = dedup.counted_limit
+                # UsageAggregator.add, with `groups` riding in the key.
                 requests += 1
-                entry = usage.get(key)
+                entry = usage_get(key)
                 if entry is None:
                     usage[key] = [1, timestamp, timestamp]
-                    new_key = True
-                else:
-                    new_key = False
-                    entry[0] += 1
-                    if timestamp < entry[1]:
-                        entry[1] = timestamp
-                    elif timestamp > entry[2]:
-                        entry[2] = timestamp
-                group_key = (acting, groups)
-                entry = user_groups.get(group_key)
-                if entry is None:
-                    user_groups[group_key] = [1, timestamp, timestamp]
+                    if len(usage) >= flush_keys:
+                        agg.flush()
+                        strings.clear()
                 else:
                     entry[0] += 1
-                    if timestamp < entry[1]:
-                        entry[1] = timestamp
-                    elif timestamp > entry[2]:
+                    if timestamp > entry[2]:  # first <= last always, so this order is the same as _bump's
                         entry[2] = timestamp
-                if impersonator:
-                    pair = (impersonator, acting)
-                    entry = impersonations.get(pair)
-                    if entry is None:
-                        impersonations[pair] = [1, timestamp, timestamp]
-                    else:
-                        entry[0] += 1
-                        if timestamp < entry[1]:
-                            entry[1] = timestamp
-                        elif timestamp > entry[2]:
-                            entry[2] = timestamp
+                    elif timestamp < entry[1]:
+                        entry[1] = timestamp
                 if timestamp:
-                    if low is None or timestamp < low:
-                        low = timestamp
                     if high is None or timestamp > high:
                         high = timestamp
-                if new_key and len(usage) >= flush_keys:
-                    agg.flush()
+                    if low is None or timestamp < low:
+                        low = timestamp
     finally:
         job.events += events
         agg.merge_counted(requests, low, high)
