@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rbacmap.model import GROUP, SERVICE_ACCOUNT, Subject
@@ -110,12 +113,30 @@ def solve(store: Store, snapshot: Snapshot | None = None, *, use_cache: bool = T
     key = _cache_key(store, snapshot)
     if use_cache and key in _CACHE:
         return _CACHE[key]
-    context = SolverContext.load(store, snapshot)
-    graph = EscalationGraph.build(context)
-    result = SolverResult(snapshot, context, graph, graph.solve_all())
+    with _cyclic_gc_paused():
+        context = SolverContext.load(store, snapshot)
+        graph = EscalationGraph.build(context)
+        result = SolverResult(snapshot, context, graph, graph.solve_all())
     if use_cache:
         _CACHE[key] = result
     return result
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the graph is built.
+
+    The build allocates hundreds of thousands of objects and frees almost none, so each
+    collection the allocations trigger walks the growing graph for nothing: about 30% of
+    the solve time on 1000 namespaces. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def clear_cache() -> None:
