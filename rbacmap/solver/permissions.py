@@ -189,7 +189,7 @@ class EffectivePermissions:
     dangling: list[Binding] = field(default_factory=list)
     _rules_ids: set[int] = field(default_factory=set, repr=False)
     _global_rules_ids: set[int] = field(default_factory=set, repr=False)  # cluster + every namespace
-    _namespaces_of: dict[int, list[str]] = field(default_factory=dict, repr=False)  # rule list -> namespaces
+    _namespace_rules: dict[str, set[int]] = field(default_factory=dict, repr=False)  # namespace -> rule lists
     _scopes: dict[tuple[RequestKey, ...], PermissionScope] = field(default_factory=dict, repr=False)
     _held: frozenset[int] = field(default=frozenset(), repr=False)  # frozen _rules_ids, shared across identities
 
@@ -209,9 +209,7 @@ class EffectivePermissions:
         else:
             namespace = binding.key.namespace
             self.namespaced.setdefault(namespace, []).append(applied)
-            where = self._namespaces_of.setdefault(rules_id, [])
-            if namespace not in where:
-                where.append(namespace)
+            self._namespace_rules.setdefault(namespace, set()).add(rules_id)
 
     def grants(self, request: ResourceRequest) -> tuple[Grant, ...]:
         """Every grant allowing the request, exactly as `Authorizer.authorize(...).grants`."""
@@ -256,21 +254,18 @@ class EffectivePermissions:
         allowings = self.matcher.relevant(self._held, keys)
         if not allowings:
             return NOWHERE
-        global_applied = [*self.cluster, *self.every_namespace]
-        for allowing in allowings:
-            if not allowing.keys().isdisjoint(self._global_rules_ids):
-                everywhere = tuple(self._grants(global_applied, allowing))
-                if everywhere:
-                    return PermissionScope(everywhere, {})
+        if self._global_rules_ids:
+            for allowing in allowings:
+                if not allowing.keys().isdisjoint(self._global_rules_ids):
+                    # Some ClusterRoleBinding (or every-namespace binding) allows it: everywhere.
+                    return PermissionScope(tuple(self._grants([*self.cluster, *self.every_namespace], allowing)), {})
         namespaces: dict[str, tuple[Grant, ...]] = {}
-        for allowing in allowings:
-            candidates: set[str] = set()
-            for rules_id in allowing.keys() & self._namespaces_of.keys():
-                candidates.update(self._namespaces_of[rules_id])
-            for namespace in sorted(candidates - namespaces.keys()):
-                grants = tuple(self._grants(self.namespaced[namespace], allowing))
-                if grants:
-                    namespaces[namespace] = grants
+        for namespace in sorted(self._namespace_rules):
+            held_here = self._namespace_rules[namespace]
+            for allowing in allowings:  # the first request allowed in this namespace gives its grants
+                if not allowing.keys().isdisjoint(held_here):
+                    namespaces[namespace] = tuple(self._grants(self.namespaced[namespace], allowing))
+                    break
         return PermissionScope((), namespaces) if namespaces else NOWHERE
 
     def may_ever(self, request: ResourceRequest) -> bool:

@@ -126,9 +126,10 @@ def solve(store: Store, snapshot: Snapshot | None = None, *, use_cache: bool = T
 def _cyclic_gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while the graph is built.
 
-    The build allocates hundreds of thousands of objects and frees almost none, so each
-    collection the allocations trigger walks the growing graph for nothing: about 30% of
-    the solve time on 1000 namespaces. Reference counting still frees everything as usual.
+    The build allocates hundreds of thousands of objects and frees almost none, so the
+    full collections the allocations trigger walk the growing graph again and again for
+    nothing. Reference counting still frees everything as usual; the objects are scanned
+    once after the build instead (measured: ~5% of solve + paths on 1000 namespaces).
     """
     was_enabled = gc.isenabled()
     gc.disable()
