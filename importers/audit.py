@@ -99,7 +99,9 @@ def open_source(source: Path | str, stdin: IO[bytes] | None = None) -> Iterator[
 NumberedRecord = tuple[int | None, Any]
 
 
-def read_head(reader: LineReader, on_error: Callable[[int | None, str], None]) -> tuple[list[NumberedRecord], bool]:
+def read_head(
+    reader: LineReader, on_error: Callable[[int | None, str], None]
+) -> tuple[Iterator[NumberedRecord], bool]:
     """Records of the source's first non-blank line, and whether JSON lines follow it in `reader`.
 
     A first line holding a whole JSON object starts JSON lines (its records may be a
@@ -112,7 +114,7 @@ def read_head(reader: LineReader, on_error: Callable[[int | None, str], None]) -
         if first.strip():
             break
     else:
-        return [], False
+        return iter(()), False
     first_number = reader.lines
     stripped = first.strip()
     if stripped.startswith(b"{"):
@@ -121,16 +123,17 @@ def read_head(reader: LineReader, on_error: Callable[[int | None, str], None]) -
         except JSON_ERRORS:
             parsed = None
         if isinstance(parsed, dict):
-            return list(_document_records(parsed, first_number)), True
+            return _document_records(parsed, first_number), True
     elif EXPORT_TASK_LINE.match(stripped):
-        return list(_line_records([first], first_number - 1, on_error)), True
+        return _line_records([first], first_number - 1, on_error), True
     # A pretty-printed document (or a broken first line): read the rest and try the whole.
     rest = first + reader.terminated(first_number) + reader.read()
     try:
         document = loads(rest)
     except JSON_ERRORS:
-        return list(_line_records(iter(rest.splitlines()), first_number - 1, on_error)), False
-    return list(_document_records(document, first_number)), False
+        # Lazily, so errors are reported in line order with the records' own.
+        return _line_records(iter(rest.splitlines()), first_number - 1, on_error), False
+    return _document_records(document, first_number), False
 
 
 def _line_records(
@@ -141,7 +144,8 @@ def _line_records(
     number = offset
     for line in lines:
         number += 1
-        if line[:1] != b"{":
+        kept = line[:1] == b"{"  # parsed as read (with its b"\n" when it comes from a stream)
+        if not kept:
             line = line.strip()
             if not line:
                 continue
@@ -151,7 +155,7 @@ def _line_records(
         try:
             yield number, loads(line)
         except JSON_ERRORS as exc:
-            on_error(number, json_error(line, reader, number) if reader else f"JSON syntax error: {exc}")
+            on_error(number, json_error(line, reader, number) if reader and kept else f"JSON syntax error: {exc}")
 
 
 def _document_records(document: Any, line: int) -> Iterator[NumberedRecord]:

@@ -119,10 +119,9 @@ class LineReader:
 
 
 def json_error(line: bytes, reader: LineReader, number: int) -> str:
-    """orjson's message for a bad line, as it reads with the b"\\n" line iteration would have kept."""
-    raw = line + reader.terminated(number) if line[:1] == b"{" else line
+    """orjson's message for a bad line that starts with `{`, as line iteration would have kept it (with b"\\n")."""
     try:
-        loads(raw)
+        loads(line + reader.terminated(number))
     except JSON_ERRORS as exc:
         return f"JSON syntax error: {exc}"
     return "JSON syntax error"  # pragma: no cover - the line failed to parse a moment ago
@@ -147,14 +146,9 @@ def import_k8s_lines(
     counted_add = counted.add
     counted_room = dedup.counted_limit - len(counted)  # adds left before the counted IDs rotate
     window = dedup.window
-    export_task_line = EXPORT_TASK_LINE.match
     final_stages = FINAL_STAGES
     decision_annotation = DECISION_ANNOTATION
     empty: dict[str, Any] = {}
-    # Values repeat from event to event; keeping one copy of each (cleared with the aggregate)
-    # makes comparing a request's key with a stored one mostly identity checks.
-    strings: dict[Any, Any] = {}
-    intern = strings.setdefault
     events = requests = 0
     low: str | None = None
     high: str | None = None
@@ -163,20 +157,15 @@ def import_k8s_lines(
             events += len(batch)  # less the blank and unparsable lines, subtracted as they come
             for line in batch:
                 number += 1
-                if line[:1] != b"{":
-                    line = line.strip()
-                    if not line:
-                        events -= 1
-                        continue
-                    match = export_task_line(line)
-                    if match:
-                        line = line[match.end() :]
                 try:
+                    # Whitespace around a JSON value is allowed, so a line `_line_records` would strip
+                    # parses the same here; lines it would cut (export-task prefixes) do not parse.
                     event = loads(line)
                 except JSON_ERRORS:
-                    events -= 1
-                    errors.append(AuditImportError(name, number, json_error(line, reader, number)))
-                    continue
+                    event = _careful_parse(line, number, reader, errors, name)
+                    if event is _SKIPPED:
+                        events -= 1
+                        continue
                 if cloudwatch_records and isinstance(event, dict) and isinstance(event.get("message"), str):
                     audit_id = None  # a CloudWatch record: the event is in its message
                 else:
@@ -196,28 +185,17 @@ def import_k8s_lines(
                             else:
                                 code = (event.get("responseStatus") or empty).get("code")
                                 decision = "unknown" if code is None else "deny" if code in (401, 403) else "allow"
-                            field = user["username"] or ""
-                            acting = intern(field, field)
-                            field = event["verb"]
-                            verb = intern(field, field)
-                            field = tuple(user["groups"] or ())
-                            groups = intern(field, field)
+                            acting = user["username"] or ""
+                            verb = event["verb"]
+                            groups = tuple(user["groups"] or ())
                             ref = event.get("objectRef")
                             if ref and ref.get("resource"):
-                                field = ref.get("apiGroup") or ""
-                                api_group = intern(field, field)
-                                field = ref["resource"]
-                                resource = intern(field, field)
-                                field = ref.get("subresource") or ""
-                                subresource = intern(field, field)
-                                field = ref.get("namespace") or ""
-                                namespace = intern(field, field)
-                                field = ref.get("name") or ""
-                                key = (acting, verb, api_group, resource, subresource, namespace,
-                                       intern(field, field), "", decision, groups)
+                                key = (acting, verb, ref.get("apiGroup") or "", ref["resource"],
+                                       ref.get("subresource") or "", ref.get("namespace") or "",
+                                       ref.get("name") or "", "", decision, groups)
                             else:
-                                field = event["requestURI"].partition("?")[0]
-                                key = (acting, verb, "", "", "", "", "", intern(field, field), decision, groups)
+                                key = (acting, verb, "", "", "", "", "", event["requestURI"].partition("?")[0],
+                                       decision, groups)
                             stage = event["stage"]
                             final = stage in final_stages or not stage
                             timestamp = event["stageTimestamp"] or (
@@ -225,7 +203,7 @@ def import_k8s_lines(
                             audit_id = event["auditID"]
                     except (KeyError, TypeError, AttributeError):
                         audit_id = None
-                if not audit_id or type(audit_id) is not str:
+                if not audit_id:
                     # The reference path: impersonation, no auditID, unusual shapes, bad records.
                     try:
                         observation = normalize(event)
@@ -267,7 +245,6 @@ def import_k8s_lines(
                     usage[key] = [1, timestamp, timestamp]
                     if len(usage) >= flush_keys:
                         agg.flush()
-                        strings.clear()
                 else:
                     entry[0] += 1
                     if timestamp > entry[2]:  # first <= last always, so this order is the same as _bump's
@@ -282,3 +259,25 @@ def import_k8s_lines(
     finally:
         job.events += events
         agg.merge_counted(requests, low, high)
+
+
+_SKIPPED = object()
+
+
+def _careful_parse(line: bytes, number: int, reader: LineReader, errors: list[AuditImportError], name: str) -> Any:
+    """A line that did not parse as it is, handled as `_line_records` does: blank lines and
+    export-task prefixes cut, else the JSON error recorded. `_SKIPPED` when there is no record."""
+    kept = line[:1] == b"{"  # such a line is parsed as read, with its b"\n"
+    if not kept:
+        line = line.strip()
+        if not line:
+            return _SKIPPED
+        match = EXPORT_TASK_LINE.match(line)
+        if match:
+            line = line[match.end() :]
+    try:
+        return loads(line)
+    except JSON_ERRORS as exc:
+        errors.append(AuditImportError(name, number, json_error(line, reader, number) if kept
+                                       else f"JSON syntax error: {exc}"))
+        return _SKIPPED
