@@ -206,9 +206,8 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
             continue
         if parsed is None:
             continue
-        # builder.add records a bad object (or list item) as an error and goes on.
-        for obj in iter_objects(parsed):
-            builder.add(obj, name, document.index, document.line)
+        # The builder records a bad object (or list item) as an error and goes on.
+        builder.add_all(iter_objects(parsed), name, document.index, document.line)
 
 
 def import_files(

@@ -81,6 +81,12 @@ def iter_objects(document: Any) -> Iterator[Any]:
     if kind.endswith("List") and isinstance(document.get("items"), list):
         item_kind = kind[: -len("List")] if kind != "List" else ""
         for item in document["items"]:
+            # The usual item (a plain object with its kind) needs no nested generator.
+            if type(item) is dict:
+                own_kind = item.get("kind")
+                if type(own_kind) is str and own_kind and not own_kind.endswith("List"):
+                    yield item
+                    continue
             if isinstance(item, dict) and item_kind and not item.get("kind"):
                 item = {**item, "kind": item_kind}
             yield from iter_objects(item)

@@ -7,14 +7,15 @@ held until the end because aggregation and dangling-binding detection need all o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rbacmap.aggregation import SelectorError, aggregate_cluster_roles
 from rbacmap.model import CLUSTER_ROLE, Binding, Role, RoleKey
-from rbacmap.normalize import InvalidObject, Row, normalize, object_identity, role_rule_rows
-from rbacmap.store import ImportError_, SnapshotWriter
+from rbacmap.normalize import WORKLOAD_KINDS, InvalidObject, Row, normalize, object_identity, role_rule_rows
+from rbacmap.store import ImportError_, SnapshotWriter, sqlite_values
+from rbacmap.workload_rows import WORKLOAD_COLUMNS, workload_values
 
 
 @dataclass
@@ -23,7 +24,8 @@ class SnapshotBuilder:
     default_namespace: str = "default"
     roles: dict[RoleKey, tuple[Role, Row]] = field(default_factory=dict)
     bindings: list[tuple[Binding, list[tuple[str, Row]]]] = field(default_factory=list)
-    _pending: dict[str, list[Row]] = field(default_factory=dict)
+    # Rows waiting for the next batch insert, per table: the columns and the rows' values.
+    _pending: dict[str, tuple[Sequence[str], list[Sequence[Any]]]] = field(default_factory=dict)
 
     def add(
         self,
@@ -33,6 +35,43 @@ class SnapshotBuilder:
         line: int | None = None,
     ) -> bool:
         """Add one object; a bad one is recorded as an import error and False is returned."""
+        if type(obj) is dict:
+            kind = obj.get("kind")
+            if type(kind) is str and kind in WORKLOAD_KINDS:
+                values = workload_values(obj, self.default_namespace)
+                if values is not None:
+                    self.writer.object_counts[kind] += 1
+                    self._queue("workloads", WORKLOAD_COLUMNS, values)
+                    return True
+        return self._add_normalized(obj, source, document, line)
+
+    def add_all(
+        self,
+        objects: Iterable[Any],
+        source: str,
+        document: int | None = None,
+        line: int | None = None,
+    ) -> None:
+        """`add` each object (of one document, say); bad ones are recorded as import errors."""
+        # The same as calling add() in a loop, unrolled for pods and workload templates (most
+        # objects of a big cluster): they go straight to row values. normalize_workload gives
+        # the same row, and handles whatever workload_values declines.
+        counts = self.writer.object_counts
+        namespace = self.default_namespace
+        queue = self._queue
+        for obj in objects:
+            if type(obj) is dict:
+                kind = obj.get("kind")
+                if type(kind) is str and kind in WORKLOAD_KINDS:
+                    values = workload_values(obj, namespace)
+                    if values is not None:
+                        counts[kind] += 1
+                        queue("workloads", WORKLOAD_COLUMNS, values)
+                        continue
+            self._add_normalized(obj, source, document, line)
+
+    def _add_normalized(self, obj: Any, source: str, document: int | None, line: int | None) -> bool:
+        """The reference path for any object: normalize, then hold or queue its rows."""
         try:
             normalized = normalize(obj, self.default_namespace)
         except InvalidObject as exc:
@@ -49,16 +88,27 @@ class SnapshotBuilder:
             self.bindings.append((normalized.binding, normalized.rows))
         else:
             for table, row in normalized.rows:
-                pending = self._pending.setdefault(table, [])
-                pending.append(row)
-                if len(pending) >= 5000:
-                    self._flush(table)
+                columns = WORKLOAD_COLUMNS if table == "workloads" else self._columns(table, row)
+                self._queue(table, columns, sqlite_values(row, columns))
         return True
 
+    def _columns(self, table: str, row: Row) -> Sequence[str]:
+        """The columns of a table's pending rows: the first row's keys (later rows may lack some)."""
+        pending = self._pending.get(table)
+        return pending[0] if pending is not None else list(row)
+
+    def _queue(self, table: str, columns: Sequence[str], values: Sequence[Any]) -> None:
+        pending = self._pending.get(table)
+        if pending is None:
+            pending = self._pending[table] = (columns, [])
+        pending[1].append(values)
+        if len(pending[1]) >= 5000:
+            self._flush(table)
+
     def _flush(self, table: str) -> None:
-        rows = self._pending.pop(table, [])
-        if rows:
-            self.writer.insert(table, rows)
+        pending = self._pending.pop(table, None)
+        if pending is not None:
+            self.writer.insert_values(table, *pending)
 
     def finish(self) -> None:
         """Aggregate ClusterRoles, flag dangling bindings and write the held rows."""
