@@ -24,3 +24,18 @@ printf '\n# Every ci service account can exec into web pods (a Group binding on 
 ask who-can create pods/exec -A
 printf '\n# Frank is bound to a Role that does not exist (yet): dangling.\n'
 ask can frank@example.com get pods -n web
+
+printf '\n# Escalation paths: every subject, shortest proof to cluster-admin, secrets or exec.\n'
+ask paths
+ask paths --subject sa:ci/deployer --target cluster-admin --explain
+printf '\n# Risks that are not (yet) a full path.\n'
+ask risks
+
+printf '\n# Two weeks of audit logs: what was really used, and the CI role cut down to it.\n'
+ask import audit fixtures/demo-audit/audit.jsonl --cluster demo
+ask usage --user system:serviceaccount:ci:deployer
+ask trim --role ci-deployer -o diff
+
+printf '\n# Erin left the company: what can she still do, and what do we delete? (exit 1: access remains)\n'
+ask offboard erin@example.com --export-fix "${TMPDIR:-/tmp}/rbacmap-demo-offboard-erin.yaml"
+printf '\nThe fix to review and apply was written to %s\n' "${TMPDIR:-/tmp}/rbacmap-demo-offboard-erin.yaml"
