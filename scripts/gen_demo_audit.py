@@ -79,8 +79,9 @@ def main() -> None:
         at = f"2026-11-{day}T0{day % 10}:15:00Z"
         for namespace in ("web", "payments"):
             both_stages = ("RequestReceived", "ResponseComplete")
-            log.request(deployer, "get", "deployments", namespace, name="api", group="apps", timestamp=at,
-                        stages=both_stages)
+            log.request(
+                deployer, "get", "deployments", namespace, name="api", group="apps", timestamp=at, stages=both_stages
+            )
             log.request(deployer, "patch", "deployments", namespace, name="api", group="apps", timestamp=at)
             log.request(deployer, "get", "configmaps", namespace, name="app-settings", timestamp=at)
             log.request(deployer, "update", "configmaps", namespace, name="app-settings", timestamp=at)
@@ -88,11 +89,20 @@ def main() -> None:
         log.request(frontend, "watch", "configmaps", "web", name="web-config", timestamp=at)
         log.request(erin, "list", "pods", "web", timestamp=at)
         log.request(erin, "get", "pods", "web", name="frontend-7d9f", subresource="log", timestamp=at)
-    log.request(dana, "get", "secrets", "payments", name="stripe-api-key", code=403, decision="forbid",
-                timestamp="2026-11-24T22:10:00Z")
+    log.request(
+        dana,
+        "get",
+        "secrets",
+        "payments",
+        name="stripe-api-key",
+        code=403,
+        decision="forbid",
+        timestamp="2026-11-24T22:10:00Z",
+    )
     log.request(dana, "list", "pods", "payments", timestamp="2026-11-24T22:09:00Z")
-    log.request(erin, "create", "pods", "web", name="frontend-7d9f", subresource="exec",
-                timestamp="2026-11-25T11:00:00Z")
+    log.request(
+        erin, "create", "pods", "web", name="frontend-7d9f", subresource="exec", timestamp="2026-11-25T11:00:00Z"
+    )
     OUT.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in log.events))
     print(f"{len(log.events)} events, {log.requests} requests -> {OUT}")
 
