@@ -12,7 +12,7 @@ import gzip
 import json
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,14 +28,18 @@ try:  # libyaml is several times faster; fall back to the pure-Python loader.
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as YamlLoader  # type: ignore[assignment]
 
+_orjson_loads: Callable[[bytes], Any] | None
 try:
     import orjson
+
+    _orjson_loads = orjson.loads
 
     def _json_loads(text: str | bytes) -> Any:
         return orjson.loads(text)
 
     _JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
 except ImportError:  # pragma: no cover - orjson is optional
+    _orjson_loads = None
 
     def _json_loads(text: str | bytes) -> Any:
         return json.loads(text)
@@ -156,6 +160,21 @@ def _is_json_lines(text: str) -> bool:
     return len(lines) > 1 and all(line.startswith("{") for line in lines)
 
 
+def _parse_json_bytes(raw: bytes) -> Any:
+    """A whole JSON file parsed straight from its bytes, or None to take the general path.
+
+    orjson accepts only valid UTF-8, so whatever parses here parses the same as the decoded
+    text would in split_documents; anything else (YAML, a BOM, broken JSON, JSON lines, no
+    orjson) goes the general way, which also words the errors.
+    """
+    if _orjson_loads is None or raw[:1] not in (b"{", b"["):
+        return None
+    try:
+        return _orjson_loads(raw)
+    except ValueError:  # orjson.JSONDecodeError
+        return None
+
+
 def parse_document(document: Document) -> Any:
     """Parse one document; errors name the file, the document and the line."""
     if document.parsed is not None:
@@ -191,14 +210,20 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
     writer = builder.writer
     try:
         raw = read_source(source, stdin)
-        text = raw.decode("utf-8-sig")
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         writer.error(ImportError_(name, f"cannot read: {exc}"))
         return
-    except UnicodeDecodeError as exc:
-        writer.error(ImportError_(name, f"not UTF-8 text: {exc}"))
-        return
-    for document in split_documents(name, text):
+    whole_json = _parse_json_bytes(raw)
+    if whole_json is not None:
+        documents: Iterable[Document] = [Document(name, 1, 1, "", True, whole_json)]
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            writer.error(ImportError_(name, f"not UTF-8 text: {exc}"))
+            return
+        documents = split_documents(name, text)
+    for document in documents:
         try:
             parsed = parse_document(document)
         except _DocumentError as exc:

@@ -134,7 +134,7 @@ def _values(obj: dict[str, Any], default_namespace: str) -> tuple[Any, ...] | No
     if labels is None:
         labels_cell = "{}"
     elif type(labels) is dict:
-        labels_cell = json_cell({str(k): "" if v is None else str(v) for k, v in labels.items()})
+        labels_cell = json_cell({str(k): "" if v is None else str(v) for k, v in labels.items()}) if labels else "{}"
     else:
         return None
 
@@ -152,10 +152,10 @@ def _values(obj: dict[str, Any], default_namespace: str) -> tuple[Any, ...] | No
         1 if pod_spec.get("hostPID") else 0,
         1 if pod_spec.get("hostNetwork") else 0,
         1 if pod_spec.get("hostIPC") else 0,
-        json_cell(host_paths),
-        json_cell(capabilities),
+        json_cell(host_paths) if host_paths else "[]",
+        json_cell(capabilities) if capabilities else "[]",
         None if automount is None else 1 if automount else 0,
-        json_cell(images),
+        json_cell(images) if images else "[]",
         owner_kind if owner_kind is None or type(owner_kind) is str else sqlite_cell(owner_kind),
         owner_name if owner_name is None or type(owner_name) is str else sqlite_cell(owner_name),
         labels_cell,
