@@ -98,6 +98,7 @@ class Role:
     rule_sources: tuple[str | None, ...] = ()
     labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     aggregation_selectors: tuple[dict[str, object], ...] | None = None
+    annotations: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def source_of(self, index: int) -> str | None:
         return self.rule_sources[index] if index < len(self.rule_sources) else None

@@ -168,13 +168,14 @@ def normalize_role(obj: Mapping[str, Any], default_namespace: str) -> Normalized
             except SelectorError as exc:
                 raise InvalidObject(f"aggregationRule.clusterRoleSelectors[{index}]: {exc}") from None
     labels = _labels(metadata)
-    role = Role(RoleKey(kind, str(metadata["name"]), namespace), _rules(obj), (), labels, selectors)
+    annotations = _annotations(metadata)
+    role = Role(RoleKey(kind, str(metadata["name"]), namespace), _rules(obj), (), labels, selectors, annotations)
     row: Row = {
         "kind": kind,
         "namespace": namespace,
         "name": role.key.name,
         "labels": labels,
-        "annotations": _annotations(metadata),
+        "annotations": annotations,
         "aggregation_selectors": list(selectors) if selectors is not None else None,
         "created_at": metadata.get("creationTimestamp"),
     }

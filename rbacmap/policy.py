@@ -87,6 +87,7 @@ def _roles_from_rows(role_rows: list[dict[str, Any]], rule_rows: list[dict[str, 
                 tuple(r["aggregated_from"] for r in own),
                 json.loads(row["labels"]),
                 tuple(selectors) if selectors is not None else None,
+                json.loads(row["annotations"] or "{}"),
             )
         )
     return roles

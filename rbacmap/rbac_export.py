@@ -10,7 +10,7 @@ import yaml
 
 from rbacmap.authorizer import effective_subject
 from rbacmap.model import CLUSTER_ROLE, CLUSTER_ROLE_BINDING, Binding, PolicyRule, RoleKey, Subject
-from rbacmap.trim import GeneratedRole, TrimProposal, TrimReport
+from rbacmap.trim import TRIM, GeneratedRole, TrimProposal, TrimReport
 from rbacmap.usage import UsageWindow
 
 RBAC_API = "rbac.authorization.k8s.io"
@@ -78,9 +78,11 @@ def original_manifest(proposal: TrimProposal) -> dict[str, Any]:
 
 
 def trim_manifests(report: TrimReport) -> list[dict[str, Any]]:
-    """Roles replacing the originals in place (same names); with --split, new roles and bindings.
+    """Roles replacing the originals in place (action `trim`); new roles plus bindings (`replace`, --split).
 
-    Roles nobody used are left out (their bindings are listed for removal in the report).
+    New roles carry none of the original's labels: a copied `aggregate-to-*` or bootstrapping
+    label would feed the trimmed role into an aggregated role or mark it for reconciliation.
+    Roles nobody used are left out: `deletions` lists their bindings for removal.
     """
     docs: list[dict[str, Any]] = []
     for proposal in report.proposals:
@@ -89,13 +91,47 @@ def trim_manifests(report: TrimReport) -> list[dict[str, Any]]:
         source = str(proposal.role.key)
         if proposal.splits:
             for split in proposal.splits:
-                docs.append(role_manifest(split.key, [t.rule for t in split.rules], report.window,
-                                          dict(proposal.role.labels), source))
+                docs.append(role_manifest(split.key, [t.rule for t in split.rules], report.window, None, source))
                 docs.extend(binding_manifest(b, report.window) for b in split.rebind)
+        elif proposal.replacements:
+            for replacement in proposal.replacements:
+                docs.append(role_manifest(replacement.key, [t.rule for t in replacement.rules], report.window,
+                                          None, source))
+                docs.extend(binding_manifest(swap.new, report.window) for swap in replacement.swaps)
         else:
             docs.append(role_manifest(proposal.role.key, proposal.trimmed_rules, report.window,
                                       dict(proposal.role.labels), source))
     return docs
+
+
+def delete_command(binding: Binding) -> str:
+    if binding.key.kind == CLUSTER_ROLE_BINDING:
+        return f"kubectl delete clusterrolebinding {binding.key.name}"
+    return f"kubectl delete rolebinding -n {binding.key.namespace} {binding.key.name}"
+
+
+def deletions(report: TrimReport) -> list[tuple[Binding, str]]:
+    """Bindings to delete, each with why: replaced by a new binding, or no observed use."""
+    out: list[tuple[Binding, str]] = []
+    for proposal in report.proposals:
+        out.extend((b, f"replaced by a binding to a trimmed role (from {proposal.role.key})")
+                   for b in proposal.replaced_bindings)
+        out.extend((b, f"no request through it in the {report.window.days:.1f}-day window ({proposal.role.key})")
+                   for b in proposal.unused_bindings)
+    return out
+
+
+def trim_yaml(report: TrimReport) -> str:
+    """Applyable YAML, then the deletions as commented kubectl lines (run them after applying)."""
+    text = to_yaml(trim_manifests(report)) if any(not p.unused for p in report.proposals) else ""
+    planned = deletions(report)
+    if planned:
+        lines = ["# rbacmap: after applying the objects above (and checking nothing breaks), delete:"]
+        if report.window.days < 7:
+            lines.append(f"# (the audit window is only {report.window.days:.1f} days: weak evidence for removals)")
+        lines += [f"# {delete_command(b)}  # {why}" for b, why in planned]
+        text += "\n".join(lines) + "\n"
+    return text
 
 
 def generated_manifests(roles: Iterable[GeneratedRole], window: UsageWindow) -> list[dict[str, Any]]:
@@ -114,17 +150,29 @@ def trim_diff(report: TrimReport) -> str:
     """Unified diff, original vs trimmed YAML, one file per role."""
     chunks: list[str] = []
     for proposal in report.proposals:
-        before = to_yaml([original_manifest(proposal)]).splitlines(keepends=True)
         if proposal.unused:
-            after: list[str] = []
-        else:
-            after = to_yaml([role_manifest(proposal.role.key, proposal.trimmed_rules, report.window,
-                                           dict(proposal.role.labels), str(proposal.role.key))]
-                            ).splitlines(keepends=True)
+            continue  # nothing to rewrite: its bindings are listed for removal in the report
+        if proposal.action != TRIM:
+            chunks.extend(_new_role_diffs(report, proposal))
+            continue
+        before = to_yaml([original_manifest(proposal)]).splitlines(keepends=True)
+        after = to_yaml([role_manifest(proposal.role.key, proposal.trimmed_rules, report.window,
+                                       dict(proposal.role.labels), str(proposal.role.key))]).splitlines(keepends=True)
         name = f"{proposal.role.key.namespace + '/' if proposal.role.key.namespace else ''}{proposal.role.key.name}"
         chunks.extend(difflib.unified_diff(before, after, f"a/{proposal.role.key.kind}/{name}",
                                            f"b/{proposal.role.key.kind}/{name}"))
     return "".join(chunks)
+
+
+def _new_role_diffs(report: TrimReport, proposal: TrimProposal) -> list[str]:
+    new_roles = [(r.key, [t.rule for t in r.rules]) for r in proposal.replacements]
+    new_roles += [(s.key, [t.rule for t in s.rules]) for s in proposal.splits]
+    chunks: list[str] = []
+    for key, rules in new_roles:
+        after = to_yaml([role_manifest(key, rules, report.window, None, str(proposal.role.key))])
+        name = f"{key.namespace + '/' if key.namespace else ''}{key.name}"
+        chunks.extend(difflib.unified_diff([], after.splitlines(keepends=True), "/dev/null", f"b/{key.kind}/{name}"))
+    return chunks
 
 
 def rbac_manager_definitions(report: TrimReport, name: str = "rbacmap-trimmed") -> list[dict[str, Any]]:
@@ -138,8 +186,13 @@ def rbac_manager_definitions(report: TrimReport, name: str = "rbacmap-trimmed") 
     for proposal in report.proposals:
         if proposal.unused:
             continue
-        used = [b for b in proposal.bindings if b not in proposal.unused_bindings]
-        bindings = [b for split in proposal.splits for b in split.rebind] if proposal.splits else used
+        used = [b for b in proposal.bindings if b not in proposal.unused_bindings + proposal.bypass_bindings]
+        if proposal.splits:
+            bindings = [b for split in proposal.splits for b in split.rebind]
+        elif proposal.replacements:
+            bindings = [swap.new for r in proposal.replacements for swap in r.swaps]
+        else:
+            bindings = used
         for binding in bindings:
             for raw_subject in binding.subjects:
                 subject = effective_subject(raw_subject, binding.key.namespace) or raw_subject
@@ -173,9 +226,17 @@ def report_json(report: TrimReport) -> dict[str, Any]:
     return {
         "window": {"start": report.window.start, "end": report.window.end, "days": round(report.window.days, 2)},
         "warnings": list(report.warnings),
-        "reduction_percent": round(report.reduction_percent, 1),
+        "reduction_percent": _rounded(report.reduction_percent),
+        "reduction_basis": "grant size of the roles that keep rules (trim/replace): per rule verbs x "
+                           "(apiGroups x resources x resourceNames + nonResourceURLs), a wildcard counting 10",
         "roles": [proposal_json(p) for p in report.proposals],
+        "delete_bindings": [{"binding": str(b.key), "command": delete_command(b), "why": why}
+                            for b, why in deletions(report)],
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def proposal_json(proposal: TrimProposal) -> dict[str, Any]:
@@ -185,11 +246,18 @@ def proposal_json(proposal: TrimProposal) -> dict[str, Any]:
         "granted_rules": [{"index": i, "rule": r.to_dict(), "used": i in proposal.used_rule_indexes}
                           for i, r in enumerate(role.rules)],
         "unused_rules": [{"index": i, "rule": role.rules[i].describe()} for i in proposal.unused_rule_indexes],
+        "action": proposal.action,
+        "reasons": list(proposal.reasons),
         "trimmed_rules": [{"rule": t.rule.to_dict(), "from_rules": list(t.from_rules)} for t in proposal.rules],
         "requests": proposal.request_count,
-        "reduction_percent": round(proposal.reduction_percent, 1),
+        "reduction_percent": _rounded(proposal.reduction_percent),
         "bindings": [str(b.key) for b in proposal.bindings],
         "remove_bindings": [str(b.key) for b in proposal.unused_bindings],
+        "bypass_bindings": [str(b.key) for b in proposal.bypass_bindings],
+        "new_roles": [{"role": str(r.key),
+                       "rules": [{"rule": t.rule.to_dict(), "from_rules": list(t.from_rules)} for t in r.rules],
+                       "rebind": [{"new": str(s.new.key), "replaces": str(s.old.key)} for s in r.swaps]}
+                      for r in proposal.replacements],
         "split": [{"role": str(s.key), "subject": str(s.subject), "rules": [t.rule.to_dict() for t in s.rules],
                    "replaces": [str(b.key) for b in s.replaces]} for s in proposal.splits],
         "notes": list(proposal.notes),

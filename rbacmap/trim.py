@@ -5,13 +5,18 @@ role -> rule that grants it to the acting user (with the groups the logs saw). A
 is the union of those requests over all its bindings; its proposal is `compact(use)`, checked
 in code: never wider than the original rules, nothing used lost. Bindings no request went
 through in the window are proposed for removal, with the window length stated.
+
+Each proposal has an action: `trim` (rewrite the role in place), `replace` (the role cannot be
+edited in place -- aggregated, bootstrap autoupdate, or feeding an aggregated role -- so a new
+role per binding scope plus rebinding, see trim_rebinding), `remove-bindings` (no observed use)
+or `skip` (bound only to groups that bypass RBAC, so audit logs cannot show its use).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rbacmap.authorizer import Authorizer, effective_subject
 from rbacmap.model import (
@@ -42,7 +47,19 @@ from rbacmap.rule_compaction import (
     verify_never_wider,
     verify_nothing_lost,
 )
+from rbacmap.trim_rebinding import (
+    bypass_only,
+    in_place_blockers,
+    new_binding_for,
+    new_role_key,
+    verify_rebinding,
+)
 from rbacmap.usage import UsageRecord, UsageWindow
+
+TRIM = "trim"
+REPLACE = "replace"
+REMOVE_BINDINGS = "remove-bindings"
+SKIP = "skip"
 
 WEAK_WINDOW_DAYS = 7.0
 # A rough size of a grant, for the reduction %: verbs x groups x resources (x URLs), a wildcard
@@ -60,6 +77,8 @@ class RoleUse:
     by_subject: dict[Subject, dict[Permission, set[int]]] = field(default_factory=dict)
     subject_requests: dict[Subject, set[Request]] = field(default_factory=dict)
     subject_bindings: dict[Subject, set[Binding]] = field(default_factory=dict)
+    by_binding: dict[Binding, dict[Permission, set[int]]] = field(default_factory=dict)
+    binding_uses: dict[Binding, set[tuple[Subject, Request]]] = field(default_factory=dict)
     request_count: int = 0
 
 
@@ -83,15 +102,36 @@ class SplitRole:
 
 
 @dataclass(frozen=True)
+class BindingSwap:
+    """Apply `new`, then delete `old` (same subjects and scope, pointing at the trimmed role)."""
+
+    new: Binding
+    old: Binding
+
+
+@dataclass(frozen=True)
+class RoleReplacement:
+    """A new role holding what one binding scope used of a role that cannot be edited in place."""
+
+    key: RoleKey
+    rules: tuple[TrimmedRule, ...]
+    swaps: tuple[BindingSwap, ...]
+
+
+@dataclass(frozen=True)
 class TrimProposal:
     role: Role
-    rules: tuple[TrimmedRule, ...]
+    rules: tuple[TrimmedRule, ...]  # the union of all use (in place for `trim`)
     used_rule_indexes: tuple[int, ...]
     bindings: tuple[Binding, ...]
-    unused_bindings: tuple[Binding, ...]
+    unused_bindings: tuple[Binding, ...]  # proposed for deletion: no request went through them
     request_count: int
     splits: tuple[SplitRole, ...] = ()
     notes: tuple[str, ...] = ()
+    action: str = TRIM
+    reasons: tuple[str, ...] = ()  # why `replace` or `skip` instead of an in-place trim
+    replacements: tuple[RoleReplacement, ...] = ()
+    bypass_bindings: tuple[Binding, ...] = ()  # left alone: every subject bypasses RBAC
 
     @property
     def unused_rule_indexes(self) -> tuple[int, ...]:
@@ -103,12 +143,23 @@ class TrimProposal:
 
     @property
     def unused(self) -> bool:
+        """No observed use (or skipped): nothing to write, only bindings to remove or leave."""
         return not self.rules
 
     @property
-    def reduction_percent(self) -> float:
+    def replaced_bindings(self) -> tuple[Binding, ...]:
+        """Old bindings to delete once their replacements (new role + binding, or split) are applied."""
+        old = [swap.old for r in self.replacements for swap in r.swaps]
+        old += [b for split in self.splits for b in split.replaces]
+        return tuple(dict.fromkeys(old))
+
+    @property
+    def reduction_percent(self) -> float | None:
+        """Grant size cut by the proposed rules; None when no rules are proposed (unused or skipped)."""
         before = grant_size(self.role.rules)
-        return 0.0 if before == 0 else 100.0 * (1 - grant_size(self.trimmed_rules) / before)
+        if self.unused or before == 0:
+            return None
+        return 100.0 * (1 - grant_size(self.trimmed_rules) / before)
 
 
 @dataclass(frozen=True)
@@ -118,13 +169,16 @@ class TrimReport:
     warnings: tuple[str, ...]
 
     @property
-    def reduction_percent(self) -> float:
-        before = sum(grant_size(p.role.rules) for p in self.proposals)
-        after = sum(grant_size(p.trimmed_rules) for p in self.proposals)
-        return 0.0 if before == 0 else 100.0 * (1 - after / before)
+    def reduction_percent(self) -> float | None:
+        """Over the roles that keep rules (trim/replace); unused and skipped roles are counted apart."""
+        kept = [p for p in self.proposals if not p.unused]
+        before = sum(grant_size(p.role.rules) for p in kept)
+        after = sum(grant_size(p.trimmed_rules) for p in kept)
+        return None if before == 0 else 100.0 * (1 - after / before)
 
 
 def grant_size(rules: Iterable[PolicyRule]) -> int:
+    """Rough count of permission entries: per rule, verbs x (groups x resources x names + URLs), `*` = 10."""
     def count(values: Sequence[str]) -> int:
         return sum(WILDCARD_WEIGHT if value == ALL or value.startswith("*/") or value.endswith(ALL) else 1
                    for value in values)
@@ -163,6 +217,8 @@ def collect_role_use(
             use.by_subject.setdefault(subject, {}).setdefault(permission, set()).add(grant.rule_index)
             use.subject_requests.setdefault(subject, set()).add(record.request)
             use.subject_bindings.setdefault(subject, set()).add(grant.binding)
+            use.by_binding.setdefault(grant.binding, {}).setdefault(permission, set()).add(grant.rule_index)
+            use.binding_uses.setdefault(grant.binding, set()).add((subject, record.request))
     return uses
 
 
@@ -239,25 +295,67 @@ def trim(
             f"the audit window is only {window.days:.2f} days ({window.describe()}): weekly or monthly jobs may "
             f"not appear; treat removals as weak evidence (import at least {WEAK_WINDOW_DAYS:.0f} days)"
         )
-    proposals = []
-    for role in roles:
-        use = uses.get(role.key, RoleUse())
-        bindings = tuple(bound.get(role.key, []))
-        rules = trimmed_rules(role, use.permissions, use.requests)
-        used_indexes = sorted({i for indexes in use.permissions.values() for i in indexes})
-        notes = []
-        if role.aggregation_selectors is not None:
-            notes.append("aggregated ClusterRole: the controller rewrites its rules; trim the roles it aggregates, "
-                         "or drop the aggregationRule when applying the trimmed role")
-        unused_bindings = tuple(b for b in bindings if b not in use.bindings)
-        if unused_bindings:
-            notes.append(f"{len(unused_bindings)} binding(s) had no request in {window.days:.1f} days: "
-                         "proposed for removal")
-        # Splitting a role only one subject uses would just rename it.
-        splits = _split(role, use) if split and len(use.by_subject) > 1 else ()
-        proposals.append(TrimProposal(role, rules, tuple(used_indexes), bindings, unused_bindings,
-                                      use.request_count, splits, tuple(notes)))
+    aggregating = [r for r in policy.roles.values() if r.aggregation_selectors is not None]
+    proposals = [_propose(role, uses.get(role.key, RoleUse()), tuple(bound.get(role.key, [])), window,
+                          aggregating, split)
+                 for role in roles]
     return TrimReport(tuple(proposals), window, tuple(warnings))
+
+
+def _propose(role: Role, use: RoleUse, bindings: tuple[Binding, ...], window: UsageWindow,
+             aggregating: Sequence[Role], split: bool) -> TrimProposal:
+    bypass = tuple(b for b in bindings if bypass_only(b))
+    if bypass and len(bypass) == len(bindings):
+        reason = ("bound only to group(s) that bypass RBAC (system:masters: allowed before RBAC is consulted), "
+                  "so audit logs can never show RBAC use of it; left unchanged")
+        return TrimProposal(role, (), (), bindings, (), 0, action=SKIP, reasons=(reason,), bypass_bindings=bypass)
+    rules = trimmed_rules(role, use.permissions, use.requests)
+    used_indexes = tuple(sorted({i for indexes in use.permissions.values() for i in indexes}))
+    unused_bindings = tuple(b for b in bindings if b not in use.bindings and b not in bypass)
+    notes = []
+    if bypass:
+        notes.append(f"{', '.join(str(b.key) for b in bypass)}: every subject bypasses RBAC (system:masters); "
+                     "left unchanged")
+    if unused_bindings and rules:
+        notes.append(f"{len(unused_bindings)} binding(s) had no request in the {window.days:.1f}-day window: "
+                     "proposed for removal")
+    blockers = in_place_blockers(role, aggregating)
+    proposal = TrimProposal(role, rules, used_indexes, bindings, unused_bindings, use.request_count,
+                            reasons=blockers, bypass_bindings=bypass)
+    if not rules:
+        weak = " (a window this short is weak evidence)" if window.days < WEAK_WINDOW_DAYS else ""
+        notes.append(f"no observed use in the {window.days:.1f}-day window{weak}: propose removing its bindings; "
+                     "jobs that run less often than the window would not show")
+        return replace(proposal, action=REMOVE_BINDINGS, notes=tuple(notes))
+    # Splitting a role only one subject uses would just rename it.
+    if split and len(use.by_subject) > 1:
+        return replace(proposal, action=REPLACE, splits=_split(role, use), notes=tuple(notes))
+    if blockers:
+        return replace(proposal, action=REPLACE, replacements=_replacements(role, use), notes=tuple(notes))
+    return replace(proposal, action=TRIM, notes=tuple(notes))
+
+
+def _replacements(role: Role, use: RoleUse) -> tuple[RoleReplacement, ...]:
+    """Per binding scope (cluster, or each RoleBinding namespace): a new role with that scope's use, rebound."""
+    by_scope: dict[str, list[Binding]] = defaultdict(list)
+    for binding in use.by_binding:
+        by_scope[binding.key.namespace if binding.key.kind == ROLE_BINDING else ""].append(binding)
+    out = []
+    for namespace in sorted(by_scope):
+        scoped = sorted(by_scope[namespace], key=lambda b: (b.key.kind, b.key.name))
+        permissions: dict[Permission, set[int]] = {}
+        for binding in scoped:
+            for permission, indexes in use.by_binding[binding].items():
+                permissions.setdefault(permission, set()).update(indexes)
+        key = new_role_key(role.key, namespace)
+        rules = trimmed_rules(role, permissions, {r for b in scoped for _, r in use.binding_uses[b]})
+        swaps = []
+        for old in scoped:
+            new = new_binding_for(old, key)
+            verify_rebinding(new, key, [t.rule for t in rules], old, role.rules, use.binding_uses[old])
+            swaps.append(BindingSwap(new, old))
+        out.append(RoleReplacement(key, rules, tuple(swaps)))
+    return tuple(out)
 
 
 def _split(role: Role, use: RoleUse) -> tuple[SplitRole, ...]:
@@ -275,6 +373,9 @@ def _split(role: Role, use: RoleUse) -> tuple[SplitRole, ...]:
             )
             for b in originals
         )
+        for new, old in zip(rebind, originals, strict=True):
+            used = [(s, r) for s, r in use.binding_uses.get(old, ()) if s == subject]
+            verify_rebinding(new, new.role_key(), [t.rule for t in rules], old, role.rules, used)
         out.append(SplitRole(key, subject, rules, rebind, originals))
     return tuple(out)
 

@@ -13,10 +13,10 @@ from rbacmap.rbac_export import (
     report_json,
     to_yaml,
     trim_diff,
-    trim_manifests,
+    trim_yaml,
 )
 from rbacmap.subjects import SubjectSpecError, parse_subject
-from rbacmap.trim import TrimReport, generate, select_roles, trim
+from rbacmap.trim import REMOVE_BINDINGS, REPLACE, SKIP, TRIM, TrimProposal, TrimReport, generate, select_roles, trim
 from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups
 
 
@@ -48,7 +48,23 @@ def trim_command(
     all_roles: bool, include_system: bool, since: str | None, split: bool, narrow_names: bool, output: str,
     export_format: str,
 ) -> None:
-    """Propose roles cut down to what audit logs show was used (never wider, nothing used lost)."""
+    """Propose roles cut down to what audit logs show was used (never wider, nothing used lost).
+
+    Each role gets one action. trim: rewrite it in place. replace: it cannot be edited in
+    place (aggregated ClusterRole, bootstrap role with autoupdate, or aggregated into another
+    role), so a new role rbacmap-trimmed-ROLE per binding scope (a namespaced Role for
+    RoleBindings) plus a new binding NAME-trimmed for each binding that used it; delete the old
+    binding after applying. remove-bindings: no observed use in the window, so its bindings
+    are proposed for removal (no empty role is written). skip: bound only to system:masters,
+    whose members bypass RBAC, so audit logs cannot show its use.
+
+    REDUCTION is the cut in grant size: per rule, verbs x (apiGroups x resources x
+    resourceNames + nonResourceURLs), each wildcard counting 10; 1 - proposed/granted. It
+    ranks roles; it is not a security measure. Unused and skipped roles show "-".
+
+    -o yaml ends with the deletions as commented kubectl lines; -o json lists them under
+    delete_bindings, with provenance (original rule indexes) for every proposed rule.
+    """
     if sum(bool(x) for x in (role_name, subject, all_roles)) != 1:
         raise click.UsageError("choose one of --role NAME, --subject SPEC or --all")
     try:
@@ -70,8 +86,8 @@ def trim_command(
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output == "yaml":
-        docs = rbac_manager_definitions(report) if export_format == "rbac-manager" else trim_manifests(report)
-        click.echo(to_yaml(docs), nl=False)
+        text = to_yaml(rbac_manager_definitions(report)) if export_format == "rbac-manager" else trim_yaml(report)
+        click.echo(text, nl=False)
     elif output == "json":
         emit(report_json(report), "json")
     elif output == "diff":
@@ -80,22 +96,61 @@ def trim_command(
         print_report(report)
 
 
+ACTION_LABELS = {
+    TRIM: "trim in place",
+    REPLACE: "new role + rebind",
+    REMOVE_BINDINGS: "remove bindings (no use)",
+    SKIP: "skip (bypasses RBAC)",
+}
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
 def print_report(report: TrimReport) -> None:
     click.echo(f"audit window: {report.window.describe()}")
     rows = []
     for p in report.proposals:
-        rows.append([str(p.role.key), len(p.role.rules), len(p.used_rule_indexes), len(p.rules),
-                     p.request_count, f"{p.reduction_percent:.0f}%"])
-    click.echo(format_table(["role", "granted rules", "used rules", "trimmed rules", "requests", "reduction"],
-                            rows))
+        rows.append([str(p.role.key), ACTION_LABELS[p.action], len(p.role.rules), len(p.used_rule_indexes),
+                     len(p.rules), p.request_count, _percent(p.reduction_percent)])
+    click.echo(format_table(["role", "action", "granted rules", "used rules", "proposed rules", "requests",
+                             "reduction"], rows))
     for p in report.proposals:
-        for index in p.unused_rule_indexes:
-            click.echo(f"unused: {p.role.key} rule #{index} {p.role.rules[index].describe()}")
-        for binding in p.unused_bindings:
-            click.echo(f"remove: {binding.key} (no request through it in {report.window.days:.1f} days)")
-        for note in p.notes:
-            click.echo(f"note: {p.role.key}: {note}")
-    click.echo(f"overall reduction: {report.reduction_percent:.0f}% of granted permission entries")
+        click.echo("")
+        _print_proposal(p, report.window.days)
+    removals = sum(len(p.unused_bindings) for p in report.proposals)
+    click.echo("")
+    click.echo(f"overall reduction: {_percent(report.reduction_percent)} of granted permission entries in the "
+               f"roles that keep rules; {removals} binding(s) with no use in {report.window.days:.1f} days proposed "
+               "for removal")
+
+
+def _print_proposal(p: TrimProposal, window_days: float) -> None:
+    click.echo(f"{p.role.key}: {ACTION_LABELS[p.action]}")
+    for reason in p.reasons if p.action in (REPLACE, SKIP) else ():
+        click.echo(f"  why not in place: {reason}" if p.action != SKIP else f"  why skipped: {reason}")
+    if p.action == SKIP:
+        return
+    for index, rule in enumerate(p.role.rules):
+        state = "used  " if index in p.used_rule_indexes else "unused"
+        click.echo(f"  {state} rule #{index} {rule.describe()}")
+    if p.action == TRIM:
+        for trimmed in p.rules:
+            click.echo(f"  proposed {trimmed.rule.describe()} <- rule #{', #'.join(map(str, trimmed.from_rules))}")
+    for replacement in p.replacements:
+        click.echo(f"  new {replacement.key}:")
+        for trimmed in replacement.rules:
+            click.echo(f"    {trimmed.rule.describe()} <- rule #{', #'.join(map(str, trimmed.from_rules))}")
+        for swap in replacement.swaps:
+            click.echo(f"    rebind: {swap.new.key} replaces {swap.old.key} (delete it after applying)")
+    for split in p.splits:
+        click.echo(f"  new {split.key} for {split.subject}: {len(split.rules)} rule(s); replaces "
+                   f"{', '.join(str(b.key) for b in split.replaces)}")
+    for binding in p.unused_bindings:
+        click.echo(f"  remove: {binding.key} (no request through it in {window_days:.1f} days)")
+    for note in p.notes:
+        click.echo(f"  note: {note}")
 
 
 @click.command("generate")

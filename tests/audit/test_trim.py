@@ -15,7 +15,7 @@ from rbacmap.rule_compaction import (
     verify_nothing_lost,
 )
 from rbacmap.store import Store
-from rbacmap.trim import TrimReport, generate, select_roles, trim
+from rbacmap.trim import REMOVE_BINDINGS, TrimReport, generate, select_roles, trim
 from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups
 
 
@@ -60,7 +60,9 @@ def test_unused_bindings_proposed_for_removal_with_window(prod_store: Store) -> 
     report = _report(prod_store)
     ledger = _proposal(report, RoleKey("Role", "ledger-admin", "payments"))
     assert ledger.unused and [str(b.key) for b in ledger.unused_bindings] == ["RoleBinding payments/ledger-admin"]
-    assert ledger.reduction_percent == 100.0
+    # No use: the honest proposal is to remove the binding, not a 100% "reduction" to an empty role.
+    assert ledger.action == REMOVE_BINDINGS and ledger.reduction_percent is None
+    assert any("no observed use in the 7.0-day window" in note for note in ledger.notes)
     assert any("weak evidence" in w for w in report.warnings)  # 7 days minus 50 ms
 
 
