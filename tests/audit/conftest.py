@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from rbacmap.importers.audit import import_audit
 from rbacmap.importers.manifests import import_files
-
 from rbacmap.store import Store
 
 AUDIT_FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "audit"

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+
 from rbacmap.importers.audit import import_observations
 from rbacmap.importers.audit_cloudwatch import MAX_STREAMS_PER_CALL, fetch_eks_audit_records
-
 from rbacmap.store import Store
 from rbacmap.usage import usage_records
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import kubernetes_validate
 import yaml
-from rbacmap.importers.manifests import import_files
 
+from rbacmap.importers.manifests import import_files
 from rbacmap.model import RoleKey
 from rbacmap.policy import load_policy
 from rbacmap.rbac_export import (

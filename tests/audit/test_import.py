@@ -9,7 +9,6 @@ from pathlib import Path
 
 from rbacmap.importers.audit import StageDeduplicator, import_audit
 from rbacmap.importers.audit_formats import parse_gke_method, parse_gke_resource_name
-
 from rbacmap.model import NonResourceRequest, ResourceRequest
 from rbacmap.store import Store
 from rbacmap.usage import Observation, audit_import_errors, impersonations, usage_records, user_groups
