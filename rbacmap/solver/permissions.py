@@ -67,7 +67,11 @@ _KEYS_OF_LIST_LIMIT = 512
 
 
 def request_keys(requests: Iterable[ResourceRequest]) -> tuple[RequestKey, ...]:
-    """Keys of a request list; the primitives' module-level lists are keyed once (held, so ids stay unique)."""
+    """Keys of a request list, memoized by list identity for the primitives' module-level lists.
+
+    The memo holds each list (so its id cannot be reused); a list must not be mutated
+    after it has been asked about.
+    """
     if isinstance(requests, list | tuple):
         known = _KEYS_OF_LIST.get(id(requests))
         if known is not None and known[0] is requests:
@@ -131,13 +135,6 @@ class RuleMatcher:
             found = tuple(a for a in map(self.allowing, keys) if not a.keys().isdisjoint(held))
             self._relevant[(held, keys)] = found
         return found
-
-    def allowed(self, role: Role, request: ResourceRequest) -> tuple[int, ...]:
-        return self.allowing(request_key(request)).get(self.rules_id(role), ())
-
-    def grant_allows(self, grant: Grant, request: ResourceRequest) -> bool:
-        """Whether the grant's rule allows the request (memoized `rule_allows`)."""
-        return grant.rule_index in self.allowing(request_key(request)).get(self.rules_id(grant.role), ())
 
     def named_in(self, held: frozenset[int], key: RequestKey) -> frozenset[str]:
         """`named` over several rule lists (an identity's; few distinct sets), memoized."""
@@ -283,12 +280,6 @@ class EffectivePermissions:
         if self.cluster or self.every_namespace:
             return None
         return self.namespaced.keys()
-
-    def candidate_namespaces(self, all_namespaces: list[str]) -> list[str]:
-        """Namespaces where a namespaced permission of this identity could hold."""
-        if self.cluster or self.every_namespace:
-            return all_namespaces
-        return sorted(self.namespaced)
 
     def _grants(self, applied: Iterable[AppliedBinding], allowing: dict[int, tuple[int, ...]]) -> Iterator[Grant]:
         rules_id = self.matcher.rules_id
