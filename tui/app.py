@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from textual.app import App
@@ -19,6 +20,9 @@ from rbacmap.tui.session import Session
 from rbacmap.tui.subjects import SubjectDetailScreen, SubjectsScreen
 from rbacmap.tui.trim import TrimScreen
 from rbacmap.tui.who_can import WhoCanScreen
+
+# Built in the background once the snapshot's lists are ready, so `:` to them only switches.
+PREBUILT_MODES = ("subjects", "roles", "who-can")
 
 
 class RbacmapApp(App[None]):
@@ -49,6 +53,7 @@ class RbacmapApp(App[None]):
         self.cluster = cluster
         self.session = Session(db_path)
         self.path_source = paths if paths is not None else SolverProcess()
+        self.screens_prepared = False  # True once PREBUILT_MODES are built (benchmarks wait for it)
 
     def on_mount(self) -> None:
         self.switch_mode("dashboard")
@@ -64,6 +69,22 @@ class RbacmapApp(App[None]):
         with self.session.store() as store:
             names = [row["name"] for row in store.clusters()]
         return names[0] if names else None
+
+    def prepare_screens(self) -> None:
+        """Build the main screens now (called once the lists are ready), so a jump only switches."""
+        self.run_worker(self._build_screens(), group="prebuild", exclusive=True)
+
+    async def _build_screens(self) -> None:
+        for mode in PREBUILT_MODES:
+            # textual builds a mode's screen on the first switch_mode; _init_mode is that step
+            # alone (private API, pinned textual 8): the screen is mounted, not shown.
+            if mode not in self._screen_stacks:
+                await self._init_mode(mode)
+                # Mounted with the current stylesheet: without this, the first switch there
+                # would re-parse and re-apply all CSS (textual only marks the shown stack fresh).
+                self._screen_stacks[mode][0]._css_update_count = self._css_update_count
+            await asyncio.sleep(0)  # a key pressed meanwhile is handled between two builds
+        self.screens_prepared = True
 
     def jump(self, name: str) -> None:
         if name in self.MODES:

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Header, Static
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import Dashboard, dashboard
+from rbacmap.tui.fast_table import FastTable
 from rbacmap.tui.features import FeatureUnavailable, PathView
 from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.path_source import PathQuery
@@ -28,7 +29,7 @@ class DashboardScreen(RbacScreen):
         yield Static(id="summary")
         yield Static(id="subject-count")
         yield Static(id="warnings")
-        yield DataTable(id="clusters", cursor_type="row")
+        yield FastTable(id="clusters", cursor_type="row")
         yield Static(id="dangerous")
         yield Static(id="status")
         yield KeyBar()
@@ -56,6 +57,7 @@ class DashboardScreen(RbacScreen):
         # Then build the lists every other screen filters, so jumping there is instant.
         data = session.data(snapshot.cluster)
         self.app.call_from_thread(self.show_subject_count, len(data.subjects))
+        self.app.call_from_thread(self.rbac_app.prepare_screens)
         self.load_paths(snapshot.cluster, snapshot.id)
 
     @work(thread=True, exclusive=True, group="dashboard-paths")

@@ -11,12 +11,13 @@ from typing import Any
 
 from rich.console import RenderableType
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
+
+from rbacmap.tui.fast_table import FastTable
 
 PAGE_SIZE = 60
 
 
-class LazyTable(DataTable[Any]):
+class LazyTable(FastTable):
     """Call `show(items, render)`: `render(item)` makes a row's cells, only for rows being added."""
 
     def __init__(self, *, id: str | None = None, page_size: int = PAGE_SIZE) -> None:  # noqa: A002 - textual's name

@@ -18,6 +18,7 @@ from rbacmap.tui.text import line, lines
 
 class OffboardScreen(RbacScreen):
     TITLE = "Offboarding"
+    AUTO_FOCUS = "#identifiers"  # focused before the first paint (a later focus() redraws)
 
     def __init__(self) -> None:
         super().__init__()
@@ -33,7 +34,6 @@ class OffboardScreen(RbacScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#identifiers", Input).focus()
         self.set_status("enter runs the report; e exports the fix")
 
     def action_filter(self) -> None:

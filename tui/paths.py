@@ -17,6 +17,9 @@ from rbacmap.tui.text import line, plain
 
 class PathsScreen(RbacScreen):
     TITLE = "Paths"
+    # The results, not the form, so `:` and `?` keep working; `/` goes to the namespace. Focused
+    # before the first paint (a focus() in on_mount would redraw).
+    AUTO_FOCUS = "#path-tree"
 
     def __init__(self) -> None:
         super().__init__()
@@ -33,8 +36,6 @@ class PathsScreen(RbacScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        # Focus the results, not the form, so `:` and `?` keep working; `/` goes to the namespace.
-        self.query_one("#path-tree", Tree).focus()
         self.set_status("solving…", "italic")
         self.search()
 

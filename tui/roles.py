@@ -11,6 +11,7 @@ from rbacmap.model import SERVICE_ACCOUNT, Binding, RoleKey, Subject
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import RoleDetail, RoleRow, filter_roles, role_detail, role_manifest
+from rbacmap.tui.fast_table import FastTable
 from rbacmap.tui.features import FeatureUnavailable, RuleUsage, rule_usage
 from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.lazy_table import LazyTable
@@ -30,6 +31,7 @@ def _binding_cells(item: tuple[Binding, Subject, Subject]) -> tuple[Text, Text, 
 
 class RolesScreen(RbacScreen):
     TITLE = "Roles"
+    AUTO_FOCUS = "#roles"  # focused before the first paint (a later focus() redraws)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,7 +43,6 @@ class RolesScreen(RbacScreen):
     def on_mount(self) -> None:
         table = self.query_one("#roles", LazyTable)
         table.add_columns("kind", "namespace", "name", "rules", "bindings")
-        table.focus()
         self.filter("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -93,6 +94,7 @@ class RoleDetailScreen(RbacScreen):
     """One role's rules (used/unused when audit usage is loaded) and the bindings that grant it."""
 
     TITLE = "Role"
+    AUTO_FOCUS = "#role-bindings"  # focused before the first paint (a later focus() redraws)
 
     def __init__(self, key: RoleKey) -> None:
         super().__init__()
@@ -103,7 +105,7 @@ class RoleDetailScreen(RbacScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(plain(str(self.key), "bold"), id="role-title")
-        yield DataTable(id="rules", cursor_type="row")
+        yield FastTable(id="rules", cursor_type="row")
         yield Static(id="usage")
         yield LazyTable(id="role-bindings")
         yield Static(id="status")
@@ -115,7 +117,6 @@ class RoleDetailScreen(RbacScreen):
                                                         "used")
         bindings = self.query_one("#role-bindings", LazyTable)
         bindings.add_columns("binding", "where", "subject kind", "subject")
-        bindings.focus()
         data = self.cached_data()
         if data is None:
             self.load()

@@ -33,6 +33,7 @@ def subject_label(subject: Subject) -> str:
 
 class SubjectsScreen(RbacScreen):
     TITLE = "Subjects"
+    AUTO_FOCUS = "#subjects"  # focused before the first paint (a later focus() redraws)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -44,7 +45,6 @@ class SubjectsScreen(RbacScreen):
     def on_mount(self) -> None:
         table = self.query_one("#subjects", LazyTable)
         table.add_columns("kind", "subject", "bindings")
-        table.focus()
         self.filter("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -108,6 +108,7 @@ class SubjectDetailScreen(RbacScreen):
     """Effective permissions of one subject, grouped by namespace, each with its provenance."""
 
     TITLE = "Subject"
+    AUTO_FOCUS = "#permissions"  # focused before the first paint (a later focus() redraws)
 
     def __init__(self, subject: Subject) -> None:
         super().__init__()
@@ -125,7 +126,6 @@ class SubjectDetailScreen(RbacScreen):
 
     def on_mount(self) -> None:
         self.sub_title = subject_label(self.subject)
-        self.query_one("#permissions", Tree).focus()
         data = self.cached_data()
         if data is None:
             self.load()

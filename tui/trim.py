@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Header, Static
 from rbacmap.store import StoreError
 from rbacmap.trim import TrimReport
 from rbacmap.tui.base import ObjectView, RbacScreen
+from rbacmap.tui.fast_table import FastTable
 from rbacmap.tui.features import FeatureUnavailable, trim_report
 from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.text import line, lines, multiline, plain
@@ -19,6 +20,7 @@ from rbacmap.tui.trim_plan import TrimChange, changes_of, decided_yaml, export_y
 
 class TrimScreen(RbacScreen):
     TITLE = "Trim"
+    AUTO_FOCUS = "#changes"  # focused before the first paint (a later focus() redraws)
     BINDINGS = [
         Binding("a", "decide(True)", "Accept", id="trim.accept"),
         Binding("r", "decide(False)", "Reject", id="trim.reject"),
@@ -32,7 +34,7 @@ class TrimScreen(RbacScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="changes", cursor_type="row")
+        yield FastTable(id="changes", cursor_type="row")
         with Horizontal(id="side-by-side"):
             with VerticalScroll():
                 yield Static(id="original")
@@ -43,7 +45,6 @@ class TrimScreen(RbacScreen):
 
     def on_mount(self) -> None:
         self.query_one("#changes", DataTable).add_columns("role", "change", "proposed", "why", "decision")
-        self.query_one("#changes", DataTable).focus()
         self.set_status("reading audit usage and trimming…", "italic")
         self.load()
 

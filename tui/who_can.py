@@ -11,12 +11,14 @@ from rbacmap.model import Subject
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import WhoCanAnswer, who_can
+from rbacmap.tui.fast_table import FastTable
 from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.text import line, lines, plain
 
 
 class WhoCanScreen(RbacScreen):
     TITLE = "Who can"
+    AUTO_FOCUS = "#verb"  # focused before the first paint (a later focus() redraws)
 
     def __init__(self) -> None:
         super().__init__()
@@ -28,13 +30,12 @@ class WhoCanScreen(RbacScreen):
             yield Input(placeholder="verb (get)", id="verb")
             yield Input(placeholder="resource (secrets, pods/exec, /healthz)", id="resource")
             yield Input(placeholder="namespace (empty: cluster, *: all)", id="namespace")
-        yield DataTable(id="answers", cursor_type="row")
+        yield FastTable(id="answers", cursor_type="row")
         yield Static(id="status")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#answers", DataTable).add_columns("kind", "subject", "where", "binding", "role", "rule")
-        self.query_one("#verb", Input).focus()
         self.set_status("type a verb and a resource, then enter")
 
     def action_filter(self) -> None:
