@@ -25,8 +25,8 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/pip install -q '.[lint]'
-	$(BIN)/ruff check rbacmap importers tui tests bench
-	$(BIN)/mypy rbacmap importers tui
+	$(BIN)/ruff check rbacmap importers tui tests bench scripts
+	MYPY=$(BIN)/mypy sh scripts/typecheck.sh
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run_all.py

@@ -236,10 +236,10 @@ def _aws_auth(
     roles_by_canonical = {canonical_role_arn(a): a for a, p in principals.items() if p.kind == "role"}
     for entry in parsed.entries:
         if entry.key == "mapAccounts":
-            for principal in principals.values():
-                if principal.account == entry.arn:
-                    username = principal.arn if principal.kind == "user" else default_username(principal.arn)
-                    facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, principal.arn, username, (),
+            for candidate in principals.values():
+                if candidate.account == entry.arn:
+                    username = candidate.arn if candidate.kind == "user" else default_username(candidate.arn)
+                    facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, candidate.arn, username, (),
                                                           "aws-auth", entry.describe(), live))
             continue
         principal = entry.arn
