@@ -18,7 +18,6 @@ from types import ModuleType
 
 from rbacmap.importers.kube import FetchOptions, import_kube
 from rbacmap.importers.kube_auth import resolve_targets
-
 from rbacmap.store import Store
 
 REPO = Path(__file__).resolve().parents[1]

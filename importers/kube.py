@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubernetes.client import ApiClient
+
 from rbacmap.importers.kube_dump import write_dump
 from rbacmap.importers.kube_fetch import (
     FAILED,
@@ -28,7 +29,6 @@ from rbacmap.importers.kube_fetch import (
     ServerInfo,
 )
 from rbacmap.importers.kube_kinds import KINDS, ResourceKind
-
 from rbacmap.snapshot_builder import SnapshotBuilder
 from rbacmap.store import ImportError_, Snapshot, Store
 

@@ -19,6 +19,7 @@ from typing import Any
 import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
+
 from rbacmap.importers.kube_kinds import (
     PARTIAL_METADATA_LIST,
     SA_TOKEN_TYPE,

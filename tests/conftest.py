@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from rbacmap.importers.manifests import import_files
 
 from rbacmap.authorizer import Authorizer
+from rbacmap.importers.manifests import import_files
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.store import Store
 

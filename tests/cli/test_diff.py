@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from rbacmap.importers.manifests import import_files
 
 from rbacmap.cli import cli
 from rbacmap.diff import PathChange, diff_snapshots, solver_path_differ, two_latest
+from rbacmap.importers.manifests import import_files
 from rbacmap.store import Snapshot, Store
 
 RBAC = "rbac.authorization.k8s.io"

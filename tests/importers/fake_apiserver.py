@@ -22,10 +22,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+
 from rbacmap.importers.kube import FetchOptions, KubeImportResult, import_kube
 from rbacmap.importers.kube_auth import resolve_targets
 from rbacmap.importers.kube_fetch import RetryPolicy
-
 from rbacmap.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kube"

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
+from rbacmap.cli import cli
+from rbacmap.commands.import_kube import ProgressPrinter
 from rbacmap.importers.kube import KubeImportFailed
 from rbacmap.importers.kube_auth import KubeconfigError, resolve_targets
 from rbacmap.importers.kube_fetch import ProgressEvent, RetryPolicy
 from rbacmap.importers.kube_kinds import PARTIAL_METADATA_LIST
 from rbacmap.importers.manifests import import_files
-
-from rbacmap.cli import cli
-from rbacmap.commands.import_kube import ProgressPrinter
 from rbacmap.schema import SNAPSHOT_TABLES
 from rbacmap.store import Store
 

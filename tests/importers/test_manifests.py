@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rbacmap.importers.manifests import StrictImportError, import_files, split_documents
 
+from rbacmap.importers.manifests import StrictImportError, import_files, split_documents
 from rbacmap.store import Store
 
 BOOTSTRAP_ROLES = Path("/work/shared/data/k8s-bootstrap-rbac/cluster-roles.yaml")

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from rbacmap.importers.manifests import import_files
 
 from rbacmap import snapshot_builder
+from rbacmap.importers.manifests import import_files
 from rbacmap.schema import SNAPSHOT_TABLES
 from rbacmap.store import Store
 

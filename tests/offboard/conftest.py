@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from rbacmap.importers.audit import import_audit
-from rbacmap.importers.manifests import import_files
 
 from rbacmap.cloud.model import AWS_PRINCIPAL, CloudEdge, CloudFacts, CloudGrant, IdentityMapping
 from rbacmap.cloud.store import save_cloud_import
+from rbacmap.importers.audit import import_audit
+from rbacmap.importers.manifests import import_files
 from rbacmap.model import PolicyRule
 from rbacmap.store import Store
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import yaml
 from click.testing import CliRunner
-from rbacmap.importers.manifests import import_files
 
 from rbacmap.authorizer import Authorizer
 from rbacmap.cli import cli
+from rbacmap.importers.manifests import import_files
 from rbacmap.model import ResourceRequest, UserInfo
 from rbacmap.offboard import offboard
 from rbacmap.offboard_identity import parse_person

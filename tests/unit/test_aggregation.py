@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rbacmap.importers.manifests import import_files
 
 from rbacmap.aggregation import SelectorError, aggregate_cluster_roles, selector_matches
 from rbacmap.authorizer import Authorizer
+from rbacmap.importers.manifests import import_files
 from rbacmap.model import PolicyRule, ResourceRequest, Role, RoleKey, UserInfo
 from rbacmap.policy import load_policy
 from rbacmap.store import Store
