@@ -6,6 +6,9 @@ arrays). Memory stays flat: lines are parsed one at a time, requests are aggrega
 `UsageAggregator` (flushed to SQLite when it grows), and stage de-duplication keeps a
 bounded window of audit IDs (see `StageDeduplicator`). Bad records are reported with file
 and line and skipped; the rest imports.
+
+JSON lines of Kubernetes (and EKS export) events take the fast path in `audit_lines`; the
+first line, whole documents, GKE entries and CloudWatch records go through `consume_records`.
 """
 
 from __future__ import annotations
