@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from rbacmap.model import RoleKey, Subject
 from rbacmap.tui.dashboard import DashboardScreen
@@ -23,6 +24,9 @@ from rbacmap.tui.who_can import WhoCanScreen
 
 # Built in the background once the snapshot's lists are ready, so `:` to them only switches.
 PREBUILT_MODES = ("subjects", "roles", "who-can")
+# Detail screens kept (installed) after their first use and refilled for the next subject/role.
+SUBJECT_DETAIL = "subject-detail"
+ROLE_DETAIL = "role-detail"
 
 
 class RbacmapApp(App[None]):
@@ -93,10 +97,48 @@ class RbacmapApp(App[None]):
     def open_target(self, target: Subject | RoleKey) -> None:
         if isinstance(target, Subject):
             self.switch_mode("subjects")
-            self.push_screen(SubjectDetailScreen(target))
+            self.open_subject(target)
         else:
             self.switch_mode("roles")
-            self.push_screen(RoleDetailScreen(target))
+            self.open_role(target)
+
+    def open_subject(self, subject: Subject) -> None:
+        """Push a subject's detail: the kept detail screen, refilled, unless it is already shown."""
+        kept = self._kept_screen(SUBJECT_DETAIL)
+        if isinstance(kept, SubjectDetailScreen):
+            kept.show_subject(subject)
+            self.push_screen(kept)
+        else:
+            self._push_and_keep(SubjectDetailScreen(subject), SUBJECT_DETAIL)
+
+    def open_role(self, key: RoleKey) -> None:
+        """Push a role's detail, the same way."""
+        kept = self._kept_screen(ROLE_DETAIL)
+        if isinstance(kept, RoleDetailScreen):
+            kept.show_role(key)
+            self.push_screen(kept)
+        else:
+            self._push_and_keep(RoleDetailScreen(key), ROLE_DETAIL)
+
+    def _kept_screen(self, name: str) -> Screen[None] | None:
+        """The installed detail screen, if no stack holds it now (subject → role → subject needs two)."""
+        if not self.is_screen_installed(name):
+            return None
+        screen = self.get_screen(name)
+        for mode in self.MODES:
+            try:
+                if screen in self.get_screen_stack(mode):
+                    return None
+            except KeyError:  # a mode not shown yet
+                continue
+        return screen
+
+    def _push_and_keep(self, screen: Screen[None], name: str) -> None:
+        # Installed screens survive being popped: the next detail reuses its widgets instead of
+        # composing, styling and laying out a new screen.
+        if not self.is_screen_installed(name):
+            self.install_screen(screen, name)
+        self.push_screen(screen)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

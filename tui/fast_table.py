@@ -7,21 +7,25 @@ Two costs dominated a screen switch on the 1000-namespace DB:
   hover, ...) and the theme; whether those changed is checked when the table next draws (by
   then the component styles are updated too), and only then are the cells dropped.
 - DataTable renders each cell through Rich's Padding/Styled/render_lines pipeline (~1 ms a
-  cell on a busy machine). A one-line Text that fits its column needs none of it: the same
-  segments are built directly (snapshot tests pin that the output is identical).
+  cell on a busy machine), and measures each new cell with Rich to size its column. A
+  one-line Text needs none of it: its width is its cell length, its segments are built
+  directly (snapshot tests pin that the output is identical).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeGuard
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.render import measure
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 StyleFingerprint = tuple[object, ...]
 SegmentLines = list[list[Segment]]
@@ -96,7 +100,31 @@ class FastTable(DataTable[Any]):
         return lines
 
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Column widths and scroll size after rows were added (DataTable's, minus Rich measuring)."""
+        new_rows = list(new_rows)
+        rows = [self.rows[row_key] for row_key in new_rows if row_key in self.rows]
+        if any(row.auto_height or row.label is not None for row in rows):
+            super()._update_dimensions(new_rows)
+            return
+        console = self.app.console
+        columns = self.ordered_columns
+        for row_key in new_rows:
+            row_index = self._row_locations.get(row_key)
+            if row_index is None:  # removed before the table went idle
+                continue
+            for column, cell in zip(columns, self._get_row_renderables(row_index).cells, strict=False):
+                width = cell.cell_len if _is_one_line(cell) else measure(console, cell, 1)
+                column.content_width = max(column.content_width, width)
+        header_height = self.header_height if self.show_header else 0
+        data_width = sum(column.get_render_width(self) for column in self.columns.values())
+        self.virtual_size = Size(data_width + self._row_label_column_width, self._total_row_height + header_height)
+
+
+def _is_one_line(cell: object) -> TypeGuard[Text]:
+    return isinstance(cell, Text) and "\n" not in cell.plain and "\t" not in cell.plain
+
+
 def _fits_one_line(cell: object, width: int) -> bool:
     """A Text Rich would lay out as itself: one line, no tabs, no justification, not cropped."""
-    return (isinstance(cell, Text) and cell.justify in (None, "default") and cell.cell_len <= width
-            and "\n" not in cell.plain and "\t" not in cell.plain)
+    return _is_one_line(cell) and cell.justify in (None, "default") and cell.cell_len <= width

@@ -102,7 +102,8 @@ class RuleUsage:
 UsageInputs = tuple[UsageWindow, list[UsageRecord], dict[str, tuple[str, ...]]]
 
 
-def _usage_inputs(store: Store, snapshot: Snapshot) -> UsageInputs:
+def usage_inputs(store: Store, snapshot: Snapshot) -> UsageInputs:
+    """The audit window, observed requests and users' groups of the snapshot's cluster."""
     window = usage_window(store, snapshot.cluster)
     if not window.start:
         raise FeatureUnavailable(f"no audit logs imported for cluster {snapshot.cluster}: "
@@ -110,19 +111,19 @@ def _usage_inputs(store: Store, snapshot: Snapshot) -> UsageInputs:
     return window, usage_records(store, snapshot.cluster, window), user_groups(store, snapshot.cluster)
 
 
-def rule_usage(store: Store, snapshot: Snapshot, policy: InMemoryPolicy, key: RoleKey) -> RuleUsage:
+def rule_usage(policy: InMemoryPolicy, key: RoleKey, inputs: UsageInputs) -> RuleUsage:
     """Rule indexes of one role that observed requests went through (the trim report's used rules)."""
     role = policy.role(key)
     if role is None:
         raise FeatureUnavailable(f"{key} is not in this snapshot")
-    window, records, groups = _usage_inputs(store, snapshot)
+    window, records, groups = inputs
     report = trim(policy, records, groups, window, [role])
     return RuleUsage(frozenset(report.proposals[0].used_rule_indexes), window.describe())
 
 
 def trim_report(store: Store, snapshot: Snapshot, policy: InMemoryPolicy) -> TrimReport:
     """`rbacmap trim --all`: a proposal for every bound role (system: ClusterRoles left out)."""
-    window, records, groups = _usage_inputs(store, snapshot)
+    window, records, groups = usage_inputs(store, snapshot)
     roles = select_roles(policy)
     if not roles:
         raise FeatureUnavailable("no bound role to trim in this snapshot")

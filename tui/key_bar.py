@@ -29,4 +29,9 @@ class KeyBar(Static):
             seen.add(binding.description)
             out.append(f" {self.app.get_key_display(binding)} ", style="bold")
             out.append(f"{binding.description} ")
+        palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        if self.app.ENABLE_COMMAND_PALETTE and palette is not None:
+            # textual hides the palette binding (show=False) and Footer adds it on its own: so do we.
+            out.append(f" {self.app.get_key_display(palette.binding)} ", style="bold")
+            out.append(f"{palette.binding.description} ")
         return out

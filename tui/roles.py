@@ -12,7 +12,7 @@ from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import RoleDetail, RoleRow, filter_roles, role_detail, role_manifest
 from rbacmap.tui.fast_table import FastTable
-from rbacmap.tui.features import FeatureUnavailable, RuleUsage, rule_usage
+from rbacmap.tui.features import FeatureUnavailable, RuleUsage, rule_usage, usage_inputs
 from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.lazy_table import LazyTable
 from rbacmap.tui.text import line, plain
@@ -31,6 +31,7 @@ def _binding_cells(item: tuple[Binding, Subject, Subject]) -> tuple[Text, Text, 
 
 class RolesScreen(RbacScreen):
     TITLE = "Roles"
+    shown_snapshot: int | None = None
     AUTO_FOCUS = "#roles"  # focused before the first paint (a later focus() redraws)
 
     def compose(self) -> ComposeResult:
@@ -57,7 +58,14 @@ class RolesScreen(RbacScreen):
         if data is None:
             self.load(text)
         else:
+            self.shown_snapshot = data.snapshot.id
             self.show(filter_roles(data, text))
+
+    def on_screen_resume(self) -> None:
+        # Built once and kept: after the dashboard switched clusters, show the new snapshot's list.
+        data = self.cached_data()
+        if data is None or data.snapshot.id != self.shown_snapshot:
+            self.filter(self.query_one("#filter", Input).value)
 
     @work(thread=True, exclusive=True)
     def load(self, text: str) -> None:
@@ -80,7 +88,7 @@ class RolesScreen(RbacScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         key = self.selected()
         if key is not None:
-            self.app.push_screen(RoleDetailScreen(key))
+            self.rbac_app.open_role(key)
 
     def current_object(self) -> ObjectView | None:
         key = self.selected()
@@ -104,7 +112,7 @@ class RoleDetailScreen(RbacScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(plain(str(self.key), "bold"), id="role-title")
+        yield Static(id="role-title")
         yield FastTable(id="rules", cursor_type="row")
         yield Static(id="usage")
         yield LazyTable(id="role-bindings")
@@ -112,40 +120,57 @@ class RoleDetailScreen(RbacScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.sub_title = str(self.key)
         self.query_one("#rules", DataTable).add_columns("#", "apiGroups", "resources", "resourceNames", "verbs",
                                                         "used")
         bindings = self.query_one("#role-bindings", LazyTable)
         bindings.add_columns("binding", "where", "subject kind", "subject")
+        self.show_role(self.key)
+
+    def show_role(self, key: RoleKey) -> None:
+        """Fill the screen for `key` (the app reuses this screen for the next role)."""
+        self.key = key
+        self.detail = None
+        self.subjects = []
+        self.sub_title = str(key)
+        self.query_one("#role-title", Static).update(plain(str(key), "bold"))
         data = self.cached_data()
         if data is None:
-            self.load()
+            self.load(key)
         else:
-            self.show(role_detail(data, self.key))
+            self.show(key, role_detail(data, key))
 
     @work(thread=True, exclusive=True)
-    def load(self) -> None:
+    def load(self, key: RoleKey) -> None:
         try:
-            detail = role_detail(self.snapshot_data(), self.key)
+            detail = role_detail(self.snapshot_data(), key)
         except StoreError as exc:
             self.app.call_from_thread(self.set_status, str(exc), "red")
             return
-        self.app.call_from_thread(self.show, detail)
+        self.app.call_from_thread(self.show, key, detail)
 
     @work(thread=True, exclusive=True, group="role-usage")
-    def load_usage(self) -> None:
+    def load_usage(self, key: RoleKey) -> None:
         """Used/unused per rule comes from the audit usage (the trim library), after the rules show."""
         session = self.rbac_app.session
         try:
             data = self.snapshot_data()
             with session.store() as store:
-                usage: RuleUsage | str = rule_usage(store, data.snapshot, data.policy, self.key)
+                # The audit records are read once per snapshot, each role's analysis done once.
+                inputs = session.remember(("usage-inputs", data.snapshot.id),
+                                          lambda: usage_inputs(store, data.snapshot))
+                usage: RuleUsage | str = session.remember(
+                    ("rule-usage", data.snapshot.id, key), lambda: rule_usage(data.policy, key, inputs))
         except (FeatureUnavailable, StoreError) as exc:
             usage = str(exc)
-        self.app.call_from_thread(self.show_usage, usage)
+        self.app.call_from_thread(self.show_usage, key, usage)
 
-    def show(self, detail: RoleDetail | None) -> None:
+    def show(self, key: RoleKey, detail: RoleDetail | None) -> None:
+        if key != self.key:
+            return  # an answer for the role shown before this one
         if detail is None:
+            self.query_one("#rules", DataTable).clear()
+            self.query_one("#role-bindings", LazyTable).show([], _binding_cells)
+            self.query_one("#usage", Static).update("")
             self.set_status(f"{self.key} is not in this snapshot (a binding references a missing role)", "yellow")
             return
         self.detail = detail
@@ -161,7 +186,7 @@ class RoleDetailScreen(RbacScreen):
         self.set_status(line(f"{len(detail.role.rules)} rules, {len(detail.bindings)} bindings "
                              f"({len(rows)} subjects); ",
                              "enter on a subject shows its permissions; y YAML, e export"))
-        self.load_usage()
+        self.load_usage(self.key)
 
     def show_rules(self, usage: RuleUsage | None) -> None:
         assert self.detail is not None
@@ -179,7 +204,9 @@ class RoleDetailScreen(RbacScreen):
                 plain(used, "red" if used == "UNUSED" else ""),
             )
 
-    def show_usage(self, usage: RuleUsage | str) -> None:
+    def show_usage(self, key: RoleKey, usage: RuleUsage | str) -> None:
+        if key != self.key:
+            return
         if isinstance(usage, str):
             self.query_one("#usage", Static).update(plain(usage, "italic"))
             return
@@ -190,11 +217,9 @@ class RoleDetailScreen(RbacScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "role-bindings" or not self.subjects:
             return
-        from rbacmap.tui.subjects import SubjectDetailScreen
-
         row = event.data_table.cursor_row
         if row < len(self.subjects):
-            self.app.push_screen(SubjectDetailScreen(self.subjects[row]))
+            self.rbac_app.open_subject(self.subjects[row])
 
     def current_object(self) -> ObjectView | None:
         if self.detail is None:

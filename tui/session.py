@@ -11,14 +11,17 @@ from __future__ import annotations
 import gc
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from rbacmap.model import SERVICE_ACCOUNT, Binding, RoleKey, Subject
 from rbacmap.permissions import SubjectBindingIndex, bindings_by_role
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.store import Snapshot, Store
+
+T = TypeVar("T")
 
 # Read connections kept open; more workers than this at once open a short-lived extra one.
 POOL_SIZE = 4
@@ -123,6 +126,7 @@ class Session:
         self._snapshots: dict[str | None, Snapshot] = {}
         self._data: dict[int, SnapshotData] = {}
         self._build_locks: dict[int, threading.Lock] = {}
+        self._remembered: dict[Hashable, object] = {}
         self._closed = False
 
     @contextmanager
@@ -168,6 +172,19 @@ class Session:
                     self._data[snapshot.id] = built
                 keep_out_of_full_collections()
             return self._data[snapshot.id]
+
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`'s value, kept for the session under `key` (keys name their snapshot).
+
+        For analyses a screen repeats (audit usage per role): the DB is read-only and the
+        snapshot fixed, so an answer stays right. Exceptions are not kept.
+        """
+        with self._data_lock:
+            if key in self._remembered:
+                return cast(T, self._remembered[key])
+        value = compute()  # outside the lock: two callers may both compute; the first is kept
+        with self._data_lock:
+            return cast(T, self._remembered.setdefault(key, value))
 
     def cached(self, cluster: str | None) -> SnapshotData | None:
         """The snapshot's data if already built (never blocks: the UI thread may ask)."""

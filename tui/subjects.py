@@ -33,6 +33,7 @@ def subject_label(subject: Subject) -> str:
 
 class SubjectsScreen(RbacScreen):
     TITLE = "Subjects"
+    shown_snapshot: int | None = None
     AUTO_FOCUS = "#subjects"  # focused before the first paint (a later focus() redraws)
 
     def compose(self) -> ComposeResult:
@@ -60,7 +61,14 @@ class SubjectsScreen(RbacScreen):
         if data is None:
             self.load(text)
         else:
+            self.shown_snapshot = data.snapshot.id
             self.show(filter_subjects(data, text))
+
+    def on_screen_resume(self) -> None:
+        # Built once and kept: after the dashboard switched clusters, show the new snapshot's list.
+        data = self.cached_data()
+        if data is None or data.snapshot.id != self.shown_snapshot:
+            self.filter(self.query_one("#filter", Input).value)
 
     @work(thread=True, exclusive=True)
     def load(self, text: str) -> None:
@@ -83,7 +91,7 @@ class SubjectsScreen(RbacScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         subject = self.selected()
         if subject is not None:
-            self.app.push_screen(SubjectDetailScreen(subject))
+            self.rbac_app.open_subject(subject)
 
     def current_object(self) -> ObjectView | None:
         subject = self.selected()
@@ -117,7 +125,7 @@ class SubjectDetailScreen(RbacScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(plain(subject_label(self.subject), "bold"), id="subject-title")
+        yield Static(id="subject-title")
         yield Static(id="identity")
         yield Tree(plain("permissions"), id="permissions")
         yield Static(id="paths")
@@ -125,32 +133,41 @@ class SubjectDetailScreen(RbacScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.sub_title = subject_label(self.subject)
+        self.show_subject(self.subject)
+
+    def show_subject(self, subject: Subject) -> None:
+        """Fill the screen for `subject` (the app reuses this screen for the next subject)."""
+        self.subject = subject
+        self.permissions = None
+        self.sub_title = subject_label(subject)
+        self.query_one("#subject-title", Static).update(plain(subject_label(subject), "bold"))
         data = self.cached_data()
         if data is None:
-            self.load()
+            self.load(subject)
         else:
-            self.show(permissions_of(data, self.subject))
+            self.show(permissions_of(data, subject))
 
     @work(thread=True, exclusive=True)
-    def load(self) -> None:
+    def load(self, subject: Subject) -> None:
         try:
-            permissions = permissions_of(self.snapshot_data(), self.subject)
+            permissions = permissions_of(self.snapshot_data(), subject)
         except StoreError as exc:
             self.app.call_from_thread(self.set_status, str(exc), "red")
             return
         self.app.call_from_thread(self.show, permissions)
 
     @work(thread=True, exclusive=True, group="subject-paths")
-    def load_paths(self, snapshot_id: int) -> None:
+    def load_paths(self, snapshot_id: int, subject: Subject) -> None:
         try:
             paths: list[PathView] | str = self.rbac_app.path_source.paths(
-                self.rbac_app.db_path, PathQuery(snapshot_id, subject=self.subject))
+                self.rbac_app.db_path, PathQuery(snapshot_id, subject=subject))
         except (FeatureUnavailable, StoreError) as exc:
             paths = str(exc)
-        self.app.call_from_thread(self.query_one("#paths", Static).update, self._paths(paths))
+        self.app.call_from_thread(self.show_paths, subject, paths)
 
     def show(self, permissions: SubjectPermissions) -> None:
+        if permissions.subject != self.subject:
+            return  # an answer for the subject shown before this one
         self.permissions = permissions
         identity = permissions.identity
         groups = ", ".join(identity.groups) if identity else "(a group: members get these permissions)"
@@ -163,6 +180,8 @@ class SubjectDetailScreen(RbacScreen):
         self.query_one("#identity", Static).update(lines(header))
         tree = self.query_one("#permissions", Tree)
         tree.clear()
+        tree.cursor_line = -1  # as a new tree: the kept screen may have shown another subject
+        tree.scroll_home(animate=False)
         tree.root.set_label(plain(f"{len(permissions.grants)} rules from {self._binding_count()} bindings"))
         for namespace, grants in permissions.by_namespace().items():
             node = tree.root.add(line((namespace or "cluster-wide", "bold magenta")), expand=True)
@@ -171,7 +190,11 @@ class SubjectDetailScreen(RbacScreen):
         tree.root.expand()
         self.query_one("#paths", Static).update(line(("Escalation paths: solving…", "italic")))
         self.set_status("enter on a rule opens its role; y YAML, e export")
-        self.load_paths(self.rbac_app.session.snapshot(self.rbac_app.cluster).id)
+        self.load_paths(self.rbac_app.session.snapshot(self.rbac_app.cluster).id, self.subject)
+
+    def show_paths(self, subject: Subject, paths: list[PathView] | str) -> None:
+        if subject == self.subject:
+            self.query_one("#paths", Static).update(self._paths(paths))
 
     def _binding_count(self) -> int:
         assert self.permissions is not None
@@ -189,9 +212,7 @@ class SubjectDetailScreen(RbacScreen):
     def on_tree_node_selected(self, event: Tree.NodeSelected[Grant]) -> None:
         grant = event.node.data
         if isinstance(grant, Grant):
-            from rbacmap.tui.roles import RoleDetailScreen
-
-            self.app.push_screen(RoleDetailScreen(grant.role.key))
+            self.rbac_app.open_role(grant.role.key)
 
     def current_object(self) -> ObjectView | None:
         if self.permissions is None:

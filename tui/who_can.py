@@ -87,9 +87,7 @@ class WhoCanScreen(RbacScreen):
         if self.answer is None or event.cursor_row >= len(self.answer.answers):
             return
         subject = self.answer.answers[event.cursor_row].subject
-        from rbacmap.tui.subjects import SubjectDetailScreen
-
-        self.app.push_screen(SubjectDetailScreen(Subject(subject.kind, subject.name, subject.namespace)))
+        self.rbac_app.open_subject(Subject(subject.kind, subject.name, subject.namespace))
 
     def current_object(self) -> ObjectView | None:
         if self.answer is None:

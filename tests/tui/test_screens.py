@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from rbacmap.tui.app import RbacmapApp
+from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.modals import ExportScreen, HelpScreen, YamlScreen
 from rbacmap.tui.roles import RoleDetailScreen, RolesScreen
 from rbacmap.tui.subjects import SubjectDetailScreen, SubjectsScreen
@@ -198,6 +199,9 @@ async def test_help_jump_palette_and_quit(tui_db: str, ui: Any) -> None:
     app = ui.app(tui_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
+        # the key bar lists the screen's keys and, as textual's Footer does, the palette's
+        key_bar = str(app.screen.query_one(KeyBar).render())
+        assert " / Filter " in key_bar and " : Jump " in key_bar and " ^p palette " in key_bar
         await ui.press(app, pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         await ui.press(app, pilot, "escape")
@@ -222,3 +226,44 @@ def test_bindings_have_ids_for_remapping() -> None:
     bindings = [b for b in [*RbacmapApp.BINDINGS, *RbacScreen.BINDINGS] if isinstance(b, Binding)]
     assert {b.id for b in bindings} >= {"app.quit", "app.help", "app.jump", "screen.filter", "screen.yaml",
                                         "screen.copy", "screen.export", "screen.back"}
+
+
+async def test_detail_screens_are_kept_and_refilled(tui_db: str, ui: Any) -> None:
+    """The second subject (role) opened reuses the first one's screen, showing only the new one."""
+    app = ui.app(tui_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await ui.jump(app, pilot, "subjects")
+        await ui.press(app, pilot, "slash", *"alice", "enter", "enter")
+        kept = app.screen
+        assert isinstance(kept, SubjectDetailScreen)
+        await ui.press(app, pilot, "escape", "slash", *["backspace"] * 5, *"developers", "enter", "enter")
+        assert app.screen is kept
+        assert ui.static_text(app, "#subject-title") == "Group developers"
+        tree = ui.tree_lines(app, "#permissions")
+        assert tree[0] == "1 rules from 1 bindings"
+        assert not any("payments" in line for line in tree)  # nothing left from alice
+        assert "dangling" in ui.static_text(app, "#identity")
+
+        # subject -> role -> the same subject: the kept screen is on the stack, so a second one opens
+        await ui.press(app, pilot, "down", "down", "enter")
+        assert isinstance(app.screen, RoleDetailScreen)
+        assert ui.table_rows(app, "#role-bindings") == [
+            ["ClusterRoleBinding developers-view-pods", "cluster-wide", "Group", "developers"]]
+        await ui.press(app, pilot, "enter")
+        assert isinstance(app.screen, SubjectDetailScreen)
+        assert app.screen is not kept
+        assert app.screen.subject.name == "developers"
+        await ui.press(app, pilot, "escape", "escape")
+        assert app.screen is kept
+
+        # the kept role screen shows the next role with none of the previous one's rows
+        role_screen = app.get_screen("role-detail")
+        await ui.press(app, pilot, "escape")
+        await ui.jump(app, pilot, "roles")
+        await ui.press(app, pilot, "slash", *"secret", "enter", "enter")
+        assert app.screen is role_screen
+        assert ui.static_text(app, "#role-title") == "ClusterRole secret-reader"
+        assert ui.table_rows(app, "#rules") == [["0", '""', "secrets", "db-password", "get", "-"]]
+        assert ui.table_rows(app, "#role-bindings") == [
+            ["RoleBinding read-db-password", "payments", "User", "bob@example.com"]]
