@@ -111,15 +111,68 @@ def _bindings_from_rows(binding_rows: list[dict[str, Any]], subject_rows: list[d
 
 
 def load_policy(store: Store, snapshot_id: int) -> InMemoryPolicy:
-    """Load every role and binding of a snapshot (for the solver and bulk answers)."""
-    roles = _roles_from_rows(
-        store.query("SELECT * FROM roles WHERE snapshot_id = ?", [snapshot_id]),
-        store.query("SELECT * FROM rules WHERE snapshot_id = ?", [snapshot_id]),
-    )
-    bindings = _bindings_from_rows(
-        store.query("SELECT * FROM bindings WHERE snapshot_id = ? ORDER BY kind, namespace, name", [snapshot_id]),
-        store.query("SELECT * FROM binding_subjects WHERE snapshot_id = ?", [snapshot_id]),
-    )
+    """Load every role and binding of a snapshot (for the solver and bulk answers).
+
+    Rows come as plain tuples, and each distinct rule text is decoded once: a big cluster
+    stamps the same few roles into every namespace (2k roles, under 100 distinct rule lists).
+    """
+    cursor = store.conn.cursor()
+    cursor.row_factory = None
+    sid = [snapshot_id]
+    decoded: dict[tuple[str, str, str, str, str], PolicyRule] = {}
+    rule_lists: dict[tuple[PolicyRule, ...], tuple[PolicyRule, ...]] = {}
+    rules: dict[tuple[str, str, str], list[tuple[PolicyRule, str | None]]] = defaultdict(list)
+    for kind, namespace, name, *text, aggregated_from in cursor.execute(
+        "SELECT role_kind, role_namespace, role_name, verbs, api_groups, resources, resource_names,"
+        " non_resource_urls, aggregated_from FROM rules WHERE snapshot_id = ?"
+        " ORDER BY role_kind, role_namespace, role_name, rule_index",
+        sid,
+    ):
+        key = (text[0], text[1], text[2], text[3], text[4])
+        rule = decoded.get(key)
+        if rule is None:
+            rule = decoded[key] = PolicyRule(*(tuple(json.loads(part)) for part in key))
+        rules[(kind, namespace, name)].append((rule, aggregated_from))
+    roles = []
+    no_rules: list[tuple[PolicyRule, str | None]] = []
+    for kind, namespace, name, labels, annotations_text, selectors in cursor.execute(
+        "SELECT kind, namespace, name, labels, annotations, aggregation_selectors FROM roles"
+        " WHERE snapshot_id = ? ORDER BY kind, namespace, name",
+        sid,
+    ):
+        own = rules.get((kind, namespace, name), no_rules)
+        role_rules = tuple(rule for rule, _ in own)
+        role_rules = rule_lists.setdefault(role_rules, role_rules)  # one tuple per distinct rule list
+        parsed_selectors = json.loads(selectors) if selectors else None
+        roles.append(Role(
+            RoleKey(kind, name, namespace), role_rules, tuple(source for _, source in own), json.loads(labels),
+            tuple(parsed_selectors) if parsed_selectors is not None else None, json.loads(annotations_text or "{}"),
+        ))
+    subjects: dict[tuple[str, str, str], list[Subject]] = defaultdict(list)
+    known_subjects: dict[tuple[str, str, str, str], Subject] = {}
+    for binding_kind, binding_namespace, binding_name, *fields in cursor.execute(
+        "SELECT binding_kind, binding_namespace, binding_name, kind, name, namespace, api_group"
+        " FROM binding_subjects WHERE snapshot_id = ?"
+        " ORDER BY binding_kind, binding_namespace, binding_name, subject_index",
+        sid,
+    ):
+        subject_key = (fields[0], fields[1], fields[2], fields[3])
+        subject = known_subjects.get(subject_key)
+        if subject is None:
+            subject = known_subjects[subject_key] = Subject(*subject_key)
+        subjects[(binding_kind, binding_namespace, binding_name)].append(subject)
+    role_refs: dict[tuple[str, str], RoleKey] = {}
+    bindings = []
+    for kind, namespace, name, role_kind, role_name in cursor.execute(
+        "SELECT kind, namespace, name, role_kind, role_name FROM bindings WHERE snapshot_id = ?"
+        " ORDER BY kind, namespace, name",
+        sid,
+    ):
+        role_ref = role_refs.get((role_kind, role_name))
+        if role_ref is None:
+            role_ref = role_refs[(role_kind, role_name)] = RoleKey(role_kind, role_name, "")
+        own_subjects = tuple(subjects.get((kind, namespace, name), ()))
+        bindings.append(Binding(BindingKey(kind, name, namespace), role_ref, own_subjects))
     return InMemoryPolicy.build(roles, bindings)
 
 

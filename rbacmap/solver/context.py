@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -63,6 +64,16 @@ class TokenSecret:
     service_account: str
 
 
+def _pod_facts(
+    kind: str, namespace: str, name: str, service_account: str, node: str | None, privileged: int, host_pid: int,
+    host_paths: str, automount: int | None,
+) -> PodFacts:
+    return PodFacts(
+        kind, namespace, name, service_account, node, bool(privileged), bool(host_pid),
+        () if host_paths == "[]" else tuple(json.loads(host_paths)), None if automount is None else bool(automount),
+    )
+
+
 @dataclass
 class ClusterObjects:
     """The non-RBAC objects of a snapshot the primitives look at (metadata only)."""
@@ -70,6 +81,7 @@ class ClusterObjects:
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     service_accounts: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     service_account_automount: dict[tuple[str, str], bool] = field(default_factory=dict)
+    # Representative pods and templates per namespace, not all of them (see `_load_pods`).
     pods: dict[str, list[PodFacts]] = field(default_factory=lambda: defaultdict(list))
     templates: dict[str, list[PodFacts]] = field(default_factory=lambda: defaultdict(list))
     token_secrets: dict[str, list[TokenSecret]] = field(default_factory=lambda: defaultdict(list))
@@ -103,19 +115,7 @@ class ClusterObjects:
             objects.service_accounts[namespace].append(name)
             if automount is not None:
                 objects.service_account_automount[(namespace, name)] = bool(automount)
-        no_paths: tuple[str, ...] = ()
-        for kind, namespace, name, service_account, node, privileged, host_pid, host_paths, automount in cursor.execute(
-            "SELECT kind, namespace, name, service_account, node, privileged, host_pid, host_path_volumes,"
-            " automount_token"
-            " FROM workloads WHERE snapshot_id = ? ORDER BY namespace, kind, name",
-            sid,
-        ):
-            facts = PodFacts(
-                kind, namespace, name, service_account, node, bool(privileged), bool(host_pid),
-                no_paths if host_paths == "[]" else tuple(json.loads(host_paths)),
-                None if automount is None else bool(automount),
-            )
-            (objects.pods if kind == POD else objects.templates)[namespace].append(facts)
+        objects._load_pods(cursor, snapshot_id)
         for namespace, name, service_account in cursor.execute(
             "SELECT namespace, name, service_account FROM secrets WHERE snapshot_id = ? AND type = ?"
             " ORDER BY namespace, name",
@@ -130,6 +130,46 @@ class ClusterObjects:
         for row in store.query("SELECT namespace, name, data FROM config_maps WHERE snapshot_id = ?", sid):
             objects.config_maps[(row["namespace"], row["name"])] = {**row, "data": json.loads(row["data"])}
         return objects
+
+    def _load_pods(self, cursor: sqlite3.Cursor, snapshot_id: int) -> None:
+        """Representative pods and pod templates, aggregated in SQL (a big cluster has ~50k).
+
+        `pods[N]` holds, in name order, the first pod of each (ServiceAccount, automountToken)
+        group and every pod that can reach its node; `templates[N]` the first template of each
+        (kind, ServiceAccount) in (kind, name) order. That is all the primitives ask: the first
+        pod (by name) whose token of a ServiceAccount is mounted, the first escaping pod, and the
+        ServiceAccounts pods and templates run as, in order of first appearance.
+        SQLite fills the bare columns of a MIN() aggregate from the row holding the minimum.
+        """
+        sid = [snapshot_id, POD]
+        pods: dict[tuple[str, str], PodFacts] = {}
+        for rows in (
+            cursor.execute(
+                "SELECT namespace, MIN(name), service_account, node, privileged, host_pid, host_path_volumes,"
+                " automount_token FROM workloads WHERE snapshot_id = ? AND kind = ?"
+                " GROUP BY namespace, service_account, automount_token",
+                sid,
+            ).fetchall(),
+            cursor.execute(
+                "SELECT namespace, name, service_account, node, privileged, host_pid, host_path_volumes,"
+                " automount_token FROM workloads WHERE snapshot_id = ? AND kind = ?"
+                " AND (privileged OR host_pid OR host_path_volumes != '[]')",
+                sid,
+            ).fetchall(),
+        ):
+            for namespace, name, *facts in rows:
+                if (namespace, name) not in pods:
+                    pods[(namespace, name)] = _pod_facts(POD, namespace, name, *facts)
+        for key in sorted(pods):
+            self.pods[key[0]].append(pods[key])
+        templates = cursor.execute(
+            "SELECT namespace, MIN(name), service_account, node, privileged, host_pid, host_path_volumes,"
+            " automount_token, kind FROM workloads WHERE snapshot_id = ? AND kind != ?"
+            " GROUP BY namespace, kind, service_account",
+            sid,
+        ).fetchall()
+        for namespace, name, *facts, kind in sorted(templates, key=lambda row: (row[0], row[-1], row[1])):
+            self.templates[namespace].append(_pod_facts(kind, namespace, name, *facts))
 
     def all_namespaces(self) -> list[str]:
         """Namespaces known from Namespace objects or from anything living in one (sorted; do not modify)."""
