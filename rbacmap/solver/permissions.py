@@ -62,25 +62,39 @@ def request_key(request: ResourceRequest) -> RequestKey:
     return (request.verb, request.resource, request.api_group, request.subresource, request.name)
 
 
-_KEYS_OF_LIST: dict[int, tuple[Sequence[ResourceRequest], tuple[RequestKey, ...]]] = {}
+_KEYS_OF_LIST: dict[int, tuple[Sequence[ResourceRequest], tuple[RequestKey, ...], int]] = {}
 _KEYS_OF_LIST_LIMIT = 512
+_KEY_LIST_IDS: dict[tuple[RequestKey, ...], int] = {}
 
 
 def request_keys(requests: Iterable[ResourceRequest]) -> tuple[RequestKey, ...]:
-    """Keys of a request list, memoized by list identity for the primitives' module-level lists.
+    """Keys of a request list, memoized by list identity for the primitives' module-level lists."""
+    return request_list(requests)[0]
 
-    The memo holds each list (so its id cannot be reused); a list must not be mutated
-    after it has been asked about.
+
+def request_list(requests: Iterable[ResourceRequest]) -> tuple[tuple[RequestKey, ...], int]:
+    """Keys of a request list and a small int naming that key list (equal lists, equal ints).
+
+    Memoized by list identity for the primitives' module-level lists: the memo holds each list
+    (so its id cannot be reused); a list must not be mutated after it has been asked about.
+    Caches keyed by the int hash faster than by the tuple of tuples of strings.
     """
     if isinstance(requests, list | tuple):
         known = _KEYS_OF_LIST.get(id(requests))
         if known is not None and known[0] is requests:
-            return known[1]
+            return known[1], known[2]
         keys = tuple(request_key(request) for request in requests)
+        list_id = _KEY_LIST_IDS.setdefault(keys, len(_KEY_LIST_IDS))
         if len(_KEYS_OF_LIST) < _KEYS_OF_LIST_LIMIT:
-            _KEYS_OF_LIST[id(requests)] = (requests, keys)
-        return keys
-    return tuple(request_key(request) for request in requests)
+            _KEYS_OF_LIST[id(requests)] = (requests, keys, list_id)
+        return keys, list_id
+    keys = tuple(request_key(request) for request in requests)
+    return keys, _KEY_LIST_IDS.setdefault(keys, len(_KEY_LIST_IDS))
+
+
+def single_request(request: ResourceRequest) -> tuple[tuple[RequestKey, ...], int]:
+    keys = (request_key(request),)
+    return keys, _KEY_LIST_IDS.setdefault(keys, len(_KEY_LIST_IDS))
 
 
 @dataclass
@@ -100,9 +114,9 @@ class RuleMatcher:
     _allowing: dict[RequestKey, dict[int, tuple[int, ...]]] = field(default_factory=dict)
     _named: dict[tuple[int, RequestKey], frozenset[str]] = field(default_factory=dict)
     _named_in: dict[tuple[frozenset[int], RequestKey], frozenset[str]] = field(default_factory=dict)
-    # (rule list ids an identity holds, request keys) -> the `allowing` maps that concern them.
-    _relevant: dict[tuple[frozenset[int], tuple[RequestKey, ...]], tuple[dict[int, tuple[int, ...]], ...]] = field(
-        default_factory=dict)
+    # (id of the rule-list set an identity holds, request key list id) -> the `allowing` maps that concern them.
+    _relevant: dict[tuple[int, int], tuple[dict[int, tuple[int, ...]], ...]] = field(default_factory=dict)
+    _held_ids: dict[frozenset[int], int] = field(default_factory=dict)
 
     def rules_id(self, role: Role) -> int:
         found = self._role_ids.get(id(role))
@@ -128,12 +142,22 @@ class RuleMatcher:
                 _match_into(found, rules_id, rules, key)
         return found
 
+    def held_id(self, held: frozenset[int]) -> int:
+        """A small int naming a set of rule list ids (few distinct sets across identities)."""
+        return self._held_ids.setdefault(held, len(self._held_ids))
+
     def relevant(self, held: frozenset[int], keys: tuple[RequestKey, ...]) -> tuple[dict[int, tuple[int, ...]], ...]:
         """The `allowing` maps of the keys that some rule list in `held` allows (few distinct `held` sets)."""
-        found = self._relevant.get((held, keys))
+        return self.relevant_by_id(held, self.held_id(held), keys, _KEY_LIST_IDS.setdefault(keys, len(_KEY_LIST_IDS)))
+
+    def relevant_by_id(
+        self, held: frozenset[int], held_id: int, keys: tuple[RequestKey, ...], list_id: int
+    ) -> tuple[dict[int, tuple[int, ...]], ...]:
+        """`relevant`, memoized by the ints naming `held` and `keys`."""
+        found = self._relevant.get((held_id, list_id))
         if found is None:
             found = tuple(a for a in map(self.allowing, keys) if not a.keys().isdisjoint(held))
-            self._relevant[(held, keys)] = found
+            self._relevant[(held_id, list_id)] = found
         return found
 
     def named_in(self, held: frozenset[int], key: RequestKey) -> frozenset[str]:
@@ -187,16 +211,17 @@ class EffectivePermissions:
     _rules_ids: set[int] = field(default_factory=set, repr=False)
     _global_rules_ids: set[int] = field(default_factory=set, repr=False)  # cluster + every namespace
     _namespace_rules: dict[str, set[int]] = field(default_factory=dict, repr=False)  # namespace -> rule lists
-    _scopes: dict[tuple[RequestKey, ...], PermissionScope] = field(default_factory=dict, repr=False)
-    _held: frozenset[int] = field(default=frozenset(), repr=False)  # frozen _rules_ids, shared across identities
+    _scopes: dict[int, PermissionScope] = field(default_factory=dict, repr=False)  # by request key list id
+    # frozen _rules_ids and its id in the matcher (None: not computed since the last `place`).
+    _held: tuple[frozenset[int], int] | None = field(default=None, repr=False)
 
     def place(self, binding: Binding, subject_index: int, role: Role) -> None:
         """Add a binding that applies to this identity (in snapshot order)."""
         applied = (binding, subject_index, role)
         rules_id = self.matcher.rules_id(role)
         self._rules_ids.add(rules_id)
-        self._held = frozenset(self._rules_ids)
-        self._scopes.clear()
+        self._held = None
+        self._scopes = {}
         if binding.key.kind == CLUSTER_ROLE_BINDING:
             self.cluster.append(applied)
             self._global_rules_ids.add(rules_id)
@@ -208,12 +233,18 @@ class EffectivePermissions:
             self.namespaced.setdefault(namespace, []).append(applied)
             self._namespace_rules.setdefault(namespace, set()).add(rules_id)
 
+    def held(self) -> tuple[frozenset[int], int]:
+        """The rule list ids this identity holds, frozen, and the matcher's int for that set."""
+        if self._held is None:
+            frozen = frozenset(self._rules_ids)
+            self._held = (frozen, self.matcher.held_id(frozen))
+        return self._held
+
     def grants(self, request: ResourceRequest) -> tuple[Grant, ...]:
         """Every grant allowing the request, exactly as `Authorizer.authorize(...).grants`."""
-        relevant = self.matcher.relevant(self._held, (request_key(request),))
-        if not relevant:
+        allowing = self.matcher.allowing(request_key(request))
+        if allowing.keys().isdisjoint(self._rules_ids):
             return ()
-        allowing = relevant[0]
         found = list(self._grants(self.cluster, allowing))
         if request.namespace:
             found += self._grants(self.every_namespace, allowing)
@@ -229,10 +260,10 @@ class EffectivePermissions:
         For cluster-scoped resources use `grants()` with an empty namespace instead: only
         ClusterRoleBindings count for them.
         """
-        key = (request_key(request),)
-        found = self._scopes.get(key)
+        keys, list_id = single_request(request)
+        found = self._scopes.get(list_id)
         if found is None:
-            found = self._scopes[key] = self._scope_any(key)
+            found = self._scopes[list_id] = self._scope_any(keys, list_id)
         return found
 
     def scope_any(self, requests: Iterable[ResourceRequest]) -> PermissionScope:
@@ -241,14 +272,15 @@ class EffectivePermissions:
         Allowed everywhere by any request wins (with that request's grants); otherwise each
         namespace gets the grants of the first request allowed there. Cached per request list.
         """
-        keys = request_keys(requests)
-        found = self._scopes.get(keys)
+        keys, list_id = request_list(requests)
+        found = self._scopes.get(list_id)
         if found is None:
-            found = self._scopes[keys] = self._scope_any(keys)
+            found = self._scopes[list_id] = self._scope_any(keys, list_id)
         return found
 
-    def _scope_any(self, keys: tuple[RequestKey, ...]) -> PermissionScope:
-        allowings = self.matcher.relevant(self._held, keys)
+    def _scope_any(self, keys: tuple[RequestKey, ...], list_id: int) -> PermissionScope:
+        held, held_id = self.held()
+        allowings = self.matcher.relevant_by_id(held, held_id, keys, list_id)
         if not allowings:
             return NOWHERE
         if self._global_rules_ids:
@@ -273,7 +305,7 @@ class EffectivePermissions:
 
     def named_resources(self, request: ResourceRequest) -> set[str]:
         """Names listed in resourceNames of rules that would allow the request for those names."""
-        return set(self.matcher.named_in(self._held, request_key(request)))
+        return set(self.matcher.named_in(self.held()[0], request_key(request)))
 
     def namespaces_it_may_act_in(self) -> Collection[str] | None:
         """Namespaces where a namespaced permission of this identity could hold; None: any namespace."""

@@ -124,12 +124,15 @@ def solve(store: Store, snapshot: Snapshot | None = None, *, use_cache: bool = T
 
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the graph is built.
+    """Pause the cyclic garbage collector while the graph is built, then freeze what exists.
 
     The build allocates hundreds of thousands of objects and frees almost none, so the
-    full collections the allocations trigger walk the growing graph again and again for
-    nothing. Reference counting still frees everything as usual; the objects are scanned
-    once after the build instead (measured: ~5% of solve + paths on 1000 namespaces).
+    collections the allocations trigger walk the growing graph again and again for nothing.
+    Once built, the graph lives as long as its cached result; `gc.freeze()` moves it (and
+    everything else alive) to the permanent generation, so the next collections do not walk
+    it two or three more times either (measured: ~20% of solve + paths on 1000 namespaces).
+    Reference counting still frees everything as usual; only reference cycles alive at the
+    freeze would wait for a `gc.unfreeze()`, and the solver's structures have none.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -137,6 +140,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
             gc.enable()
 
 
