@@ -1,8 +1,9 @@
 """Escalation solver speed: all subjects x all targets vs `json.loads` of the same dump.
 
-    python bench/bench_solver.py                         # 1000 namespaces
+    python bench/bench_solver.py                         # 500, 1000, 2000 namespaces: ratios and scaling
+    python bench/bench_solver.py --namespaces 1000       # one size
     python bench/bench_solver.py --quick                 # 50 namespaces, for a smoke run
-    python bench/bench_solver.py --sizes 500,1000,2000   # scaling exponent from a log-log fit
+    python bench/bench_solver.py --sizes 250,500,1000    # other sizes for the log-log fit
     python bench/bench_solver.py --full                  # 1000 and 10000 namespaces (10x; slow, several GB)
 
 Goals from the issue: solving every subject and target (loading the snapshot from SQLite,
@@ -10,7 +11,8 @@ graph build, reverse searches, every path materialized) takes at most 1x the tim
 json.loads the dump; a 10x larger cluster takes at most 12x longer (a scaling exponent of
 at most log(12)/log(10) = 1.08). The import itself is not timed here (bench_import.py does
 that). Wall-clock and CPU time are both printed: the box is shared, and CPU time is the
-steadier of the two. Prints numbers and ratios; asserts nothing.
+steadier of the two; each is the best of `--repeat` runs (default 3). Prints numbers and
+ratios; asserts nothing. `bench/check_solver_answers.py` checks the answers did not change.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from generate_cluster import cached_cluster  # noqa: E402
 
 GOAL_PARSE_RATIO = 1.0
 GOAL_SCALING = 12.0
+DEFAULT_SIZES = "500,1000,2000"
 
 
 def best_of(repeat: int, work: Callable[[], object]) -> tuple[float, float]:
@@ -99,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="also 10x the namespaces, for the 10x scaling goal")
     parser.add_argument("--namespaces", type=int, default=None)
     parser.add_argument("--sizes", default=None, help="comma-separated namespace counts for a scaling fit")
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    if not (args.quick or args.full or args.namespaces or args.sizes):
+        args.sizes = DEFAULT_SIZES
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
         measured = [measure(size, args.repeat) for size in sizes]
