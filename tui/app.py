@@ -88,6 +88,13 @@ class RbacmapApp(App[None]):
                 # would re-parse and re-apply all CSS (textual only marks the shown stack fresh).
                 self._screen_stacks[mode][0]._css_update_count = self._css_update_count
             await asyncio.sleep(0)  # a key pressed meanwhile is handled between two builds
+        for name, empty in ((SUBJECT_DETAIL, SubjectDetailScreen), (ROLE_DETAIL, RoleDetailScreen)):
+            if not self.is_screen_installed(name):
+                # An empty detail screen, mounted but not shown (push_screen's own first step,
+                # private too): the first enter on a subject or role then only refills it.
+                self.install_screen(empty(), name)
+                await self._get_screen(name)[1]
+            await asyncio.sleep(0)
         self.screens_prepared = True
 
     def jump(self, name: str) -> None:

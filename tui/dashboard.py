@@ -91,12 +91,13 @@ class DashboardScreen(RbacScreen):
             warnings.append(line((f"⚠ {snapshot.error_count} document(s) were rejected at import:", "yellow")))
             warnings += [line(("  " + error, "yellow")) for error in summary.import_errors]
         self.query_one("#warnings", Static).update(lines(warnings))
-        table = self.query_one("#clusters", DataTable)
+        table = self.query_one("#clusters", FastTable)
         table.clear()
         for cluster in summary.clusters:
             marker = "▶ " if cluster.name == snapshot.cluster else "  "
             table.add_row(plain(marker + cluster.name), str(cluster.snapshots), str(cluster.latest or "-"),
                           key=cluster.name)
+        table.settle_dimensions()
         self.query_one("#dangerous", Static).update(line(("Subjects reaching cluster-admin: solving…", "italic")))
         self.set_status("enter on a cluster switches to it; : jumps to a screen; ? help")
 

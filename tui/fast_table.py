@@ -100,6 +100,18 @@ class FastTable(DataTable[Any]):
         return lines
 
 
+    def settle_dimensions(self) -> None:
+        """Size the columns for the rows just added now, not when the table next goes idle.
+
+        DataTable waits for idle, so a screen filled on mount was drawn once with empty columns
+        (every cell too wide, drawn the slow way) and once more after sizing them.
+        """
+        if self._require_update_dimensions:
+            self._require_update_dimensions = False
+            new_rows = self._new_rows.copy()
+            self._new_rows.clear()
+            self._update_dimensions(new_rows)
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Column widths and scroll size after rows were added (DataTable's, minus Rich measuring)."""
         new_rows = list(new_rows)

@@ -42,12 +42,13 @@ class LazyTable(FastTable):
             start = self.row_count
             for index in range(start, min(start + self.page_size, len(self.items))):
                 self.add_row(*self._row_cells(self.items[index]), key=str(index))
+            self.settle_dimensions()
         finally:
             self._adding = False
 
     @property
     def fully_loaded(self) -> bool:
-        return self.row_count >= len(self.items)
+        return bool(self.row_count >= len(self.items))
 
     def selected_item(self) -> Any | None:
         if self.row_count == 0 or self.cursor_row >= self.row_count:

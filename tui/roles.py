@@ -104,7 +104,8 @@ class RoleDetailScreen(RbacScreen):
     TITLE = "Role"
     AUTO_FOCUS = "#role-bindings"  # focused before the first paint (a later focus() redraws)
 
-    def __init__(self, key: RoleKey) -> None:
+    def __init__(self, key: RoleKey | None = None) -> None:
+        """Without a key the screen stays empty until show_role (the app builds one ahead)."""
         super().__init__()
         self.key = key
         self.detail: RoleDetail | None = None
@@ -124,7 +125,8 @@ class RoleDetailScreen(RbacScreen):
                                                         "used")
         bindings = self.query_one("#role-bindings", LazyTable)
         bindings.add_columns("binding", "where", "subject kind", "subject")
-        self.show_role(self.key)
+        if self.key is not None:
+            self.show_role(self.key)
 
     def show_role(self, key: RoleKey) -> None:
         """Fill the screen for `key` (the app reuses this screen for the next role)."""
@@ -190,7 +192,7 @@ class RoleDetailScreen(RbacScreen):
 
     def show_rules(self, usage: RuleUsage | None) -> None:
         assert self.detail is not None
-        rules = self.query_one("#rules", DataTable)
+        rules = self.query_one("#rules", FastTable)
         rules.clear()
         for index, rule in enumerate(self.detail.role.rules):
             used = "-" if usage is None else ("used" if index in usage.used else "UNUSED")
@@ -203,6 +205,7 @@ class RoleDetailScreen(RbacScreen):
                 plain(",".join(rule.verbs)),
                 plain(used, "red" if used == "UNUSED" else ""),
             )
+        rules.settle_dimensions()
 
     def show_usage(self, key: RoleKey, usage: RuleUsage | str) -> None:
         if key != self.key:

@@ -118,7 +118,8 @@ class SubjectDetailScreen(RbacScreen):
     TITLE = "Subject"
     AUTO_FOCUS = "#permissions"  # focused before the first paint (a later focus() redraws)
 
-    def __init__(self, subject: Subject) -> None:
+    def __init__(self, subject: Subject | None = None) -> None:
+        """Without a subject the screen stays empty until show_subject (the app builds one ahead)."""
         super().__init__()
         self.subject = subject
         self.permissions: SubjectPermissions | None = None
@@ -133,7 +134,8 @@ class SubjectDetailScreen(RbacScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.show_subject(self.subject)
+        if self.subject is not None:
+            self.show_subject(self.subject)
 
     def show_subject(self, subject: Subject) -> None:
         """Fill the screen for `subject` (the app reuses this screen for the next subject)."""
@@ -217,5 +219,6 @@ class SubjectDetailScreen(RbacScreen):
     def current_object(self) -> ObjectView | None:
         if self.permissions is None:
             return None
-        return ObjectView(f"permissions of {subject_label(self.subject)}", permissions_json(self.permissions),
-                          "permissions-" + format_subject(self.subject))
+        subject = self.permissions.subject
+        return ObjectView(f"permissions of {subject_label(subject)}", permissions_json(self.permissions),
+                          "permissions-" + format_subject(subject))

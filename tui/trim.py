@@ -72,13 +72,14 @@ class TrimScreen(RbacScreen):
         self.set_status(lines(status))
 
     def refresh_table(self) -> None:
-        table = self.query_one("#changes", DataTable)
+        table = self.query_one("#changes", FastTable)
         cursor = table.cursor_row
         table.clear()
         for change, ok in zip(self.changes, self.accepted, strict=True):
             decision = "accept" if ok else "reject"
             table.add_row(plain(change.role), plain(change.original), plain(change.proposed or "(removed)"),
                           plain(change.reason), plain(decision, "green" if ok else "red"))
+        table.settle_dimensions()
         if self.changes:
             table.move_cursor(row=min(cursor, len(self.changes) - 1))
             self.show_side_by_side()

@@ -64,7 +64,7 @@ class WhoCanScreen(RbacScreen):
 
     def show(self, answer: WhoCanAnswer, warning: str | None) -> None:
         self.answer = answer
-        table = self.query_one("#answers", DataTable)
+        table = self.query_one("#answers", FastTable)
         table.clear()
         for index, item in enumerate(answer.answers):
             subject = item.subject
@@ -76,6 +76,7 @@ class WhoCanScreen(RbacScreen):
                 plain(f"#{grant.rule_index} {grant.rule.describe()}" if grant else item.note),
                 key=str(index),
             )
+        table.settle_dimensions()
         status = [line(f"{len(answer.answers)} answers: who can {answer.request.describe()}"
                        + (" (any namespace)" if answer.all_namespaces else ""))]
         if warning:
