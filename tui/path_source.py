@@ -75,6 +75,7 @@ class SolverProcess:
         # starting it fails (it passes stderr's file descriptor on).
         resource_tracker.ensure_running()
         self._lock = threading.Lock()
+        self._stop_lock = threading.Lock()
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
 
@@ -103,12 +104,17 @@ class SolverProcess:
         return self._conn
 
     def _stop(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=2)
-        if self._conn is not None:
-            self._conn.close()
-        self._process, self._conn = None, None
+        # Called by close() (app quitting) while a worker may be waiting for an answer, and by
+        # that worker when the pipe breaks: whoever comes first takes the process and the pipe.
+        with self._stop_lock:
+            process, conn = self._process, self._conn
+            self._process, self._conn = None, None
+        if process is not None and process.is_alive():
+            process.terminate()
+            process.join(timeout=2)
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
 
     def close(self) -> None:
         """Stop the helper, even mid-solve (quitting must not wait for an answer nobody reads)."""
