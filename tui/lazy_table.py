@@ -32,15 +32,17 @@ class LazyTable(FastTable):
         self.clear()  # moves the cursor: with no items yet, the watcher adds nothing
         self.items = items
         self._row_cells = render
-        self.add_page()
+        # The first page only needs what a screen can show (the terminal's height at most);
+        # the cursor moving down adds the next pages.
+        self.add_page(min(self.page_size, max(self.app.size.height, 1)))
 
-    def add_page(self) -> None:
+    def add_page(self, size: int | None = None) -> None:
         if self._adding:
             return
         self._adding = True
         try:
             start = self.row_count
-            for index in range(start, min(start + self.page_size, len(self.items))):
+            for index in range(start, min(start + (size or self.page_size), len(self.items))):
                 self.add_row(*self._row_cells(self.items[index]), key=str(index))
             self.settle_dimensions()
         finally:
