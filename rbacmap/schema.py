@@ -206,6 +206,31 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE csrs ADD COLUMN request_organizations TEXT NOT NULL DEFAULT '[]';
         """,
     ),
+    (
+        8,
+        # Audit usage keyed by one integer: key_hash, a stable hash of the 10 key columns
+        # (rbacmap/usage_key.py), instead of a 10-column primary key that made upserts slow.
+        # Existing rows are carried over displaced (key_hash = -rowid); the next import moves
+        # them to their hash. The 10 columns stay plain columns for queries.
+        """
+        CREATE TABLE audit_usage_v8 (
+            cluster TEXT NOT NULL, username TEXT NOT NULL, verb TEXT NOT NULL,
+            api_group TEXT NOT NULL, resource TEXT NOT NULL, subresource TEXT NOT NULL,
+            namespace TEXT NOT NULL, name TEXT NOT NULL, non_resource_url TEXT NOT NULL,
+            decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'unknown')),
+            count INTEGER NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+            key_hash INTEGER PRIMARY KEY
+        );
+        INSERT INTO audit_usage_v8 (cluster, username, verb, api_group, resource, subresource, namespace, name,
+                                    non_resource_url, decision, count, first_seen, last_seen, key_hash)
+        SELECT cluster, username, verb, api_group, resource, subresource, namespace, name,
+               non_resource_url, decision, count, first_seen, last_seen, -rowid
+        FROM audit_usage;
+        DROP TABLE audit_usage;
+        ALTER TABLE audit_usage_v8 RENAME TO audit_usage;
+        CREATE INDEX audit_usage_last_seen ON audit_usage(cluster, last_seen);
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from rbacmap.model import NonResourceRequest, Request, ResourceRequest
 from rbacmap.store import Store, utc_now
+from rbacmap.usage_key import rehome_displaced_rows, upsert_usage, usage_rows
 
 # (acting user, verb, apiGroup, resource, subresource, namespace, name, nonResourceURL, decision)
 UsageKey = tuple[str, str, str, str, str, str, str, str, str]
@@ -34,14 +35,6 @@ class Observation(NamedTuple):
     groups: tuple[str, ...]
     impersonator: str
 
-_USAGE_UPSERT = """
-INSERT INTO audit_usage (cluster, username, verb, api_group, resource, subresource, namespace, name,
-                         non_resource_url, decision, count, first_seen, last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (cluster, username, verb, api_group, resource, subresource, namespace, name, non_resource_url, decision)
-DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
-              last_seen = max(last_seen, excluded.last_seen)
-"""
 _GROUPS_UPSERT = """
 INSERT INTO audit_user_groups (cluster, username, group_name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (cluster, username, group_name)
@@ -113,11 +106,9 @@ class UsageAggregator:
             self.window_end = last
 
     def flush(self) -> None:
+        conn = self.conn
         cluster = self.cluster
-        rows = [(cluster, *key[:9], *entry) for key, entry in self.usage.items()]
-        with suppress(TypeError):  # odd (non-text) values cannot be sorted; order only helps speed
-            rows.sort()  # primary-key order: SQLite's B-tree inserts stay on cached pages
-        self.conn.executemany(_USAGE_UPSERT, rows)
+        upsert_usage(conn, usage_rows(conn, cluster, self.usage))  # keyed by key_hash: see usage_key.py
         per_group: dict[tuple[str, str], list[Any]] = {}
         for key, (count, first, last) in self.usage.items():
             for group in key[9]:
@@ -125,8 +116,8 @@ class UsageAggregator:
                 entry[0] += count
                 entry[1] = min(entry[1], first)
                 entry[2] = max(entry[2], last)
-        self.conn.executemany(_GROUPS_UPSERT, ((cluster, *k, *v) for k, v in per_group.items()))
-        self.conn.executemany(_IMPERSONATION_UPSERT, ((cluster, *k, *v) for k, v in self.impersonations.items()))
+        conn.executemany(_GROUPS_UPSERT, ((cluster, *k, *v) for k, v in per_group.items()))
+        conn.executemany(_IMPERSONATION_UPSERT, ((cluster, *k, *v) for k, v in self.impersonations.items()))
         self.usage.clear()
         self.impersonations.clear()
 
@@ -164,13 +155,14 @@ def write_usage(
     """Import usage in one transaction: on any exception nothing of this import is stored."""
     conn = store.conn
     started = utc_now()
-    # A bigger page cache while the upserts run (bounded, so memory stays flat): the usage
-    # table's 10-column primary key otherwise sends most inserts back to the OS for pages.
+    # A bigger page cache while the upserts run (bounded, so memory stays flat): inserts land
+    # at random places of the key_hash B-tree, so a small cache sends most back to the OS for pages.
     page_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = {-IMPORT_PAGE_CACHE_KIB}")
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("INSERT OR IGNORE INTO clusters (name, created_at) VALUES (?, ?)", (cluster, started))
+        rehome_displaced_rows(conn)  # rows migrated from a DB before schema 8 get their key_hash
         cursor = conn.execute(
             "INSERT INTO audit_imports (cluster, source, format, started_at) VALUES (?, ?, ?, ?)",
             (cluster, source[:500], fmt, started),
