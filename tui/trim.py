@@ -44,7 +44,7 @@ class TrimScreen(RbacScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#changes", DataTable).add_columns("role", "change", "proposed", "why", "decision")
+        self.query_one("#changes", DataTable).add_columns("role", "action", "change", "proposed", "why", "decision")
         self.set_status("reading audit usage and trimming…", "italic")
         self.load()
 
@@ -66,7 +66,8 @@ class TrimScreen(RbacScreen):
         self.changes = changes_of(report)
         self.accepted = [True] * len(self.changes)
         self.refresh_table()
-        status = [line(f"{len(self.changes)} proposed change(s) in {len(report.proposals)} role(s), audit window "
+        decidable = sum(1 for change in self.changes if change.decidable)
+        status = [line(f"{decidable} proposed change(s) in {len(report.proposals)} role(s), audit window "
                        f"{report.window.describe()}; a accepts, r rejects, e exports the accepted changes")]
         status += [line((f"⚠ {warning}", "yellow")) for warning in report.warnings]
         self.set_status(lines(status))
@@ -76,9 +77,10 @@ class TrimScreen(RbacScreen):
         cursor = table.cursor_row
         table.clear()
         for change, ok in zip(self.changes, self.accepted, strict=True):
-            decision = "accept" if ok else "reject"
-            table.add_row(plain(change.role), plain(change.original), plain(change.proposed or "(removed)"),
-                          plain(change.reason), plain(decision, "green" if ok else "red"))
+            decision = ("accept" if ok else "reject") if change.decidable else "-"
+            table.add_row(plain(change.role), plain(change.action), plain(change.original),
+                          plain(change.proposed or "(removed)"), plain(change.reason),
+                          plain(decision, ("green" if ok else "red") if change.decidable else "dim"))
         table.settle_dimensions()
         if self.changes:
             table.move_cursor(row=min(cursor, len(self.changes) - 1))
@@ -89,12 +91,10 @@ class TrimScreen(RbacScreen):
         if self.report is None or row >= len(self.changes):
             return
         number = self.changes[row].proposal
-        rejected = {c.rule_index for c, ok in zip(self.changes, self.accepted, strict=True)
-                    if c.proposal == number and c.rule_index is not None and not ok}
         proposal = self.report.proposals[number]
         self.query_one("#original", Static).update(multiline("# original\n" + original_yaml(proposal)))
         self.query_one("#trimmed", Static).update(
-            multiline("# with your decisions\n" + decided_yaml(self.report, number, rejected)))
+            multiline("# with your decisions\n" + decided_yaml(self.report, number, self.changes, self.accepted)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.changes:
@@ -102,7 +102,7 @@ class TrimScreen(RbacScreen):
 
     def action_decide(self, accept: bool) -> None:
         row = self.query_one("#changes", DataTable).cursor_row
-        if row < len(self.changes):
+        if row < len(self.changes) and self.changes[row].decidable:
             self.accepted[row] = accept
             self.refresh_table()
 
