@@ -35,6 +35,17 @@ def _decision_from(annotation: object, code: object) -> str:
     return "deny" if code in (401, 403) else "allow"
 
 
+def _check_key(key: UsageKey) -> None:
+    """A usable request names who acted and the verb, and every part of it is text."""
+    if not key[0] or not isinstance(key[0], str):
+        raise BadRecord("not a usable audit event: no user.username")
+    if not key[1] or not isinstance(key[1], str):
+        raise BadRecord("not a usable audit event: no verb")
+    for part in key[2:]:
+        if not isinstance(part, str):
+            raise BadRecord(f"not a usable audit event: {part!r} where text belongs")
+
+
 def from_k8s_event(event: Any) -> Observation:
     """A Kubernetes audit Event (v1 or v1beta1) as an Observation; BadRecord when unusable."""
     try:
@@ -69,6 +80,7 @@ def from_k8s_event(event: Any) -> Observation:
                 _decision_from((event.get("annotations") or {}).get(DECISION_ANNOTATION),
                                (event.get("responseStatus") or {}).get("code")),
             )
+        _check_key(key)
         stage = event.get("stage") or ""
         timestamp = (
             event.get("stageTimestamp") or event.get("requestReceivedTimestamp") or event.get("timestamp") or ""

@@ -201,6 +201,8 @@ def import_k8s_lines(
                             timestamp = event["stageTimestamp"] or (
                                 event.get("requestReceivedTimestamp") or event.get("timestamp") or "")
                             audit_id = event["auditID"]
+                            if type(verb) is not str or not verb or type(acting) is not str or not acting:
+                                audit_id = None  # the reference path reports the record as bad
                     except (KeyError, TypeError, AttributeError):
                         audit_id = None
                 if not audit_id:

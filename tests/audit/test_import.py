@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -120,3 +121,20 @@ def test_deduplicator_is_bounded_and_falls_back_to_first_stage() -> None:
 def test_non_resource_request_round_trips(store: Store, audit_dir: Path) -> None:
     import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
     assert NonResourceRequest("get", "/metrics") in {r.request for r in usage_records(store, "prod")}
+
+
+def test_null_verb_or_username_is_a_bad_line_not_a_failed_import(store: Store, audit_dir: Path, tmp_path: Path) -> None:
+
+
+    good = [json.loads(line) for line in (audit_dir / "k8s-audit.jsonl").read_text().splitlines()[:2]]
+    no_verb = {**good[1], "auditID": "no-verb", "verb": None}
+    no_user = {**good[1], "auditID": "no-user", "user": {**good[1]["user"], "username": None}}
+    path = tmp_path / "odd.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in [*good, no_verb, no_user]))
+    result = import_audit(store, [str(path)], "prod")
+    assert [(e.line, e.message) for e in result.errors] == [
+        (3, "not a usable audit event: no verb"),
+        (4, "not a usable audit event: no user.username"),
+    ]
+    assert result.requests == 1  # the good request (two stages) still imports
+    assert len(usage_records(store, "prod")) == 1
