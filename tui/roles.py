@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets import DataTable, Header, Static
 
 from rbacmap.model import SERVICE_ACCOUNT, Binding, RoleKey, Subject
 from rbacmap.store import StoreError
@@ -15,11 +15,9 @@ from rbacmap.tui.fast_table import FastTable
 from rbacmap.tui.features import FeatureUnavailable, RuleUsage, rule_usage, usage_inputs
 from rbacmap.tui.key_bar import KeyBar
 from rbacmap.tui.lazy_table import LazyTable
+from rbacmap.tui.list_screen import FilteredListScreen
+from rbacmap.tui.session import SnapshotData
 from rbacmap.tui.text import line, plain
-
-
-def _role_cells(row: RoleRow) -> tuple[Text, Text, Text, str, str]:
-    return plain(row.key.kind), plain(row.key.namespace or "-"), plain(row.key.name), str(row.rules), str(row.bindings)
 
 
 def _binding_cells(item: tuple[Binding, Subject, Subject]) -> tuple[Text, Text, Text, Text]:
@@ -29,66 +27,30 @@ def _binding_cells(item: tuple[Binding, Subject, Subject]) -> tuple[Text, Text, 
             plain(subject.kind), plain(name))
 
 
-class RolesScreen(RbacScreen):
+class RolesScreen(FilteredListScreen[RoleRow]):
     TITLE = "Roles"
-    shown_snapshot: int | None = None
     AUTO_FOCUS = "#roles"  # focused before the first paint (a later focus() redraws)
+    TABLE_ID = "roles"
+    COLUMNS = ("kind", "namespace", "name", "rules", "bindings")
+    FILTER_PLACEHOLDER = "/ filter roles (kind, namespace or name)"
+    ROW_TYPE = RoleRow
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Input(placeholder="/ filter roles (kind, namespace or name)", id="filter")
-        yield LazyTable(id="roles")
-        yield Static(id="status")
-        yield KeyBar()
+    def filtered_rows(self, data: SnapshotData, text: str) -> list[RoleRow]:
+        return filter_roles(data, text)
 
-    def on_mount(self) -> None:
-        table = self.query_one("#roles", LazyTable)
-        table.add_columns("kind", "namespace", "name", "rules", "bindings")
-        self.filter("")
+    def row_cells(self, row: RoleRow) -> tuple[Text, Text, Text, str, str]:
+        return (plain(row.key.kind), plain(row.key.namespace or "-"), plain(row.key.name), str(row.rules),
+                str(row.bindings))
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.filter(event.value)
+    def list_status(self, count: int) -> str:
+        return f"{count} roles; enter shows rules and bindings; / filters"
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#roles", LazyTable).focus()
-
-    def filter(self, text: str) -> None:
-        data = self.cached_data()
-        if data is None:
-            self.load(text)
-        else:
-            self.shown_snapshot = data.snapshot.id
-            self.show(filter_roles(data, text))
-
-    def on_screen_resume(self) -> None:
-        # Built once and kept: after the dashboard switched clusters, show the new snapshot's list.
-        data = self.cached_data()
-        if data is None or data.snapshot.id != self.shown_snapshot:
-            self.filter(self.query_one("#filter", Input).value)
-
-    @work(thread=True, exclusive=True)
-    def load(self, text: str) -> None:
-        try:
-            self.snapshot_data()
-        except StoreError as exc:
-            self.app.call_from_thread(self.set_status, str(exc), "red")
-            return
-        # Filter with what the filter box holds now: the user may have typed while the lists were built.
-        self.app.call_from_thread(lambda: self.filter(self.query_one("#filter", Input).value))
-
-    def show(self, rows: list[RoleRow]) -> None:
-        self.query_one("#roles", LazyTable).show(rows, _role_cells)
-        self.set_status(f"{len(rows)} roles; enter shows rules and bindings; / filters")
+    def open_row(self, row: RoleRow) -> None:
+        self.rbac_app.open_role(row.key)
 
     def selected(self) -> RoleKey | None:
-        row = self.query_one("#roles", LazyTable).selected_item()
-        return row.key if isinstance(row, RoleRow) else None
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        key = self.selected()
-        if key is not None:
-            self.rbac_app.open_role(key)
+        row = self.selected_row()
+        return None if row is None else row.key
 
     def current_object(self) -> ObjectView | None:
         key = self.selected()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Header, Input, Static, Tree
+from textual.widgets import Header, Static, Tree
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import SERVICE_ACCOUNT, Subject
@@ -16,13 +16,10 @@ from rbacmap.tui.base import ObjectView, RbacScreen
 from rbacmap.tui.data import SubjectRow, filter_subjects, permissions_json, permissions_of
 from rbacmap.tui.features import FeatureUnavailable, PathView
 from rbacmap.tui.key_bar import KeyBar
-from rbacmap.tui.lazy_table import LazyTable
+from rbacmap.tui.list_screen import FilteredListScreen
 from rbacmap.tui.path_source import PathQuery
+from rbacmap.tui.session import SnapshotData
 from rbacmap.tui.text import line, lines, plain
-
-
-def _subject_cells(row: SubjectRow) -> tuple[Text, Text, str]:
-    return plain(row.subject.kind), plain(row.display_name), str(row.bindings)
 
 
 def subject_label(subject: Subject) -> str:
@@ -31,67 +28,29 @@ def subject_label(subject: Subject) -> str:
     return f"{subject.kind} {subject.name}"
 
 
-class SubjectsScreen(RbacScreen):
+class SubjectsScreen(FilteredListScreen[SubjectRow]):
     TITLE = "Subjects"
-    shown_snapshot: int | None = None
     AUTO_FOCUS = "#subjects"  # focused before the first paint (a later focus() redraws)
+    TABLE_ID = "subjects"
+    COLUMNS = ("kind", "subject", "bindings")
+    FILTER_PLACEHOLDER = "/ filter subjects (kind, namespace or name)"
+    ROW_TYPE = SubjectRow
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Input(placeholder="/ filter subjects (kind, namespace or name)", id="filter")
-        yield LazyTable(id="subjects")
-        yield Static(id="status")
-        yield KeyBar()
+    def filtered_rows(self, data: SnapshotData, text: str) -> list[SubjectRow]:
+        return filter_subjects(data, text)
 
-    def on_mount(self) -> None:
-        table = self.query_one("#subjects", LazyTable)
-        table.add_columns("kind", "subject", "bindings")
-        self.filter("")
+    def row_cells(self, row: SubjectRow) -> tuple[Text, Text, str]:
+        return plain(row.subject.kind), plain(row.display_name), str(row.bindings)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.filter(event.value)
+    def list_status(self, count: int) -> str:
+        return f"{count} subjects; enter shows effective permissions; / filters"
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#subjects", LazyTable).focus()
-
-    def filter(self, text: str) -> None:
-        """Filter in memory at once when the snapshot's lists are built; else build them in a worker."""
-        data = self.cached_data()
-        if data is None:
-            self.load(text)
-        else:
-            self.shown_snapshot = data.snapshot.id
-            self.show(filter_subjects(data, text))
-
-    def on_screen_resume(self) -> None:
-        # Built once and kept: after the dashboard switched clusters, show the new snapshot's list.
-        data = self.cached_data()
-        if data is None or data.snapshot.id != self.shown_snapshot:
-            self.filter(self.query_one("#filter", Input).value)
-
-    @work(thread=True, exclusive=True)
-    def load(self, text: str) -> None:
-        try:
-            self.snapshot_data()
-        except StoreError as exc:
-            self.app.call_from_thread(self.set_status, str(exc), "red")
-            return
-        # Filter with what the filter box holds now: the user may have typed while the lists were built.
-        self.app.call_from_thread(lambda: self.filter(self.query_one("#filter", Input).value))
-
-    def show(self, rows: list[SubjectRow]) -> None:
-        self.query_one("#subjects", LazyTable).show(rows, _subject_cells)
-        self.set_status(f"{len(rows)} subjects; enter shows effective permissions; / filters")
+    def open_row(self, row: SubjectRow) -> None:
+        self.rbac_app.open_subject(row.subject)
 
     def selected(self) -> Subject | None:
-        row = self.query_one("#subjects", LazyTable).selected_item()
-        return row.subject if isinstance(row, SubjectRow) else None
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        subject = self.selected()
-        if subject is not None:
-            self.rbac_app.open_subject(subject)
+        row = self.selected_row()
+        return None if row is None else row.subject
 
     def current_object(self) -> ObjectView | None:
         subject = self.selected()
