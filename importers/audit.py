@@ -33,6 +33,7 @@ from rbacmap.importers.audit_lines import (
     json_error,
     loads,
 )
+from rbacmap.importers.sources import expand_paths as expand_source_paths
 from rbacmap.store import Store
 from rbacmap.usage import (
     DEFAULT_FLUSH_KEYS,
@@ -69,15 +70,7 @@ class AuditImportResult:
 
 def expand_paths(paths: Sequence[str]) -> Iterator[Path | str]:
     """Files in order; directories walked recursively (sorted, hidden files skipped); '-' is stdin."""
-    for raw in paths:
-        if raw == "-":
-            yield "-"
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-        else:
-            yield path
+    return expand_source_paths(paths, lambda path: not path.name.startswith("."))
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import yaml
 
+from rbacmap.importers.sources import expand_paths as expand_source_paths
 from rbacmap.normalize import iter_objects
 from rbacmap.snapshot_builder import SnapshotBuilder
 from rbacmap.store import ImportError_, Snapshot, Store
@@ -77,20 +78,13 @@ class ImportResult:
     errors: list[ImportError_]
 
 
+def is_manifest_file(path: Path) -> bool:
+    return path.name.removesuffix(".gz").endswith(MANIFEST_SUFFIXES)
+
+
 def expand_paths(paths: Sequence[str]) -> Iterator[Path | str]:
-    """Files in the given order; directories walked recursively in sorted order; '-' is stdin."""
-    for raw in paths:
-        if raw == "-":
-            yield "-"
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                name = child.name.removesuffix(".gz")
-                if name.endswith(MANIFEST_SUFFIXES):
-                    yield child
-        else:
-            yield path
+    """Manifest files of the given paths; directories keep only YAML/JSON (optionally .gz)."""
+    return expand_source_paths(paths, is_manifest_file)
 
 
 def read_source(source: Path | str, stdin: IO[bytes] | None = None) -> bytes:
