@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import os
@@ -23,6 +22,7 @@ try:  # optional speed-up (the `fast` extra); the standard json module gives the
 except ImportError:  # pragma: no cover - depends on the installation
     _orjson = None  # type: ignore[assignment]
 
+from rbacmap.gc_pause import cyclic_gc_paused
 from rbacmap.schema import MIGRATIONS, SNAPSHOT_TABLES
 
 
@@ -251,7 +251,10 @@ class Store:
                 (cluster, source, started),
             )
             writer = SnapshotWriter(self.conn, int(cursor.lastrowid or 0), cluster)
-            with _cyclic_gc_paused():
+            # Parsed API objects are acyclic and freed by reference counting; but the many dicts
+            # they allocate made CPython re-scan the heap again and again, which tripled the time
+            # of a 60k-object import (bench/bench_import.py).
+            with cyclic_gc_paused():
                 yield writer
                 writer.finish()
             self.conn.execute("COMMIT")
@@ -428,24 +431,6 @@ def _batches(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[Sequence
             batch = []
     if batch:
         yield batch
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while an import streams objects through.
-
-    Parsed API objects are acyclic and freed by reference counting; but the many dicts they
-    allocate make CPython re-scan the whole heap again and again, which tripled the time of
-    a 60k-object import (bench/bench_import.py). Memory use is unchanged; the previous
-    state is restored afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _create_private_file(path: str) -> None:
