@@ -16,7 +16,7 @@ from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Pool
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
-from rbacmap.solver.primitives.scopes import in_namespace, places, where
+from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reached, where
 
 USERS = ResourceRequest("impersonate", "users")
 GROUPS = ResourceRequest("impersonate", "groups")
@@ -55,31 +55,20 @@ def _users(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
 
 
 def _service_accounts(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
-    permissions = ctx.permissions(identity)
-    unrestricted = places(permissions.scope(SERVICE_ACCOUNTS))
+    unrestricted, named = service_accounts_reached(ctx.objects, ctx.permissions(identity), SERVICE_ACCOUNTS)
     for namespace, grants in unrestricted:
         yield Edge(identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), "impersonate a ServiceAccount",
                    f"impersonate serviceaccounts{where(namespace)}", grants=grants,
                    explain=sentence(identity, in_namespace(SERVICE_ACCOUNTS, namespace), grants,
                                     "`kubectl --as=system:serviceaccount:NS:NAME` acts as it"),
                    primitive="impersonate")
-    if any(namespace is None for namespace, _ in unrestricted):
-        return
-    covered = {namespace for namespace, _ in unrestricted}
-    names = permissions.named_resources(SERVICE_ACCOUNTS)
-    if not names:
-        return
-    for namespace, name in ctx.objects.service_accounts_named(
-        names, permissions.namespaces_it_may_act_in()
-    ):
-        if namespace not in covered:
-            request = in_namespace(SERVICE_ACCOUNTS, namespace, name)
-            grants = permissions.grants(request)
-            if grants:
-                yield Edge(identity, ctx.identity_for_service_account(namespace, name), "impersonate a ServiceAccount",
-                           f"impersonate serviceaccount {namespace}/{name} (named in resourceNames)", grants=grants,
-                           explain=sentence(identity, request, grants, "it acts as that ServiceAccount"),
-                           primitive="impersonate")
+    for account in named:
+        yield Edge(identity, ctx.identity_for_service_account(account.namespace, account.name),
+                   "impersonate a ServiceAccount",
+                   f"impersonate serviceaccount {account.namespace}/{account.name} (named in resourceNames)",
+                   grants=account.grants,
+                   explain=sentence(identity, account.request, account.grants, "it acts as that ServiceAccount"),
+                   primitive="impersonate")
 
 
 def _groups(ctx: SolverContext, identity: Identity, someone: tuple[Grant, ...]) -> Iterator[Edge]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from rbacmap.authorizer import Grant, rule_allows
 from rbacmap.model import PolicyRule, ResourceRequest
-from rbacmap.solver.permissions import PermissionScope
+from rbacmap.solver.context import ClusterObjects
+from rbacmap.solver.permissions import EffectivePermissions, PermissionScope
 
 
 def places(scope: PermissionScope) -> list[tuple[str | None, tuple[Grant, ...]]]:
@@ -44,3 +46,38 @@ def in_namespace(request: ResourceRequest, namespace: str | None, name: str | No
 
 def where(namespace: str | None) -> str:
     return f" in {namespace}" if namespace else " in every namespace"
+
+
+@dataclass(frozen=True)
+class NamedServiceAccount:
+    """A ServiceAccount that a rule's resourceNames name, with the request and grants that allow it."""
+
+    namespace: str
+    name: str
+    request: ResourceRequest
+    grants: tuple[Grant, ...]
+
+
+def service_accounts_reached(
+    objects: ClusterObjects, permissions: EffectivePermissions, request: ResourceRequest
+) -> tuple[list[tuple[str | None, tuple[Grant, ...]]], list[NamedServiceAccount]]:
+    """Which ServiceAccounts `request` (on serviceaccounts) reaches: whole namespaces, then named ones.
+
+    First the places where any name is allowed (as `places`); then, unless that is every
+    namespace, each existing ServiceAccount elsewhere that resourceNames allow by name.
+    """
+    unrestricted = places(permissions.scope(request))
+    if any(namespace is None for namespace, _ in unrestricted):
+        return unrestricted, []
+    covered = {namespace for namespace, _ in unrestricted}
+    names = permissions.named_resources(request)
+    if not names:
+        return unrestricted, []
+    named = []
+    for namespace, name in objects.service_accounts_named(names, permissions.namespaces_it_may_act_in()):
+        if namespace not in covered:
+            named_request = in_namespace(request, namespace, name)
+            grants = permissions.grants(named_request)
+            if grants:
+                named.append(NamedServiceAccount(namespace, name, named_request, grants))
+    return unrestricted, named

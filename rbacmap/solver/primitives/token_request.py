@@ -8,14 +8,14 @@ from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, Edge, ObjectRef, Pool
 from rbacmap.solver.kubectl import sentence
-from rbacmap.solver.primitives.scopes import in_namespace, places, where
+from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reached, where
 
 TOKEN_REQUEST = ResourceRequest("create", "serviceaccounts", subresource="token")
 
 
 def token_request(ctx: SolverContext) -> Iterator[Edge]:
     for identity, permissions in ctx.frontier_permissions():
-        unrestricted = places(permissions.scope(TOKEN_REQUEST))
+        unrestricted, named = service_accounts_reached(ctx.objects, permissions, TOKEN_REQUEST)
         for namespace, grants in unrestricted:
             yield Edge(
                 identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), "request a token",
@@ -24,23 +24,13 @@ def token_request(ctx: SolverContext) -> Iterator[Edge]:
                                  "`kubectl create token NAME` returns a token of any ServiceAccount there"),
                 primitive="token_request",
             )
-        if any(namespace is None for namespace, _ in unrestricted):
-            continue
-        covered = {namespace for namespace, _ in unrestricted}
-        names = permissions.named_resources(TOKEN_REQUEST)
-        if not names:
-            continue
-        for namespace, name in ctx.objects.service_accounts_named(
-            names, permissions.namespaces_it_may_act_in()
-        ):
-            if namespace not in covered:
-                request = in_namespace(TOKEN_REQUEST, namespace, name)
-                grants = permissions.grants(request)
-                if grants:
-                    yield Edge(
-                        identity, ctx.identity_for_service_account(namespace, name), "request a token",
-                        f"create serviceaccounts/token for {namespace}/{name} (named in resourceNames)",
-                        grants=grants, objects=(ObjectRef("ServiceAccount", name, namespace),),
-                        explain=sentence(identity, request, grants, f"`kubectl create token {name} -n {namespace}`"),
-                        primitive="token_request",
-                    )
+        for account in named:
+            namespace, name = account.namespace, account.name
+            yield Edge(
+                identity, ctx.identity_for_service_account(namespace, name), "request a token",
+                f"create serviceaccounts/token for {namespace}/{name} (named in resourceNames)",
+                grants=account.grants, objects=(ObjectRef("ServiceAccount", name, namespace),),
+                explain=sentence(identity, account.request, account.grants,
+                                 f"`kubectl create token {name} -n {namespace}`"),
+                primitive="token_request",
+            )
