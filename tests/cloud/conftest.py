@@ -33,11 +33,8 @@ def aws_session() -> boto3.Session:
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
 
 
-class EksAccessHandler(BaseHTTPRequestHandler):
-    """Access entries and pod identity associations (moto lacks them); describe_cluster is proxied
-    to moto and given the scenario's accessConfig, which moto does not model either."""
-
-    server: EksAccessServer
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet handler that answers with JSON bodies (both loopback servers below)."""
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         return
@@ -49,6 +46,13 @@ class EksAccessHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class EksAccessHandler(JsonHandler):
+    """Access entries and pod identity associations (moto lacks them); describe_cluster is proxied
+    to moto and given the scenario's accessConfig, which moto does not model either."""
+
+    server: EksAccessServer
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         scenario = self.server.scenario
@@ -136,21 +140,10 @@ def eks_world(moto_url: str) -> Iterator[dict[str, Any]]:
         thread.join()
 
 
-class GoogleApiHandler(BaseHTTPRequestHandler):
+class GoogleApiHandler(JsonHandler):
     """Answers the container, cloudresourcemanager and iam REST calls of the GKE importer."""
 
     server: GoogleApiServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _route(self, method: str) -> None:
         if self.headers.get("Authorization") != "Bearer test":
