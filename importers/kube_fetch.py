@@ -3,7 +3,8 @@
 Talks to the server only through an injected `kubernetes.client.ApiClient` (`call_api` with
 `_preload_content=False`; we parse the JSON ourselves, so items look exactly like what
 `kubectl get -o json` prints and what `import files` reads). Secrets are only ever requested
-as `PartialObjectMetadataList`: their data never leaves the server.
+as a server-side Table with metadata-only rows (or, from a server refusing Tables, as
+`PartialObjectMetadataList`): their data never leaves the server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from kubernetes.client.exceptions import ApiException
 from rbacmap.importers.kube_kinds import (
     PARTIAL_METADATA_LIST,
     SA_TOKEN_TYPE,
+    TABLE,
     UNKNOWN_SECRET_TYPE,
     ResourceKind,
     platform_of,
@@ -30,6 +32,9 @@ from rbacmap.importers.kube_kinds import (
 
 JSON = "application/json"
 RETRYABLE_STATUSES = {0, 429, 500, 502, 503, 504}
+# Throttling (429) and overload (503) answers may say how long to wait: `Retry-After: <seconds>`.
+RETRY_AFTER_STATUSES = {429, 503}
+NOT_ACCEPTABLE = 406
 # Annotations that may embed a Secret's values; partial metadata still carries annotations.
 SECRET_BEARING_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
@@ -41,11 +46,16 @@ FAILED = "failed"
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try: per-request timeout, retries with exponential backoff, 410 restarts."""
+    """How hard to try: per-request timeout, retries with exponential backoff, 410 restarts.
+
+    A 429/503 carrying `Retry-After` waits what the server asks instead of the backoff, but
+    never longer than `max_retry_after` seconds.
+    """
 
     attempts: int = 4
     backoff: float = 0.5
     max_backoff: float = 8.0
+    max_retry_after: float = 30.0
     timeout: float = 60.0
     expired_restarts: int = 3
 
@@ -60,6 +70,10 @@ class RequestFailed(Exception):
 
 class ContinueExpired(Exception):
     """410 Gone: the continue token of a paginated list has expired."""
+
+
+class TableRefused(Exception):
+    """The server did not answer a Table request with a Table of metadata-only rows."""
 
 
 @dataclass(frozen=True)
@@ -101,11 +115,13 @@ class KubeFetcher:
         page_size: int = 500,
         retry: RetryPolicy | None = None,
         on_progress: ProgressCallback | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.api_client = api_client
         self.page_size = page_size
         self.retry = retry or RetryPolicy()
         self.on_progress = on_progress
+        self.sleep = sleep
         self._requests = threading.local()
 
     # --- whole fetch ---------------------------------------------------------------------
@@ -175,6 +191,18 @@ class KubeFetcher:
             raise
 
     def _list_secrets(self, resource: ResourceKind) -> tuple[list[dict[str, Any]], int]:
+        """Every Secret's metadata and type, as one paginated Table list (no data ever sent)."""
+        try:
+            rows, restarts = self._list(resource, TABLE, [("includeObject", "Metadata")], secret_table_rows)
+        except TableRefused:
+            return self._list_secrets_as_metadata(resource)
+        except RequestFailed as exc:
+            if exc.status != NOT_ACCEPTABLE:
+                raise
+            return self._list_secrets_as_metadata(resource)
+        return [secret_from_metadata(row["metadata"], row["type"]) for row in rows], restarts
+
+    def _list_secrets_as_metadata(self, resource: ResourceKind) -> tuple[list[dict[str, Any]], int]:
         # Two metadata-only lists: every Secret, then the legacy SA tokens, to learn their type.
         metadata, restarts = self._list(resource, PARTIAL_METADATA_LIST)
         tokens, more = self._list(resource, PARTIAL_METADATA_LIST, [("fieldSelector", f"type={SA_TOKEN_TYPE}")])
@@ -186,19 +214,22 @@ class KubeFetcher:
         return secrets, restarts + more
 
     def _list(
-        self, resource: ResourceKind, accept: str, extra_query: Iterable[tuple[str, str]] = ()
+        self, resource: ResourceKind, accept: str, extra_query: Iterable[tuple[str, str]] = (),
+        items_of: ItemsOf | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """All items of a paginated list; an expired continue token restarts the list from scratch."""
+        items_of = items_of or _list_items
         for restart in range(self.retry.expired_restarts + 1):
             try:
-                return self._list_pages(resource, accept, list(extra_query), self.page_size), restart
+                return self._list_pages(resource, accept, list(extra_query), self.page_size, items_of), restart
             except ContinueExpired:
                 continue
         # As client-go's pager does when paging keeps expiring: one full list without a limit.
-        return self._list_pages(resource, accept, list(extra_query), 0), self.retry.expired_restarts + 1
+        return self._list_pages(resource, accept, list(extra_query), 0, items_of), self.retry.expired_restarts + 1
 
     def _list_pages(
-        self, resource: ResourceKind, accept: str, extra_query: list[tuple[str, str]], limit: int
+        self, resource: ResourceKind, accept: str, extra_query: list[tuple[str, str]], limit: int,
+        items_of: ItemsOf,
     ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token = ""
@@ -209,7 +240,7 @@ class KubeFetcher:
             if token:
                 query.append(("continue", token))
             page = self._get_json(resource.list_path, query, accept, continuing=bool(token))
-            items.extend(page.get("items") or [])
+            items.extend(items_of(page))
             self._progress(resource.kind, len(items), False)
             token = str((page.get("metadata") or {}).get("continue") or "")
             if not token:
@@ -219,9 +250,11 @@ class KubeFetcher:
 
     def _get_json(self, path: str, query: list[tuple[str, str]], accept: str, continuing: bool = False) -> Any:
         last_error = ""
+        wait = 0.0
         for attempt in range(self.retry.attempts):
             if attempt:
-                time.sleep(min(self.retry.backoff * 2 ** (attempt - 1), self.retry.max_backoff))
+                self.sleep(wait)
+            wait = min(self.retry.backoff * 2**attempt, self.retry.max_backoff)
             self._requests.count = getattr(self._requests, "count", 0) + 1
             try:
                 response = self.api_client.call_api(
@@ -237,6 +270,9 @@ class KubeFetcher:
                 if status not in RETRYABLE_STATUSES:
                     raise RequestFailed(f"GET {path}: {status} {message}", status) from None
                 last_error = f"{status} {message}"
+                retry_after = _retry_after(exc) if status in RETRY_AFTER_STATUSES else None
+                if retry_after is not None:
+                    wait = min(retry_after, self.retry.max_retry_after)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
             except ValueError as exc:
@@ -259,6 +295,44 @@ def secret_from_metadata(metadata: dict[str, Any], secret_type: str) -> dict[str
     else:
         kept.pop("annotations", None)
     return {"apiVersion": "v1", "kind": "Secret", "metadata": kept, "type": secret_type}
+
+
+ItemsOf = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _list_items(page: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(page.get("items") or [])
+
+
+def secret_table_rows(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Secret Table page as `{"metadata", "type"}` per row; TableRefused if it is anything else.
+
+    Only the row's PartialObjectMetadata and its Type cell are read: the Data cell (a key
+    count) is ignored, and a row carrying a whole object is refused rather than looked into.
+    """
+    if page.get("kind") != "Table":
+        raise TableRefused(f"answered with {page.get('kind')!r}, not a Table")
+    names = [str(c.get("name")) for c in page.get("columnDefinitions") or []]
+    type_index = names.index("Type") if "Type" in names else 1  # printSecret: Name, Type, Data, Age
+    rows = []
+    for row in page.get("rows") or []:
+        obj = row.get("object") or {}
+        if obj.get("kind") != "PartialObjectMetadata":
+            raise TableRefused(f"a Table row holds {obj.get('kind')!r}, not PartialObjectMetadata")
+        cells = row.get("cells") or []
+        secret_type = str(cells[type_index]) if len(cells) > type_index and cells[type_index] else None
+        rows.append({"metadata": obj.get("metadata") or {}, "type": secret_type or UNKNOWN_SECRET_TYPE})
+    return rows
+
+
+def _retry_after(exc: ApiException) -> float | None:
+    """The `Retry-After` delay in seconds, or None when absent or not a number of seconds."""
+    value = (exc.headers or {}).get("Retry-After")
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: the API server sends seconds, so fall back to the backoff
+    return seconds if seconds is not None and seconds >= 0 else None
 
 
 def _with_kind(item: dict[str, Any], resource: ResourceKind) -> dict[str, Any]:

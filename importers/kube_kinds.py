@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
-# Only metadata of Secrets is ever requested, so the API never tells us the type of the
-# Secrets that are not legacy SA tokens (those we ask for by field selector).
-UNKNOWN_SECRET_TYPE = "unknown"
+# Secrets are listed as a server-side Table: each row's cells are [Name, Type, Data (the NUMBER
+# of keys), Age] (kubernetes pkg/printers/internalversion printSecret) and, with
+# includeObject=Metadata, its object is a PartialObjectMetadata: the type without any value.
+# One media type only, never followed by a plain `application/json` fallback (kubectl adds
+# one), which a server without Table support would answer with the full Secrets.
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+# A server refusing Tables (406) gets two metadata-only lists instead; they cannot tell the
+# type of Secrets that are not legacy SA tokens (those are asked for by field selector).
 PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+UNKNOWN_SECRET_TYPE = "unknown"
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ class ProgressPrinter:
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1), help="Lists fetched at once.")
 @click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per request.")
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0),
-              help="Retries of a request after a timeout or 5xx (exponential backoff).")
+              help="Retries of a request after a timeout, 429 or 5xx (exponential backoff, or the server's "
+                   "Retry-After up to 30 s).")
 def kube_command(
     db_path: str, kubeconfig: str | None, context: str | None, all_contexts: bool, cluster: str | None,
     dump_dir: str | None, page_size: int, concurrency: int, timeout: float, retries: int,

@@ -2,9 +2,12 @@
 
 Serves discovery (/api, /apis, /version), paginated Lists honouring `limit` and `continue`,
 single-object GETs, PartialObjectMetadataList for `as=PartialObjectMetadataList` Accept
-headers, and can be told to misbehave: 410 Gone (Status reason Expired) on continue tokens,
-403 (Status Forbidden) for a resource, 503s, slowness. Secrets are held WITH data and are
-returned with it to any client that does not ask for metadata only. Every request is recorded.
+headers, server-side Tables for `as=Table` (Secret rows: Name, Type, Data key count, Age, with
+the object as `includeObject` says: PartialObjectMetadata by default, the whole object for
+`Object`), and can be told to misbehave: 410 Gone (Status reason Expired) on continue tokens,
+403 (Status Forbidden) for a resource, 503s and 429s (with `Retry-After` when set), 406 for
+Tables, slowness. Secrets are held WITH data and are returned with it to any client that does
+not ask for metadata only. Every request is recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ from rbacmap.store import Store
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kube"
 TOKEN = "loopback-test-token"
 PARTIAL_METADATA = "as=PartialObjectMetadataList"
+AS_TABLE = "as=Table"
 FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02, timeout=5.0, expired_restarts=2)
 # Every value the fixture Secrets hold (base64 and decoded): none may ever reach rbacmap.
 SECRET_VALUES = (
@@ -55,6 +60,9 @@ class Behaviour:
     expire_continue: dict[str, int] = field(default_factory=dict)  # 410s left to give on continue
     forbidden: set[str] = field(default_factory=set)
     unavailable: dict[str, int] = field(default_factory=dict)  # 503s left to give
+    throttled: dict[str, int] = field(default_factory=dict)  # 429s left to give
+    retry_after: str | None = None  # Retry-After header sent with every 429 and 503
+    refuse_table: bool = False  # 406 Not Acceptable for as=Table, as servers before 1.10 did
     slow: dict[str, float] = field(default_factory=dict)  # seconds added to each request
     latency: float = 0.0  # seconds added to every request
 
@@ -131,6 +139,8 @@ class FakeApiServer:
                 data = json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
+                if code in (429, 503) and server.behaviour.retry_after is not None:
+                    self.send_header("Retry-After", server.behaviour.retry_after)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -160,6 +170,10 @@ class FakeApiServer:
             if self.behaviour.unavailable.get(plural, 0) > 0:
                 self.behaviour.unavailable[plural] -= 1
                 return 503, _status(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+            if self.behaviour.throttled.get(plural, 0) > 0:
+                self.behaviour.throttled[plural] -= 1
+                return 429, _status(429, "TooManyRequests", "the server has received too many requests and has asked "
+                                    "us to try again later", {"retryAfterSeconds": 1})
         if len(rest) == 4:
             return self._get_one(group_version, plural, rest[1], rest[3], headers)
         if len(rest) == 1:
@@ -214,6 +228,11 @@ class FakeApiServer:
             metadata["continue"] = base64.b64encode(json.dumps({"offset": offset + limit}).encode()).decode()
             metadata["remainingItemCount"] = len(items) - offset - limit
         accept = headers.get("accept", "")
+        if AS_TABLE in accept:
+            if self.behaviour.refuse_table:
+                return 406, _status(406, "NotAcceptable", "only the following media types are accepted: "
+                                    "application/json, application/yaml, application/vnd.kubernetes.protobuf")
+            return 200, _table(plural, page, metadata, query.get("includeObject", ["Metadata"])[0])
         if PARTIAL_METADATA in accept:
             return 200, {
                 "kind": "PartialObjectMetadataList",
@@ -229,6 +248,39 @@ class FakeApiServer:
             "metadata": metadata,
             "items": [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in page],
         }
+
+
+def _table(plural: str, page: list[dict[str, Any]], metadata: dict[str, Any], include: str) -> dict[str, Any]:
+    """A meta.k8s.io/v1 Table as the API server prints it (printSecret for Secrets; Name, Age else)."""
+    columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a "
+                "namespace.", "priority": 0}]
+    if plural == "secrets":
+        columns += [{"name": "Type", "type": "string", "format": "", "description": "The type of the secret",
+                     "priority": 0},
+                    {"name": "Data", "type": "string", "format": "", "description": "The number of entries in the "
+                     "secret", "priority": 0}]
+    columns.append({"name": "Age", "type": "string", "format": "", "description": "CreationTimestamp is a "
+                    "timestamp representing the server time when this object was created.", "priority": 0})
+    rows = []
+    for obj in page:
+        cells: list[Any] = [obj["metadata"]["name"]]
+        if plural == "secrets":
+            cells += [obj.get("type", "Opaque"), len(obj.get("data") or {})]
+        cells.append(_age(obj["metadata"]["creationTimestamp"]))
+        row: dict[str, Any] = {"cells": cells}
+        if include == "Object":  # the whole object, Secret data included
+            row["object"] = copy.deepcopy(obj)
+        elif include != "None":
+            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                             "metadata": copy.deepcopy(obj["metadata"])}
+        rows.append(row)
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": columns,
+            "rows": rows}
+
+
+def _age(timestamp: str) -> str:
+    created = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return f"{(datetime.now(UTC) - created).days}d"
 
 
 def _split_path(path: str) -> tuple[str | None, list[str]]:

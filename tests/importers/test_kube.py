@@ -18,8 +18,8 @@ from rbacmap.cli import cli
 from rbacmap.commands.import_kube import ProgressPrinter
 from rbacmap.importers.kube import KubeImportFailed
 from rbacmap.importers.kube_auth import KubeconfigError, resolve_targets
-from rbacmap.importers.kube_fetch import ProgressEvent, RetryPolicy
-from rbacmap.importers.kube_kinds import PARTIAL_METADATA_LIST
+from rbacmap.importers.kube_fetch import KubeFetcher, ProgressEvent, RetryPolicy, TableRefused, secret_table_rows
+from rbacmap.importers.kube_kinds import KINDS, PARTIAL_METADATA_LIST, TABLE
 from rbacmap.importers.manifests import import_files
 from rbacmap.schema import SNAPSHOT_TABLES
 from rbacmap.store import Store
@@ -145,6 +145,38 @@ def test_5xx_is_retried_with_backoff(store: Store, server: Any, kubeconfig: Path
     assert len([r for r in server.requests if r.path.endswith("/clusterroles")]) == 3 + 1  # 2 x 503, 2 pages
 
 
+@pytest.mark.parametrize(("status", "cap", "waits"), [(429, 30.0, [1.0, 1.0]), (503, 0.25, [0.25, 0.25])])
+def test_retry_after_is_honoured_up_to_the_cap(
+    server: Any, kubeconfig: Path, status: int, cap: float, waits: list[float]
+) -> None:
+    server.behaviour.retry_after = "1"
+    getattr(server.behaviour, "throttled" if status == 429 else "unavailable")["clusterroles"] = 2
+    slept: list[float] = []
+    [target] = resolve_targets(str(kubeconfig))
+    retry = RetryPolicy(attempts=3, backoff=0.01, max_retry_after=cap, timeout=5.0)
+    fetcher = KubeFetcher(target.api_client, page_size=10, retry=retry, sleep=slept.append)
+
+    [cluster_roles] = [k for k in KINDS if k.kind == "ClusterRole"]
+    result = fetcher.fetch(cluster_roles)
+    target.api_client.close()
+
+    assert result.status == "ok" and len(result.items) == 4 and result.requests == 3
+    assert slept == waits  # the server's Retry-After (capped), not the 0.01 s backoff
+
+
+def test_throttling_without_retry_after_backs_off_exponentially(server: Any, kubeconfig: Path) -> None:
+    server.behaviour.throttled["clusterroles"] = 2
+    slept: list[float] = []
+    [target] = resolve_targets(str(kubeconfig))
+    fetcher = KubeFetcher(target.api_client, retry=RetryPolicy(attempts=3, backoff=0.5), sleep=slept.append)
+
+    [cluster_roles] = [k for k in KINDS if k.kind == "ClusterRole"]
+    result = fetcher.fetch(cluster_roles)
+    target.api_client.close()
+
+    assert result.status == "ok" and slept == [0.5, 1.0]
+
+
 def test_lasting_failure_fails_the_import_and_keeps_the_previous_latest(
     store: Store, server: Any, kubeconfig: Path
 ) -> None:
@@ -166,36 +198,78 @@ def test_slow_endpoint_times_out_and_fails_clearly(store: Store, server: Any, ku
         fake.import_from(store, kubeconfig, retry=retry)
 
 
-def test_secret_values_are_never_requested_nor_stored(
-    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
-) -> None:
-    # The fixture Secrets hold data and a last-applied annotation embedding it (see the next test).
-
-    result = fake.import_from(store, kubeconfig, dump_dir=tmp_path / "dump")
-
-    secret_requests = [r for r in server.requests if "secrets" in r.path]
-    assert len(secret_requests) >= 2
-    assert all(r.headers["accept"] == PARTIAL_METADATA_LIST for r in secret_requests)
-    assert any(r.query.get("fieldSelector") == ["type=kubernetes.io/service-account-token"] for r in secret_requests)
-    types = store.query("SELECT name, type, service_account FROM secrets WHERE snapshot_id = ? ORDER BY name",
-                        [result.snapshot.id])
-    assert types == [
-        {"name": "db-password", "type": "unknown", "service_account": None},
-        {"name": "deployer-token", "type": "kubernetes.io/service-account-token", "service_account": "deployer"},
-        {"name": "registry", "type": "unknown", "service_account": None},
-    ]
+def _assert_no_secret_value_stored(store: Store, tmp_path: Path) -> None:
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "kubeconfig")
     for value in fake.SECRET_VALUES:
         assert value.encode() not in stored, value
 
 
+def _secret_types(store: Store, snapshot_id: int) -> list[dict[str, Any]]:
+    return store.query("SELECT name, type, service_account FROM secrets WHERE snapshot_id = ? ORDER BY name",
+                       [snapshot_id])
+
+
+def test_secret_values_are_never_requested_nor_stored(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    # The fixture Secrets hold data and a last-applied annotation embedding it (see the next test).
+
+    result = fake.import_from(store, kubeconfig, dump_dir=tmp_path / "dump", page_size=2)
+
+    secret_requests = [r for r in server.requests if "secrets" in r.path]
+    assert len(secret_requests) == 2  # 3 Secrets, 2 a page: one paginated Table list, nothing else
+    assert all(r.headers["accept"] == TABLE and r.query["includeObject"] == ["Metadata"] for r in secret_requests)
+    assert "continue" in secret_requests[1].query
+    # Every type comes from the Table's Type cell, not only the legacy SA tokens'.
+    assert _secret_types(store, result.snapshot.id) == [
+        {"name": "db-password", "type": "Opaque", "service_account": None},
+        {"name": "deployer-token", "type": "kubernetes.io/service-account-token", "service_account": "deployer"},
+        {"name": "registry", "type": "kubernetes.io/dockerconfigjson", "service_account": None},
+    ]
+    _assert_no_secret_value_stored(store, tmp_path)
+
+
+def test_server_refusing_tables_gets_metadata_only_secret_lists(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    server.behaviour.refuse_table = True
+
+    result = fake.import_from(store, kubeconfig, dump_dir=tmp_path / "dump")
+
+    secret_requests = [r for r in server.requests if "secrets" in r.path]
+    assert secret_requests[0].headers["accept"] == TABLE  # answered 406
+    assert all(r.headers["accept"] == PARTIAL_METADATA_LIST for r in secret_requests[1:])
+    assert any(r.query.get("fieldSelector") == ["type=kubernetes.io/service-account-token"] for r in secret_requests)
+    assert _secret_types(store, result.snapshot.id) == [
+        {"name": "db-password", "type": "unknown", "service_account": None},
+        {"name": "deployer-token", "type": "kubernetes.io/service-account-token", "service_account": "deployer"},
+        {"name": "registry", "type": "unknown", "service_account": None},
+    ]
+    _assert_no_secret_value_stored(store, tmp_path)
+
+
+def test_a_table_row_holding_a_whole_object_is_refused_not_read() -> None:
+    secret = {"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "db-password"}, "data": {"k": "dg=="}}
+    page = {"kind": "Table", "columnDefinitions": [{"name": "Name"}, {"name": "Type"}],
+            "rows": [{"cells": ["db-password", "Opaque"], "object": secret}]}
+
+    with pytest.raises(TableRefused, match="holds 'Secret'"):
+        secret_table_rows(page)
+    with pytest.raises(TableRefused, match="'SecretList', not a Table"):
+        secret_table_rows({"kind": "SecretList", "items": [secret]})
+
+
 def test_the_fake_server_would_leak_data_to_a_careless_client(server: Any) -> None:
-    # Guards the test above: without the partial-metadata header the values do come back.
-    plain = urllib.request.Request(server.url + "/api/v1/secrets", headers={"Authorization": f"Bearer {fake.TOKEN}"})
-    with urllib.request.urlopen(plain) as response:  # noqa: S310 - loopback test server
-        body = response.read().decode()
-    assert "REItUEFTU1dPUkQtVkFMVUU=" in body and "LAST-APPLIED-PLAINTEXT-SECRET" in body
+    # Guards the tests above: without a metadata-only header, or with a Table asking for whole
+    # objects, the values do come back.
+    auth = {"Authorization": f"Bearer {fake.TOKEN}"}
+    for path, headers in [("/api/v1/secrets", auth),
+                          ("/api/v1/secrets?includeObject=Object", auth | {"Accept": TABLE})]:
+        request = urllib.request.Request(server.url + path, headers=headers)
+        with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback test server
+            body = response.read().decode()
+        assert "REItUEFTU1dPUkQtVkFMVUU=" in body and "LAST-APPLIED-PLAINTEXT-SECRET" in body, path
 
 
 def test_saved_dump_reads_back_to_the_same_snapshot(
