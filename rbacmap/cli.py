@@ -26,6 +26,7 @@ COMMANDS = {
     "who-can": "rbacmap.commands.authz:who_can",
     "check": "rbacmap.commands.authz:check",
     "paths": "rbacmap.commands.paths:paths",
+    "cloud-power": "rbacmap.commands.cloud_power:cloud_power",
     "risks": "rbacmap.commands.risks:risks",
     "diff": "rbacmap.commands.diff:diff_command",
     "usage": "rbacmap.commands.audit:usage_command",
