@@ -14,17 +14,28 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
 
 from rbacmap.cli import cli
-from rbacmap.cloud.model import AWS_PRINCIPAL, GCP_PRINCIPAL, IRSA, POD_IDENTITY, WORKLOAD_IDENTITY
+from rbacmap.cloud.k8s_context import load_k8s_context
+from rbacmap.cloud.model import (
+    AWS_PRINCIPAL,
+    GCP_PRINCIPAL,
+    GKE,
+    IRSA,
+    K8S_SERVICE_ACCOUNT,
+    POD_IDENTITY,
+    WORKLOAD_IDENTITY,
+)
 from rbacmap.cloud.pod_power import (
     ADMITTED,
     ADMITTED_NOT_ANNOTATED,
+    DIRECT_GRANT,
     NOT_ADMITTED,
     PodCloudPower,
     PodCloudPowerReport,
     cloud_power_of_workloads,
 )
+from rbacmap.cloud.store import save_cloud_import
 from rbacmap.importers.eks import import_eks
-from rbacmap.importers.gke import GcpEndpoints, import_gke
+from rbacmap.importers.gke import GcpEndpoints, GkeRawData, import_gke, normalize_gke
 from rbacmap.importers.manifests import import_files
 from rbacmap.store import Store
 from tests.cloud.conftest import EksAccessServer, aws_session, load_eks_scenario
@@ -175,3 +186,27 @@ def test_cluster_without_cloud_import_says_so(tmp_path: Path) -> None:
     import_files(store, [str(FIXTURES / "eks-cluster.yaml")], "prod")
     report = cloud_power_of_workloads(store, "prod")
     assert report.rows == () and "has no complete cloud import" in report.notes[0]
+
+
+def test_direct_principal_grant_to_a_ksa_and_a_stale_cloud_import(tmp_path: Path) -> None:
+    scenario = json.loads((FIXTURES / "gke-scenario.json").read_text())
+    member = ("principal://iam.googleapis.com/projects/104/locations/global/workloadIdentityPools/"
+              "acme-prod.svc.id.goog/subject/ns/ops/sa/backup")
+    scenario["project_policy"]["bindings"].append({"role": "roles/secretmanager.secretAccessor", "members": [member]})
+    raw = GkeRawData("acme-prod", scenario["cluster"], scenario["project_policy"], scenario["service_accounts"],
+                     {a["email"]: a["policy"] for a in scenario["service_accounts"]})
+    store = Store(tmp_path / "direct.db")
+    import_files(store, [str(FIXTURES / "gke-cluster.yaml")], "web")
+    save_cloud_import(store, "web", GKE, normalize_gke(raw, load_k8s_context(store, "web")))
+
+    rows = rows_of(cloud_power_of_workloads(store, "web"), "ops/backup")
+    assert [(r.identity_kind, r.mechanism) for r in rows] == [
+        (K8S_SERVICE_ACCOUNT, DIRECT_GRANT), (GCP_PRINCIPAL, WORKLOAD_IDENTITY)]
+    direct = rows[0]
+    assert direct.status == ADMITTED and [p.power for p in direct.powers] == ["roles/secretmanager.secretAccessor"]
+    assert direct.provenance == (f"project acme-prod IAM policy: roles/secretmanager.secretAccessor for {member}",)
+
+    # A newer snapshot: annotations may have changed since the cloud import read them.
+    import_files(store, [str(FIXTURES / "gke-cluster.yaml")], "web")
+    notes = cloud_power_of_workloads(store, "web").notes
+    assert notes and "read the service accounts of snapshot 1, not the latest (2)" in notes[0]
