@@ -25,6 +25,7 @@ class EscalationGraph:
     free: list[bool] = field(default_factory=list)  # pool -> member edges cost nothing
     into: list[list[int]] = field(default_factory=list)
     _pending_pools: list[Pool] = field(default_factory=list)
+    _last_source: tuple[Node | None, int] = field(default=(None, -1), compare=False, repr=False)  # previous source, id
 
     def node_id(self, node: Node) -> int:
         found = self.index.get(node)
@@ -38,7 +39,12 @@ class EscalationGraph:
         return len(self.nodes) - 1
 
     def add(self, edge: Edge) -> None:
-        source = self.node_id(edge.source)
+        # Edge sources yield runs of edges from the same identity: skip hashing it again.
+        if edge.source is self._last_source[0]:
+            source = self._last_source[1]
+        else:
+            source = self.node_id(edge.source)
+            self._last_source = (edge.source, source)
         target = self.node_id(edge.target)
         if source == target:
             return

@@ -39,8 +39,20 @@ CRB_WRITES = [ResourceRequest(verb, "clusterrolebindings", api_group=RBAC_GROUP)
 RB_WRITES = [ResourceRequest(verb, "rolebindings", api_group=RBAC_GROUP) for verb in WRITE_VERBS]
 
 
+_FULL_POWER: dict[int, tuple[Role, bool]] = {}  # id(role) -> (role, answer); holds the role so the id stays its own
+_FULL_POWER_LIMIT = 200_000
+
+
 def is_full_power(role: Role) -> bool:
-    return any(rule_allows(CLUSTER_ADMIN_REQUEST, rule) for rule in role.rules)
+    """Whether a rule of the role allows everything (asked for every candidate role of every binder: memoized)."""
+    known = _FULL_POWER.get(id(role))
+    if known is not None and known[0] is role:
+        return known[1]
+    answer = any(rule_allows(CLUSTER_ADMIN_REQUEST, rule) for rule in role.rules)
+    if len(_FULL_POWER) >= _FULL_POWER_LIMIT:
+        _FULL_POWER.clear()
+    _FULL_POWER[id(role)] = (role, answer)
+    return answer
 
 
 def hold_role(ctx: SolverContext, attacker: Identity, role: Role, scope: str) -> Identity:
