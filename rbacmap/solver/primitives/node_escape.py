@@ -1,9 +1,13 @@
 """Primitive 7: a privileged / hostPath / hostPID pod -> the node -> every pod's token on the nodes.
 
-Creating such a pod needs a namespace whose Pod Security `enforce` level is neither
-`baseline` nor `restricted` (a missing label means the default, `privileged`). Exec into an
-existing pod that already escapes is a path whatever the labels say. A new pod may pick its
-node (`nodeName`), so one escape reaches every node and every running pod's token.
+Creating such a pod needs a namespace whose Pod Security `enforce` level is `privileged`.
+A missing label falls back to the PodSecurity admission default, which is `privileged`
+unless the API server's AdmissionConfiguration sets another one; the snapshot does not hold
+that file, so `privileged` is assumed (and said in the proof). A label that is not a level
+(`Restricted`, `foo`, empty) is enforced as `restricted` upstream (`ParseLevel` fails
+closed), so it blocks too. Exec into an existing pod that already escapes is a path
+whatever the labels say. A new pod may pick its node (`nodeName`), so one escape reaches
+every node and every running pod's token.
 """
 
 from __future__ import annotations
@@ -22,12 +26,18 @@ from rbacmap.solver.primitives.scopes import places, proving_request
 from rbacmap.solver.targets import exec_target
 
 BLOCKING_LEVELS = ("baseline", "restricted")
+OPEN_LEVEL = "privileged"
+
+
+def blocks_privileged_pods(level: str | None) -> bool:
+    """Whether an `enforce` label value rejects a privileged pod (None: no label, assumed default privileged)."""
+    return level is not None and level != OPEN_LEVEL
 
 
 def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     all_namespaces = ctx.objects.all_namespaces()
     known = set(all_namespaces)
-    open_namespaces = [ns for ns in all_namespaces if ctx.objects.pod_security_enforce(ns) not in BLOCKING_LEVELS]
+    open_namespaces = [ns for ns in all_namespaces if not blocks_privileged_pods(ctx.objects.pod_security_enforce(ns))]
     is_open = set(open_namespaces)
     for identity, permissions in ctx.frontier_permissions():
         for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
@@ -60,7 +70,11 @@ def _escape(
 
 def _labels_ref(ctx: SolverContext, namespace: str) -> ObjectRef:
     level = ctx.objects.pod_security_enforce(namespace)
-    note = f"pod-security.kubernetes.io/enforce={level}" if level else "no pod-security.kubernetes.io/enforce label"
+    if level is None:
+        note = ("no pod-security.kubernetes.io/enforce label: the PodSecurity default applies, assumed privileged "
+                "(an AdmissionConfiguration may set a stricter default)")
+    else:
+        note = f"pod-security.kubernetes.io/enforce={level}"
     return ObjectRef("Namespace", namespace, "", note)
 
 

@@ -46,21 +46,31 @@ def secrets(ctx: SolverContext) -> Iterator[Edge]:
 
 
 def _named_reads(ctx: SolverContext, identity: Identity, covered: set[str | None]) -> Iterator[Edge]:
-    """`get` limited by resourceNames still reaches the token Secrets it names."""
+    """get, list or watch limited by resourceNames still reach the token Secrets they name.
+
+    A list or watch with `fieldSelector=metadata.name=NAME` is authorized with that name
+    (upstream RequestInfo), so resourceNames on list/watch read the named Secret too.
+    """
     permissions = ctx.permissions(identity)
-    names = permissions.named_resources(GET_SECRET)
+    names: set[str] = set()
+    for read in SECRET_READS:
+        names |= permissions.named_resources(read)
     if not names:
         return
     for secret in ctx.objects.token_secrets_named(names):
         namespace = secret.namespace
         if namespace in covered:
             continue
-        request = in_namespace(GET_SECRET, namespace, secret.name)
-        grants = permissions.grants(request)
+        request, grants = next(
+            ((r, g) for r in (in_namespace(read, namespace, secret.name) for read in (GET_SECRET, *SECRET_READS))
+             if (g := permissions.grants(r))),
+            (in_namespace(GET_SECRET, namespace, secret.name), ()),
+        )
         if grants:
+            how = "" if request.verb == "get" else f", with --field-selector metadata.name={secret.name}"
             yield Edge(
                 identity, ctx.identity_for_service_account(namespace, secret.service_account),
-                "read a token Secret", f"get secret {namespace}/{secret.name} (named in resourceNames)",
+                "read a token Secret", f"{request.verb} secret {namespace}/{secret.name} (named in resourceNames{how})",
                 grants=grants, objects=(token_secret_ref(secret),),
                 explain=sentence(identity, request, grants, f"it holds a token of {secret.service_account}"),
                 primitive="secrets",
