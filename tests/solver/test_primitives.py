@@ -155,3 +155,17 @@ def test_escalate_a_role_bound_to_a_group(tmp_path: Path) -> None:
     assert actions(leads) == ["escalate ClusterRole lead-tools"]
     assert leads is not None and "leads-tools" in leads.steps[0].detail
     assert result.paths(subject="group:helpers") == []
+
+
+def test_bind_without_create_only_joins_existing_bindings(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "bind-existing.yaml")
+    ula = path_of(result, "user:ula", CLUSTER_ADMIN)
+    assert actions(ula) == ["bind ClusterRole cluster-admin"]
+    assert ula is not None and "existing ClusterRoleBinding ops-admins" in ula.steps[0].detail
+    # uma may only update `viewers`, a binding of a harmless role: no new power.
+    assert path_of(result, "user:uma", CLUSTER_ADMIN) is None
+    uno = path_of(result, "user:uno", SECRETS, "team")
+    assert uno is not None and "existing RoleBinding team/readers" in uno.steps[0].detail
+    # In `empty` there is no binding to join, and patch cannot create one.
+    assert path_of(result, "user:uno", SECRETS, "empty") is None
+    assert {p.target.namespace for p in result.paths(subject="user:uno")} == {"team"}

@@ -1,7 +1,10 @@
 """Primitive 11: write a (Cluster)RoleBinding AND hold `bind` on the role -> that role's power.
 
 Without `bind` the API server only lets you bind what you already hold, so that is no
-path. resourceNames on the `bind` rule limit which roles. When any role may be bound,
+path. resourceNames on the `bind` rule limit which roles. A binding's roleRef is immutable:
+with `create` any role can be bound, but with only `update`/`patch` an identity can merely
+add itself to a binding that already exists (resourceNames limiting which), so only the
+roles of existing bindings are reachable that way. When any role may be bound,
 the candidates are the roles with a `*`/`*`/`*` rule (if the snapshot has one, it is the
 strongest choice), else every role. The power gained is modelled as a hypothetical
 identity, a `RoleHolder` of the role in that scope, bound by a binding that does not exist
@@ -10,7 +13,7 @@ yet; the other primitives then run on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from rbacmap.authorizer import Grant, rule_allows
 from rbacmap.model import (
@@ -34,9 +37,13 @@ from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EVERY_NAMESPACE, E
 from rbacmap.solver.primitives.scopes import in_namespace, places
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET
 
-WRITE_VERBS = ("create", "update", "patch")
-CRB_WRITES = [ResourceRequest(verb, "clusterrolebindings", api_group=RBAC_GROUP) for verb in WRITE_VERBS]
-RB_WRITES = [ResourceRequest(verb, "rolebindings", api_group=RBAC_GROUP) for verb in WRITE_VERBS]
+MODIFY_VERBS = ("update", "patch")
+CRB_CREATE = ResourceRequest("create", "clusterrolebindings", api_group=RBAC_GROUP)
+RB_CREATE = [ResourceRequest("create", "rolebindings", api_group=RBAC_GROUP)]
+RB_MODIFY = [ResourceRequest(verb, "rolebindings", api_group=RBAC_GROUP) for verb in MODIFY_VERBS]
+# Every binding write this primitive asks about (the permission-index agreement test checks them all).
+CRB_WRITES = [CRB_CREATE, *(ResourceRequest(v, "clusterrolebindings", api_group=RBAC_GROUP) for v in MODIFY_VERBS)]
+RB_WRITES = [*RB_CREATE, *RB_MODIFY]
 
 
 _FULL_POWER: dict[int, tuple[Role, bool]] = {}  # id(role) -> (role, answer); holds the role so the id stays its own
@@ -76,17 +83,63 @@ def bind(ctx: SolverContext) -> Iterator[Edge]:
         if identity.kind == ROLE_HOLDER:
             continue
         permissions = ctx.permissions(identity)
-        write = next((g for g in (permissions.grants(w) for w in CRB_WRITES) if g), ())
-        if write:
+        create = permissions.grants(CRB_CREATE)
+        if create:
             for role, bind_grants in _bindable(permissions, cluster_roles, CLUSTER_ROLE, ""):
-                yield _edge(ctx, identity, role, "", write, bind_grants)
-        for namespace, write in places(permissions.scope_any(RB_WRITES)):
+                yield _edge(ctx, identity, role, "", create, bind_grants)
+        else:
+            yield from _join_existing(ctx, identity, permissions, ctx.policy.cluster_role_bindings(), "")
+        creatable = dict(places(permissions.scope_any(RB_CREATE)))
+        for namespace, write in creatable.items():
             roles = cluster_roles
             if namespace is not None:
                 roles = roles + ctx.roles_in(namespace)
             for kind in (CLUSTER_ROLE, ROLE):
                 for role, bind_grants in _bindable(permissions, roles, kind, namespace):
                     yield _edge(ctx, identity, role, namespace or EVERY_NAMESPACE, write, bind_grants)
+        if None not in creatable:
+            for namespace in _modifiable_namespaces(ctx, permissions, creatable):
+                yield from _join_existing(ctx, identity, permissions, ctx.policy.role_bindings(namespace), namespace)
+
+
+def _modifiable_namespaces(
+    ctx: SolverContext, permissions: EffectivePermissions, creatable: dict[str | None, tuple[Grant, ...]]
+) -> list[str]:
+    """Namespaces (without create) where an existing RoleBinding might be updated or patched."""
+    unnamed = places(permissions.scope_any(RB_MODIFY))
+    if any(namespace is None for namespace, _ in unnamed):
+        candidates = set(ctx.policy.role_binding_namespaces())
+    else:
+        candidates = {namespace for namespace, _ in unnamed if namespace is not None}
+    names: set[str] = set()
+    for request in RB_MODIFY:
+        names |= permissions.named_resources(request)
+    if names:
+        for namespace in ctx.policy.role_binding_namespaces():
+            if any(b.key.name in names for b in ctx.policy.role_bindings(namespace)):
+                candidates.add(namespace)
+    return sorted(candidates - {ns for ns in creatable if ns is not None})
+
+
+def _join_existing(
+    ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, bindings: Iterable[Binding],
+    namespace: str,
+) -> Iterator[Edge]:
+    """Update/patch an existing binding to add itself: its role (roleRef cannot change), if `bind` allows it."""
+    resource = "clusterrolebindings" if namespace == "" else "rolebindings"
+    for binding in bindings:
+        name = binding.key.name
+        requests = (ResourceRequest(verb, resource, namespace, RBAC_GROUP, "", name) for verb in MODIFY_VERBS)
+        write = next((g for g in map(permissions.grants, requests) if g), ())
+        if not write:
+            continue
+        role = ctx.policy.role(binding.role_key())
+        if role is None:
+            continue
+        bind_resource = "clusterroles" if role.key.kind == CLUSTER_ROLE else "roles"
+        bind_grants = _bind_grants(permissions, bind_resource, namespace, role.key.name)
+        if bind_grants:
+            yield _edge(ctx, identity, role, namespace, write, bind_grants, existing=binding)
 
 
 def _bindable(
@@ -118,7 +171,8 @@ def _bind_grants(
 
 
 def _edge(
-    ctx: SolverContext, identity: Identity, role: Role, scope: str, write: tuple[Grant, ...], bind: tuple[Grant, ...]
+    ctx: SolverContext, identity: Identity, role: Role, scope: str, write: tuple[Grant, ...], bind: tuple[Grant, ...],
+    existing: Binding | None = None,
 ) -> Edge:
     binding_kind = "clusterrolebinding" if scope == "" else "rolebinding"
     where = "cluster-wide" if scope == "" else "in every namespace" if scope == EVERY_NAMESPACE else f"in {scope}"
@@ -126,6 +180,8 @@ def _edge(
                                            api_group=RBAC_GROUP), scope if scope not in ("", "*") else None,
                            role.key.name)
     detail = f"create a {binding_kind} {where} binding {role.key} to itself (has `bind` on it)"
+    if existing is not None:
+        detail = f"add itself to the existing {existing.key} of {role.key} (roleRef is immutable; has `bind` on it)"
     explain = sentence(identity, request, write + bind, f"it can {detail}")
     if scope == "" and is_full_power(role):
         return Edge(identity, CLUSTER_ADMIN_TARGET, f"bind {role.key}", detail, grants=write + bind,
