@@ -169,3 +169,11 @@ def test_bind_without_create_only_joins_existing_bindings(tmp_path: Path) -> Non
     # In `empty` there is no binding to join, and patch cannot create one.
     assert path_of(result, "user:uno", SECRETS, "empty") is None
     assert {p.target.namespace for p in result.paths(subject="user:uno")} == {"team"}
+
+
+def test_impersonating_an_absent_named_service_account_enables_group_impersonation(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "impersonate-absent-sa.yaml")
+    gia = path_of(result, "user:gia", CLUSTER_ADMIN)
+    assert gia is not None and actions(gia)[0] == "impersonate a group"
+    assert any(g.binding.key.name == "gia-ghost" for g in gia.steps[0].grants)  # the SA half of the proof
+    assert path_of(result, "user:gil", CLUSTER_ADMIN) is None

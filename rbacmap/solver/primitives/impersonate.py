@@ -32,8 +32,32 @@ def impersonate(ctx: SolverContext) -> Iterator[Edge]:
         for edge in _service_accounts(ctx, identity):
             someone = someone or edge.grants
             yield edge
+        if not someone:
+            someone = _any_named_service_account(ctx, identity)
         if someone:
             yield from _groups(ctx, identity, someone)
+
+
+def _any_named_service_account(ctx: SolverContext, identity: Identity) -> tuple[Grant, ...]:
+    """Grants to impersonate a ServiceAccount named in resourceNames, even one missing from the snapshot.
+
+    The API server does not check that an impersonated ServiceAccount exists, so such a
+    name still satisfies "a user or ServiceAccount must be impersonated with groups".
+    """
+    permissions = ctx.permissions(identity)
+    names = permissions.named_resources(SERVICE_ACCOUNTS)
+    if not names:
+        return ()
+    # Cluster-wide rules hold in any namespace (one stand-in is enough to ask them); namespaced
+    # rules only where the identity has RoleBindings.
+    namespaces = permissions.namespaces_it_may_act_in()
+    candidates = sorted(namespaces) if namespaces is not None else ["default", *sorted(permissions.namespaced)]
+    for namespace in candidates:
+        for name in sorted(names):
+            grants = permissions.grants(in_namespace(SERVICE_ACCOUNTS, namespace, name))
+            if grants:
+                return grants
+    return ()
 
 
 def _users(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
