@@ -184,12 +184,15 @@ class ResourceRequest:
     subresource: str = ""
     name: str = ""
 
-    def describe(self) -> str:
+    def action(self) -> str:
+        """Verb and target without the place: `get pods/log 'web-1'`."""
         res = self.resource + (f"/{self.subresource}" if self.subresource else "")
         group = f".{self.api_group}" if self.api_group else ""
-        target = f"{res}{group}" + (f" {self.name!r}" if self.name else "")
+        return f"{self.verb} {res}{group}" + (f" {self.name!r}" if self.name else "")
+
+    def describe(self) -> str:
         where = f" in namespace {self.namespace}" if self.namespace else " cluster-wide"
-        return f"{self.verb} {target}{where}"
+        return f"{self.action()}{where}"
 
 
 @dataclass(frozen=True)

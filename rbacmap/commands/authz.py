@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any, TextIO
 
@@ -109,7 +110,10 @@ def who_can(
         emit({"request": request.describe(), "snapshot": snapshot.id,
               "incomplete": snapshot.incomplete_kinds, "subjects": rows}, output)
         return
-    click.echo(f"who can {request.describe()} (snapshot {snapshot.id} of {snapshot.cluster}):")
+    asked = request.describe()
+    if all_namespaces and isinstance(request, ResourceRequest):
+        asked = f"{request.action()} in any namespace"
+    click.echo(f"who can {asked} (snapshot {snapshot.id} of {snapshot.cluster}):")
     click.echo(format_table(
         ["kind", "subject", "where", "binding", "role", "rule"],
         [[r["subject"]["kind"], _subject_name(r["subject"]), r["where"], r["binding"] or "-", r["role"] or "-",
@@ -139,8 +143,6 @@ def _subject_name(subject: dict[str, str | None]) -> str:
               help="JSON lines of SubjectAccessReviews (or their specs); - for stdin.")
 def check(db_path: str, cluster: str | None, requests_file: TextIO) -> None:
     """Batch mode: one SubjectAccessReview status per input line, in order."""
-    import json
-
     with open_store(db_path) as store:
         snapshot = latest(store, cluster)
         warn_if_incomplete(snapshot)
