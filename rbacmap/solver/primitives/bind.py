@@ -127,6 +127,15 @@ def _join_existing(
 ) -> Iterator[Edge]:
     """Update/patch an existing binding to add itself: its role (roleRef cannot change), if `bind` allows it."""
     resource = "clusterrolebindings" if namespace == "" else "rolebindings"
+    unnamed = [ResourceRequest(verb, resource, namespace, RBAC_GROUP) for verb in MODIFY_VERBS]
+    if not any(map(permissions.grants, unnamed)):
+        # Only rules with resourceNames can allow the write: look at those bindings alone.
+        names: set[str] = set()
+        for request in unnamed:
+            names |= permissions.named_resources(request)
+        if not names:
+            return
+        bindings = [binding for binding in bindings if binding.key.name in names]
     for binding in bindings:
         name = binding.key.name
         requests = (ResourceRequest(verb, resource, namespace, RBAC_GROUP, "", name) for verb in MODIFY_VERBS)
