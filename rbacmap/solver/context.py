@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, USER, Role
+from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, USER, ResourceRequest, Role
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.solver.edges import (
     GROUPS_POOL,
@@ -244,8 +244,10 @@ class SolverContext:
     # The identities edge sources must look at in the current round (new ones since the last).
     frontier: list[Identity] = field(default_factory=list)
     _roles_by_namespace: dict[str, list[Role]] | None = field(default=None, repr=False)
-    _frontier_permissions: tuple[list[Identity], list[tuple[Identity, EffectivePermissions]]] | None = field(
-        default=None, repr=False)
+    # (frontier, its identities with their permissions, each one's `class_key`), for the current round.
+    _frontier_permissions: tuple[
+        list[Identity], list[tuple[Identity, EffectivePermissions]], list[tuple[bool, int]]
+    ] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, store: Store, snapshot: Snapshot) -> SolverContext:
@@ -275,12 +277,26 @@ class SolverContext:
     def permissions(self, identity: Identity) -> EffectivePermissions:
         return self.permission_index.for_identity(identity)
 
-    def frontier_permissions(self) -> list[tuple[Identity, EffectivePermissions]]:
-        """The frontier with each identity's permissions (looked up once per round, not once per primitive)."""
+    def frontier_permissions(
+        self, may_need: Sequence[ResourceRequest] | None = None
+    ) -> list[tuple[Identity, EffectivePermissions]]:
+        """The frontier with each identity's permissions (looked up once per round, not once per primitive).
+
+        With `may_need`, only the identities that might be allowed one of those requests (for
+        some name, somewhere: `EffectivePermissions.may_allow_any`); a primitive passes every
+        request it asks about. Most identities hold nothing relevant: they are dropped here,
+        asked once per distinct set of rule lists held, before any grant is looked up.
+        """
         if self._frontier_permissions is None or self._frontier_permissions[0] is not self.frontier:
             pairs = [(identity, self.permissions(identity)) for identity in self.frontier]
-            self._frontier_permissions = (self.frontier, pairs)
-        return self._frontier_permissions[1]
+            classes = [permissions.class_key() for _, permissions in pairs]
+            self._frontier_permissions = (self.frontier, pairs, classes)
+        _, pairs, classes = self._frontier_permissions
+        if may_need is None:
+            return pairs
+        representatives = dict(zip(classes, (permissions for _, permissions in pairs), strict=True))
+        wanted = {key for key, permissions in representatives.items() if permissions.may_allow_any(may_need)}
+        return [pair for pair, key in zip(pairs, classes, strict=True) if key in wanted]
 
     def roles_in(self, namespace: str) -> list[Role]:
         """The snapshot's Roles of a namespace ('' for its ClusterRoles), in snapshot order."""

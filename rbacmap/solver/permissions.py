@@ -117,6 +117,8 @@ class RuleMatcher:
     # (id of the rule-list set an identity holds, request key list id) -> the `allowing` maps that concern them.
     _relevant: dict[tuple[int, int], tuple[dict[int, tuple[int, ...]], ...]] = field(default_factory=dict)
     _held_ids: dict[frozenset[int], int] = field(default_factory=dict)
+    # request key list id -> rule lists with a rule allowing one of the requests for some name.
+    _touching: dict[int, frozenset[int]] = field(default_factory=dict)
 
     def rules_id(self, role: Role) -> int:
         found = self._role_ids.get(id(role))
@@ -129,6 +131,7 @@ class RuleMatcher:
             for key, allowing in self._allowing.items():  # a rule list added late (virtual roles)
                 _match_into(allowing, rules_id, role.rules, key)
             self._relevant.clear()
+            self._touching.clear()
         self._role_ids[id(role)] = rules_id
         self._roles.append(role)
         return rules_id
@@ -160,6 +163,16 @@ class RuleMatcher:
             self._relevant[(held_id, list_id)] = found
         return found
 
+    def may_allow_any(self, held: frozenset[int], keys: tuple[RequestKey, ...], list_id: int) -> bool:
+        """Whether a rule list in `held` has a rule allowing one of the requests for some name (names ignored)."""
+        touching = self._touching.get(list_id)
+        if touching is None:
+            touching = self._touching[list_id] = frozenset(
+                rules_id for rules_id, rules in enumerate(self._rule_lists)
+                if any(_allows_some_name(key, rule) for key in keys for rule in rules)
+            )
+        return not touching.isdisjoint(held)
+
     def named_in(self, held: frozenset[int], key: RequestKey) -> frozenset[str]:
         """`named` over several rule lists (an identity's; few distinct sets), memoized."""
         found = self._named_in.get((held, key))
@@ -182,6 +195,10 @@ class RuleMatcher:
 def _request(key: RequestKey, name: str) -> ResourceRequest:
     verb, resource, api_group, subresource, _ = key
     return ResourceRequest(verb, resource, "", api_group, subresource, name)
+
+
+def _allows_some_name(key: RequestKey, rule: PolicyRule) -> bool:
+    return rule_allows(_request(key, rule.resource_names[0] if rule.resource_names else ""), rule)
 
 
 def _match_into(allowing: dict[int, tuple[int, ...]], rules_id: int, rules: tuple[PolicyRule, ...],
@@ -297,11 +314,21 @@ class EffectivePermissions:
                     break
         return PermissionScope((), namespaces) if namespaces else NOWHERE
 
-    def may_ever(self, request: ResourceRequest) -> bool:
-        """Whether some rule of this identity could allow the request, for some name, somewhere."""
-        if not self.matcher.allowing(request_key(request)).keys().isdisjoint(self._rules_ids):
+    def class_key(self) -> tuple[bool, int]:
+        """Identities with the same key give the same `may_allow_any` answers (same rule lists held)."""
+        return (self.system_masters, self.held()[1])
+
+    def may_allow_any(self, requests: Sequence[ResourceRequest]) -> bool:
+        """Whether a rule it holds could allow one of the requests, for some name, somewhere.
+
+        False means every question about these requests (named or not, in any namespace) is
+        answered "nowhere", so a primitive asking only those may skip the identity.
+        system:masters members are always looked at (the direct primitive reports them).
+        """
+        if self.system_masters:
             return True
-        return bool(self.named_resources(request))
+        keys, list_id = request_list(requests)
+        return self.matcher.may_allow_any(self.held()[0], keys, list_id)
 
     def named_resources(self, request: ResourceRequest) -> set[str]:
         """Names listed in resourceNames of rules that would allow the request for those names."""

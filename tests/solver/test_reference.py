@@ -7,7 +7,7 @@ the same paths, step by step, as the indexed `EffectivePermissions`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -66,8 +66,8 @@ class ReferencePermissions(EffectivePermissions):
                     names.update(rule.resource_names)
         return names
 
-    def may_ever(self, request: ResourceRequest) -> bool:
-        return True  # no shortcut: the primitive looks at everything
+    def may_allow_any(self, requests: Sequence[ResourceRequest]) -> bool:
+        return True  # no shortcut: every primitive looks at every identity
 
 
 class ReferenceIndex(PermissionIndex):

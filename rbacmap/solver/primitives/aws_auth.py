@@ -18,7 +18,7 @@ def aws_auth(ctx: SolverContext) -> Iterator[Edge]:
     if AWS_AUTH not in ctx.objects.config_maps:
         return
     config_map = ObjectRef("ConfigMap", NAME, NAMESPACE, "EKS maps IAM roles and users to Kubernetes groups here")
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(EDITS):
         for request in EDITS:
             grants = permissions.grants(request)
             if grants:

@@ -44,6 +44,7 @@ RB_MODIFY = [ResourceRequest(verb, "rolebindings", api_group=RBAC_GROUP) for ver
 # Every binding write this primitive asks about (the permission-index agreement test checks them all).
 CRB_WRITES = [CRB_CREATE, *(ResourceRequest(v, "clusterrolebindings", api_group=RBAC_GROUP) for v in MODIFY_VERBS)]
 RB_WRITES = [*RB_CREATE, *RB_MODIFY]
+ASKED = [*CRB_WRITES, *RB_WRITES]  # every edge needs a binding write
 
 
 _FULL_POWER: dict[int, tuple[Role, bool]] = {}  # id(role) -> (role, answer); holds the role so the id stays its own
@@ -79,10 +80,9 @@ def hold_role(ctx: SolverContext, attacker: Identity, role: Role, scope: str) ->
 
 def bind(ctx: SolverContext) -> Iterator[Edge]:
     cluster_roles = ctx.roles_in("")
-    for identity in ctx.frontier:
+    for identity, permissions in ctx.frontier_permissions(ASKED):
         if identity.kind == ROLE_HOLDER:
             continue
-        permissions = ctx.permissions(identity)
         create = permissions.grants(CRB_CREATE)
         if create:
             for role, bind_grants in _bindable(permissions, cluster_roles, CLUSTER_ROLE, ""):

@@ -15,10 +15,11 @@ CREATE = ResourceRequest("create", "certificatesigningrequests", api_group=GROUP
 APPROVAL = [ResourceRequest(v, "certificatesigningrequests", "", GROUP, "approval") for v in ("update", "patch")]
 # The approval admission plugin accepts `approve` on the exact signer or on `<domain>/*`.
 APPROVE = [ResourceRequest("approve", "signers", "", GROUP, "", name) for name in (CLIENT_SIGNER, "kubernetes.io/*")]
+ASKED = [CREATE]  # the edge needs all three permissions: without this one, nothing to look at
 
 
 def certificates(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(ASKED):
         create = permissions.grants(CREATE)
         approval = next((g for g in (permissions.grants(r) for r in APPROVAL) if g), ())
         approve = next((g for g in (permissions.grants(r) for r in APPROVE) if g), ())

@@ -13,10 +13,11 @@ from rbacmap.solver.primitives.scopes import places, proving_request, where
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, secrets_target
 
 SECRET_READS = [ResourceRequest(verb, "secrets") for verb in ("list", "get", "watch")]
+ASKED = [CLUSTER_ADMIN_REQUEST, *SECRET_READS]  # system:masters members are kept by frontier_permissions
 
 
 def direct_grants(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(ASKED):
         if permissions.system_masters:
             yield Edge(
                 identity, CLUSTER_ADMIN_TARGET, "member of system:masters",

@@ -15,7 +15,7 @@ EPHEMERAL = [ResourceRequest(verb, "pods", subresource="ephemeralcontainers") fo
 
 
 def ephemeral_containers(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(EPHEMERAL):
         for namespace, grants in places(permissions.scope_any(EPHEMERAL)):
             request = proving_request(grants, EPHEMERAL, namespace)
             action = f"{request.verb} pods/ephemeralcontainers"

@@ -29,11 +29,8 @@ ESCALATE_ANY = [ResourceRequest("escalate", resource, api_group=RBAC_GROUP) for 
 
 
 def escalate(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
+    for identity, permissions in ctx.frontier_permissions(ESCALATE_ANY):
         if identity.kind == ROLE_HOLDER:
-            continue
-        permissions = ctx.permissions(identity)
-        if not any(permissions.may_ever(request) for request in ESCALATE_ANY):
             continue
         applied = list(permissions.cluster) + [a for group in permissions.namespaced.values() for a in group]
         done: set[tuple[str, str]] = set()

@@ -17,7 +17,7 @@ EXEC_REQUESTS = [
 
 
 def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(EXEC_REQUESTS):
         for namespace, grants in places(permissions.scope_any(EXEC_REQUESTS)):
             request = proving_request(grants, EXEC_REQUESTS, namespace)
             action = f"{request.verb} pods/{request.subresource}"

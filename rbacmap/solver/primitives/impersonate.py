@@ -21,10 +21,12 @@ from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reac
 USERS = ResourceRequest("impersonate", "users")
 GROUPS = ResourceRequest("impersonate", "groups")
 SERVICE_ACCOUNTS = ResourceRequest("impersonate", "serviceaccounts")
+# Groups alone are no path: without users or serviceaccounts there is nothing to look at.
+ASKED = [USERS, SERVICE_ACCOUNTS]
 
 
 def impersonate(ctx: SolverContext) -> Iterator[Edge]:
-    for identity in ctx.frontier:
+    for identity, _ in ctx.frontier_permissions(ASKED):
         someone: tuple[Grant, ...] = ()
         for edge in _users(ctx, identity):
             someone = someone or edge.grants

@@ -27,6 +27,7 @@ from rbacmap.solver.targets import exec_target
 
 BLOCKING_LEVELS = ("baseline", "restricted")
 OPEN_LEVEL = "privileged"
+ASKED = [*POD_CREATORS, *EXEC_REQUESTS]
 
 
 def blocks_privileged_pods(level: str | None) -> bool:
@@ -39,7 +40,7 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     known = set(all_namespaces)
     open_namespaces = [ns for ns in all_namespaces if not blocks_privileged_pods(ctx.objects.pod_security_enforce(ns))]
     is_open = set(open_namespaces)
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(ASKED):
         for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
             candidates = open_namespaces if namespace is None else [namespace] if namespace in is_open else []
             if namespace is not None and namespace not in known:

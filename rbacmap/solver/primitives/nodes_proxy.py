@@ -14,7 +14,7 @@ NODES_PROXY = [ResourceRequest(verb, "nodes", subresource="proxy") for verb in (
 
 
 def nodes_proxy(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(NODES_PROXY):
         for request in NODES_PROXY:
             grants = permissions.grants(request)  # cluster-scoped: only ClusterRoleBindings count
             if not grants:

@@ -23,7 +23,7 @@ POD_CREATORS = [
 
 
 def pod_create(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(POD_CREATORS):
         for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
             request = proving_request(grants, POD_CREATORS, namespace)
             yield Edge(

@@ -14,10 +14,11 @@ from rbacmap.solver.primitives.scopes import in_namespace, places, proving_reque
 
 GET_SECRET = ResourceRequest("get", "secrets")
 CREATE_SECRET = ResourceRequest("create", "secrets")
+ASKED = [*SECRET_READS, CREATE_SECRET]  # GET_SECRET is one of SECRET_READS
 
 
 def secrets(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(ASKED):
         readable = places(permissions.scope_any(SECRET_READS))
         for namespace, grants in readable:
             request = proving_request(grants, SECRET_READS, namespace)

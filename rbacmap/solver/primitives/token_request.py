@@ -11,10 +11,11 @@ from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reached, where
 
 TOKEN_REQUEST = ResourceRequest("create", "serviceaccounts", subresource="token")
+ASKED = [TOKEN_REQUEST]
 
 
 def token_request(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(ASKED):
         unrestricted, named = service_accounts_reached(ctx.objects, permissions, TOKEN_REQUEST)
         for namespace, grants in unrestricted:
             yield Edge(

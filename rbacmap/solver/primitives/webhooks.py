@@ -18,7 +18,7 @@ CONDITION = "needs a webhook endpoint the API server can reach"
 
 
 def webhooks(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(MUTATING):
         for request in MUTATING:
             grants = permissions.grants(request)
             if grants:

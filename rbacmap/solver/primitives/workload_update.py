@@ -19,10 +19,11 @@ WORKLOAD_UPDATES = [
     )
     for verb in ("patch", "update")
 ]
+ASKED = [*WORKLOAD_UPDATES, *POD_UPDATES]
 
 
 def workload_update(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions():
+    for identity, permissions in ctx.frontier_permissions(ASKED):
         for namespace, grants in places(permissions.scope_any(WORKLOAD_UPDATES)):
             request = proving_request(grants, WORKLOAD_UPDATES, namespace)
             yield Edge(
