@@ -207,6 +207,20 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        6,
+        # Solver load (rbacmap/solver/context.py `_load_pods`): the first pod of each
+        # (namespace, ServiceAccount, automountToken) and the ServiceAccounts of templates come
+        # from this covering index in order, with no sort and no read of the wide rows; the
+        # partial index holds just the pods that can reach their node (privileged, hostPID,
+        # hostPath). Its WHERE must stay word for word the query's for SQLite to use it.
+        """
+        CREATE INDEX workloads_service_account
+            ON workloads(snapshot_id, kind, namespace, service_account, automount_token, name);
+        CREATE INDEX workloads_escaping ON workloads(snapshot_id, kind, namespace, name)
+            WHERE privileged OR host_pid OR host_path_volumes != '[]';
+        """,
+    ),
+    (
         8,
         # Audit usage keyed by one integer: key_hash, a stable hash of the 10 key columns
         # (rbacmap/usage_key.py), instead of a 10-column primary key that made upserts slow.

@@ -81,9 +81,10 @@ class ClusterObjects:
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     service_accounts: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     service_account_automount: dict[tuple[str, str], bool] = field(default_factory=dict)
-    # Representative pods and templates per namespace, not all of them (see `_load_pods`).
+    # Representative pods per namespace, not all of them (see `_load_pods`).
     pods: dict[str, list[PodFacts]] = field(default_factory=lambda: defaultdict(list))
-    templates: dict[str, list[PodFacts]] = field(default_factory=lambda: defaultdict(list))
+    # The ServiceAccounts workload pod templates run as, per namespace: all the primitives ask of them.
+    template_service_accounts: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     token_secrets: dict[str, list[TokenSecret]] = field(default_factory=lambda: defaultdict(list))
     nodes: list[str] = field(default_factory=list)
     webhooks: list[dict[str, Any]] = field(default_factory=list)
@@ -132,50 +133,44 @@ class ClusterObjects:
         return objects
 
     def _load_pods(self, cursor: sqlite3.Cursor, snapshot_id: int) -> None:
-        """Representative pods and pod templates, aggregated in SQL (a big cluster has ~50k).
+        """Representative pods, and the ServiceAccounts of pod templates, aggregated in SQL (a big cluster has ~50k).
 
         `pods[N]` holds, in name order, the first pod of each (ServiceAccount, automountToken)
-        group and every pod that can reach its node; `templates[N]` the first template of each
-        (kind, ServiceAccount) in (kind, name) order. That is all the primitives ask: the first
-        pod (by name) whose token of a ServiceAccount is mounted, the first escaping pod, and the
-        ServiceAccounts pods and templates run as, in order of first appearance.
-        SQLite fills the bare columns of a MIN() aggregate from the row holding the minimum.
+        group and every pod that can reach its node; `template_service_accounts[N]` the
+        ServiceAccounts of N's templates in order of their first template by (kind, name). That
+        is all the primitives ask: the first pod (by name) whose token of a ServiceAccount is
+        mounted, the first escaping pod, and the ServiceAccounts pods and templates run as, in
+        order of first appearance. The migration-6 indexes serve both queries without reading or
+        sorting the 50k rows: `workloads_service_account` is ordered like the GROUP BY and covers
+        it, `workloads_escaping` holds only the pods that can reach their node.
         """
         sid = [snapshot_id, POD]
-        pods: dict[tuple[str, str], PodFacts] = {}
-        for rows in (
-            cursor.execute(
-                "SELECT namespace, MIN(name), service_account, node, privileged, host_pid, host_path_volumes,"
-                " automount_token FROM workloads WHERE snapshot_id = ? AND kind = ?"
-                " GROUP BY namespace, service_account, automount_token",
-                sid,
-            ).fetchall(),
-            cursor.execute(
-                "SELECT namespace, name, service_account, node, privileged, host_pid, host_path_volumes,"
-                " automount_token FROM workloads WHERE snapshot_id = ? AND kind = ?"
-                " AND (privileged OR host_pid OR host_path_volumes != '[]')",
-                sid,
-            ).fetchall(),
-        ):
-            for namespace, name, *facts in rows:
-                if (namespace, name) not in pods:
-                    pods[(namespace, name)] = _pod_facts(POD, namespace, name, *facts)
-        for key in sorted(pods):
-            self.pods[key[0]].append(pods[key])
-        templates = cursor.execute(
-            "SELECT namespace, MIN(name), service_account, node, privileged, host_pid, host_path_volumes,"
-            " automount_token, kind FROM workloads WHERE snapshot_id = ? AND kind != ?"
-            " GROUP BY namespace, kind, service_account",
+        for namespace, name, *facts in cursor.execute(
+            "SELECT w.namespace, w.name, w.service_account, w.node, w.privileged, w.host_pid, w.host_path_volumes,"
+            " w.automount_token FROM (SELECT namespace, MIN(name) AS name FROM workloads"
+            " WHERE snapshot_id = ?1 AND kind = ?2 GROUP BY namespace, service_account, automount_token) AS first"
+            " JOIN workloads AS w ON w.snapshot_id = ?1 AND w.kind = ?2 AND w.namespace = first.namespace"
+            " AND w.name = first.name"
+            " UNION SELECT namespace, name, service_account, node, privileged, host_pid, host_path_volumes,"
+            " automount_token FROM workloads WHERE snapshot_id = ?1 AND kind = ?2"
+            " AND (privileged OR host_pid OR host_path_volumes != '[]')"
+            " ORDER BY 1, 2",
             sid,
-        ).fetchall()
-        for namespace, name, *facts, kind in sorted(templates, key=lambda row: (row[0], row[-1], row[1])):
-            self.templates[namespace].append(_pod_facts(kind, namespace, name, *facts))
+        ):
+            self.pods[namespace].append(_pod_facts(POD, namespace, name, *facts))
+        # (kind, name) order as one BINARY-ordered string: char(31) sorts below any name character.
+        for namespace, service_account in cursor.execute(
+            "SELECT namespace, service_account FROM workloads WHERE snapshot_id = ? AND kind != ?"
+            " GROUP BY namespace, service_account ORDER BY namespace, MIN(kind || char(31) || name)",
+            sid,
+        ):
+            self.template_service_accounts[namespace].append(service_account)
 
     def all_namespaces(self) -> list[str]:
         """Namespaces known from Namespace objects or from anything living in one (sorted; do not modify)."""
         if self._namespace_list is None:
-            names = set(self.namespaces) | set(self.service_accounts) | set(self.pods) | set(self.templates)
-            self._namespace_list = sorted(names | set(self.token_secrets))
+            names = set(self.namespaces) | set(self.service_accounts) | set(self.pods)
+            self._namespace_list = sorted(names | set(self.template_service_accounts) | set(self.token_secrets))
         return self._namespace_list
 
     def pod_security_enforce(self, namespace: str) -> str | None:
@@ -225,8 +220,10 @@ class ClusterObjects:
             names = dict.fromkeys(self.service_accounts.get(namespace, ()))
             if namespace in self.namespaces:
                 names.setdefault("default")
-            for pod in [*self.pods.get(namespace, ()), *self.templates.get(namespace, ())]:
+            for pod in self.pods.get(namespace, ()):
                 names.setdefault(pod.service_account)
+            for name in self.template_service_accounts.get(namespace, ()):
+                names.setdefault(name)
             found = self._service_account_names[namespace] = list(names)
         return found
 
