@@ -123,7 +123,7 @@ def read_head(
     elif EXPORT_TASK_LINE.match(stripped):
         return _line_records([first], first_number - 1, on_error), True
     # A pretty-printed document (or a broken first line): read the rest and try the whole.
-    rest = first + reader.terminated(first_number) + reader.read()
+    rest = first + reader.read()
     try:
         document = loads(rest)
     except JSON_ERRORS:
@@ -151,7 +151,7 @@ def _line_records(
         try:
             yield number, loads(line)
         except JSON_ERRORS as exc:
-            on_error(number, json_error(line, reader, number) if reader and kept else f"JSON syntax error: {exc}")
+            on_error(number, json_error(line) if reader and kept else f"JSON syntax error: {exc}")
 
 
 def _document_records(document: Any, line: int) -> Iterator[NumberedRecord]:

@@ -141,18 +141,16 @@ def test_groups_ride_with_the_request_and_split_at_flush(store: Store, tmp_path:
     assert counts == {"all": 3, "devs": 1}
 
 
-@pytest.mark.parametrize("chunk", [1, 2, 5, 64])
-def test_line_reader_matches_line_iteration(chunk: int) -> None:
+def test_line_reader_is_line_iteration() -> None:
     data = b'{"a":1}\n\n  {"b":2}\r\nno newline at the end'
-    reader = LineReader(io.BytesIO(data), chunk_bytes=chunk)
-    lines = [line for batch in reader.batches() for line in batch]
-    assert [line + reader.terminated(n) for n, line in enumerate(lines, start=1)] == list(io.BytesIO(data))
-    assert reader.lines == 4 and reader.unterminated_line == 4
+    reader = LineReader(io.BytesIO(data))
+    assert list(reader) == list(io.BytesIO(data))
+    assert reader.lines == 4
 
 
 def test_line_reader_hands_back_the_unread_rest() -> None:
     data = b"first\nsecond\nthird\n"
-    reader = LineReader(io.BytesIO(data), chunk_bytes=4)
-    assert next(iter(reader)) == b"first"
+    reader = LineReader(io.BytesIO(data))
+    assert next(iter(reader)) == b"first\n"
     assert reader.read() == b"second\nthird\n"
     assert reader.lines == 3  # like iterating one line, then stream.read() counting b"\n"
