@@ -241,9 +241,11 @@ class SolverContext:
     # The identities edge sources must look at in the current round (new ones since the last).
     frontier: list[Identity] = field(default_factory=list)
     _roles_by_namespace: dict[str, list[Role]] | None = field(default=None, repr=False)
-    # (frontier, its identities with their permissions, each one's `class_key`), for the current round.
+    # (frontier, its identities with their permissions, each one's `class_key`, one identity's
+    # permissions per class key), for the current round.
     _frontier_permissions: tuple[
-        list[Identity], list[tuple[Identity, EffectivePermissions]], list[tuple[bool, int]]
+        list[Identity], list[tuple[Identity, EffectivePermissions]], list[tuple[bool, int]],
+        dict[tuple[bool, int], EffectivePermissions],
     ] | None = field(default=None, repr=False)
 
     @classmethod
@@ -287,11 +289,11 @@ class SolverContext:
         if self._frontier_permissions is None or self._frontier_permissions[0] is not self.frontier:
             pairs = [(identity, self.permissions(identity)) for identity in self.frontier]
             classes = [permissions.class_key() for _, permissions in pairs]
-            self._frontier_permissions = (self.frontier, pairs, classes)
-        _, pairs, classes = self._frontier_permissions
+            representatives = dict(zip(classes, (permissions for _, permissions in pairs), strict=True))
+            self._frontier_permissions = (self.frontier, pairs, classes, representatives)
+        _, pairs, classes, representatives = self._frontier_permissions
         if may_need is None:
             return pairs
-        representatives = dict(zip(classes, (permissions for _, permissions in pairs), strict=True))
         wanted = {key for key, permissions in representatives.items() if permissions.may_allow_any(may_need)}
         return [pair for pair, key in zip(pairs, classes, strict=True) if key in wanted]
 
@@ -311,7 +313,7 @@ class SolverContext:
         per_namespace = (SERVICE_ACCOUNTS_POOL, POD_SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL)
         if pool.kind in per_namespace and pool.namespace == "*":
             for namespace in namespaces:
-                yield Edge(pool, Pool(pool.kind, namespace), "", f"namespace {namespace}")
+                yield Edge(pool, Pool.of(pool.kind, namespace), "", f"namespace {namespace}")
             return
         if pool.kind == SERVICE_ACCOUNTS_POOL:
             for name in self.objects.service_account_names(pool.namespace):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant
 from rbacmap.solver.identity import Identity
@@ -39,10 +39,24 @@ class Pool:
     kind: str
     namespace: str = "*"
 
+    @classmethod
+    def of(cls, kind: str, namespace: str = "*") -> Pool:
+        """The shared Pool object for (kind, namespace): edge sources make tens of thousands of
+        edges into a few thousand pools, and the graph finds a node object it has seen by `id`."""
+        found = _POOLS.get((kind, namespace))
+        if found is None:
+            if len(_POOLS) >= _POOLS_LIMIT:
+                _POOLS.clear()
+            found = _POOLS[(kind, namespace)] = cls(kind, namespace)
+        return found
+
     def __str__(self) -> str:
         where = "every namespace" if self.namespace == "*" else self.namespace
         return f"{POOL_TITLES.get(self.kind, self.kind)} in {where}"
 
+
+_POOLS: dict[tuple[str, str], Pool] = {}
+_POOLS_LIMIT = 100_000
 
 SERVICE_ACCOUNTS_POOL = "service-accounts"
 POD_SERVICE_ACCOUNTS_POOL = "pod-service-accounts"
@@ -60,7 +74,6 @@ POOL_TITLES = {
 Node = Identity | Pool | Target
 
 
-@dataclass(frozen=True)
 class Edge:
     """One step: `source` performs `action` and becomes (or reaches) `target`.
 
@@ -69,17 +82,41 @@ class Edge:
     `explain` is a sentence a reviewer can check with kubectl (a `Sentence`, written out
     only when shown, or plain text); `condition` a caveat that must also hold (e.g. a
     reachable webhook endpoint).
+
+    A plain slotted class, not a frozen dataclass: a big cluster makes ~70k edges and a
+    frozen dataclass's `__init__` (one `object.__setattr__` per field) cost 5x more. Treat
+    an edge as immutable; equality ignores `primitive`, as the dataclass's did.
     """
 
-    source: Identity | Pool
-    target: Node
-    action: str
-    detail: str
-    grants: tuple[Grant, ...] = ()
-    objects: tuple[ObjectRef, ...] = ()
-    explain: str | Sentence = ""
-    condition: str = ""
-    primitive: str = field(default="", compare=False)
+    __slots__ = ("source", "target", "action", "detail", "grants", "objects", "explain", "condition", "primitive")
+
+    def __init__(
+        self, source: Identity | Pool, target: Node, action: str, detail: str, grants: tuple[Grant, ...] = (),
+        objects: tuple[ObjectRef, ...] = (), explain: str | Sentence = "", condition: str = "", primitive: str = "",
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.action = action
+        self.detail = detail
+        self.grants = grants
+        self.objects = objects
+        self.explain = explain
+        self.condition = condition
+        self.primitive = primitive
+
+    def _compared(self) -> tuple[object, ...]:
+        return (self.source, self.target, self.action, self.detail, self.grants, self.objects, self.explain,
+                self.condition)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Edge) and self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        return (f"Edge(source={self.source!r}, target={self.target!r}, action={self.action!r}, "
+                f"detail={self.detail!r}, primitive={self.primitive!r})")
 
     def granted_by_json(self) -> dict[str, object]:
         return {

@@ -25,27 +25,33 @@ class EscalationGraph:
     free: list[bool] = field(default_factory=list)  # pool -> member edges cost nothing
     into: list[list[int]] = field(default_factory=list)
     _pending_pools: list[Pool] = field(default_factory=list)
-    _last_source: tuple[Node | None, int] = field(default=(None, -1), compare=False, repr=False)  # previous source, id
+    # id() of each object in `nodes` -> its node id: the objects stay alive in `nodes`, so an id
+    # cannot be reused, and the same (interned) object is found without hashing its fields.
+    _by_object: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
 
     def node_id(self, node: Node) -> int:
+        found = self._by_object.get(id(node))
+        if found is not None:
+            return found
         found = self.index.get(node)
         if found is not None:
             return found
-        self.index[node] = len(self.nodes)
+        found = self.index[node] = len(self.nodes)
+        self._by_object[id(node)] = found
         self.nodes.append(node)
         self.into.append([])
         if isinstance(node, Pool):
             self._pending_pools.append(node)
-        return len(self.nodes) - 1
+        return found
 
     def add(self, edge: Edge) -> None:
-        # Edge sources yield runs of edges from the same identity: skip hashing it again.
-        if edge.source is self._last_source[0]:
-            source = self._last_source[1]
-        else:
+        by_object = self._by_object
+        source = by_object.get(id(edge.source))
+        if source is None:
             source = self.node_id(edge.source)
-            self._last_source = (edge.source, source)
-        target = self.node_id(edge.target)
+        target = by_object.get(id(edge.target))
+        if target is None:
+            target = self.node_id(edge.target)
         if source == target:
             return
         self.into[target].append(len(self.edges))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import AUTHENTICATED, ResourceRequest
@@ -36,18 +35,32 @@ def grants_text(grants: tuple[Grant, ...]) -> str:
     return "; ".join(grant.describe() for grant in grants)
 
 
-@dataclass(frozen=True)
 class Sentence:
     """A step's proof sentence, kept as data and written out only when shown (`str()`).
 
     The solver makes ~100k edges on a big cluster and shows a few of them: rendering every
-    sentence up front cost more than the whole search.
+    sentence up front cost more than the whole search. A slotted class rather than a frozen
+    dataclass for the same reason as `Edge` (treat it as immutable).
     """
 
-    identity: Identity
-    request: ResourceRequest
-    grants: tuple[Grant, ...]
-    consequence: str
+    __slots__ = ("identity", "request", "grants", "consequence")
+
+    def __init__(self, identity: Identity, request: ResourceRequest, grants: tuple[Grant, ...],
+                 consequence: str) -> None:
+        self.identity = identity
+        self.request = request
+        self.grants = grants
+        self.consequence = consequence
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sentence) and (self.identity, self.request, self.grants, self.consequence) == (
+            other.identity, other.request, other.grants, other.consequence)
+
+    def __hash__(self) -> int:
+        return hash((self.identity, self.request, self.grants, self.consequence))
+
+    def __repr__(self) -> str:
+        return f"Sentence({str(self)!r})"
 
     def __str__(self) -> str:
         granted = f" (granted by {grants_text(self.grants)})" if self.grants else ""

@@ -117,8 +117,8 @@ class RuleMatcher:
     # (id of the rule-list set an identity holds, request key list id) -> the `allowing` maps that concern them.
     _relevant: dict[tuple[int, int], tuple[dict[int, tuple[int, ...]], ...]] = field(default_factory=dict)
     _held_ids: dict[frozenset[int], int] = field(default_factory=dict)
-    # request key list id -> rule lists with a rule allowing one of the requests for some name.
-    _touching: dict[int, frozenset[int]] = field(default_factory=dict)
+    # request key list id -> (its keys, rule lists with a rule allowing one of the requests for some name).
+    _touching: dict[int, tuple[tuple[RequestKey, ...], set[int]]] = field(default_factory=dict)
 
     def rules_id(self, role: Role) -> int:
         found = self._role_ids.get(id(role))
@@ -131,7 +131,9 @@ class RuleMatcher:
             for key, allowing in self._allowing.items():  # a rule list added late (virtual roles)
                 _match_into(allowing, rules_id, role.rules, key)
             self._relevant.clear()
-            self._touching.clear()
+            for keys, touching in self._touching.values():
+                if _touches(keys, role.rules):
+                    touching.add(rules_id)
         self._role_ids[id(role)] = rules_id
         self._roles.append(role)
         return rules_id
@@ -165,13 +167,11 @@ class RuleMatcher:
 
     def may_allow_any(self, held: frozenset[int], keys: tuple[RequestKey, ...], list_id: int) -> bool:
         """Whether a rule list in `held` has a rule allowing one of the requests for some name (names ignored)."""
-        touching = self._touching.get(list_id)
-        if touching is None:
-            touching = self._touching[list_id] = frozenset(
-                rules_id for rules_id, rules in enumerate(self._rule_lists)
-                if any(_allows_some_name(key, rule) for key in keys for rule in rules)
-            )
-        return not touching.isdisjoint(held)
+        found = self._touching.get(list_id)
+        if found is None:
+            touching = {rules_id for rules_id, rules in enumerate(self._rule_lists) if _touches(keys, rules)}
+            found = self._touching[list_id] = (keys, touching)
+        return not found[1].isdisjoint(held)
 
     def named_in(self, held: frozenset[int], key: RequestKey) -> frozenset[str]:
         """`named` over several rule lists (an identity's; few distinct sets), memoized."""
@@ -197,8 +197,10 @@ def _request(key: RequestKey, name: str) -> ResourceRequest:
     return ResourceRequest(verb, resource, "", api_group, subresource, name)
 
 
-def _allows_some_name(key: RequestKey, rule: PolicyRule) -> bool:
-    return rule_allows(_request(key, rule.resource_names[0] if rule.resource_names else ""), rule)
+def _touches(keys: tuple[RequestKey, ...], rules: tuple[PolicyRule, ...]) -> bool:
+    """Whether a rule allows one of the requests for some name (resourceNames ignored)."""
+    return any(rule_allows(_request(key, rule.resource_names[0] if rule.resource_names else ""), rule)
+               for key in keys for rule in rules)
 
 
 def _match_into(allowing: dict[int, tuple[int, ...]], rules_id: int, rules: tuple[PolicyRule, ...],

@@ -35,9 +35,23 @@ class Target:
 CLUSTER_ADMIN_TARGET = Target(CLUSTER_ADMIN)
 
 
+_TARGETS: dict[tuple[str, str | None], Target] = {}
+_TARGETS_LIMIT = 100_000
+
+
+def _target(kind: str, namespace: str | None) -> Target:
+    # One shared object per target: the graph finds a node object it has seen by `id`.
+    found = _TARGETS.get((kind, namespace))
+    if found is None:
+        if len(_TARGETS) >= _TARGETS_LIMIT:
+            _TARGETS.clear()
+        found = _TARGETS[(kind, namespace)] = Target(kind, namespace)
+    return found
+
+
 def secrets_target(namespace: str | None) -> Target:
-    return Target(SECRETS, namespace or None)
+    return _target(SECRETS, namespace or None)
 
 
 def exec_target(namespace: str | None) -> Target:
-    return Target(EXEC, namespace or None)
+    return _target(EXEC, namespace or None)

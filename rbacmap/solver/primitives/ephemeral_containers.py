@@ -26,7 +26,7 @@ def ephemeral_containers(ctx: SolverContext) -> Iterator[Edge]:
                 primitive="ephemeral_containers",
             )
             yield Edge(
-                identity, Pool(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
+                identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
                 f"{action}{where(namespace)}: the debug container reads the pod's ServiceAccount token",
                 grants=grants,
                 explain=sentence(identity, request, grants, "the ephemeral container shares the pod's token volume"),

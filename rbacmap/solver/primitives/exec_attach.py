@@ -27,7 +27,7 @@ def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
                 primitive="exec_attach",
             )
             yield Edge(
-                identity, Pool(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
+                identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
                 f"{action}{where(namespace)}: read the mounted ServiceAccount token", grants=grants,
                 explain=sentence(identity, request, grants,
                                  "`cat /var/run/secrets/kubernetes.io/serviceaccount/token` in a pod gives its token"),

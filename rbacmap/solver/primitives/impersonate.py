@@ -66,7 +66,7 @@ def _users(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
     permissions = ctx.permissions(identity)
     grants = permissions.grants(USERS)
     if grants:
-        yield Edge(identity, Pool(USERS_POOL), "impersonate a user", "impersonate users (any name)", grants=grants,
+        yield Edge(identity, Pool.of(USERS_POOL), "impersonate a user", "impersonate users (any name)", grants=grants,
                    explain=sentence(identity, USERS, grants, "`kubectl --as=NAME` acts as any user"),
                    primitive="impersonate")
         return
@@ -83,7 +83,7 @@ def _users(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
 def _service_accounts(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
     unrestricted, named = service_accounts_reached(ctx.objects, ctx.permissions(identity), SERVICE_ACCOUNTS)
     for namespace, grants in unrestricted:
-        yield Edge(identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), "impersonate a ServiceAccount",
+        yield Edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "impersonate a ServiceAccount",
                    f"impersonate serviceaccounts{where(namespace)}", grants=grants,
                    explain=sentence(identity, in_namespace(SERVICE_ACCOUNTS, namespace), grants,
                                     "`kubectl --as=system:serviceaccount:NS:NAME` acts as it"),
@@ -102,7 +102,7 @@ def _groups(ctx: SolverContext, identity: Identity, someone: tuple[Grant, ...]) 
     grants = permissions.grants(GROUPS)
     if grants:
         ctx.identity_for_group(SYSTEM_MASTERS)
-        yield Edge(identity, Pool(GROUPS_POOL), "impersonate a group",
+        yield Edge(identity, Pool.of(GROUPS_POOL), "impersonate a group",
                    "impersonate groups (any name) together with a user or ServiceAccount",
                    grants=someone + grants,
                    explain=sentence(identity, GROUPS, grants, "`kubectl --as=NAME --as-group=GROUP` adds any group, "

@@ -65,7 +65,7 @@ def _escape(
                        "(kubectl get ns --show-labels shows the Pod Security level)")
     yield Edge(identity, exec_target(None), "escape to the node", how, grants=grants, objects=(enabler,),
                explain=explain, primitive="node_escape")
-    yield Edge(identity, Pool(POD_SERVICE_ACCOUNTS_POOL, "*"), "escape to the node", how, grants=grants,
+    yield Edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*"), "escape to the node", how, grants=grants,
                objects=(enabler,), explain=explain, primitive="node_escape")
 
 

@@ -27,7 +27,7 @@ def nodes_proxy(ctx: SolverContext) -> Iterator[Edge]:
                 primitive="nodes_proxy",
             )
             yield Edge(
-                identity, Pool(POD_SERVICE_ACCOUNTS_POOL, "*"), action,
+                identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*"), action,
                 f"{action}: read the token of any pod through the kubelet", grants=grants,
                 explain=sentence(identity, request, grants, "commands in pods through the kubelet read their tokens"),
                 primitive="nodes_proxy",

@@ -27,7 +27,7 @@ def pod_create(ctx: SolverContext) -> Iterator[Edge]:
         for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
             request = proving_request(grants, POD_CREATORS, namespace)
             yield Edge(
-                identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"create {request.resource}",
+                identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"create {request.resource}",
                 f"create {request.resource}{where(namespace)} with serviceAccountName set to the victim",
                 grants=grants,
                 explain=sentence(identity, request, grants, "a pod it starts can run as any ServiceAccount there "

@@ -23,7 +23,7 @@ def secrets(ctx: SolverContext) -> Iterator[Edge]:
         for namespace, grants in readable:
             request = proving_request(grants, SECRET_READS, namespace)
             yield Edge(
-                identity, Pool(TOKEN_SECRETS_POOL, namespace or "*"), "read a token Secret",
+                identity, Pool.of(TOKEN_SECRETS_POOL, namespace or "*"), "read a token Secret",
                 f"{request.verb} secrets{where(namespace)}: legacy ServiceAccount token Secrets", grants=grants,
                 explain=sentence(identity, request, grants, "a kubernetes.io/service-account-token Secret holds "
                                  "a long-lived token of its ServiceAccount"),
@@ -35,7 +35,7 @@ def secrets(ctx: SolverContext) -> Iterator[Edge]:
         for namespace, grants in places(permissions.scope(CREATE_SECRET)):
             request = in_namespace(CREATE_SECRET, namespace)
             yield Edge(
-                identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), "mint a token Secret",
+                identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "mint a token Secret",
                 f"create a Secret of type kubernetes.io/service-account-token{where(namespace)} annotated with the "
                 "victim ServiceAccount; the token controller fills in its token",
                 grants=grants,

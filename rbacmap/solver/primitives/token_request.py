@@ -19,7 +19,7 @@ def token_request(ctx: SolverContext) -> Iterator[Edge]:
         unrestricted, named = service_accounts_reached(ctx.objects, permissions, TOKEN_REQUEST)
         for namespace, grants in unrestricted:
             yield Edge(
-                identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), "request a token",
+                identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "request a token",
                 f"create serviceaccounts/token{where(namespace)} (kubectl create token)", grants=grants,
                 explain=sentence(identity, in_namespace(TOKEN_REQUEST, namespace), grants,
                                  "`kubectl create token NAME` returns a token of any ServiceAccount there"),

@@ -23,7 +23,7 @@ def webhooks(ctx: SolverContext) -> Iterator[Edge]:
             grants = permissions.grants(request)
             if grants:
                 yield Edge(
-                    identity, Pool(SERVICE_ACCOUNTS_POOL, "*"), f"{request.verb} mutatingwebhookconfigurations",
+                    identity, Pool.of(SERVICE_ACCOUNTS_POOL, "*"), f"{request.verb} mutatingwebhookconfigurations",
                     f"{request.verb} a mutating webhook that rewrites every pod created later (image, "
                     "serviceAccountName)", grants=grants, condition=CONDITION,
                     explain=sentence(identity, request, grants, "its webhook may rewrite any new pod"),

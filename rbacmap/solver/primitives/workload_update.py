@@ -27,7 +27,7 @@ def workload_update(ctx: SolverContext) -> Iterator[Edge]:
         for namespace, grants in places(permissions.scope_any(WORKLOAD_UPDATES)):
             request = proving_request(grants, WORKLOAD_UPDATES, namespace)
             yield Edge(
-                identity, Pool(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} {request.resource}",
+                identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} {request.resource}",
                 f"{request.verb} {request.resource}{where(namespace)}: point the pod template at another "
                 "ServiceAccount and image",
                 grants=grants,
@@ -38,7 +38,7 @@ def workload_update(ctx: SolverContext) -> Iterator[Edge]:
         for namespace, grants in places(permissions.scope_any(POD_UPDATES)):
             request = proving_request(grants, POD_UPDATES, namespace)
             yield Edge(
-                identity, Pool(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} pods",
+                identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} pods",
                 f"{request.verb} pods{where(namespace)}: replace a container image (the pod keeps its ServiceAccount)",
                 grants=grants,
                 explain=sentence(identity, request, grants, "the new image runs with the pod's ServiceAccount token"),
