@@ -128,25 +128,34 @@ def _join_existing(
     """Update/patch an existing binding to add itself: its role (roleRef cannot change), if `bind` allows it."""
     resource = "clusterrolebindings" if namespace == "" else "rolebindings"
     unnamed = [ResourceRequest(verb, resource, namespace, RBAC_GROUP) for verb in MODIFY_VERBS]
-    if not any(map(permissions.grants, unnamed)):
+    # A binding no resourceNames list is written with exactly the grants of the unnamed request.
+    unnamed_write = next((g for g in map(permissions.grants, unnamed) if g), ())
+    names: set[str] = set()
+    for request in unnamed:
+        names |= permissions.named_resources(request)
+    if not unnamed_write:
         # Only rules with resourceNames can allow the write: look at those bindings alone.
-        names: set[str] = set()
-        for request in unnamed:
-            names |= permissions.named_resources(request)
         if not names:
             return
         bindings = [binding for binding in bindings if binding.key.name in names]
+    bind_grants_of: dict[tuple[str, str], tuple[Grant, ...]] = {}  # many bindings share a role
     for binding in bindings:
         name = binding.key.name
-        requests = (ResourceRequest(verb, resource, namespace, RBAC_GROUP, "", name) for verb in MODIFY_VERBS)
-        write = next((g for g in map(permissions.grants, requests) if g), ())
+        if name in names:
+            requests = (ResourceRequest(verb, resource, namespace, RBAC_GROUP, "", name) for verb in MODIFY_VERBS)
+            write = next((g for g in map(permissions.grants, requests) if g), ())
+        else:
+            write = unnamed_write
         if not write:
             continue
         role = ctx.policy.role(binding.role_key())
         if role is None:
             continue
         bind_resource = "clusterroles" if role.key.kind == CLUSTER_ROLE else "roles"
-        bind_grants = _bind_grants(permissions, bind_resource, namespace, role.key.name)
+        bind_grants = bind_grants_of.get((bind_resource, role.key.name))
+        if bind_grants is None:
+            bind_grants = _bind_grants(permissions, bind_resource, namespace, role.key.name)
+            bind_grants_of[(bind_resource, role.key.name)] = bind_grants
         if bind_grants:
             yield _edge(ctx, identity, role, namespace, write, bind_grants, existing=binding)
 
