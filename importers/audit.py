@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from rbacmap.importers.audit_lines import (
     json_error,
     loads,
 )
+from rbacmap.importers.audit_parallel import RangeJob, cut_points, import_ranges, worker_count
 from rbacmap.importers.sources import expand_paths as expand_source_paths
 from rbacmap.store import Store
 from rbacmap.usage import (
@@ -224,8 +226,15 @@ def _add_record(
         errors.append(AuditImportError(name, line, str(exc)))
 
 
-def import_source(job: UsageImport, dedup: StageDeduplicator, name: str, reader: LineReader, fmt: str) -> None:
-    """One file or stream: its head through `consume_records`, its JSON lines through the hot loop."""
+def import_source(
+    job: UsageImport, dedup: StageDeduplicator, name: str, reader: LineReader, fmt: str,
+    path: Path | None = None, workers: int | None = None,
+) -> None:
+    """One file or stream: its head through `consume_records`, its JSON lines through the hot loop.
+
+    `path` is given when `reader` reads that plain file itself: then a large rest of JSON lines
+    is counted by several processes (see `audit_parallel`; `workers` overrides how many).
+    """
     on_error = functools.partial(job.error, name)
     head, lines_follow = read_head(reader, on_error)
     fmt = consume_records(job, dedup, name, head, fmt)
@@ -235,9 +244,29 @@ def import_source(job: UsageImport, dedup: StageDeduplicator, name: str, reader:
         fmt = consume_records(job, dedup, name, _line_records(reader, reader.lines, on_error, reader), fmt,
                               until_detected=True)
     if fmt in ("k8s", "eks"):
+        if path is not None and _import_in_parallel(job, dedup, name, reader, fmt, path, workers):
+            return
         import_k8s_lines(reader, reader.lines, job, dedup, name, NORMALIZERS[fmt], fmt == "eks")
     elif fmt:
         consume_records(job, dedup, name, _line_records(reader, reader.lines, on_error, reader), fmt)
+
+
+def _import_in_parallel(
+    job: UsageImport, dedup: StageDeduplicator, name: str, reader: LineReader, fmt: str, path: Path,
+    workers: int | None,
+) -> bool:
+    """Count the rest of a plain file in worker processes when it is large enough; False: not done."""
+    stream = reader.stream
+    if not stream.seekable():
+        return False
+    start, end = stream.tell(), os.fstat(stream.fileno()).st_size
+    count = worker_count(end - start, workers)
+    if count < 2:
+        return False
+    points = cut_points(stream, start, end, count)
+    range_job = RangeJob(str(path), name, NORMALIZERS[fmt], fmt == "eks", job.aggregator.flush_keys, dedup.window)
+    reader.lines += import_ranges(range_job, points, job, dedup, reader.lines)
+    return True
 
 
 def import_audit(
@@ -249,8 +278,12 @@ def import_audit(
     stdin: IO[bytes] | None = None,
     flush_keys: int = DEFAULT_FLUSH_KEYS,
     dedup_window: int = DEFAULT_DEDUP_WINDOW,
+    workers: int | None = None,
 ) -> AuditImportResult:
-    """Import audit log files into the usage tables of `cluster`, in one transaction."""
+    """Import audit log files into the usage tables of `cluster`, in one transaction.
+
+    `workers`: processes for large plain files (default: one per CPU, at most 4; 1 = sequential).
+    """
     if fmt not in FORMATS:
         raise AuditFormatError(f"unknown audit format {fmt!r} (choose from {', '.join(FORMATS)})")
     with write_usage(store, cluster, "audit: " + ", ".join(paths), fmt, flush_keys) as job:
@@ -261,7 +294,8 @@ def import_audit(
             try:
                 with open_source(source, stdin) as stream:
                     reader = LineReader(stream)
-                    import_source(job, dedup, name, reader, fmt if fmt != "auto" else "")
+                    plain_file = source if isinstance(source, Path) and not isinstance(stream, gzip.GzipFile) else None
+                    import_source(job, dedup, name, reader, fmt if fmt != "auto" else "", plain_file, workers)
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 where = reader.lines if reader is not None and reader.lines else None
                 job.error(name, where, f"cannot read: {exc}")

@@ -22,9 +22,11 @@ from rbacmap.usage import impersonations, parse_duration, usage_records, usage_w
 @click.option("--since", default="30d", show_default=True, help="With --eks-cloudwatch: how far back (30d, 12h).")
 @click.option("--region", help="AWS region for --eks-cloudwatch.")
 @click.option("--profile", help="AWS profile for --eks-cloudwatch.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes for large plain (not gzip) files; default one per CPU, at most 4; 1 = one process.")
 def audit_command(
     db_path: str, paths: tuple[str, ...], cluster: str | None, fmt: str, eks_cloudwatch: bool,
-    cluster_name: str | None, since: str, region: str | None, profile: str | None,
+    cluster_name: str | None, since: str, region: str | None, profile: str | None, jobs: int | None,
 ) -> None:
     """Import Kubernetes audit logs (JSON lines, .gz, dirs, - for stdin) as observed usage."""
     with open_store(db_path) as store:
@@ -46,7 +48,7 @@ def audit_command(
         else:
             if not paths:
                 raise click.UsageError("give audit log PATHs (or - for stdin), or --eks-cloudwatch")
-            result = import_audit(store, list(paths), cluster or "default", fmt=fmt)
+            result = import_audit(store, list(paths), cluster or "default", fmt=fmt, workers=jobs)
     report_import(result)
 
 

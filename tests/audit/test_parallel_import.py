@@ -1,0 +1,105 @@
+"""Large audit files counted by several processes give the same answer as one process.
+
+The cut points fall anywhere, so stages of one request land in different workers, in
+order and out of order; bad lines land in every range. Every stored row, count, window and
+error (with its absolute line number) must equal the sequential import's.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rbacmap.importers import audit_parallel
+from rbacmap.importers.audit import import_audit
+from rbacmap.importers.audit_parallel import cut_points, worker_count
+from rbacmap.store import Store
+
+USERS = ["alice", "system:serviceaccount:web:api", "system:node:n1"]
+RESOURCES = [("", "pods", ""), ("apps", "deployments", ""), ("", "pods", "exec"), ("", "secrets", "")]
+
+
+def _event(request: int, stage: str, rng: random.Random) -> dict[str, Any]:
+    group, resource, subresource = rng.choice(RESOURCES)
+    event: dict[str, Any] = {
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": f"id-{request}",
+        "stage": stage, "requestURI": "/api/v1/namespaces/web/pods", "verb": rng.choice(["get", "list", "create"]),
+        "user": {"username": rng.choice(USERS), "groups": ["system:authenticated"]},
+        "objectRef": {"resource": resource, "namespace": "web", "apiGroup": group, "subresource": subresource},
+        "requestReceivedTimestamp": f"2024-05-01T00:{request // 60 % 60:02d}:{request % 60:02d}Z",
+        "stageTimestamp": f"2024-05-01T00:{request // 60 % 60:02d}:{request % 60:02d}Z",
+        "annotations": {"authorization.k8s.io/decision": rng.choice(["allow", "allow", "forbid"])},
+    }
+    if rng.random() < 0.05:
+        event["impersonatedUser"] = {"username": "carol", "groups": ["devs"]}
+    if rng.random() < 0.05:
+        event.pop("objectRef")
+        event["requestURI"] = "/healthz?verbose"
+    return event
+
+
+def _log(rng: random.Random, requests: int) -> bytes:
+    lines = []
+    for request in range(requests):
+        roll = rng.random()
+        if roll < 0.3:
+            stages = ["RequestReceived", "ResponseComplete"]
+        elif roll < 0.4:
+            stages = ["ResponseComplete", "RequestReceived"]  # out of order
+        elif roll < 0.45:
+            stages = ["RequestReceived"]  # never completed
+        else:
+            stages = ["ResponseComplete"]
+        base = _event(request, "", rng)
+        for stage in stages:
+            lines.append(json.dumps({**base, "stage": stage}, separators=(",", ":")).encode())
+        if rng.random() < 0.03:
+            lines.append(rng.choice([b'{"kind":"Event","verb":', b"", b"[1]", b'{"user":{"username":"x"}}']))
+    return b"\n".join(lines) + b"\n"
+
+
+def _stored(store: Store) -> tuple[Any, ...]:
+    tables = ("audit_usage", "audit_user_groups", "audit_impersonations")
+    rows = tuple(store.query(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5, 6") for table in tables)
+    errors = store.query("SELECT source, line, message FROM audit_import_errors ORDER BY rowid")
+    return (*rows, errors)
+
+
+@pytest.mark.parametrize(("seed", "workers", "flush_keys"), [(1, 2, 50_000), (2, 3, 7), (3, 4, 50_000)])
+def test_parallel_import_matches_sequential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int,
+                                            workers: int, flush_keys: int) -> None:
+    monkeypatch.setattr(audit_parallel, "PARALLEL_MIN_BYTES", 1)
+    log = tmp_path / "audit.jsonl"
+    log.write_bytes(_log(random.Random(seed), 600))
+    results = []
+    for count in (1, workers):
+        with Store(str(tmp_path / f"w{count}.db")) as store:
+            result = import_audit(store, [str(log)], "c", flush_keys=flush_keys, workers=count)
+            results.append(((result.lines, result.events, result.requests, result.errors, result.window),
+                            _stored(store)))
+    sequential, parallel = results
+    assert parallel == sequential
+    assert sequential[0][3]  # the log has bad lines, reported with their line numbers
+
+
+def test_cut_points_fall_on_line_starts(tmp_path: Path) -> None:
+    data = b"".join(b"x" * length + b"\n" for length in (5, 40, 1, 0, 17, 3, 60))
+    path = tmp_path / "lines"
+    path.write_bytes(data)
+    with path.open("rb") as stream:
+        points = cut_points(stream, 6, len(data), 4)
+    assert points[0] == 6 and points[-1] == len(data) and points == sorted(points)
+    starts = {0} | {i + 1 for i, byte in enumerate(data) if byte == ord("\n")}
+    assert set(points) <= starts
+
+
+def test_small_files_stay_sequential(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(audit_parallel.WORKERS_ENV, raising=False)
+    assert worker_count(1 << 20) == 1
+    assert worker_count(1 << 40, requested=1) == 1
+    monkeypatch.setenv(audit_parallel.WORKERS_ENV, "1")
+    assert worker_count(1 << 40) == 1
