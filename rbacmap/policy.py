@@ -6,6 +6,8 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from rbacmap.model import (
@@ -113,67 +115,90 @@ def _bindings_from_rows(binding_rows: list[dict[str, Any]], subject_rows: list[d
 def load_policy(store: Store, snapshot_id: int) -> InMemoryPolicy:
     """Load every role and binding of a snapshot (for the solver and bulk answers).
 
-    Rows come as plain tuples, and each distinct rule text is decoded once: a big cluster
-    stamps the same few roles into every namespace (2k roles, under 100 distinct rule lists).
+    A big cluster stamps the same few roles and bindings into every namespace (1000 namespaces:
+    6k bindings, 2k roles, under 100 distinct rule lists), so the work per row is kept small:
+    plain tuple rows; a role with its rules and a binding with its subjects from one join, in
+    order, grouped as they stream by; each distinct rule, rule list, subject, role reference and
+    labels text decoded once (rules and subjects are then shared; label dicts are copied, being
+    mutable).
     """
     cursor = store.conn.cursor()
     cursor.row_factory = None
     sid = [snapshot_id]
-    decoded: dict[tuple[str, str, str, str, str], PolicyRule] = {}
-    rule_lists: dict[tuple[PolicyRule, ...], tuple[PolicyRule, ...]] = {}
-    rules: dict[tuple[str, str, str], list[tuple[PolicyRule, str | None]]] = defaultdict(list)
-    for kind, namespace, name, *text, aggregated_from in cursor.execute(
-        "SELECT role_kind, role_namespace, role_name, verbs, api_groups, resources, resource_names,"
-        " non_resource_urls, aggregated_from FROM rules WHERE snapshot_id = ?"
-        " ORDER BY role_kind, role_namespace, role_name, rule_index",
+    policy = InMemoryPolicy()
+    maps: dict[str, dict[str, str]] = {}
+
+    def parsed_map(text: str | None) -> dict[str, str]:
+        if not text or text == "{}":
+            return {}
+        known = maps.get(text)
+        if known is None:
+            known = maps[text] = json.loads(text)
+        return dict(known)
+
+    decoded: dict[tuple[str, ...], PolicyRule] = {}
+    distinct: dict[PolicyRule, PolicyRule] = {}
+    # Keyed by the ids of the decoded rules (equal rules are one object, so equal ids mean equal
+    # lists): hashing PolicyRule dataclasses for every role cost more than the rest of a role.
+    rule_lists: dict[tuple[int, ...], tuple[PolicyRule, ...]] = {}
+    for (kind, namespace, name), role_rows in groupby(cursor.execute(
+        "SELECT ro.kind, ro.namespace, ro.name, ro.labels, ro.annotations, ro.aggregation_selectors,"
+        " r.verbs, r.api_groups, r.resources, r.resource_names, r.non_resource_urls, r.aggregated_from"
+        " FROM roles AS ro LEFT JOIN rules AS r ON r.snapshot_id = ro.snapshot_id AND r.role_kind = ro.kind"
+        " AND r.role_namespace = ro.namespace AND r.role_name = ro.name"
+        " WHERE ro.snapshot_id = ? ORDER BY ro.kind, ro.namespace, ro.name, r.rule_index",
         sid,
-    ):
-        key = (text[0], text[1], text[2], text[3], text[4])
-        rule = decoded.get(key)
-        if rule is None:
-            rule = decoded[key] = PolicyRule(*(tuple(json.loads(part)) for part in key))
-        rules[(kind, namespace, name)].append((rule, aggregated_from))
-    roles = []
-    no_rules: list[tuple[PolicyRule, str | None]] = []
-    for kind, namespace, name, labels, annotations_text, selectors in cursor.execute(
-        "SELECT kind, namespace, name, labels, annotations, aggregation_selectors FROM roles"
-        " WHERE snapshot_id = ? ORDER BY kind, namespace, name",
-        sid,
-    ):
-        own = rules.get((kind, namespace, name), no_rules)
-        role_rules = tuple(rule for rule, _ in own)
-        role_rules = rule_lists.setdefault(role_rules, role_rules)  # one tuple per distinct rule list
+    ), itemgetter(0, 1, 2)):
+        rows = list(role_rows)
+        rules: list[PolicyRule] = []
+        if rows[0][6] is not None:  # else a role without rules (LEFT JOIN)
+            for row in rows:
+                text = row[6:11]
+                rule = decoded.get(text)
+                if rule is None:
+                    rule = PolicyRule(*(tuple(json.loads(part)) for part in text))
+                    rule = decoded[text] = distinct.setdefault(rule, rule)
+                rules.append(rule)
+        list_key = tuple(map(id, rules))
+        role_rules = rule_lists.get(list_key)
+        if role_rules is None:
+            role_rules = rule_lists[list_key] = tuple(rules)  # one tuple per distinct rule list
+        labels, annotations, selectors = rows[0][3:6]
         parsed_selectors = json.loads(selectors) if selectors else None
-        roles.append(Role(
-            RoleKey(kind, name, namespace), role_rules, tuple(source for _, source in own), json.loads(labels),
-            tuple(parsed_selectors) if parsed_selectors is not None else None, json.loads(annotations_text or "{}"),
-        ))
-    subjects: dict[tuple[str, str, str], list[Subject]] = defaultdict(list)
-    known_subjects: dict[tuple[str, str, str, str], Subject] = {}
-    for binding_kind, binding_namespace, binding_name, *fields in cursor.execute(
-        "SELECT binding_kind, binding_namespace, binding_name, kind, name, namespace, api_group"
-        " FROM binding_subjects WHERE snapshot_id = ?"
-        " ORDER BY binding_kind, binding_namespace, binding_name, subject_index",
-        sid,
-    ):
-        subject_key = (fields[0], fields[1], fields[2], fields[3])
-        subject = known_subjects.get(subject_key)
-        if subject is None:
-            subject = known_subjects[subject_key] = Subject(*subject_key)
-        subjects[(binding_kind, binding_namespace, binding_name)].append(subject)
+        key = RoleKey(kind, name, namespace)
+        policy.roles[key] = Role(
+            key, role_rules, tuple(row[11] for row in rows) if rules else (), parsed_map(labels),
+            tuple(parsed_selectors) if parsed_selectors is not None else None, parsed_map(annotations),
+        )
+    known_subjects: dict[tuple[str, ...], Subject] = {}
     role_refs: dict[tuple[str, str], RoleKey] = {}
-    bindings = []
-    for kind, namespace, name, role_kind, role_name in cursor.execute(
-        "SELECT kind, namespace, name, role_kind, role_name FROM bindings WHERE snapshot_id = ?"
-        " ORDER BY kind, namespace, name",
+    cluster_bindings, namespaced_bindings = policy.cluster_bindings, policy.namespaced_bindings
+    for (kind, namespace, name, role_kind, role_name), binding_rows in groupby(cursor.execute(
+        "SELECT b.kind, b.namespace, b.name, b.role_kind, b.role_name, s.kind, s.name, s.namespace, s.api_group"
+        " FROM bindings AS b LEFT JOIN binding_subjects AS s ON s.snapshot_id = b.snapshot_id"
+        " AND s.binding_kind = b.kind AND s.binding_namespace = b.namespace AND s.binding_name = b.name"
+        " WHERE b.snapshot_id = ? ORDER BY b.kind, b.namespace, b.name, s.subject_index",
         sid,
-    ):
+    ), itemgetter(0, 1, 2, 3, 4)):
+        subjects = []
+        for row in binding_rows:
+            if row[5] is None:
+                break  # a binding without subjects (LEFT JOIN)
+            fields = row[5:]
+            subject = known_subjects.get(fields)
+            if subject is None:
+                subject = known_subjects[fields] = Subject(*fields)
+            subjects.append(subject)
         role_ref = role_refs.get((role_kind, role_name))
         if role_ref is None:
             role_ref = role_refs[(role_kind, role_name)] = RoleKey(role_kind, role_name, "")
-        own_subjects = tuple(subjects.get((kind, namespace, name), ()))
-        bindings.append(Binding(BindingKey(kind, name, namespace), role_ref, own_subjects))
-    return InMemoryPolicy.build(roles, bindings)
+        binding = Binding(BindingKey(kind, name, namespace), role_ref, tuple(subjects))
+        # What add_binding does, inlined: this loop runs once per binding of the snapshot.
+        if kind == CLUSTER_ROLE_BINDING:
+            cluster_bindings.append(binding)
+        else:
+            namespaced_bindings[namespace].append(binding)
+    return policy
 
 
 @dataclass

@@ -146,15 +146,15 @@ class ClusterObjects:
         """
         sid = [snapshot_id, POD]
         for namespace, name, *facts in cursor.execute(
+            # The names first (from the indexes alone), then their rows: CROSS JOIN keeps that
+            # order, where a UNION of whole rows made SQLite walk every pod row (3x slower).
             "SELECT w.namespace, w.name, w.service_account, w.node, w.privileged, w.host_pid, w.host_path_volumes,"
             " w.automount_token FROM (SELECT namespace, MIN(name) AS name FROM workloads"
-            " WHERE snapshot_id = ?1 AND kind = ?2 GROUP BY namespace, service_account, automount_token) AS first"
-            " JOIN workloads AS w ON w.snapshot_id = ?1 AND w.kind = ?2 AND w.namespace = first.namespace"
-            " AND w.name = first.name"
-            " UNION SELECT namespace, name, service_account, node, privileged, host_pid, host_path_volumes,"
-            " automount_token FROM workloads WHERE snapshot_id = ?1 AND kind = ?2"
-            " AND (privileged OR host_pid OR host_path_volumes != '[]')"
-            " ORDER BY 1, 2",
+            " WHERE snapshot_id = ?1 AND kind = ?2 GROUP BY namespace, service_account, automount_token"
+            " UNION SELECT namespace, name FROM workloads WHERE snapshot_id = ?1 AND kind = ?2"
+            " AND (privileged OR host_pid OR host_path_volumes != '[]')) AS first"
+            " CROSS JOIN workloads AS w ON w.snapshot_id = ?1 AND w.kind = ?2 AND w.namespace = first.namespace"
+            " AND w.name = first.name ORDER BY first.namespace, first.name",
             sid,
         ):
             self.pods[namespace].append(_pod_facts(POD, namespace, name, *facts))
