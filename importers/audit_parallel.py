@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from rbacmap.importers.audit_dedup import StageDeduplicator
 from rbacmap.importers.audit_lines import LineReader, Normalizer, import_k8s_lines
-from rbacmap.usage import AuditImportError, Observation, UsageAggregator, UsageImport
+from rbacmap.usage import AuditImportError, Observation, UsageAggregator, UsageImport, merge_entry
 
 PARALLEL_MIN_BYTES = 32 << 20  # below this, starting processes costs more than it saves
 MAX_WORKERS = 4
@@ -213,14 +213,8 @@ def _add_entries(into: dict[Any, list[Any]], entries: dict[Any, list[Any]]) -> N
     if not into:
         into.update(entries)
         return
-    for key, (count, first, last) in entries.items():
-        entry = into.get(key)
-        if entry is None:
-            into[key] = [count, first, last]
-        else:
-            entry[0] += count
-            entry[1] = min(entry[1], first)
-            entry[2] = max(entry[2], last)
+    for key, entry in entries.items():
+        merge_entry(into, key, entry)
 
 
 def _merge_outcomes(

@@ -110,17 +110,29 @@ class UsageAggregator:
         conn = self.conn
         cluster = self.cluster
         upsert_usage(conn, usage_rows(conn, cluster, self.usage))  # keyed by key_hash: see usage_key.py
+        # Per (user, group set) first: few of those, against one entry per usage key.
+        per_group_set: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
+        for key, entry in self.usage.items():
+            merge_entry(per_group_set, (key[0], key[9]), entry)
         per_group: dict[tuple[str, str], list[Any]] = {}
-        for key, (count, first, last) in self.usage.items():
-            for group in key[9]:
-                entry = per_group.setdefault((key[0], group), [0, first, last])
-                entry[0] += count
-                entry[1] = min(entry[1], first)
-                entry[2] = max(entry[2], last)
+        for (username, groups), entry in per_group_set.items():
+            for group in groups:
+                merge_entry(per_group, (username, group), entry)
         conn.executemany(_GROUPS_UPSERT, ((cluster, *k, *v) for k, v in per_group.items()))
         conn.executemany(_IMPERSONATION_UPSERT, ((cluster, *k, *v) for k, v in self.impersonations.items()))
         self.usage.clear()
         self.impersonations.clear()
+
+
+def merge_entry(table: dict[Any, list[Any]], key: Any, entry: list[Any]) -> None:
+    """Add [count, first, last] into the table's entry for key (min/max of the timestamps as text)."""
+    found = table.get(key)
+    if found is None:
+        table[key] = list(entry)
+        return
+    found[0] += entry[0]
+    found[1] = min(found[1], entry[1])
+    found[2] = max(found[2], entry[2])
 
 
 def _earliest(timestamps: list[str | None]) -> str | None:
