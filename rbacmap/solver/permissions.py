@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import ClassVar
 
 from rbacmap.authorizer import Grant, effective_subject, rule_allows
@@ -169,7 +170,12 @@ class RuleMatcher:
         """Whether a rule list in `held` has a rule allowing one of the requests for some name (names ignored)."""
         found = self._touching.get(list_id)
         if found is None:
-            touching = {rules_id for rules_id, rules in enumerate(self._rule_lists) if _touches(keys, rules)}
+            # The unnamed matches are memoized per key (and asked again by `relevant`), so
+            # request lists sharing keys share the work; only rules with resourceNames remain.
+            touching: set[int] = set()
+            for key in keys:
+                touching.update(self.allowing(key))
+                touching.update(rules_id for rules_id in range(len(self._rule_lists)) if self.named(rules_id, key))
             found = self._touching[list_id] = (keys, touching)
         return not found[1].isdisjoint(held)
 
@@ -409,7 +415,7 @@ class PermissionIndex:
         for group in user.groups:
             matches += self.by_group.get(group, ())
         # A binding applies once, through its first subject naming this user (as the authorizer reports it).
-        matches.sort(key=_order_then_subject)
+        matches.sort(key=_ORDER_THEN_SUBJECT)
         permissions = self.permissions_class(identity, SYSTEM_MASTERS in user.groups, self.matcher)
         last = -1
         for order, binding, subject_index, role in matches:
@@ -426,5 +432,4 @@ class PermissionIndex:
         return permissions
 
 
-def _order_then_subject(entry: IndexedBinding) -> tuple[int, int]:
-    return (entry[0], entry[2])
+_ORDER_THEN_SUBJECT = itemgetter(0, 2)  # snapshot order, then index of the naming subject

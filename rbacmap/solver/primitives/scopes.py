@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from rbacmap.authorizer import Grant, rule_allows
 from rbacmap.model import PolicyRule, ResourceRequest
@@ -23,18 +22,28 @@ def proving_request(
     grants: tuple[Grant, ...], candidates: Sequence[ResourceRequest], namespace: str | None
 ) -> ResourceRequest:
     """The first candidate request the first grant allows, placed in `namespace` (for kubectl)."""
+    chosen = candidates[0]
     if grants:
-        rule = grants[0].rule
-        for candidate in candidates:
-            if _rule_allows(rule, candidate):
-                return in_namespace(candidate, namespace)
-    return in_namespace(candidates[0], namespace)
+        chosen = _first_allowed(grants[0].rule, candidates)
+    return in_namespace(chosen, namespace)
 
 
-@lru_cache(maxsize=4096)
-def _rule_allows(rule: PolicyRule, request: ResourceRequest) -> bool:
-    # The same few rules and request lists come back for thousands of identities.
-    return rule_allows(request, rule)
+# (id(rule), id(candidates)) -> (rule, candidates, the first candidate the rule allows). The same
+# few rules and module-level request lists come back for thousands of identities; the entry
+# holds both objects, so their ids cannot be reused while it exists.
+_FIRST_ALLOWED: dict[tuple[int, int], tuple[PolicyRule, Sequence[ResourceRequest], ResourceRequest]] = {}
+_FIRST_ALLOWED_LIMIT = 100_000
+
+
+def _first_allowed(rule: PolicyRule, candidates: Sequence[ResourceRequest]) -> ResourceRequest:
+    known = _FIRST_ALLOWED.get((id(rule), id(candidates)))
+    if known is not None and known[0] is rule and known[1] is candidates:
+        return known[2]
+    chosen = next((candidate for candidate in candidates if rule_allows(candidate, rule)), candidates[0])
+    if len(_FIRST_ALLOWED) >= _FIRST_ALLOWED_LIMIT:
+        _FIRST_ALLOWED.clear()
+    _FIRST_ALLOWED[(id(rule), id(candidates))] = (rule, candidates, chosen)
+    return chosen
 
 
 def in_namespace(request: ResourceRequest, namespace: str | None, name: str | None = None) -> ResourceRequest:

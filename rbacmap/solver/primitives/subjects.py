@@ -18,11 +18,17 @@ from rbacmap.solver.identity import Identity, identity_for_group, identity_for_s
 
 
 def kubernetes_subjects(ctx: SolverContext) -> Iterator[Identity]:
+    # Subjects repeat across bindings (the first registration of an identity wins): each is made once.
+    seen: set[tuple[str, str, str]] = set()
     for binding in ctx.policy.all_bindings():
         for subject in binding.subjects:
             effective = effective_subject(subject, binding.key.namespace)
             if effective is None:
                 continue  # a ServiceAccount without namespace in a ClusterRoleBinding names nobody
+            key = (effective.kind, effective.name, effective.namespace)
+            if key in seen:
+                continue
+            seen.add(key)
             if effective.kind == SERVICE_ACCOUNT:
                 yield identity_for_service_account(effective.namespace, effective.name)
             elif effective.kind == GROUP:
@@ -32,7 +38,8 @@ def kubernetes_subjects(ctx: SolverContext) -> Iterator[Identity]:
     namespaces = ctx.objects.all_namespaces()
     for namespace in namespaces:
         for name in ctx.objects.service_account_names(namespace):
-            yield identity_for_service_account(namespace, name)
+            if (SERVICE_ACCOUNT, name, namespace) not in seen:
+                yield identity_for_service_account(namespace, name)
     for group in (AUTHENTICATED, UNAUTHENTICATED, ALL_SERVICE_ACCOUNTS):
         yield identity_for_group(group)
     for namespace in namespaces:
