@@ -7,7 +7,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, USER, ResourceRequest, Role
 from rbacmap.policy import InMemoryPolicy, load_policy
@@ -35,9 +35,12 @@ TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
 POD = "Pod"
 
 
-@dataclass(frozen=True)
-class PodFacts:
-    """A Pod (or a workload's pod template) and what matters for escalation."""
+class PodFacts(NamedTuple):
+    """A Pod (or a workload's pod template) and what matters for escalation.
+
+    A NamedTuple rather than a frozen dataclass: a big cluster loads thousands, and this builds
+    three times faster.
+    """
 
     kind: str
     namespace: str
@@ -62,16 +65,6 @@ class TokenSecret:
     namespace: str
     name: str
     service_account: str
-
-
-def _pod_facts(
-    kind: str, namespace: str, name: str, service_account: str, node: str | None, privileged: int, host_pid: int,
-    host_paths: str, automount: int | None,
-) -> PodFacts:
-    return PodFacts(
-        kind, namespace, name, service_account, node, bool(privileged), bool(host_pid),
-        () if host_paths == "[]" else tuple(json.loads(host_paths)), None if automount is None else bool(automount),
-    )
 
 
 @dataclass
@@ -145,7 +138,8 @@ class ClusterObjects:
         it, `workloads_escaping` holds only the pods that can reach their node.
         """
         sid = [snapshot_id, POD]
-        for namespace, name, *facts in cursor.execute(
+        pods = self.pods
+        for namespace, name, service_account, node, privileged, host_pid, host_paths, automount in cursor.execute(
             # The names first (from the indexes alone), then their rows: CROSS JOIN keeps that
             # order, where a UNION of whole rows made SQLite walk every pod row (3x slower).
             "SELECT w.namespace, w.name, w.service_account, w.node, w.privileged, w.host_pid, w.host_path_volumes,"
@@ -157,7 +151,11 @@ class ClusterObjects:
             " AND w.name = first.name ORDER BY first.namespace, first.name",
             sid,
         ):
-            self.pods[namespace].append(_pod_facts(POD, namespace, name, *facts))
+            pods[namespace].append(PodFacts(
+                POD, namespace, name, service_account, node, bool(privileged), bool(host_pid),
+                () if host_paths == "[]" else tuple(json.loads(host_paths)),
+                None if automount is None else bool(automount),
+            ))
         # (kind, name) order as one BINARY-ordered string: char(31) sorts below any name character.
         for namespace, service_account in cursor.execute(
             "SELECT namespace, service_account FROM workloads WHERE snapshot_id = ? AND kind != ?"
