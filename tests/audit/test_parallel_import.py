@@ -42,7 +42,7 @@ def _event(request: int, stage: str, rng: random.Random) -> dict[str, Any]:
     return event
 
 
-def _log(rng: random.Random, requests: int) -> bytes:
+def _log(rng: random.Random, requests: int, cloudwatch: bool = False) -> bytes:
     lines = []
     for request in range(requests):
         roll = rng.random()
@@ -56,7 +56,10 @@ def _log(rng: random.Random, requests: int) -> bytes:
             stages = ["ResponseComplete"]
         base = _event(request, "", rng)
         for stage in stages:
-            lines.append(json.dumps({**base, "stage": stage}, separators=(",", ":")).encode())
+            event = {**base, "stage": stage}
+            if cloudwatch and rng.random() < 0.7:  # a CloudWatch record carrying the event in its message
+                event = {"timestamp": 1714521600000 + request, "message": json.dumps(event)}
+            lines.append(json.dumps(event, separators=(",", ":")).encode())
         if rng.random() < 0.03:
             lines.append(rng.choice([b'{"kind":"Event","verb":', b"", b"[1]", b'{"user":{"username":"x"}}']))
     return b"\n".join(lines) + b"\n"
@@ -69,21 +72,22 @@ def _stored(store: Store) -> tuple[Any, ...]:
     return (*rows, errors)
 
 
-@pytest.mark.parametrize(("seed", "workers", "flush_keys"), [(1, 2, 50_000), (2, 3, 7), (3, 4, 50_000)])
+@pytest.mark.parametrize(("seed", "workers", "flush_keys", "fmt"),
+                         [(1, 2, 50_000, "auto"), (2, 3, 7, "k8s"), (3, 4, 50_000, "auto"), (4, 3, 5, "eks")])
 def test_parallel_import_matches_sequential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int,
-                                            workers: int, flush_keys: int) -> None:
+                                            workers: int, flush_keys: int, fmt: str) -> None:
     monkeypatch.setattr(audit_parallel, "PARALLEL_MIN_BYTES", 1)
     log = tmp_path / "audit.jsonl"
-    log.write_bytes(_log(random.Random(seed), 600))
+    log.write_bytes(_log(random.Random(seed), 600, cloudwatch=fmt == "eks"))
     results = []
     for count in (1, workers):
         with Store(str(tmp_path / f"w{count}.db")) as store:
-            result = import_audit(store, [str(log)], "c", flush_keys=flush_keys, workers=count)
+            result = import_audit(store, [str(log)], "c", fmt=fmt, flush_keys=flush_keys, workers=count)
             results.append(((result.lines, result.events, result.requests, result.errors, result.window),
                             _stored(store)))
     sequential, parallel = results
     assert parallel == sequential
-    assert sequential[0][3]  # the log has bad lines, reported with their line numbers
+    assert sequential[0][2] > 300 and sequential[0][3]  # requests counted; bad lines reported by line number
 
 
 def test_cut_points_fall_on_line_starts(tmp_path: Path) -> None:
