@@ -10,7 +10,7 @@ of the request's namespace, rules in role order, matched with `rule_allows`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import ClassVar
@@ -270,10 +270,13 @@ class EffectivePermissions:
         allowing = self.matcher.allowing(request_key(request))
         if allowing.keys().isdisjoint(self._rules_ids):
             return ()
-        found = list(self._grants(self.cluster, allowing))
+        found = self._grants(self.cluster, allowing)
         if request.namespace:
-            found += self._grants(self.every_namespace, allowing)
-            found += self._grants(self.namespaced.get(request.namespace, ()), allowing)
+            if self.every_namespace:
+                found += self._grants(self.every_namespace, allowing)
+            applied = self.namespaced.get(request.namespace)
+            if applied:
+                found += self._grants(applied, allowing)
         return tuple(found)
 
     def allows(self, request: ResourceRequest) -> bool:
@@ -348,11 +351,10 @@ class EffectivePermissions:
             return None
         return self.namespaced.keys()
 
-    def _grants(self, applied: Iterable[AppliedBinding], allowing: dict[int, tuple[int, ...]]) -> Iterator[Grant]:
+    def _grants(self, applied: Iterable[AppliedBinding], allowing: dict[int, tuple[int, ...]]) -> list[Grant]:
         rules_id = self.matcher.rules_id
-        for binding, subject_index, role in applied:
-            for rule_index in allowing.get(rules_id(role), ()):
-                yield Grant(binding, subject_index, role, rule_index)
+        return [Grant(binding, subject_index, role, rule_index) for binding, subject_index, role in applied
+                for rule_index in allowing.get(rules_id(role), ())]
 
 
 NOWHERE = PermissionScope()

@@ -25,7 +25,19 @@ def proving_request(
     chosen = candidates[0]
     if grants:
         chosen = _first_allowed(grants[0].rule, candidates)
-    return in_namespace(chosen, namespace)
+    # The chosen candidates are module-level requests: the placed copy is shared per namespace.
+    known = _PLACED.get((id(chosen), namespace))
+    if known is not None and known[0] is chosen:
+        return known[1]
+    placed = in_namespace(chosen, namespace)
+    if len(_PLACED) >= _FIRST_ALLOWED_LIMIT:
+        _PLACED.clear()
+    _PLACED[(id(chosen), namespace)] = (chosen, placed)
+    return placed
+
+
+# (id(request), namespace) -> (request, the request placed there); holds the request so its id stays its own.
+_PLACED: dict[tuple[int, str | None], tuple[ResourceRequest, ResourceRequest]] = {}
 
 
 # (id(rule), id(candidates)) -> (rule, candidates, the first candidate the rule allows). The same
