@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rbacmap.solver.context import SolverContext
@@ -59,6 +60,25 @@ class EscalationGraph:
         self.sources.append(source)
         self.free.append(isinstance(edge.source, Pool))
 
+    def add_all(self, edges: Iterable[Edge]) -> None:
+        """`add` for each edge (one loop with the graph's lists at hand: ~100k edges per big cluster)."""
+        by_object = self._by_object.get
+        node_id = self.node_id
+        into, all_edges, sources, free = self.into, self.edges, self.sources, self.free
+        for edge in edges:
+            source = by_object(id(edge.source))
+            if source is None:
+                source = node_id(edge.source)
+            target = by_object(id(edge.target))
+            if target is None:
+                target = node_id(edge.target)
+            if source == target:
+                continue
+            into[target].append(len(all_edges))
+            all_edges.append(edge)
+            sources.append(source)
+            free.append(isinstance(edge.source, Pool))
+
     @classmethod
     def build(cls, ctx: SolverContext) -> EscalationGraph:
         """Run every identity source, then the edge sources in rounds until no identity is new."""
@@ -78,8 +98,7 @@ class EscalationGraph:
             for identity in frontier:
                 graph.node_id(identity)
             for edge_source in EDGE_SOURCES:
-                for edge in edge_source(ctx):
-                    graph.add(edge)
+                graph.add_all(edge_source(ctx))
             graph._expand_pools(ctx, late=False)
         graph._expand_pools(ctx, late=True)
         return graph
@@ -91,8 +110,7 @@ class EscalationGraph:
             if (pool.kind in LATE_POOLS) != late:
                 waiting.append(pool)
                 continue
-            for edge in ctx.pool_members(pool):
-                self.add(edge)
+            self.add_all(ctx.pool_members(pool))
         self._pending_pools = waiting
 
     def reverse_search(self, target: Target, blocked: set[int]) -> dict[int, int]:

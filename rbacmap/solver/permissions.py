@@ -268,15 +268,17 @@ class EffectivePermissions:
     def grants(self, request: ResourceRequest) -> tuple[Grant, ...]:
         """Every grant allowing the request, exactly as `Authorizer.authorize(...).grants`."""
         allowing = self.matcher.allowing(request_key(request))
-        if allowing.keys().isdisjoint(self._rules_ids):
+        allowed = allowing.keys()
+        if allowed.isdisjoint(self._rules_ids):
             return ()
-        found = self._grants(self.cluster, allowing)
+        # Each list of bindings is looked at only when one of its rule lists allows the request.
+        found: list[Grant] = [] if allowed.isdisjoint(self._global_rules_ids) else self._grants(self.cluster, allowing)
         if request.namespace:
             if self.every_namespace:
                 found += self._grants(self.every_namespace, allowing)
-            applied = self.namespaced.get(request.namespace)
-            if applied:
-                found += self._grants(applied, allowing)
+            held_here = self._namespace_rules.get(request.namespace)
+            if held_here is not None and not allowed.isdisjoint(held_here):
+                found += self._grants(self.namespaced[request.namespace], allowing)
         return tuple(found)
 
     def allows(self, request: ResourceRequest) -> bool:
@@ -352,9 +354,9 @@ class EffectivePermissions:
         return self.namespaced.keys()
 
     def _grants(self, applied: Iterable[AppliedBinding], allowing: dict[int, tuple[int, ...]]) -> list[Grant]:
-        rules_id = self.matcher.rules_id
+        role_ids = self.matcher._role_ids  # every applied role went through `place` -> `rules_id`
         return [Grant(binding, subject_index, role, rule_index) for binding, subject_index, role in applied
-                for rule_index in allowing.get(rules_id(role), ())]
+                for rule_index in allowing.get(role_ids[id(role)], ())]
 
 
 NOWHERE = PermissionScope()
