@@ -138,7 +138,7 @@ def _join_existing(
         if not names:
             return
         bindings = [binding for binding in bindings if binding.key.name in names]
-    bind_grants_of: dict[tuple[str, str], tuple[Grant, ...]] = {}  # many bindings share a role
+    memo: dict[tuple[str, str | None, str], tuple[Grant, ...]] = {}  # many bindings share a role
     for binding in bindings:
         name = binding.key.name
         if name in names:
@@ -152,10 +152,7 @@ def _join_existing(
         if role is None:
             continue
         bind_resource = "clusterroles" if role.key.kind == CLUSTER_ROLE else "roles"
-        bind_grants = bind_grants_of.get((bind_resource, role.key.name))
-        if bind_grants is None:
-            bind_grants = _bind_grants(permissions, bind_resource, namespace, role.key.name)
-            bind_grants_of[(bind_resource, role.key.name)] = bind_grants
+        bind_grants = _bind_grants(permissions, bind_resource, namespace, role.key.name, memo)
         if bind_grants:
             yield _edge(ctx, identity, role, namespace, write, bind_grants, existing=binding)
 
@@ -167,19 +164,39 @@ def _bindable(
     candidates = [r for r in roles if r.key.kind == kind]
     if not candidates:
         return
-    if _bind_grants(permissions, resource, namespace, ""):
+    memo: dict[tuple[str, str | None, str], tuple[Grant, ...]] = {}
+    if _bind_grants(permissions, resource, namespace, "", memo):
         strongest = [r for r in candidates if is_full_power(r)]
         candidates = strongest or candidates
     else:
-        names = permissions.named_resources(ResourceRequest("bind", resource, api_group=RBAC_GROUP))
+        names = permissions.named_resources(BIND_ANY[resource])
         candidates = [r for r in candidates if r.key.name in names]
     for role in sorted(candidates, key=lambda r: (r.key.namespace, r.key.name)):
-        grants = _bind_grants(permissions, resource, namespace, role.key.name)
+        grants = _bind_grants(permissions, resource, namespace, role.key.name, memo)
         if grants:
             yield role, grants
 
 
+BIND_ANY = {resource: ResourceRequest("bind", resource, api_group=RBAC_GROUP) for resource in ("roles", "clusterroles")}
+
+
 def _bind_grants(
+    permissions: EffectivePermissions, resource: str, namespace: str | None, name: str,
+    memo: dict[tuple[str, str | None, str], tuple[Grant, ...]] | None = None,
+) -> tuple[Grant, ...]:
+    if name:
+        named = permissions.named_resources(BIND_ANY[resource])
+        if name not in named and "" not in named:
+            name = ""  # no resourceNames list names the role: exactly the grants of the unnamed request
+    if memo is None:
+        return _bind_grants_of(permissions, resource, namespace, name)
+    found = memo.get((resource, namespace, name))
+    if found is None:
+        found = memo[(resource, namespace, name)] = _bind_grants_of(permissions, resource, namespace, name)
+    return found
+
+
+def _bind_grants_of(
     permissions: EffectivePermissions, resource: str, namespace: str | None, name: str
 ) -> tuple[Grant, ...]:
     request = ResourceRequest("bind", resource, namespace or "", RBAC_GROUP, "", name)
