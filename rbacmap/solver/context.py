@@ -242,8 +242,7 @@ class SolverContext:
     # (frontier, its identities with their permissions, each one's `class_key`, one identity's
     # permissions per class key), for the current round.
     _frontier_permissions: tuple[
-        list[Identity], list[tuple[Identity, EffectivePermissions]], list[tuple[bool, int]],
-        dict[tuple[bool, int], EffectivePermissions],
+        list[Identity], list[tuple[Identity, EffectivePermissions]], list[int], dict[int, EffectivePermissions],
     ] | None = field(default=None, repr=False)
 
     @classmethod

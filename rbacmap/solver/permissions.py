@@ -120,6 +120,7 @@ class RuleMatcher:
     _held_ids: dict[frozenset[int], int] = field(default_factory=dict)
     # request key list id -> (its keys, rule lists with a rule allowing one of the requests for some name).
     _touching: dict[int, tuple[tuple[RequestKey, ...], set[int]]] = field(default_factory=dict)
+    _names_resources: dict[int, bool] = field(default_factory=dict)  # held set id -> any rule with resourceNames
 
     def rules_id(self, role: Role) -> int:
         found = self._role_ids.get(id(role))
@@ -178,6 +179,14 @@ class RuleMatcher:
                 touching.update(rules_id for rules_id in range(len(self._rule_lists)) if self.named(rules_id, key))
             found = self._touching[list_id] = (keys, touching)
         return not found[1].isdisjoint(held)
+
+    def names_resources(self, held: frozenset[int], held_id: int) -> bool:
+        """Whether a rule list in `held` has a rule with resourceNames (most sets have none), memoized."""
+        found = self._names_resources.get(held_id)
+        if found is None:
+            found = self._names_resources[held_id] = any(
+                rule.resource_names for rules_id in held for rule in self._rule_lists[rules_id])
+        return found
 
     def named_in(self, held: frozenset[int], key: RequestKey) -> frozenset[str]:
         """`named` over several rule lists (an identity's; few distinct sets), memoized."""
@@ -327,9 +336,13 @@ class EffectivePermissions:
                     break
         return PermissionScope((), namespaces) if namespaces else NOWHERE
 
-    def class_key(self) -> tuple[bool, int]:
-        """Identities with the same key give the same `may_allow_any` answers (same rule lists held)."""
-        return (self.system_masters, self.held()[1])
+    def class_key(self) -> int:
+        """Identities with the same key give the same `may_allow_any` answers (same rule lists held).
+
+        An int (system:masters or not, and the held set's int): it is looked up for every
+        identity of every round by each primitive.
+        """
+        return self.held()[1] * 2 + self.system_masters
 
     def may_allow_any(self, requests: Sequence[ResourceRequest]) -> bool:
         """Whether a rule it holds could allow one of the requests, for some name, somewhere.
@@ -345,7 +358,10 @@ class EffectivePermissions:
 
     def named_resources(self, request: ResourceRequest) -> set[str]:
         """Names listed in resourceNames of rules that would allow the request for those names."""
-        return set(self.matcher.named_in(self.held()[0], request_key(request)))
+        held, held_id = self.held()
+        if not self.matcher.names_resources(held, held_id):
+            return set()
+        return set(self.matcher.named_in(held, request_key(request)))
 
     def namespaces_it_may_act_in(self) -> Collection[str] | None:
         """Namespaces where a namespaced permission of this identity could hold; None: any namespace."""
