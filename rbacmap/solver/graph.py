@@ -23,6 +23,7 @@ class EscalationGraph:
     index: dict[Node, int] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     sources: list[int] = field(default_factory=list)
+    edge_targets: list[int] = field(default_factory=list)  # node id each edge ends at (paths walk them)
     free: list[bool] = field(default_factory=list)  # pool -> member edges cost nothing
     into: list[list[int]] = field(default_factory=list)
     _pending_pools: list[Pool] = field(default_factory=list)
@@ -58,13 +59,14 @@ class EscalationGraph:
         self.into[target].append(len(self.edges))
         self.edges.append(edge)
         self.sources.append(source)
+        self.edge_targets.append(target)
         self.free.append(isinstance(edge.source, Pool))
 
     def add_all(self, edges: Iterable[Edge]) -> None:
         """`add` for each edge (one loop with the graph's lists at hand: ~100k edges per big cluster)."""
         by_object = self._by_object.get
         node_id = self.node_id
-        into, all_edges, sources, free = self.into, self.edges, self.sources, self.free
+        into, all_edges, sources, targets, free = self.into, self.edges, self.sources, self.edge_targets, self.free
         for edge in edges:
             source = by_object(id(edge.source))
             if source is None:
@@ -77,6 +79,7 @@ class EscalationGraph:
             into[target].append(len(all_edges))
             all_edges.append(edge)
             sources.append(source)
+            targets.append(target)
             free.append(isinstance(edge.source, Pool))
 
     @classmethod

@@ -84,9 +84,17 @@ def steps_from_edges(subject: Identity, edges: list[Edge]) -> tuple[Step, ...]:
     current = subject
     pending: list[Edge] = []
     for edge in edges:
-        pending.append(edge)
         if isinstance(edge.target, Pool):
+            pending.append(edge)
             continue
+        if not pending:  # most steps are one edge: no joining
+            after = edge.target if isinstance(edge.target, Identity) else current
+            text = edge.explain or edge.detail
+            steps.append(Step(edge.action, after, edge.grants, edge.objects, edge.detail, (text,) if text else (),
+                              edge.condition, edge.primitive))
+            current = after
+            continue
+        pending.append(edge)
         first = pending[0]
         after = edge.target if isinstance(edge.target, Identity) else current
         details = [e.detail for e in pending if e.detail]

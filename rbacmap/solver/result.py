@@ -64,11 +64,11 @@ class SolverResult:
     def _path(self, subject: Identity, goal: Target, node_id: int, first_edges: dict[int, int]) -> EscalationPath:
         edges = []
         goal_id = self.graph.index[goal]
+        all_edges, edge_targets = self.graph.edges, self.graph.edge_targets
         while node_id != goal_id:
             edge_id = first_edges[node_id]
-            edge = self.graph.edges[edge_id]
-            edges.append(edge)
-            node_id = self.graph.index[edge.target]
+            edges.append(all_edges[edge_id])
+            node_id = edge_targets[edge_id]
         return EscalationPath(subject, goal, steps_from_edges(subject, edges))
 
 
