@@ -17,6 +17,7 @@ import functools
 import gzip
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from rbacmap.importers.audit_lines import (
     loads,
 )
 from rbacmap.importers.audit_parallel import RangeJob, cut_points, import_ranges, worker_count
+from rbacmap.importers.audit_spool import table_definitions
 from rbacmap.importers.sources import expand_paths as expand_source_paths
 from rbacmap.store import Store
 from rbacmap.usage import (
@@ -264,8 +266,11 @@ def _import_in_parallel(
     if count < 2:
         return False
     points = cut_points(stream, start, end, count)
-    range_job = RangeJob(str(path), name, NORMALIZERS[fmt], fmt == "eks", job.aggregator.flush_keys, dedup.window)
-    reader.lines += import_ranges(range_job, points, job, dedup, reader.lines)
+    agg = job.aggregator
+    with tempfile.TemporaryDirectory(prefix="rbacmap-audit-") as spools:
+        range_job = RangeJob(str(path), name, NORMALIZERS[fmt], fmt == "eks", agg.flush_keys, dedup.window,
+                             agg.cluster, table_definitions(agg.conn), Path(spools))
+        reader.lines += import_ranges(range_job, points, job, dedup, reader.lines)
     return True
 
 

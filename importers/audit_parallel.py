@@ -2,9 +2,10 @@
 
 Decoding and counting cost several times the reading, so a big plain file (not gzip, not
 stdin) is cut at line boundaries into one range per worker. Each worker is a forked process
-running the same hot loop (`audit_lines.import_k8s_lines`) into its own in-memory aggregate;
-whenever that grows to `flush_keys` entries it is sent to the parent, which alone writes to
-SQLite, inside the import's one transaction. Memory stays flat per process.
+running the same hot loop (`audit_lines.import_k8s_lines`) into its own aggregate, flushed
+(every `flush_keys` entries, so memory stays flat) into a private spool file; the parent
+alone writes the store, merging each spool in SQL inside the import's one transaction
+(see `audit_spool`).
 
 Stage de-duplication across ranges: a worker does not count the requests still waiting for
 their final stage when its range ends; it returns them with the audit IDs it counted, and
@@ -25,11 +26,13 @@ import os
 import queue as queue_module
 import traceback
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import IO, Any
 
 from rbacmap.importers.audit_dedup import StageDeduplicator
 from rbacmap.importers.audit_lines import LineReader, Normalizer, import_k8s_lines
-from rbacmap.usage import AuditImportError, Observation, UsageAggregator, UsageImport, merge_entry
+from rbacmap.importers.audit_spool import SpoolingAggregator, merge_spool, open_spool
+from rbacmap.usage import AuditImportError, Observation, UsageImport
 
 PARALLEL_MIN_BYTES = 32 << 20  # below this, starting processes costs more than it saves
 MAX_WORKERS = 4
@@ -99,22 +102,10 @@ class WorkerOutcome:
     errors: list[AuditImportError] = field(default_factory=list)
     waiting: list[Observation] = field(default_factory=list)  # earlier stages with no final stage seen
     counted: set[str] = field(default_factory=set)  # audit IDs it counted
-
-
-class ForwardingAggregator(UsageAggregator):
-    """A worker's aggregate: each flush sends the entries to the parent instead of writing them."""
-
-    def __init__(self, channel: Any, flush_keys: int) -> None:
-        super().__init__(None, "", flush_keys)  # type: ignore[arg-type]  # never touches SQLite
-        self._channel = channel
-
-    def flush(self) -> None:
-        # Copies go out (the queue pickles them later, in its feeder thread); the dicts themselves are
-        # emptied in place, as the hot loop holds them. Their entry lists are not reused after clear().
-        if self.usage or self.impersonations:
-            self._channel.put(("usage", dict(self.usage), dict(self.impersonations)))
-        self.usage.clear()
-        self.impersonations.clear()
+    spool: Path | None = None  # its flushed usage, merged by the parent
+    requests: int = 0
+    window_start: str | None = None
+    window_end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,11 +116,15 @@ class RangeJob:
     cloudwatch_records: bool
     flush_keys: int
     dedup_window: int
+    cluster: str
+    table_definitions: list[str]  # the store's, for the spools
+    spool_folder: Path
 
 
 def _run_worker(job: RangeJob, start: int, end: int, index: int, channel: Any) -> None:
     try:
-        aggregator = ForwardingAggregator(channel, job.flush_keys)
+        spool = job.spool_folder / f"worker-{index}.db"
+        aggregator = SpoolingAggregator(open_spool(spool, job.table_definitions), job.cluster, job.flush_keys)
         usage_import = UsageImport(aggregator, 0)
         dedup = StageDeduplicator(aggregator.add, job.dedup_window)
         with io.BufferedReader(ByteRange(job.path, start, end), buffer_size=1 << 16) as stream:
@@ -138,10 +133,11 @@ def _run_worker(job: RangeJob, start: int, end: int, index: int, channel: Any) -
                 import_k8s_lines(reader, 0, usage_import, dedup, job.name, job.normalize, job.cloudwatch_records)
             except OSError as exc:
                 usage_import.error(job.name, reader.lines or None, f"cannot read: {exc}")
-        aggregator.flush()
+        aggregator.finish()
         waiting = [*dedup.pending_old.values(), *dedup.pending.values()]
         outcome = WorkerOutcome(reader.lines, usage_import.events, usage_import.errors, waiting,
-                                dedup.counted | dedup.counted_old)
+                                dedup.counted | dedup.counted_old, spool, aggregator.requests,
+                                aggregator.window_start, aggregator.window_end)
         channel.put(("done", index, outcome))
     except BaseException:  # the parent must hear of any failure, or it would wait forever
         channel.put(("failed", index, traceback.format_exc()))
@@ -162,6 +158,7 @@ def import_ranges(
     """
     context = multiprocessing.get_context("fork")
     channel = context.Queue()
+    aggregator = usage_import.aggregator
     workers = [
         context.Process(target=_run_worker, args=(job, start, end, index, channel), daemon=True)
         for index, (start, end) in enumerate(zip(points, points[1:], strict=False))
@@ -169,14 +166,15 @@ def import_ranges(
     for worker in workers:
         worker.start()
     outcomes: dict[int, WorkerOutcome] = {}
-    aggregator = usage_import.aggregator
     try:
         while len(outcomes) < len(workers):
             message = _next_message(channel, workers, outcomes)
-            if message[0] == "usage":
-                _merge_into(aggregator, message[1], message[2])
-            elif message[0] == "done":
-                outcomes[message[1]] = message[2]
+            if message[0] == "done":
+                outcome: WorkerOutcome = message[2]
+                outcomes[message[1]] = outcome
+                if outcome.spool is not None:  # merged as each worker ends, while the others still run
+                    merge_spool(usage_import, outcome.spool)
+                aggregator.add_flushed(outcome.requests, outcome.window_start, outcome.window_end)
             else:
                 raise ParallelImportError(f"audit import worker {message[1]} failed:\n{message[2]}")
     finally:
@@ -198,23 +196,6 @@ def _next_message(channel: Any, workers: list[Any], outcomes: dict[int, WorkerOu
                 if index not in outcomes and not worker.is_alive() and worker.exitcode not in (0, None):
                     raise ParallelImportError(
                         f"audit import worker {index} died (exit code {worker.exitcode})") from None
-
-
-def _merge_into(aggregator: UsageAggregator, usage: dict[Any, list[Any]],
-                impersonations: dict[Any, list[Any]]) -> None:
-    """A worker's partial aggregate into the parent's, flushed to SQLite when it is full."""
-    _add_entries(aggregator.usage, usage)
-    _add_entries(aggregator.impersonations, impersonations)
-    if len(aggregator.usage) >= aggregator.flush_keys:
-        aggregator.flush()
-
-
-def _add_entries(into: dict[Any, list[Any]], entries: dict[Any, list[Any]]) -> None:
-    if not into:
-        into.update(entries)
-        return
-    for key, entry in entries.items():
-        merge_entry(into, key, entry)
 
 
 def _merge_outcomes(

@@ -8,7 +8,7 @@ rows (count added, first/last seen widened), so importing more logs only refines
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,13 +35,13 @@ class Observation(NamedTuple):
     groups: tuple[str, ...]
     impersonator: str
 
-_GROUPS_UPSERT = """
+GROUPS_UPSERT = """
 INSERT INTO audit_user_groups (cluster, username, group_name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (cluster, username, group_name)
 DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
               last_seen = max(last_seen, excluded.last_seen)
 """
-_IMPERSONATION_UPSERT = """
+IMPERSONATION_UPSERT = """
 INSERT INTO audit_impersonations (cluster, impersonator, username, count, first_seen, last_seen)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (cluster, impersonator, username)
@@ -92,6 +92,11 @@ class UsageAggregator:
         if len(self.usage) >= self.flush_keys:
             self.flush()
 
+    def add_flushed(self, requests: int, start: str | None, end: str | None) -> None:
+        """Count requests (and their time window) that were stored by someone else, e.g. a worker's spool."""
+        self._flushed_requests += requests
+        self._flushed_window = (_earliest([self._flushed_window[0], start]), _latest([self._flushed_window[1], end]))
+
     @property
     def requests(self) -> int:
         return self._flushed_requests + int(sum(entry[0] for entry in self.usage.values()))
@@ -118,8 +123,8 @@ class UsageAggregator:
         for (username, groups), entry in per_group_set.items():
             for group in groups:
                 merge_entry(per_group, (username, group), entry)
-        conn.executemany(_GROUPS_UPSERT, ((cluster, *k, *v) for k, v in per_group.items()))
-        conn.executemany(_IMPERSONATION_UPSERT, ((cluster, *k, *v) for k, v in self.impersonations.items()))
+        conn.executemany(GROUPS_UPSERT, ((cluster, *k, *v) for k, v in per_group.items()))
+        conn.executemany(IMPERSONATION_UPSERT, ((cluster, *k, *v) for k, v in self.impersonations.items()))
         self.usage.clear()
         self.impersonations.clear()
 
@@ -165,6 +170,9 @@ class UsageImport:
     lines: int = 0
     events: int = 0
     errors: list[AuditImportError] = field(default_factory=list)
+    # Run once the transaction has ended (committed or rolled back), e.g. to detach a spool database,
+    # which SQLite refuses while the transaction still holds a lock on it.
+    after_transaction: list[Callable[[], None]] = field(default_factory=list)
 
     def error(self, source: str, line: int | None, message: str) -> None:
         self.errors.append(AuditImportError(source, line, message))
@@ -181,6 +189,7 @@ def write_usage(
     # at random places of the key_hash B-tree, so a small cache sends most back to the OS for pages.
     page_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = {-IMPORT_PAGE_CACHE_KIB}")
+    after_transaction: list[Callable[[], None]] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("INSERT OR IGNORE INTO clusters (name, created_at) VALUES (?, ?)", (cluster, started))
@@ -189,7 +198,8 @@ def write_usage(
             "INSERT INTO audit_imports (cluster, source, format, started_at) VALUES (?, ?, ?, ?)",
             (cluster, source[:500], fmt, started),
         )
-        job = UsageImport(UsageAggregator(conn, cluster, flush_keys), int(cursor.lastrowid or 0))
+        job = UsageImport(UsageAggregator(conn, cluster, flush_keys), int(cursor.lastrowid or 0),
+                          after_transaction=after_transaction)
         yield job
         job.aggregator.flush()
         conn.executemany(
@@ -209,6 +219,8 @@ def write_usage(
         raise
     finally:
         conn.execute(f"PRAGMA cache_size = {int(page_cache)}")
+        for cleanup in after_transaction:
+            cleanup()
 
 
 # --- reading ---------------------------------------------------------------------------------

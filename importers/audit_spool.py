@@ -1,0 +1,106 @@
+"""A worker's usage spool: its aggregate flushed into a private SQLite file, merged by the parent in SQL.
+
+Writing usage rows costs a Python-side bind of 14 values per row; in a parallel import that
+cost is paid by each worker into its own spool file (same table definitions as the store), and
+the parent merges every spool with one `INSERT ... SELECT ... ON CONFLICT` per table, without a
+Python-level row. The merge keeps `usage_key`'s invariants: when the store holds displaced rows,
+or a key_hash collides with another key's, the rows take the Python path (`upsert_usage`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from pathlib import Path
+
+from rbacmap.usage import GROUPS_UPSERT, IMPERSONATION_UPSERT, UsageAggregator, UsageImport
+from rbacmap.usage_key import KEY_COLUMNS, has_displaced_rows, store_collided, upsert_usage
+
+SPOOLED_TABLES = ("audit_usage", "audit_user_groups", "audit_impersonations")
+_USAGE_COLUMNS = ", ".join(("key_hash", *KEY_COLUMNS, "count", "first_seen", "last_seen"))
+_SAME_KEY = " AND ".join(f"{column} = excluded.{column}" for column in KEY_COLUMNS)
+_WIDEN = ("count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen), "
+          "last_seen = max(last_seen, excluded.last_seen)")
+# `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
+_MERGE = {
+    "audit_usage": f"INSERT INTO audit_usage ({_USAGE_COLUMNS}) SELECT {_USAGE_COLUMNS} FROM {{spool}}.audit_usage"
+                   f" WHERE true ORDER BY key_hash ON CONFLICT (key_hash) DO UPDATE SET {_WIDEN} WHERE {_SAME_KEY}",
+    "audit_user_groups": "INSERT INTO audit_user_groups SELECT * FROM {spool}.audit_user_groups WHERE true"
+                         f" ON CONFLICT (cluster, username, group_name) DO UPDATE SET {_WIDEN}",
+    "audit_impersonations": "INSERT INTO audit_impersonations SELECT * FROM {spool}.audit_impersonations WHERE true"
+                            f" ON CONFLICT (cluster, impersonator, username) DO UPDATE SET {_WIDEN}",
+}
+
+
+def table_definitions(conn: sqlite3.Connection) -> list[str]:
+    """The store's CREATE TABLE statements of the spooled tables (a spool uses the very same)."""
+    marks = ", ".join("?" * len(SPOOLED_TABLES))
+    found = dict(conn.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", SPOOLED_TABLES,
+    ).fetchall())
+    return [found[name] for name in SPOOLED_TABLES]
+
+
+def open_spool(path: Path, definitions: list[str]) -> sqlite3.Connection:
+    """A fresh spool file: private scratch space, so no journal and no syncs."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    path.chmod(0o600)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    for sql in definitions:
+        conn.execute(sql)
+    conn.execute("BEGIN")
+    return conn
+
+
+class SpoolingAggregator(UsageAggregator):
+    """A worker's aggregator: `flush` writes into its spool (the parent merges the spool later)."""
+
+    def finish(self) -> None:
+        self.flush()
+        self.conn.execute("COMMIT")
+        self.conn.close()
+
+
+def merge_spool(job: UsageImport, path: Path) -> None:
+    """Add a spool's rows to the store's tables, inside the import's transaction.
+
+    The spool stays attached until the transaction ends (SQLite keeps a lock on it until then);
+    if it cannot be attached (SQLite allows 10 attached databases), its rows go through Python.
+    """
+    conn = job.aggregator.conn
+    alias = f"spool_{next(_ALIASES)}"
+    try:
+        conn.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+    except sqlite3.OperationalError:
+        _merge_through_python(conn, path)
+        return
+    job.after_transaction.append(lambda: _detach(conn, alias))
+    select = f"SELECT {_USAGE_COLUMNS} FROM {alias}.audit_usage"
+    if has_displaced_rows(conn):
+        upsert_usage(conn, [tuple(row) for row in conn.execute(select)])
+    else:
+        expected = conn.execute(f"SELECT count(*) FROM {alias}.audit_usage").fetchone()[0]
+        before = conn.total_changes
+        conn.execute(_MERGE["audit_usage"].format(spool=alias))
+        if conn.total_changes - before != expected:  # a key_hash taken by another key: see usage_key
+            store_collided(conn, [tuple(row) for row in conn.execute(select + " ORDER BY key_hash")])
+    conn.execute(_MERGE["audit_user_groups"].format(spool=alias))
+    conn.execute(_MERGE["audit_impersonations"].format(spool=alias))
+
+
+def _detach(conn: sqlite3.Connection, alias: str) -> None:
+    conn.execute(f"DETACH DATABASE {alias}")
+
+
+def _merge_through_python(conn: sqlite3.Connection, path: Path) -> None:
+    spool = sqlite3.connect(path)
+    try:
+        upsert_usage(conn, [tuple(row) for row in spool.execute(f"SELECT {_USAGE_COLUMNS} FROM audit_usage")])
+        conn.executemany(GROUPS_UPSERT, spool.execute("SELECT * FROM audit_user_groups"))
+        conn.executemany(IMPERSONATION_UPSERT, spool.execute("SELECT * FROM audit_impersonations"))
+    finally:
+        spool.close()
+
+
+_ALIASES = itertools.count()
