@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rbacmap.usage import GROUPS_UPSERT, IMPERSONATION_UPSERT, UsageAggregator, UsageImport
-from rbacmap.usage_key import KEY_COLUMNS, has_displaced_rows, store_collided, upsert_usage
+from rbacmap.usage_key import KEY_COLUMNS, UsageRow, has_displaced_rows, key_hash, store_collided, upsert_usage
 
 SPOOLED_TABLES = ("audit_usage", "audit_user_groups", "audit_impersonations")
 _USAGE_COLUMNS = ", ".join(("key_hash", *KEY_COLUMNS, "count", "first_seen", "last_seen"))
@@ -24,7 +26,8 @@ _WIDEN = ("count = count + excluded.count, first_seen = min(first_seen, excluded
 # `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
 _MERGE = {
     "audit_usage": f"INSERT INTO audit_usage ({_USAGE_COLUMNS}) SELECT {_USAGE_COLUMNS} FROM {{spool}}.audit_usage"
-                   f" WHERE true ORDER BY key_hash ON CONFLICT (key_hash) DO UPDATE SET {_WIDEN} WHERE {_SAME_KEY}",
+                   f" WHERE key_hash >= 0 ORDER BY key_hash"
+                   f" ON CONFLICT (key_hash) DO UPDATE SET {_WIDEN} WHERE {_SAME_KEY}",
     "audit_user_groups": "INSERT INTO audit_user_groups SELECT * FROM {spool}.audit_user_groups WHERE true"
                          f" ON CONFLICT (cluster, username, group_name) DO UPDATE SET {_WIDEN}",
     "audit_impersonations": "INSERT INTO audit_impersonations SELECT * FROM {spool}.audit_impersonations WHERE true"
@@ -78,15 +81,22 @@ def merge_spool(job: UsageImport, path: Path) -> None:
     job.after_transaction.append(lambda: _detach(conn, alias))
     select = f"SELECT {_USAGE_COLUMNS} FROM {alias}.audit_usage"
     if has_displaced_rows(conn):
-        upsert_usage(conn, [tuple(row) for row in conn.execute(select)])
+        upsert_usage(conn, _rehomed(conn.execute(select)))
     else:
-        expected = conn.execute(f"SELECT count(*) FROM {alias}.audit_usage").fetchone()[0]
+        expected = conn.execute(f"SELECT count(*) FROM {alias}.audit_usage WHERE key_hash >= 0").fetchone()[0]
         before = conn.total_changes
         conn.execute(_MERGE["audit_usage"].format(spool=alias))
         if conn.total_changes - before != expected:  # a key_hash taken by another key: see usage_key
-            store_collided(conn, [tuple(row) for row in conn.execute(select + " ORDER BY key_hash")])
+            store_collided(conn, [tuple(row) for row in conn.execute(select + " WHERE key_hash >= 0")])
+        # Keys the spool itself had to displace (their hash collided there) go through Python.
+        upsert_usage(conn, _rehomed(conn.execute(select + " WHERE key_hash < 0")))
     conn.execute(_MERGE["audit_user_groups"].format(spool=alias))
     conn.execute(_MERGE["audit_impersonations"].format(spool=alias))
+
+
+def _rehomed(rows: Iterable[Sequence[Any]]) -> list[UsageRow]:
+    """Spool rows with the key_hash of their own columns (a spool's displaced rows have a negative one)."""
+    return [tuple(row) if row[0] >= 0 else (key_hash(row[1:11]), *row[1:]) for row in rows]
 
 
 def _detach(conn: sqlite3.Connection, alias: str) -> None:
@@ -96,7 +106,7 @@ def _detach(conn: sqlite3.Connection, alias: str) -> None:
 def _merge_through_python(conn: sqlite3.Connection, path: Path) -> None:
     spool = sqlite3.connect(path)
     try:
-        upsert_usage(conn, [tuple(row) for row in spool.execute(f"SELECT {_USAGE_COLUMNS} FROM audit_usage")])
+        upsert_usage(conn, _rehomed(spool.execute(f"SELECT {_USAGE_COLUMNS} FROM audit_usage")))
         conn.executemany(GROUPS_UPSERT, spool.execute("SELECT * FROM audit_user_groups"))
         conn.executemany(IMPERSONATION_UPSERT, spool.execute("SELECT * FROM audit_impersonations"))
     finally:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rbacmap import usage_key
 from rbacmap.importers import audit_parallel
 from rbacmap.importers.audit import import_audit
 from rbacmap.importers.audit_parallel import cut_points, worker_count
@@ -107,3 +109,39 @@ def test_small_files_stay_sequential(monkeypatch: pytest.MonkeyPatch) -> None:
     assert worker_count(1 << 40, requested=1) == 1
     monkeypatch.setenv(audit_parallel.WORKERS_ENV, "1")
     assert worker_count(1 << 40) == 1
+
+
+class _CoarseDigest:
+    """Stands in for blake2b with 3 possible values: key hashes collide all the time."""
+
+    def __init__(self, data: bytes, digest_size: int) -> None:
+        self.value = len(data) % 3
+
+    def digest(self) -> bytes:
+        return bytes([self.value]) * 8
+
+
+def _usage_rows(store: Store) -> list[dict[str, Any]]:
+    columns = "cluster, username, verb, api_group, resource, subresource, namespace, name, non_resource_url, decision"
+    return store.query(f"SELECT {columns}, count, first_seen, last_seen FROM audit_usage ORDER BY {columns}")
+
+
+@pytest.mark.parametrize("spool_merge", ["sql", "python"])
+def test_spools_merge_exactly_even_when_hashes_collide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool_merge: str
+) -> None:
+    """Colliding key hashes (and a connection that cannot ATTACH) still store exactly the sequential rows."""
+    monkeypatch.setattr(audit_parallel, "PARALLEL_MIN_BYTES", 1)
+    log = tmp_path / "audit.jsonl"
+    log.write_bytes(_log(random.Random(9), 400))
+    with Store(str(tmp_path / "real.db")) as store:
+        import_audit(store, [str(log)], "c", workers=1)
+        expected = _usage_rows(store)
+    monkeypatch.setattr(usage_key, "blake2b", lambda data, digest_size: _CoarseDigest(data, digest_size))
+    with Store(str(tmp_path / "coarse.db")) as store:
+        if spool_merge == "python":
+            store.conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        import_audit(store, [str(log)], "c", workers=3)
+        assert _usage_rows(store) == expected
+        displaced = store.query("SELECT count(*) AS n FROM audit_usage WHERE key_hash < 0")[0]["n"]
+        assert displaced == len(expected) - 3
