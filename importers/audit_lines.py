@@ -1,12 +1,14 @@
-"""The hot path of `import audit`: JSON lines read in large chunks, Kubernetes events counted inline.
+"""The hot path of `import audit`: JSON lines iterated as read, Kubernetes events counted inline.
 
 A million-event log spends most of its time here, so `import_k8s_lines` is one flat loop
-with everything bound to locals: it parses each line with orjson, pulls the request's
-attributes out exactly as `audit_formats.from_k8s_event` does, and inlines the final-stage
-case of `StageDeduplicator.add` and `UsageAggregator.add`. Anything unusual (a record that
-is not a well-formed event, an earlier stage, a missing auditID, an EKS CloudWatch record)
-goes through those reference functions instead, so results and error messages are
-identical to the plain path; `tests/audit/test_hot_loop.py` checks that they agree.
+with everything bound to locals: it decodes each line by schema (`audit_event_schema`:
+msgspec Structs holding only the fields usage needs), computes the request's attributes
+exactly as `audit_formats.from_k8s_event` does, and inlines the final-stage case of
+`StageDeduplicator.add` and `UsageAggregator.add`. Anything unusual (a line that does not
+decode into the schema, impersonation, an earlier stage, a missing auditID, an EKS
+CloudWatch record) goes through those reference functions instead (parsed by orjson), so
+results and error messages are identical to the plain path; `tests/audit/test_hot_loop.py`
+checks that they agree. `audit_parallel` runs this loop in several processes for big files.
 """
 
 from __future__ import annotations
