@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant
@@ -83,12 +84,18 @@ class Edge:
     only when shown, or plain text); `condition` a caveat that must also hold (e.g. a
     reachable webhook endpoint).
 
-    A plain slotted class, not a frozen dataclass: a big cluster makes ~70k edges and a
-    frozen dataclass's `__init__` (one `object.__setattr__` per field) cost 5x more. Treat
-    an edge as immutable; equality ignores `primitive`, as the dataclass's did.
+    Provenance may be lazy (`lazy_edge`): the search only needs source and target, and a big
+    cluster makes ~70k edges of which a few thousand end up on a reported path. Such an edge
+    keeps a `describe` callable that rebuilds the full edge, with the same code and the same
+    permissions objects as an eager one, on the first access to a provenance field.
+
+    A plain slotted class, not a frozen dataclass: a frozen dataclass's `__init__` (one
+    `object.__setattr__` per field) cost 5x more. Treat an edge as immutable; equality
+    ignores `primitive`, as the dataclass's did.
     """
 
-    __slots__ = ("source", "target", "action", "detail", "grants", "objects", "explain", "condition", "primitive")
+    __slots__ = ("source", "target", "primitive", "_action", "_detail", "_grants", "_objects", "_explain",
+                 "_condition", "_describe")
 
     def __init__(
         self, source: Identity | Pool, target: Node, action: str, detail: str, grants: tuple[Grant, ...] = (),
@@ -96,13 +103,62 @@ class Edge:
     ) -> None:
         self.source = source
         self.target = target
-        self.action = action
-        self.detail = detail
-        self.grants = grants
-        self.objects = objects
-        self.explain = explain
-        self.condition = condition
         self.primitive = primitive
+        self._action = action
+        self._detail = detail
+        self._grants = grants
+        self._objects = objects
+        self._explain = explain
+        self._condition = condition
+        self._describe: Callable[[], Edge] | None = None
+
+    def _resolve(self) -> None:
+        """Fill in the provenance of a lazy edge from the full edge its `describe` rebuilds."""
+        describe = self._describe
+        if describe is None:
+            return
+        full = describe()
+        if full.source != self.source or full.target != self.target:
+            raise AssertionError(f"{self.primitive}: described {full!r} instead of {self!r}")
+        self._action, self._detail, self._grants = full.action, full.detail, full.grants
+        self._objects, self._explain, self._condition = full.objects, full.explain, full.condition
+        self._describe = None
+
+    @property
+    def action(self) -> str:
+        if self._describe is not None:
+            self._resolve()
+        return self._action
+
+    @property
+    def detail(self) -> str:
+        if self._describe is not None:
+            self._resolve()
+        return self._detail
+
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        if self._describe is not None:
+            self._resolve()
+        return self._grants
+
+    @property
+    def objects(self) -> tuple[ObjectRef, ...]:
+        if self._describe is not None:
+            self._resolve()
+        return self._objects
+
+    @property
+    def explain(self) -> str | Sentence:
+        if self._describe is not None:
+            self._resolve()
+        return self._explain
+
+    @property
+    def condition(self) -> str:
+        if self._describe is not None:
+            self._resolve()
+        return self._condition
 
     def _compared(self) -> tuple[object, ...]:
         return (self.source, self.target, self.action, self.detail, self.grants, self.objects, self.explain,
@@ -115,11 +171,31 @@ class Edge:
         return hash(self._compared())
 
     def __repr__(self) -> str:
-        return (f"Edge(source={self.source!r}, target={self.target!r}, action={self.action!r}, "
-                f"detail={self.detail!r}, primitive={self.primitive!r})")
+        if self._describe is not None:
+            return f"Edge(source={self.source!r}, target={self.target!r}, primitive={self.primitive!r}, lazy)"
+        return (f"Edge(source={self.source!r}, target={self.target!r}, action={self._action!r}, "
+                f"detail={self._detail!r}, primitive={self.primitive!r})")
 
     def granted_by_json(self) -> dict[str, object]:
         return {
             "grants": [{**grant.to_json(), "rule_text": grant.rule.describe()} for grant in self.grants],
             "objects": [obj.to_json() for obj in self.objects],
         }
+
+
+def lazy_edge(source: Identity | Pool, target: Node, primitive: str, describe: Callable[[], Edge]) -> Edge:
+    """An edge whose provenance `describe()` builds on first use (it must return an equal source and target).
+
+    `describe` is typically `functools.partial(_describe, permissions, identity, namespace)`
+    of the primitive: it holds the permissions object the search used, so the provenance is
+    exactly what an eager edge would have carried.
+    """
+    edge = _new_edge(Edge)
+    edge.source = source
+    edge.target = target
+    edge.primitive = primitive
+    edge._describe = describe
+    return edge
+
+
+_new_edge = object.__new__

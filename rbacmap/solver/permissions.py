@@ -246,6 +246,7 @@ class EffectivePermissions:
     _global_rules_ids: set[int] = field(default_factory=set, repr=False)  # cluster + every namespace
     _namespace_rules: dict[str, set[int]] = field(default_factory=dict, repr=False)  # namespace -> rule lists
     _scopes: dict[int, PermissionScope] = field(default_factory=dict, repr=False)  # by request key list id
+    _where: dict[int, tuple[str | None, ...]] = field(default_factory=dict, repr=False)  # by request key list id
     # frozen _rules_ids and its id in the matcher (None: not computed since the last `place`).
     _held: tuple[frozenset[int], int] | None = field(default=None, repr=False)
 
@@ -256,6 +257,7 @@ class EffectivePermissions:
         self._rules_ids.add(rules_id)
         self._held = None
         self._scopes = {}
+        self._where = {}
         if binding.key.kind == CLUSTER_ROLE_BINDING:
             self.cluster.append(applied)
             self._global_rules_ids.add(rules_id)
@@ -316,6 +318,30 @@ class EffectivePermissions:
         if found is None:
             found = self._scopes[list_id] = self._scope_any(keys, list_id)
         return found
+
+    def where_any(self, requests: Sequence[ResourceRequest]) -> tuple[str | None, ...]:
+        """The places of `scope_any(requests)` without their grants: (None,) for every namespace, else
+        the namespaces, sorted. Edges are made from this; their grants only for the shown ones."""
+        keys, list_id = request_list(requests)
+        found = self._where.get(list_id)
+        if found is None:
+            found = self._where[list_id] = self._where_any(keys, list_id)
+        return found
+
+    def _where_any(self, keys: tuple[RequestKey, ...], list_id: int) -> tuple[str | None, ...]:
+        held, held_id = self.held()
+        allowings = self.matcher.relevant_by_id(held, held_id, keys, list_id)
+        if not allowings:
+            return ()
+        global_ids = self._global_rules_ids
+        if global_ids and any(not allowing.keys().isdisjoint(global_ids) for allowing in allowings):
+            return (None,)  # as `_scope_any`: some ClusterRoleBinding (or every-namespace binding) allows it
+        namespace_rules = self._namespace_rules
+        if len(namespace_rules) == 1:  # most identities: one namespace
+            [(namespace, held_here)] = namespace_rules.items()
+            return (namespace,) if any(not a.keys().isdisjoint(held_here) for a in allowings) else ()
+        return tuple(namespace for namespace in sorted(namespace_rules)
+                     if any(not a.keys().isdisjoint(namespace_rules[namespace]) for a in allowings))
 
     def _scope_any(self, keys: tuple[RequestKey, ...], list_id: int) -> PermissionScope:
         held, held_id = self.held()

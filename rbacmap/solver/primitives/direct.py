@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from rbacmap.model import SYSTEM_MASTERS, ResourceRequest
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import Edge, ObjectRef
+from rbacmap.solver.edges import Edge, ObjectRef, lazy_edge
+from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import as_flags, sentence
-from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST
-from rbacmap.solver.primitives.scopes import places, proving_request, where
+from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EffectivePermissions
+from rbacmap.solver.primitives.scopes import grants_at, proving_request, where
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, secrets_target
 
 SECRET_READS = [ResourceRequest(verb, "secrets") for verb in ("list", "get", "watch")]
@@ -37,11 +39,17 @@ def direct_grants(ctx: SolverContext) -> Iterator[Edge]:
                 primitive="direct",
             )
             continue
-        for namespace, grants in places(permissions.scope_any(SECRET_READS)):
-            request = proving_request(grants, SECRET_READS, namespace)
-            yield Edge(
-                identity, secrets_target(namespace), "read secrets",
-                f"{request.verb} secrets{where(namespace)} (no resourceNames)", grants=grants,
-                explain=sentence(identity, request, grants, "it can read Secret values"),
-                primitive="direct",
-            )
+        for namespace in permissions.where_any(SECRET_READS):
+            yield lazy_edge(identity, secrets_target(namespace), "direct",
+                            partial(_describe_read, identity, permissions, namespace))
+
+
+def _describe_read(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
+    grants = grants_at(permissions.scope_any(SECRET_READS), namespace)
+    request = proving_request(grants, SECRET_READS, namespace)
+    return Edge(
+        identity, secrets_target(namespace), "read secrets",
+        f"{request.verb} secrets{where(namespace)} (no resourceNames)", grants=grants,
+        explain=sentence(identity, request, grants, "it can read Secret values"),
+        primitive="direct",
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool
+from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool, lazy_edge
+from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
-from rbacmap.solver.primitives.scopes import places, proving_request, where
+from rbacmap.solver.permissions import EffectivePermissions
+from rbacmap.solver.primitives.scopes import grants_at, proving_request, where
 from rbacmap.solver.targets import exec_target
 
 EXEC_REQUESTS = [
@@ -18,18 +21,28 @@ EXEC_REQUESTS = [
 
 def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
     for identity, permissions in ctx.frontier_permissions(EXEC_REQUESTS):
-        for namespace, grants in places(permissions.scope_any(EXEC_REQUESTS)):
-            request = proving_request(grants, EXEC_REQUESTS, namespace)
-            action = f"{request.verb} pods/{request.subresource}"
-            yield Edge(
-                identity, exec_target(namespace), action, f"{action}{where(namespace)}", grants=grants,
-                explain=sentence(identity, request, grants, "it runs commands in existing pods"),
-                primitive="exec_attach",
-            )
-            yield Edge(
-                identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
-                f"{action}{where(namespace)}: read the mounted ServiceAccount token", grants=grants,
-                explain=sentence(identity, request, grants,
-                                 "`cat /var/run/secrets/kubernetes.io/serviceaccount/token` in a pod gives its token"),
-                primitive="exec_attach",
-            )
+        for namespace in permissions.where_any(EXEC_REQUESTS):
+            yield lazy_edge(identity, exec_target(namespace), "exec_attach",
+                            partial(_describe, identity, permissions, namespace, False))
+            yield lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), "exec_attach",
+                            partial(_describe, identity, permissions, namespace, True))
+
+
+def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None, token: bool) -> Edge:
+    """The exec target's edge, or (`token`) the edge to the pods' ServiceAccounts."""
+    grants = grants_at(permissions.scope_any(EXEC_REQUESTS), namespace)
+    request = proving_request(grants, EXEC_REQUESTS, namespace)
+    action = f"{request.verb} pods/{request.subresource}"
+    if not token:
+        return Edge(
+            identity, exec_target(namespace), action, f"{action}{where(namespace)}", grants=grants,
+            explain=sentence(identity, request, grants, "it runs commands in existing pods"),
+            primitive="exec_attach",
+        )
+    return Edge(
+        identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
+        f"{action}{where(namespace)}: read the mounted ServiceAccount token", grants=grants,
+        explain=sentence(identity, request, grants,
+                         "`cat /var/run/secrets/kubernetes.io/serviceaccount/token` in a pod gives its token"),
+        primitive="exec_attach",
+    )

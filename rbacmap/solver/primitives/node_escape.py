@@ -13,16 +13,18 @@ every node and every running pod's token.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import PodFacts, SolverContext
-from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, ObjectRef, Pool
+from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, ObjectRef, Pool, lazy_edge
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
-from rbacmap.solver.primitives.scopes import places, proving_request
+from rbacmap.solver.primitives.scopes import grants_at, proving_request
 from rbacmap.solver.targets import exec_target
 
 BLOCKING_LEVELS = ("baseline", "restricted")
@@ -41,32 +43,53 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     open_namespaces = [ns for ns in all_namespaces if not blocks_privileged_pods(ctx.objects.pod_security_enforce(ns))]
     is_open = set(open_namespaces)
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        for namespace, grants in places(permissions.scope_any(POD_CREATORS)):
+        for namespace in permissions.where_any(POD_CREATORS):
             candidates = open_namespaces if namespace is None else [namespace] if namespace in is_open else []
             if namespace is not None and namespace not in known:
                 candidates = [namespace]  # unknown namespace: no labels seen, so no enforcement known
             if candidates:
-                yield from _escape(ctx, identity, grants, proving_request(grants, POD_CREATORS, candidates[0]),
-                                   _labels_ref(ctx, candidates[0]), "create a privileged pod with hostPID and a "
-                                   f"hostPath / volume in {candidates[0]}")
-        for namespace, grants in places(permissions.scope_any(EXEC_REQUESTS)):
+                yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
+                                                        candidates[0]))
+        for namespace in permissions.where_any(EXEC_REQUESTS):
             pod = ctx.objects.first_escaping_pod(namespace)
             if pod is not None:
-                yield from _escape(ctx, identity, grants, proving_request(grants, EXEC_REQUESTS, pod.namespace),
-                                   pod.ref(_escape_facts(pod)), f"exec into {pod.kind} {pod.namespace}/{pod.name}, "
-                                   "which can reach the node")
+                yield from _lazy_pair(identity, partial(_describe_exec, identity, permissions, namespace, pod))
+
+
+def _lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
+    """The two edges of `_escape`, their provenance built by `describe` when shown."""
+    return (lazy_edge(identity, exec_target(None), "node_escape", partial(_pick, describe, 0)),
+            lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*"), "node_escape", partial(_pick, describe, 1)))
+
+
+def _pick(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
+    return describe()[index]
+
+
+def _describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
+                     namespace: str | None, candidate: str) -> tuple[Edge, Edge]:
+    grants = grants_at(permissions.scope_any(POD_CREATORS), namespace)
+    return _escape(identity, grants, proving_request(grants, POD_CREATORS, candidate), _labels_ref(ctx, candidate),
+                   f"create a privileged pod with hostPID and a hostPath / volume in {candidate}")
+
+
+def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
+                   pod: PodFacts) -> tuple[Edge, Edge]:
+    grants = grants_at(permissions.scope_any(EXEC_REQUESTS), namespace)
+    return _escape(identity, grants, proving_request(grants, EXEC_REQUESTS, pod.namespace),
+                   pod.ref(_escape_facts(pod)), f"exec into {pod.kind} {pod.namespace}/{pod.name}, "
+                   "which can reach the node")
 
 
 def _escape(
-    ctx: SolverContext, identity: Identity, grants: tuple[Grant, ...], request: ResourceRequest,
-    enabler: ObjectRef, how: str,
-) -> Iterator[Edge]:
+    identity: Identity, grants: tuple[Grant, ...], request: ResourceRequest, enabler: ObjectRef, how: str,
+) -> tuple[Edge, Edge]:
     explain = sentence(identity, request, grants, f"{how}; root on the node then reads every pod's token "
                        "(kubectl get ns --show-labels shows the Pod Security level)")
-    yield Edge(identity, exec_target(None), "escape to the node", how, grants=grants, objects=(enabler,),
-               explain=explain, primitive="node_escape")
-    yield Edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*"), "escape to the node", how, grants=grants,
-               objects=(enabler,), explain=explain, primitive="node_escape")
+    return (Edge(identity, exec_target(None), "escape to the node", how, grants=grants, objects=(enabler,),
+                 explain=explain, primitive="node_escape"),
+            Edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*"), "escape to the node", how, grants=grants,
+                 objects=(enabler,), explain=explain, primitive="node_escape"))
 
 
 def _labels_ref(ctx: SolverContext, namespace: str) -> ObjectRef:

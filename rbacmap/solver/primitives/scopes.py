@@ -18,6 +18,11 @@ def places(scope: PermissionScope) -> list[tuple[str | None, tuple[Grant, ...]]]
     return sorted(scope.namespaces.items())
 
 
+def grants_at(scope: PermissionScope, namespace: str | None) -> tuple[Grant, ...]:
+    """The grants `places(scope)` pairs with `namespace` (one of its places; None: every namespace)."""
+    return scope.everywhere if namespace is None else scope.namespaces[namespace]
+
+
 def proving_request(
     grants: tuple[Grant, ...], candidates: Sequence[ResourceRequest], namespace: str | None
 ) -> ResourceRequest:

@@ -3,47 +3,61 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import SolverContext, token_secret_ref
-from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL, Edge, Pool
+from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL, Edge, Pool, lazy_edge
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.direct import SECRET_READS
-from rbacmap.solver.primitives.scopes import in_namespace, places, proving_request, where
+from rbacmap.solver.primitives.scopes import grants_at, in_namespace, proving_request, where
 
 GET_SECRET = ResourceRequest("get", "secrets")
 CREATE_SECRET = ResourceRequest("create", "secrets")
+CREATE_SECRETS = [CREATE_SECRET]
 ASKED = [*SECRET_READS, CREATE_SECRET]  # GET_SECRET is one of SECRET_READS
 
 
 def secrets(ctx: SolverContext) -> Iterator[Edge]:
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        readable = places(permissions.scope_any(SECRET_READS))
-        for namespace, grants in readable:
-            request = proving_request(grants, SECRET_READS, namespace)
-            yield Edge(
-                identity, Pool.of(TOKEN_SECRETS_POOL, namespace or "*"), "read a token Secret",
-                f"{request.verb} secrets{where(namespace)}: legacy ServiceAccount token Secrets", grants=grants,
-                explain=sentence(identity, request, grants, "a kubernetes.io/service-account-token Secret holds "
-                                 "a long-lived token of its ServiceAccount"),
-                primitive="secrets",
-            )
-        covered = {namespace for namespace, _ in readable}
-        if None not in covered:
-            yield from _named_reads(ctx, identity, covered)
-        for namespace, grants in places(permissions.scope(CREATE_SECRET)):
-            request = in_namespace(CREATE_SECRET, namespace)
-            yield Edge(
-                identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "mint a token Secret",
-                f"create a Secret of type kubernetes.io/service-account-token{where(namespace)} annotated with the "
-                "victim ServiceAccount; the token controller fills in its token",
-                grants=grants,
-                condition="reading the filled-in Secret back (get secrets, or mounting it in a pod)",
-                explain=sentence(identity, request, grants, "the token controller writes a token of the named "
-                                 "ServiceAccount into it"),
-                primitive="secrets",
-            )
+        readable = permissions.where_any(SECRET_READS)
+        for namespace in readable:
+            yield lazy_edge(identity, Pool.of(TOKEN_SECRETS_POOL, namespace or "*"), "secrets",
+                            partial(_describe_read, identity, permissions, namespace))
+        if None not in readable:
+            yield from _named_reads(ctx, identity, set(readable))
+        for namespace in permissions.where_any(CREATE_SECRETS):
+            yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "secrets",
+                            partial(_describe_mint, identity, permissions, namespace))
+
+
+def _describe_read(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
+    grants = grants_at(permissions.scope_any(SECRET_READS), namespace)
+    request = proving_request(grants, SECRET_READS, namespace)
+    return Edge(
+        identity, Pool.of(TOKEN_SECRETS_POOL, namespace or "*"), "read a token Secret",
+        f"{request.verb} secrets{where(namespace)}: legacy ServiceAccount token Secrets", grants=grants,
+        explain=sentence(identity, request, grants, "a kubernetes.io/service-account-token Secret holds "
+                         "a long-lived token of its ServiceAccount"),
+        primitive="secrets",
+    )
+
+
+def _describe_mint(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
+    grants = grants_at(permissions.scope(CREATE_SECRET), namespace)
+    request = in_namespace(CREATE_SECRET, namespace)
+    return Edge(
+        identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "mint a token Secret",
+        f"create a Secret of type kubernetes.io/service-account-token{where(namespace)} annotated with the "
+        "victim ServiceAccount; the token controller fills in its token",
+        grants=grants,
+        condition="reading the filled-in Secret back (get secrets, or mounting it in a pod)",
+        explain=sentence(identity, request, grants, "the token controller writes a token of the named "
+                         "ServiceAccount into it"),
+        primitive="secrets",
+    )
 
 
 def _named_reads(ctx: SolverContext, identity: Identity, covered: set[str | None]) -> Iterator[Edge]:
