@@ -118,6 +118,7 @@ class RuleMatcher:
     # (id of the rule-list set an identity holds, request key list id) -> the `allowing` maps that concern them.
     _relevant: dict[tuple[int, int], tuple[dict[int, tuple[int, ...]], ...]] = field(default_factory=dict)
     _held_ids: dict[frozenset[int], int] = field(default_factory=dict)
+    _allowed: dict[tuple[int, int], frozenset[int]] = field(default_factory=dict)  # see `allowed_by_id`
     # request key list id -> (its keys, rule lists with a rule allowing one of the requests for some name).
     _touching: dict[int, tuple[tuple[RequestKey, ...], set[int]]] = field(default_factory=dict)
     _names_resources: dict[int, bool] = field(default_factory=dict)  # held set id -> any rule with resourceNames
@@ -133,6 +134,7 @@ class RuleMatcher:
             for key, allowing in self._allowing.items():  # a rule list added late (virtual roles)
                 _match_into(allowing, rules_id, role.rules, key)
             self._relevant.clear()
+            self._allowed.clear()
             for keys, touching in self._touching.values():
                 if _touches(keys, role.rules):
                     touching.add(rules_id)
@@ -165,6 +167,21 @@ class RuleMatcher:
         if found is None:
             found = tuple(a for a in map(self.allowing, keys) if not a.keys().isdisjoint(held))
             self._relevant[(held_id, list_id)] = found
+        return found
+
+    def allowed_by_id(
+        self, held: frozenset[int], held_id: int, keys: tuple[RequestKey, ...], list_id: int
+    ) -> frozenset[int]:
+        """The rule lists in `held` that allow one of the requests (unnamed), memoized by the ints naming both.
+
+        Whether an identity is allowed one of the requests in a place is then one `isdisjoint`
+        with the rule lists it holds there.
+        """
+        found = self._allowed.get((held_id, list_id))
+        if found is None:
+            allowings = self.relevant_by_id(held, held_id, keys, list_id)
+            found = frozenset(rules_id for allowing in allowings for rules_id in allowing if rules_id in held)
+            self._allowed[(held_id, list_id)] = found
         return found
 
     def may_allow_any(self, held: frozenset[int], keys: tuple[RequestKey, ...], list_id: int) -> bool:
@@ -319,6 +336,14 @@ class EffectivePermissions:
             found = self._scopes[list_id] = self._scope_any(keys, list_id)
         return found
 
+    def where(self, request: ResourceRequest) -> tuple[str | None, ...]:
+        """`where_any` of one request: the places of `scope(request)` without their grants."""
+        keys, list_id = single_request(request)
+        found = self._where.get(list_id)
+        if found is None:
+            found = self._where[list_id] = self._where_any(keys, list_id)
+        return found
+
     def where_any(self, requests: Sequence[ResourceRequest]) -> tuple[str | None, ...]:
         """The places of `scope_any(requests)` without their grants: (None,) for every namespace, else
         the namespaces, sorted. Edges are made from this; their grants only for the shown ones."""
@@ -330,18 +355,17 @@ class EffectivePermissions:
 
     def _where_any(self, keys: tuple[RequestKey, ...], list_id: int) -> tuple[str | None, ...]:
         held, held_id = self.held()
-        allowings = self.matcher.relevant_by_id(held, held_id, keys, list_id)
-        if not allowings:
+        allowed = self.matcher.allowed_by_id(held, held_id, keys, list_id)
+        if not allowed:
             return ()
-        global_ids = self._global_rules_ids
-        if global_ids and any(not allowing.keys().isdisjoint(global_ids) for allowing in allowings):
+        if not allowed.isdisjoint(self._global_rules_ids):
             return (None,)  # as `_scope_any`: some ClusterRoleBinding (or every-namespace binding) allows it
         namespace_rules = self._namespace_rules
         if len(namespace_rules) == 1:  # most identities: one namespace
             [(namespace, held_here)] = namespace_rules.items()
-            return (namespace,) if any(not a.keys().isdisjoint(held_here) for a in allowings) else ()
+            return () if allowed.isdisjoint(held_here) else (namespace,)
         return tuple(namespace for namespace in sorted(namespace_rules)
-                     if any(not a.keys().isdisjoint(namespace_rules[namespace]) for a in allowings))
+                     if not allowed.isdisjoint(namespace_rules[namespace]))
 
     def _scope_any(self, keys: tuple[RequestKey, ...], list_id: int) -> PermissionScope:
         held, held_id = self.held()

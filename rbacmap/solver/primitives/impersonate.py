@@ -9,14 +9,17 @@ Usernames of ServiceAccounts are impersonated through `serviceaccounts`, not `us
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
+from itertools import chain
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import SYSTEM_MASTERS, ResourceRequest, parse_service_account_username
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Pool
+from rbacmap.solver.edges import GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Pool, lazy_edge
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
-from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reached, where
+from rbacmap.solver.permissions import EffectivePermissions
+from rbacmap.solver.primitives.scopes import grants_at, in_namespace, service_accounts_reached, where
 
 USERS = ResourceRequest("impersonate", "users")
 GROUPS = ResourceRequest("impersonate", "groups")
@@ -27,17 +30,11 @@ ASKED = [USERS, SERVICE_ACCOUNTS]
 
 def impersonate(ctx: SolverContext) -> Iterator[Edge]:
     for identity, _ in ctx.frontier_permissions(ASKED):
-        someone: tuple[Grant, ...] = ()
-        for edge in _users(ctx, identity):
-            someone = someone or edge.grants
+        first: Edge | None = None  # its grants (never empty) let groups be impersonated too
+        for edge in chain(_users(ctx, identity), _service_accounts(ctx, identity)):
+            first = first or edge
             yield edge
-        for edge in _service_accounts(ctx, identity):
-            someone = someone or edge.grants
-            yield edge
-        if not someone:
-            someone = _any_named_service_account(ctx, identity)
-        if someone:
-            yield from _groups(ctx, identity, someone)
+        yield from _groups(ctx, identity, first)
 
 
 def _any_named_service_account(ctx: SolverContext, identity: Identity) -> tuple[Grant, ...]:
@@ -81,13 +78,11 @@ def _users(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
 
 
 def _service_accounts(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
-    unrestricted, named = service_accounts_reached(ctx.objects, ctx.permissions(identity), SERVICE_ACCOUNTS)
-    for namespace, grants in unrestricted:
-        yield Edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "impersonate a ServiceAccount",
-                   f"impersonate serviceaccounts{where(namespace)}", grants=grants,
-                   explain=sentence(identity, in_namespace(SERVICE_ACCOUNTS, namespace), grants,
-                                    "`kubectl --as=system:serviceaccount:NS:NAME` acts as it"),
-                   primitive="impersonate")
+    permissions = ctx.permissions(identity)
+    unrestricted, named = service_accounts_reached(ctx.objects, permissions, SERVICE_ACCOUNTS)
+    for namespace in unrestricted:
+        yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "impersonate",
+                        partial(_describe_service_accounts, identity, permissions, namespace))
     for account in named:
         yield Edge(identity, ctx.identity_for_service_account(account.namespace, account.name),
                    "impersonate a ServiceAccount",
@@ -97,9 +92,25 @@ def _service_accounts(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
                    primitive="impersonate")
 
 
-def _groups(ctx: SolverContext, identity: Identity, someone: tuple[Grant, ...]) -> Iterator[Edge]:
+def _describe_service_accounts(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
+    grants = grants_at(permissions.scope(SERVICE_ACCOUNTS), namespace)
+    return Edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "impersonate a ServiceAccount",
+                f"impersonate serviceaccounts{where(namespace)}", grants=grants,
+                explain=sentence(identity, in_namespace(SERVICE_ACCOUNTS, namespace), grants,
+                                 "`kubectl --as=system:serviceaccount:NS:NAME` acts as it"),
+                primitive="impersonate")
+
+
+def _groups(ctx: SolverContext, identity: Identity, first: Edge | None) -> Iterator[Edge]:
+    """Group impersonation, with the grants to impersonate someone (`first` edge's, else a named SA's)."""
     permissions = ctx.permissions(identity)
     grants = permissions.grants(GROUPS)
+    names = () if grants else sorted(permissions.named_resources(GROUPS))
+    if not grants and not names:
+        return
+    someone = first.grants if first is not None else _any_named_service_account(ctx, identity)
+    if not someone:
+        return
     if grants:
         ctx.identity_for_group(SYSTEM_MASTERS)
         yield Edge(identity, Pool.of(GROUPS_POOL), "impersonate a group",
@@ -109,7 +120,7 @@ def _groups(ctx: SolverContext, identity: Identity, someone: tuple[Grant, ...]) 
                                     "system:masters included"),
                    primitive="impersonate")
         return
-    for name in sorted(permissions.named_resources(GROUPS)):
+    for name in names:
         request = in_namespace(GROUPS, None, name)
         grants = permissions.grants(request)
         if grants:

@@ -86,16 +86,17 @@ class NamedServiceAccount:
 
 def service_accounts_reached(
     objects: ClusterObjects, permissions: EffectivePermissions, request: ResourceRequest
-) -> tuple[list[tuple[str | None, tuple[Grant, ...]]], list[NamedServiceAccount]]:
+) -> tuple[tuple[str | None, ...], list[NamedServiceAccount]]:
     """Which ServiceAccounts `request` (on serviceaccounts) reaches: whole namespaces, then named ones.
 
-    First the places where any name is allowed (as `places`); then, unless that is every
+    First the places where any name is allowed (as `places`, without grants: those are
+    `grants_at(permissions.scope(request), namespace)`); then, unless that is every
     namespace, each existing ServiceAccount elsewhere that resourceNames allow by name.
     """
-    unrestricted = places(permissions.scope(request))
-    if any(namespace is None for namespace, _ in unrestricted):
+    unrestricted = permissions.where(request)
+    if None in unrestricted:
         return unrestricted, []
-    covered = {namespace for namespace, _ in unrestricted}
+    covered = set(unrestricted)
     names = permissions.named_resources(request)
     if not names:
         return unrestricted, []
