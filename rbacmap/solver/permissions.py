@@ -367,6 +367,27 @@ class EffectivePermissions:
         return tuple(namespace for namespace in sorted(namespace_rules)
                      if not allowed.isdisjoint(namespace_rules[namespace]))
 
+    def grants_where(self, requests: Sequence[ResourceRequest], namespace: str | None) -> tuple[Grant, ...]:
+        """The grants `scope_any(requests)` gives one of its places (`where_any`'s; None: every namespace).
+
+        Only that place's grants are built: a lazy edge's provenance needs one, and an
+        identity bound in many namespaces would otherwise build them for all.
+        """
+        keys, list_id = request_list(requests)
+        held, held_id = self.held()
+        allowings = self.matcher.relevant_by_id(held, held_id, keys, list_id)
+        if namespace is None:
+            for allowing in allowings:
+                if not allowing.keys().isdisjoint(self._global_rules_ids):
+                    return tuple(self._grants([*self.cluster, *self.every_namespace], allowing))
+            return ()
+        held_here = self._namespace_rules.get(namespace)
+        if held_here is not None:
+            for allowing in allowings:  # as `_scope_any`: the first request allowed there gives its grants
+                if not allowing.keys().isdisjoint(held_here):
+                    return tuple(self._grants(self.namespaced[namespace], allowing))
+        return ()
+
     def _scope_any(self, keys: tuple[RequestKey, ...], list_id: int) -> PermissionScope:
         held, held_id = self.held()
         allowings = self.matcher.relevant_by_id(held, held_id, keys, list_id)

@@ -11,7 +11,7 @@ from rbacmap.solver.edges import Edge, ObjectRef, lazy_edge
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import as_flags, sentence
 from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EffectivePermissions
-from rbacmap.solver.primitives.scopes import grants_at, proving_request, where
+from rbacmap.solver.primitives.scopes import proving_request, where
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, secrets_target
 
 SECRET_READS = [ResourceRequest(verb, "secrets") for verb in ("list", "get", "watch")]
@@ -45,7 +45,7 @@ def direct_grants(ctx: SolverContext) -> Iterator[Edge]:
 
 
 def _describe_read(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = grants_at(permissions.scope_any(SECRET_READS), namespace)
+    grants = permissions.grants_where(SECRET_READS, namespace)
     request = proving_request(grants, SECRET_READS, namespace)
     return Edge(
         identity, secrets_target(namespace), "read secrets",

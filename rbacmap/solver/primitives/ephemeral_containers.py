@@ -11,7 +11,7 @@ from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool, lazy_edg
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
-from rbacmap.solver.primitives.scopes import grants_at, proving_request, where
+from rbacmap.solver.primitives.scopes import proving_request, where
 from rbacmap.solver.targets import exec_target
 
 EPHEMERAL = [ResourceRequest(verb, "pods", subresource="ephemeralcontainers") for verb in ("patch", "update")]
@@ -28,7 +28,7 @@ def ephemeral_containers(ctx: SolverContext) -> Iterator[Edge]:
 
 def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None, token: bool) -> Edge:
     """The exec target's edge, or (`token`) the edge to the pods' ServiceAccounts."""
-    grants = grants_at(permissions.scope_any(EPHEMERAL), namespace)
+    grants = permissions.grants_where(EPHEMERAL, namespace)
     request = proving_request(grants, EPHEMERAL, namespace)
     action = f"{request.verb} pods/ephemeralcontainers"
     if not token:

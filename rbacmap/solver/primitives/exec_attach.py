@@ -11,7 +11,7 @@ from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool, lazy_edg
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
-from rbacmap.solver.primitives.scopes import grants_at, proving_request, where
+from rbacmap.solver.primitives.scopes import proving_request, where
 from rbacmap.solver.targets import exec_target
 
 EXEC_REQUESTS = [
@@ -30,7 +30,7 @@ def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
 
 def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None, token: bool) -> Edge:
     """The exec target's edge, or (`token`) the edge to the pods' ServiceAccounts."""
-    grants = grants_at(permissions.scope_any(EXEC_REQUESTS), namespace)
+    grants = permissions.grants_where(EXEC_REQUESTS, namespace)
     request = proving_request(grants, EXEC_REQUESTS, namespace)
     action = f"{request.verb} pods/{request.subresource}"
     if not token:

@@ -19,11 +19,12 @@ from rbacmap.solver.edges import GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL,
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
-from rbacmap.solver.primitives.scopes import grants_at, in_namespace, service_accounts_reached, where
+from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reached, where
 
 USERS = ResourceRequest("impersonate", "users")
 GROUPS = ResourceRequest("impersonate", "groups")
 SERVICE_ACCOUNTS = ResourceRequest("impersonate", "serviceaccounts")
+SERVICE_ACCOUNT_LIST = [SERVICE_ACCOUNTS]
 # Groups alone are no path: without users or serviceaccounts there is nothing to look at.
 ASKED = [USERS, SERVICE_ACCOUNTS]
 
@@ -93,7 +94,7 @@ def _service_accounts(ctx: SolverContext, identity: Identity) -> Iterator[Edge]:
 
 
 def _describe_service_accounts(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = grants_at(permissions.scope(SERVICE_ACCOUNTS), namespace)
+    grants = permissions.grants_where(SERVICE_ACCOUNT_LIST, namespace)
     return Edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "impersonate a ServiceAccount",
                 f"impersonate serviceaccounts{where(namespace)}", grants=grants,
                 explain=sentence(identity, in_namespace(SERVICE_ACCOUNTS, namespace), grants,

@@ -24,7 +24,7 @@ from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
-from rbacmap.solver.primitives.scopes import grants_at, proving_request
+from rbacmap.solver.primitives.scopes import proving_request
 from rbacmap.solver.targets import exec_target
 
 BLOCKING_LEVELS = ("baseline", "restricted")
@@ -68,14 +68,14 @@ def _pick(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
 
 def _describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
                      namespace: str | None, candidate: str) -> tuple[Edge, Edge]:
-    grants = grants_at(permissions.scope_any(POD_CREATORS), namespace)
+    grants = permissions.grants_where(POD_CREATORS, namespace)
     return _escape(identity, grants, proving_request(grants, POD_CREATORS, candidate), _labels_ref(ctx, candidate),
                    f"create a privileged pod with hostPID and a hostPath / volume in {candidate}")
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
                    pod: PodFacts) -> tuple[Edge, Edge]:
-    grants = grants_at(permissions.scope_any(EXEC_REQUESTS), namespace)
+    grants = permissions.grants_where(EXEC_REQUESTS, namespace)
     return _escape(identity, grants, proving_request(grants, EXEC_REQUESTS, pod.namespace),
                    pod.ref(_escape_facts(pod)), f"exec into {pod.kind} {pod.namespace}/{pod.name}, "
                    "which can reach the node")

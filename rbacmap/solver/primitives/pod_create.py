@@ -11,7 +11,7 @@ from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, Edge, Pool, lazy_edge
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
-from rbacmap.solver.primitives.scopes import grants_at, proving_request, where
+from rbacmap.solver.primitives.scopes import proving_request, where
 
 POD_CREATORS = [
     ResourceRequest("create", "pods"),
@@ -33,7 +33,7 @@ def pod_create(ctx: SolverContext) -> Iterator[Edge]:
 
 
 def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = grants_at(permissions.scope_any(POD_CREATORS), namespace)
+    grants = permissions.grants_where(POD_CREATORS, namespace)
     request = proving_request(grants, POD_CREATORS, namespace)
     return Edge(
         identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"create {request.resource}",

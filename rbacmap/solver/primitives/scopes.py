@@ -18,11 +18,6 @@ def places(scope: PermissionScope) -> list[tuple[str | None, tuple[Grant, ...]]]
     return sorted(scope.namespaces.items())
 
 
-def grants_at(scope: PermissionScope, namespace: str | None) -> tuple[Grant, ...]:
-    """The grants `places(scope)` pairs with `namespace` (one of its places; None: every namespace)."""
-    return scope.everywhere if namespace is None else scope.namespaces[namespace]
-
-
 def proving_request(
     grants: tuple[Grant, ...], candidates: Sequence[ResourceRequest], namespace: str | None
 ) -> ResourceRequest:
@@ -90,7 +85,7 @@ def service_accounts_reached(
     """Which ServiceAccounts `request` (on serviceaccounts) reaches: whole namespaces, then named ones.
 
     First the places where any name is allowed (as `places`, without grants: those are
-    `grants_at(permissions.scope(request), namespace)`); then, unless that is every
+    `permissions.grants_where([request], namespace)`); then, unless that is every
     namespace, each existing ServiceAccount elsewhere that resourceNames allow by name.
     """
     unrestricted = permissions.where(request)

@@ -12,7 +12,7 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.direct import SECRET_READS
-from rbacmap.solver.primitives.scopes import grants_at, in_namespace, proving_request, where
+from rbacmap.solver.primitives.scopes import in_namespace, proving_request, where
 
 GET_SECRET = ResourceRequest("get", "secrets")
 CREATE_SECRET = ResourceRequest("create", "secrets")
@@ -34,7 +34,7 @@ def secrets(ctx: SolverContext) -> Iterator[Edge]:
 
 
 def _describe_read(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = grants_at(permissions.scope_any(SECRET_READS), namespace)
+    grants = permissions.grants_where(SECRET_READS, namespace)
     request = proving_request(grants, SECRET_READS, namespace)
     return Edge(
         identity, Pool.of(TOKEN_SECRETS_POOL, namespace or "*"), "read a token Secret",
@@ -46,7 +46,7 @@ def _describe_read(identity: Identity, permissions: EffectivePermissions, namesp
 
 
 def _describe_mint(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = grants_at(permissions.scope(CREATE_SECRET), namespace)
+    grants = permissions.grants_where(CREATE_SECRETS, namespace)
     request = in_namespace(CREATE_SECRET, namespace)
     return Edge(
         identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "mint a token Secret",

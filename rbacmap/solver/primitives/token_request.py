@@ -11,7 +11,7 @@ from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, Edge, ObjectRef, Pool, l
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
-from rbacmap.solver.primitives.scopes import grants_at, in_namespace, service_accounts_reached, where
+from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reached, where
 
 TOKEN_REQUEST = ResourceRequest("create", "serviceaccounts", subresource="token")
 ASKED = [TOKEN_REQUEST]
@@ -36,7 +36,7 @@ def token_request(ctx: SolverContext) -> Iterator[Edge]:
 
 
 def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = grants_at(permissions.scope(TOKEN_REQUEST), namespace)
+    grants = permissions.grants_where(ASKED, namespace)
     return Edge(
         identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "request a token",
         f"create serviceaccounts/token{where(namespace)} (kubectl create token)", grants=grants,

@@ -11,7 +11,7 @@ from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, SERVICE_ACCOUNTS_POO
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
-from rbacmap.solver.primitives.scopes import grants_at, proving_request, where
+from rbacmap.solver.primitives.scopes import proving_request, where
 
 POD_UPDATES = [ResourceRequest(verb, "pods") for verb in ("patch", "update")]
 WORKLOAD_UPDATES = [
@@ -36,7 +36,7 @@ def workload_update(ctx: SolverContext) -> Iterator[Edge]:
 
 
 def _describe_workload(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = grants_at(permissions.scope_any(WORKLOAD_UPDATES), namespace)
+    grants = permissions.grants_where(WORKLOAD_UPDATES, namespace)
     request = proving_request(grants, WORKLOAD_UPDATES, namespace)
     return Edge(
         identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} {request.resource}",
@@ -50,7 +50,7 @@ def _describe_workload(identity: Identity, permissions: EffectivePermissions, na
 
 
 def _describe_pod(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = grants_at(permissions.scope_any(POD_UPDATES), namespace)
+    grants = permissions.grants_where(POD_UPDATES, namespace)
     request = proving_request(grants, POD_UPDATES, namespace)
     return Edge(
         identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} pods",
