@@ -286,6 +286,38 @@ class EffectivePermissions:
             self.namespaced.setdefault(namespace, []).append(applied)
             self._namespace_rules.setdefault(namespace, set()).add(rules_id)
 
+    def place_all(self, applied: Iterable[AppliedBinding]) -> None:
+        """`place` for each binding, in order (one loop per identity: ~14k identities per big cluster)."""
+        matcher = self.matcher
+        role_ids = matcher._role_ids
+        rules_ids, global_ids, namespace_rules = self._rules_ids, self._global_rules_ids, self._namespace_rules
+        cluster, every_namespace, namespaced = self.cluster, self.every_namespace, self.namespaced
+        for entry in applied:
+            binding, _, role = entry
+            rules_id = role_ids.get(id(role))
+            if rules_id is None:
+                rules_id = matcher.rules_id(role)
+            rules_ids.add(rules_id)
+            key = binding.key
+            if key.kind == CLUSTER_ROLE_BINDING:
+                cluster.append(entry)
+                global_ids.add(rules_id)
+            elif key.namespace == EVERY_NAMESPACE:
+                every_namespace.append(entry)
+                global_ids.add(rules_id)
+            else:
+                namespace = key.namespace
+                here = namespaced.get(namespace)
+                if here is None:
+                    namespaced[namespace] = [entry]
+                    namespace_rules[namespace] = {rules_id}
+                else:
+                    here.append(entry)
+                    namespace_rules[namespace].add(rules_id)
+        self._held = None
+        self._scopes = {}
+        self._where = {}
+
     def held(self) -> tuple[frozenset[int], int]:
         """The rule list ids this identity holds, frozen, and the matcher's int for that set."""
         if self._held is None:
@@ -501,13 +533,19 @@ class PermissionIndex:
         cached = self._cache.get(identity.key)
         if cached is not None:
             return cached
-        user = identity.user_info()
-        matches = list(self.by_username.get(user.name, ()))
-        for group in user.groups:
-            matches += self.by_group.get(group, ())
+        # As `identity.user_info()` (username, groups) without building the UserInfo.
+        groups = identity.groups
+        by_group = self.by_group
+        matches = list(self.by_username.get(identity.username or identity.name, ()))
+        for group in groups:
+            found = by_group.get(group)
+            if found:
+                matches += found
         # A binding applies once, through its first subject naming this user (as the authorizer reports it).
-        matches.sort(key=_ORDER_THEN_SUBJECT)
-        permissions = self.permissions_class(identity, SYSTEM_MASTERS in user.groups, self.matcher)
+        if len(matches) > 1:
+            matches.sort(key=_ORDER_THEN_SUBJECT)
+        permissions = self.permissions_class(identity, SYSTEM_MASTERS in groups, self.matcher)
+        applied: list[AppliedBinding] = []
         last = -1
         for order, binding, subject_index, role in matches:
             if order == last:
@@ -516,7 +554,8 @@ class PermissionIndex:
             if role is None:
                 permissions.dangling.append(binding)
             else:
-                permissions.place(binding, subject_index, role)
+                applied.append((binding, subject_index, role))
+        permissions.place_all(applied)
         for binding, role in self._virtual.get(identity.key, ()):
             permissions.place(binding, 0, role)
         self._cache[identity.key] = permissions

@@ -55,6 +55,18 @@ class ReferencePermissions(EffectivePermissions):
                 namespaces.setdefault(namespace, grants)
         return PermissionScope((), namespaces)
 
+    # Lazy edges are made from where_any / where and described with grants_where: answered from scope_any here.
+    def where_any(self, requests: Sequence[ResourceRequest]) -> tuple[str | None, ...]:
+        scope = self.scope_any(requests)
+        return (None,) if scope.everywhere else tuple(sorted(scope.namespaces))
+
+    def where(self, request: ResourceRequest) -> tuple[str | None, ...]:
+        return self.where_any([request])
+
+    def grants_where(self, requests: Sequence[ResourceRequest], namespace: str | None) -> tuple[Grant, ...]:
+        scope = self.scope_any(requests)
+        return scope.everywhere if namespace is None else scope.namespaces.get(namespace, ())
+
     def named_resources(self, request: ResourceRequest) -> set[str]:
         names: set[str] = set()
         applied = [*self.cluster, *self.every_namespace, *(a for g in self.namespaced.values() for a in g)]
