@@ -67,10 +67,16 @@ class EscalationGraph:
         by_object = self._by_object.get
         node_id = self.node_id
         into, all_edges, sources, targets, free = self.into, self.edges, self.sources, self.edge_targets, self.free
+        # Sources yield runs of edges from one node (an identity's, a pool's): looked up once per run.
+        last_source: object = None
+        source = -1
+        is_free = False
         for edge in edges:
-            source = by_object(id(edge.source))
-            if source is None:
-                source = node_id(edge.source)
+            if edge.source is not last_source:
+                last_source = edge.source
+                found = by_object(id(last_source))
+                source = node_id(edge.source) if found is None else found
+                is_free = isinstance(last_source, Pool)
             target = by_object(id(edge.target))
             if target is None:
                 target = node_id(edge.target)
@@ -80,7 +86,7 @@ class EscalationGraph:
             all_edges.append(edge)
             sources.append(source)
             targets.append(target)
-            free.append(isinstance(edge.source, Pool))
+            free.append(is_free)
 
     @classmethod
     def build(cls, ctx: SolverContext) -> EscalationGraph:

@@ -80,22 +80,22 @@ def hold_role(ctx: SolverContext, attacker: Identity, role: Role, scope: str) ->
 
 def bind(ctx: SolverContext) -> Iterator[Edge]:
     cluster_roles = ctx.roles_in("")
+    candidates = _Candidates(ctx)
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        if identity.kind == ROLE_HOLDER:
-            continue
+        if identity.kind == ROLE_HOLDER or not permissions.may_allow_any(BIND_REQUESTS):
+            continue  # every edge here needs `bind` on some role (for some name, somewhere)
         create = permissions.grants(CRB_CREATE)
         if create:
-            for role, bind_grants in _bindable(permissions, cluster_roles, CLUSTER_ROLE, ""):
+            for role, bind_grants in _bindable(permissions, candidates.of(cluster_roles, CLUSTER_ROLE), CLUSTER_ROLE,
+                                               "", candidates):
                 yield _edge(ctx, identity, role, "", create, bind_grants)
         else:
             yield from _join_existing(ctx, identity, permissions, ctx.policy.cluster_role_bindings(), "")
         creatable = dict(places(permissions.scope_any(RB_CREATE)))
         for namespace, write in creatable.items():
-            roles = cluster_roles
-            if namespace is not None:
-                roles = roles + ctx.roles_in(namespace)
             for kind in (CLUSTER_ROLE, ROLE):
-                for role, bind_grants in _bindable(permissions, roles, kind, namespace):
+                for role, bind_grants in _bindable(permissions, candidates.in_namespace(namespace, kind), kind,
+                                                   namespace, candidates):
                     yield _edge(ctx, identity, role, namespace or EVERY_NAMESPACE, write, bind_grants)
         if None not in creatable:
             for namespace in _modifiable_namespaces(ctx, permissions, creatable):
@@ -157,19 +157,57 @@ def _join_existing(
             yield _edge(ctx, identity, role, namespace, write, bind_grants, existing=binding)
 
 
+class _Candidates:
+    """The roles of each kind one may bind in a place, and the full-power ones among them.
+
+    Built once per `bind` call and shared by every identity of the round (each used to filter
+    the snapshot's ClusterRoles again).
+    """
+
+    def __init__(self, ctx: SolverContext) -> None:
+        self.ctx = ctx
+        self._of: dict[tuple[int, str], tuple[list[Role], list[Role]]] = {}  # (id(roles), kind) -> (roles, kind's)
+        self._in: dict[tuple[str | None, str], list[Role]] = {}
+        self._strongest: dict[int, tuple[list[Role], list[Role]]] = {}  # id(candidates) -> (candidates, strongest)
+
+    def of(self, roles: list[Role], kind: str) -> list[Role]:
+        found = self._of.get((id(roles), kind))
+        if found is None or found[0] is not roles:
+            found = self._of[(id(roles), kind)] = (roles, [r for r in roles if r.key.kind == kind])
+        return found[1]
+
+    def in_namespace(self, namespace: str | None, kind: str) -> list[Role]:
+        """The ClusterRoles, plus the namespace's Roles, of `kind` (None: every namespace, ClusterRoles only)."""
+        found = self._in.get((namespace, kind))
+        if found is None:
+            found = self.of(self.ctx.roles_in(""), kind)
+            if namespace is not None:
+                found = found + self.of(self.ctx.roles_in(namespace), kind)
+            self._in[(namespace, kind)] = found
+        return found
+
+    def strongest(self, candidates: list[Role]) -> list[Role]:
+        found = self._strongest.get(id(candidates))
+        if found is None or found[0] is not candidates:
+            found = self._strongest[id(candidates)] = (candidates, [r for r in candidates if is_full_power(r)])
+        return found[1]
+
+
 def _bindable(
-    permissions: EffectivePermissions, roles: list[Role], kind: str, namespace: str | None
+    permissions: EffectivePermissions, candidates: list[Role], kind: str, namespace: str | None,
+    memos: _Candidates,
 ) -> Iterator[tuple[Role, tuple[Grant, ...]]]:
+    """`candidates` (the roles of `kind` bindable in the place) that `bind` allows, with its grants."""
     resource = "clusterroles" if kind == CLUSTER_ROLE else "roles"
-    candidates = [r for r in roles if r.key.kind == kind]
     if not candidates:
         return
     memo: dict[tuple[str, str | None, str], tuple[Grant, ...]] = {}
     if _bind_grants(permissions, resource, namespace, "", memo):
-        strongest = [r for r in candidates if is_full_power(r)]
-        candidates = strongest or candidates
+        candidates = memos.strongest(candidates) or candidates
     else:
         names = permissions.named_resources(BIND_ANY[resource])
+        if not names:
+            return
         candidates = [r for r in candidates if r.key.name in names]
     for role in sorted(candidates, key=lambda r: (r.key.namespace, r.key.name)):
         grants = _bind_grants(permissions, resource, namespace, role.key.name, memo)
@@ -178,6 +216,7 @@ def _bindable(
 
 
 BIND_ANY = {resource: ResourceRequest("bind", resource, api_group=RBAC_GROUP) for resource in ("roles", "clusterroles")}
+BIND_REQUESTS = list(BIND_ANY.values())
 
 
 def _bind_grants(
