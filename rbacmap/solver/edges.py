@@ -124,6 +124,12 @@ class Edge:
         self._objects, self._explain, self._condition = full.objects, full.explain, full.condition
         self._describe = None
 
+    def provenance(self) -> tuple[str, str, tuple[Grant, ...], tuple[ObjectRef, ...], str | Sentence, str]:
+        """(action, detail, grants, objects, explain, condition), built once for a lazy edge."""
+        if self._describe is not None:
+            self._resolve()
+        return self._action, self._detail, self._grants, self._objects, self._explain, self._condition
+
     @property
     def action(self) -> str:
         if self._describe is not None:

@@ -83,7 +83,13 @@ class Identity:
 
 
 def identity_for_service_account(namespace: str, name: str) -> Identity:
-    info = UserInfo.authenticated(service_account_username(namespace, name))
+    username = service_account_username(namespace, name)
+    if namespace and name and ":" not in namespace and ":" not in name:
+        # What `UserInfo.authenticated(username)` gives a well-formed ServiceAccount username, without
+        # parsing it back (a big cluster has thousands of ServiceAccounts).
+        groups = (ALL_SERVICE_ACCOUNTS, SERVICE_ACCOUNT_GROUP_PREFIX + namespace, AUTHENTICATED)
+        return Identity(SERVICE_ACCOUNT, name, namespace, groups, username)
+    info = UserInfo.authenticated(username)
     return Identity(SERVICE_ACCOUNT, name, namespace, info.groups, info.name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 from rbacmap.authorizer import Grant
 from rbacmap.solver.edges import Edge, ObjectRef, Pool
@@ -84,31 +85,31 @@ def steps_from_edges(subject: Identity, edges: list[Edge]) -> tuple[Step, ...]:
     current = subject
     pending: list[Edge] = []
     for edge in edges:
-        if isinstance(edge.target, Pool):
+        target = edge.target
+        if isinstance(target, Pool):
             pending.append(edge)
             continue
+        after = target if isinstance(target, Identity) else current
         if not pending:  # most steps are one edge: no joining
-            after = edge.target if isinstance(edge.target, Identity) else current
-            text = edge.explain or edge.detail
-            steps.append(Step(edge.action, after, edge.grants, edge.objects, edge.detail, (text,) if text else (),
-                              edge.condition, edge.primitive))
+            action, detail, grants, objects, explain, condition = edge.provenance()
+            text = explain or detail
+            steps.append(Step(action, after, grants, objects, detail, (text,) if text else (), condition,
+                              edge.primitive))
             current = after
             continue
         pending.append(edge)
-        first = pending[0]
-        after = edge.target if isinstance(edge.target, Identity) else current
-        details = [e.detail for e in pending if e.detail]
-        explanations = tuple(e.explain or e.detail for e in pending if (e.explain or e.detail))
+        # Each part: (action, detail, grants, objects, explain, condition), read once per edge.
+        parts = [e.provenance() for e in pending]
         steps.append(
             Step(
-                action=first.action,
+                action=parts[0][0],
                 as_identity=after,
-                grants=tuple(g for e in pending for g in e.grants),
-                objects=tuple(o for e in pending for o in e.objects),
-                detail="; ".join(details),
-                explanations=explanations,
-                condition="; ".join(e.condition for e in pending if e.condition),
-                primitive=first.primitive,
+                grants=tuple(chain.from_iterable(part[2] for part in parts)),
+                objects=tuple(chain.from_iterable(part[3] for part in parts)),
+                detail="; ".join([part[1] for part in parts if part[1]]),
+                explanations=tuple([part[4] or part[1] for part in parts if part[4] or part[1]]),
+                condition="; ".join([part[5] for part in parts if part[5]]),
+                primitive=pending[0].primitive,
             )
         )
         current = after
