@@ -459,6 +459,11 @@ class EffectivePermissions:
         keys, list_id = request_list(requests)
         return self.matcher.may_allow_any(self.held()[0], keys, list_id)
 
+    def has_named_rules(self) -> bool:
+        """Whether a rule it holds lists resourceNames; False: every `named_resources` answer is empty."""
+        held, held_id = self.held()
+        return self.matcher.names_resources(held, held_id)
+
     def named_resources(self, request: ResourceRequest) -> set[str]:
         """Names listed in resourceNames of rules that would allow the request for those names."""
         held, held_id = self.held()

@@ -67,6 +67,9 @@ class ReferencePermissions(EffectivePermissions):
         scope = self.scope_any(requests)
         return scope.everywhere if namespace is None else scope.namespaces.get(namespace, ())
 
+    def has_named_rules(self) -> bool:
+        return True  # no shortcut: named_resources is always asked
+
     def named_resources(self, request: ResourceRequest) -> set[str]:
         names: set[str] = set()
         applied = [*self.cluster, *self.every_namespace, *(a for g in self.namespaced.values() for a in g)]

@@ -26,7 +26,7 @@ def secrets(ctx: SolverContext) -> Iterator[Edge]:
         for namespace in readable:
             yield lazy_edge(identity, Pool.of(TOKEN_SECRETS_POOL, namespace or "*"), "secrets",
                             partial(_describe_read, identity, permissions, namespace))
-        if None not in readable:
+        if None not in readable and permissions.has_named_rules():
             yield from _named_reads(ctx, identity, set(readable))
         for namespace in permissions.where_any(CREATE_SECRETS):
             yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "secrets",
