@@ -241,6 +241,9 @@ class SolverContext:
     _roles_by_namespace: dict[str, list[Role]] | None = field(default=None, repr=False)
     # (frontier, its identities with their permissions, each one's `class_key`, one identity's
     # permissions per class key), for the current round.
+    # Class keys wanted -> (frontier, its pairs in those classes), see `frontier_permissions`.
+    _frontier_filtered: dict[frozenset[int], tuple[list[Identity], list[tuple[Identity, EffectivePermissions]]]] = (
+        field(default_factory=dict, repr=False))
     _frontier_permissions: tuple[
         list[Identity], list[tuple[Identity, EffectivePermissions]], list[int], dict[int, EffectivePermissions],
     ] | None = field(default=None, repr=False)
@@ -291,8 +294,15 @@ class SolverContext:
         _, pairs, classes, representatives = self._frontier_permissions
         if may_need is None:
             return pairs
-        wanted = {key for key, permissions in representatives.items() if permissions.may_allow_any(may_need)}
-        return [pair for pair, key in zip(pairs, classes, strict=True) if key in wanted]
+        wanted = frozenset(key for key, permissions in representatives.items() if permissions.may_allow_any(may_need))
+        if len(wanted) == len(representatives):
+            return pairs
+        # Primitives of a round often want the same classes: each filtered list is made once per round.
+        known = self._frontier_filtered.get(wanted)
+        if known is None or known[0] is not self.frontier:
+            known = (self.frontier, [pair for pair, key in zip(pairs, classes, strict=True) if key in wanted])
+            self._frontier_filtered[wanted] = known
+        return known[1]
 
     def roles_in(self, namespace: str) -> list[Role]:
         """The snapshot's Roles of a namespace ('' for its ClusterRoles), in snapshot order."""
