@@ -7,6 +7,7 @@ import click
 from rbacmap.commands.options import cluster_option, db_option, open_store, output_option
 from rbacmap.commands.output import emit, format_table
 from rbacmap.importers.audit import FORMATS, AuditImportResult, import_audit, import_observations
+from rbacmap.importers.audit_parallel import ParallelImportError
 from rbacmap.store import StoreError
 from rbacmap.usage import impersonations, parse_duration, usage_records, usage_window
 
@@ -48,7 +49,10 @@ def audit_command(
         else:
             if not paths:
                 raise click.UsageError("give audit log PATHs (or - for stdin), or --eks-cloudwatch")
-            result = import_audit(store, list(paths), cluster or "default", fmt=fmt, workers=jobs)
+            try:
+                result = import_audit(store, list(paths), cluster or "default", fmt=fmt, workers=jobs)
+            except ParallelImportError as exc:
+                raise click.ClickException(f"{exc}\nnothing was imported; --jobs 1 imports in one process") from exc
     report_import(result)
 
 

@@ -145,3 +145,29 @@ def test_spools_merge_exactly_even_when_hashes_collide(
         assert _usage_rows(store) == expected
         displaced = store.query("SELECT count(*) AS n FROM audit_usage WHERE key_hash < 0")[0]["n"]
         assert displaced == len(expected) - 3
+
+
+def test_a_failing_worker_fails_the_import_and_stores_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_parallel, "PARALLEL_MIN_BYTES", 1)
+    log = tmp_path / "audit.jsonl"
+    log.write_bytes(_log(random.Random(5), 300))
+
+    real = audit_parallel.import_k8s_lines
+    first = tmp_path / "first-worker"
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        """The first worker to start counts its range (its spool is merged); the other one fails."""
+        try:
+            first.open("x").close()
+        except FileExistsError:
+            raise MemoryError("worker ran out of memory") from None
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(audit_parallel, "import_k8s_lines", broken)
+    with Store(str(tmp_path / "a.db")) as store:
+        with pytest.raises(audit_parallel.ParallelImportError, match="worker ran out of memory"):
+            import_audit(store, [str(log)], "c", workers=2)
+        assert store.query("SELECT count(*) AS n FROM audit_imports")[0]["n"] == 0
+        assert store.query("SELECT count(*) AS n FROM audit_usage")[0]["n"] == 0
+        import_audit(store, [str(log)], "c", workers=1)  # the store is still usable: no spool left attached
+        assert store.query("SELECT count(*) AS n FROM audit_imports")[0]["n"] == 1
