@@ -128,11 +128,11 @@ def import_k8s_lines(
                 elif (uri := fields.requestURI) is not unset:
                     key = (acting, verb, "", "", "", "", "", uri.partition("?")[0], decision, groups)
                     audit_id = fields.auditID
-                if not acting or not verb:
-                    audit_id = ""  # the reference path reports the record as bad
+                timestamp = fields.stageTimestamp or fields.requestReceivedTimestamp or fields.timestamp
+                if not acting or not verb or not timestamp:
+                    audit_id = ""  # the reference path reports the record as bad, or counts it undated
                 stage = fields.stage
                 final = stage == "ResponseComplete" or stage in final_stages or not stage
-                timestamp = fields.stageTimestamp or fields.requestReceivedTimestamp or fields.timestamp
             if not audit_id:
                 # The reference path: impersonation, no auditID, unusual shapes, bad records.
                 try:
@@ -185,8 +185,11 @@ def import_k8s_lines(
                     agg.flush()
             else:
                 entry[0] += 1
-                if timestamp > entry[2]:  # first <= last always, so this order is the same as _bump's
+                # Dated here (undated requests take the reference path); an entry it made may be undated.
+                if timestamp > entry[2]:
                     entry[2] = timestamp
+                    if not entry[1]:
+                        entry[1] = timestamp
                 elif timestamp < entry[1]:
                     entry[1] = timestamp
     finally:

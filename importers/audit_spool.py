@@ -16,13 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from rbacmap.usage import GROUPS_UPSERT, IMPERSONATION_UPSERT, UsageAggregator, UsageImport
-from rbacmap.usage_key import KEY_COLUMNS, UsageRow, has_displaced_rows, key_hash, store_collided, upsert_usage
+from rbacmap.usage_key import (
+    KEY_COLUMNS,
+    WIDEN_SEEN,
+    UsageRow,
+    has_displaced_rows,
+    key_hash,
+    store_collided,
+    upsert_usage,
+)
 
 SPOOLED_TABLES = ("audit_usage", "audit_user_groups", "audit_impersonations")
 _USAGE_COLUMNS = ", ".join(("key_hash", *KEY_COLUMNS, "count", "first_seen", "last_seen"))
 _SAME_KEY = " AND ".join(f"{column} = excluded.{column}" for column in KEY_COLUMNS)
-_WIDEN = ("count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen), "
-          "last_seen = max(last_seen, excluded.last_seen)")
+_WIDEN = WIDEN_SEEN
 # `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
 _MERGE = {
     "audit_usage": f"INSERT INTO audit_usage ({_USAGE_COLUMNS}) SELECT {_USAGE_COLUMNS} FROM {{spool}}.audit_usage"

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from rbacmap.model import NonResourceRequest, Request, ResourceRequest
 from rbacmap.store import Store, utc_now
-from rbacmap.usage_key import rehome_displaced_rows, upsert_usage, usage_rows
+from rbacmap.usage_key import WIDEN_SEEN, rehome_displaced_rows, upsert_usage, usage_rows
 
 # (acting user, verb, apiGroup, resource, subresource, namespace, name, nonResourceURL, decision)
 UsageKey = tuple[str, str, str, str, str, str, str, str, str]
@@ -35,18 +35,14 @@ class Observation(NamedTuple):
     groups: tuple[str, ...]
     impersonator: str
 
-GROUPS_UPSERT = """
+GROUPS_UPSERT = f"""
 INSERT INTO audit_user_groups (cluster, username, group_name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (cluster, username, group_name)
-DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
-              last_seen = max(last_seen, excluded.last_seen)
+ON CONFLICT (cluster, username, group_name) DO UPDATE SET {WIDEN_SEEN}
 """
-IMPERSONATION_UPSERT = """
+IMPERSONATION_UPSERT = f"""
 INSERT INTO audit_impersonations (cluster, impersonator, username, count, first_seen, last_seen)
 VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (cluster, impersonator, username)
-DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
-              last_seen = max(last_seen, excluded.last_seen)
+ON CONFLICT (cluster, impersonator, username) DO UPDATE SET {WIDEN_SEEN}
 """
 
 
@@ -130,13 +126,14 @@ class UsageAggregator:
 
 
 def merge_entry(table: dict[Any, list[Any]], key: Any, entry: list[Any]) -> None:
-    """Add [count, first, last] into the table's entry for key (min/max of the timestamps as text)."""
+    """Add [count, first, last] into the table's entry for key ('' is no timestamp: never the earliest)."""
     found = table.get(key)
     if found is None:
         table[key] = list(entry)
         return
     found[0] += entry[0]
-    found[1] = min(found[1], entry[1])
+    if entry[1] and (not found[1] or entry[1] < found[1]):
+        found[1] = entry[1]
     found[2] = max(found[2], entry[2])
 
 
@@ -150,14 +147,15 @@ def _latest(timestamps: list[str | None]) -> str | None:
 
 
 def _bump(table: dict[Any, list[Any]], key: Any, timestamp: str) -> None:
+    """Count one request seen at `timestamp` ('' when the record had none: it counts, it dates nothing)."""
     entry = table.get(key)
     if entry is None:
         table[key] = [1, timestamp, timestamp]
         return
     entry[0] += 1
-    if timestamp < entry[1]:
+    if timestamp and (not entry[1] or timestamp < entry[1]):
         entry[1] = timestamp
-    elif timestamp > entry[2]:
+    if timestamp > entry[2]:
         entry[2] = timestamp
 
 

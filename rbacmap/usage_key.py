@@ -36,18 +36,29 @@ KEY_COLUMNS = ("cluster", "username", "verb", "api_group", "resource", "subresou
                "non_resource_url", "decision")
 _COLUMNS = ", ".join(KEY_COLUMNS)
 _SAME_AS_EXCLUDED = " AND ".join(f"{column} = excluded.{column}" for column in KEY_COLUMNS)
-_SAME_AS_PARAMS = " AND ".join(f"{column} = ?" for column in KEY_COLUMNS)
+_SAME_AS_PARAMS = " AND ".join(f"{column} = ?{number}" for number, column in enumerate(KEY_COLUMNS, start=4))
+
+
+def earliest_seen(stored: str, incoming: str) -> str:
+    """SQL for the earlier of two first_seen texts, where '' (no timestamp in the log) means unknown."""
+    return (f"CASE WHEN {stored} = '' THEN {incoming} WHEN {incoming} = '' THEN {stored}"
+            f" ELSE min({stored}, {incoming}) END")
+
+
+WIDEN_SEEN = (f"count = count + excluded.count, first_seen = {earliest_seen('first_seen', 'excluded.first_seen')}, "
+              "last_seen = max(last_seen, excluded.last_seen)")
+"""The SET clause merging an incoming row's counts into a stored one ('' sorts first, so max needs no care)."""
 
 UPSERT = f"""
 INSERT INTO audit_usage (key_hash, {_COLUMNS}, count, first_seen, last_seen)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (key_hash)
-DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
-              last_seen = max(last_seen, excluded.last_seen)
+DO UPDATE SET {WIDEN_SEEN}
 WHERE {_SAME_AS_EXCLUDED}
 """
 _UPDATE_DISPLACED = f"""
-UPDATE audit_usage SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)
+UPDATE audit_usage SET count = count + ?1, first_seen = {earliest_seen('first_seen', '?2')},
+                       last_seen = max(last_seen, ?3)
 WHERE key_hash < 0 AND {_SAME_AS_PARAMS}
 """
 _INSERT_DISPLACED = f"""

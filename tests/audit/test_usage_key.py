@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,37 @@ def test_a_displaced_key_is_counted_in_its_row_even_when_its_hash_is_free(store:
     assert store.query("SELECT key_hash, count, first_seen, last_seen FROM audit_usage") == [
         {"key_hash": -1, "count": 5, "first_seen": "2024-05-01T00:00:00Z", "last_seen": "2024-05-02T00:00:00Z"}
     ]
+
+
+def test_undated_requests_count_but_never_date_a_row_or_the_window(tmp_path: Path) -> None:
+    """A record without any timestamp is counted; first_seen, last_seen and the window come from dated ones."""
+    def event(audit_id: str, stamp: str | None) -> str:
+        record = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": audit_id, "stage": "ResponseComplete",
+                  "verb": "get", "user": {"username": "alice"}, "requestURI": "/api/v1/namespaces/web/pods",
+                  "objectRef": {"resource": "pods", "namespace": "web"},
+                  "annotations": {"authorization.k8s.io/decision": "allow"}}
+        if stamp is not None:
+            record["stageTimestamp"] = stamp
+        return json.dumps(record)
+
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join([event("a", None), event("b", "2024-05-02T00:00:00Z"), event("c", None),
+                                event("d", "2024-05-03T00:00:00Z")]) + "\n")
+    undated_only = tmp_path / "undated.jsonl"
+    undated_only.write_text(event("e", None) + "\n")
+    later = tmp_path / "later.jsonl"
+    later.write_text(event("f", "2024-05-01T00:00:00Z") + "\n")
+    with Store(str(tmp_path / "a.db")) as store:
+        result = import_audit(store, [str(first)], "c")
+        assert (result.requests, result.window.start, result.window.end) == (
+            4, "2024-05-02T00:00:00Z", "2024-05-03T00:00:00Z")
+        [row] = store.query("SELECT count, first_seen, last_seen FROM audit_usage")
+        assert row == {"count": 4, "first_seen": "2024-05-02T00:00:00Z", "last_seen": "2024-05-03T00:00:00Z"}
+
+    with Store(str(tmp_path / "b.db")) as store:  # a row dated '' by an undated import, then dated by a later one
+        import_audit(store, [str(undated_only)], "c")
+        import_audit(store, [str(later)], "c")
+        [row] = store.query("SELECT count, first_seen, last_seen FROM audit_usage")
+        assert row == {"count": 2, "first_seen": "2024-05-01T00:00:00Z", "last_seen": "2024-05-01T00:00:00Z"}
+        groups = store.query("SELECT count, first_seen FROM audit_user_groups")
+        assert groups == []  # alice was seen with no groups
