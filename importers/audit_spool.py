@@ -29,16 +29,15 @@ from rbacmap.usage_key import (
 SPOOLED_TABLES = ("audit_usage", "audit_user_groups", "audit_impersonations")
 _USAGE_COLUMNS = ", ".join(("key_hash", *KEY_COLUMNS, "count", "first_seen", "last_seen"))
 _SAME_KEY = " AND ".join(f"{column} = excluded.{column}" for column in KEY_COLUMNS)
-_WIDEN = WIDEN_SEEN
 # `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
 _MERGE = {
     "audit_usage": f"INSERT INTO audit_usage ({_USAGE_COLUMNS}) SELECT {_USAGE_COLUMNS} FROM {{spool}}.audit_usage"
                    f" WHERE key_hash >= 0 ORDER BY key_hash"
-                   f" ON CONFLICT (key_hash) DO UPDATE SET {_WIDEN} WHERE {_SAME_KEY}",
+                   f" ON CONFLICT (key_hash) DO UPDATE SET {WIDEN_SEEN} WHERE {_SAME_KEY}",
     "audit_user_groups": "INSERT INTO audit_user_groups SELECT * FROM {spool}.audit_user_groups WHERE true"
-                         f" ON CONFLICT (cluster, username, group_name) DO UPDATE SET {_WIDEN}",
+                         f" ON CONFLICT (cluster, username, group_name) DO UPDATE SET {WIDEN_SEEN}",
     "audit_impersonations": "INSERT INTO audit_impersonations SELECT * FROM {spool}.audit_impersonations WHERE true"
-                            f" ON CONFLICT (cluster, impersonator, username) DO UPDATE SET {_WIDEN}",
+                            f" ON CONFLICT (cluster, impersonator, username) DO UPDATE SET {WIDEN_SEEN}",
 }
 
 
