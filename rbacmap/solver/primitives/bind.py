@@ -139,9 +139,12 @@ def _join_existing(
             return
         bindings = [binding for binding in bindings if binding.key.name in names]
     memo: dict[tuple[str, str | None, str], tuple[Grant, ...]] = {}  # many bindings share a role
+    # resourceNames [""] allows the unnamed request but no binding (each has a name): then the
+    # unnamed grants stand for none, and every binding is asked by its name.
+    exact = "" in names
     for binding in bindings:
         name = binding.key.name
-        if name in names:
+        if exact or name in names:
             requests = (ResourceRequest(verb, resource, namespace, RBAC_GROUP, "", name) for verb in MODIFY_VERBS)
             write = next((g for g in map(permissions.grants, requests) if g), ())
         else:
