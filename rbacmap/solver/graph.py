@@ -46,24 +46,8 @@ class EscalationGraph:
             self._pending_pools.append(node)
         return found
 
-    def add(self, edge: Edge) -> None:
-        by_object = self._by_object
-        source = by_object.get(id(edge.source))
-        if source is None:
-            source = self.node_id(edge.source)
-        target = by_object.get(id(edge.target))
-        if target is None:
-            target = self.node_id(edge.target)
-        if source == target:
-            return
-        self.into[target].append(len(self.edges))
-        self.edges.append(edge)
-        self.sources.append(source)
-        self.edge_targets.append(target)
-        self.free.append(isinstance(edge.source, Pool))
-
     def add_all(self, edges: Iterable[Edge]) -> None:
-        """`add` for each edge (one loop with the graph's lists at hand: ~100k edges per big cluster)."""
+        """Add the edges (one loop with the graph's lists at hand: ~100k edges per big cluster)."""
         by_object = self._by_object.get
         node_id = self.node_id
         into, all_edges, sources, targets, free = self.into, self.edges, self.sources, self.edge_targets, self.free

@@ -68,11 +68,6 @@ _KEYS_OF_LIST_LIMIT = 512
 _KEY_LIST_IDS: dict[tuple[RequestKey, ...], int] = {}
 
 
-def request_keys(requests: Iterable[ResourceRequest]) -> tuple[RequestKey, ...]:
-    """Keys of a request list, memoized by list identity for the primitives' module-level lists."""
-    return request_list(requests)[0]
-
-
 def request_list(requests: Iterable[ResourceRequest]) -> tuple[tuple[RequestKey, ...], int]:
     """Keys of a request list and a small int naming that key list (equal lists, equal ints).
 
@@ -155,10 +150,6 @@ class RuleMatcher:
         """A small int naming a set of rule list ids (few distinct sets across identities)."""
         return self._held_ids.setdefault(held, len(self._held_ids))
 
-    def relevant(self, held: frozenset[int], keys: tuple[RequestKey, ...]) -> tuple[dict[int, tuple[int, ...]], ...]:
-        """The `allowing` maps of the keys that some rule list in `held` allows (few distinct `held` sets)."""
-        return self.relevant_by_id(held, self.held_id(held), keys, _KEY_LIST_IDS.setdefault(keys, len(_KEY_LIST_IDS)))
-
     def relevant_by_id(
         self, held: frozenset[int], held_id: int, keys: tuple[RequestKey, ...], list_id: int
     ) -> tuple[dict[int, tuple[int, ...]], ...]:
@@ -235,10 +226,24 @@ def _touches(keys: tuple[RequestKey, ...], rules: tuple[PolicyRule, ...]) -> boo
                for key in keys for rule in rules)
 
 
+# Verbs whose requests carry no object name (create only on a resource itself, not a subresource).
+COLLECTION_VERBS = frozenset({"list", "watch", "deletecollection"})
+
+
+def names_an_object(key: RequestKey) -> bool:
+    """Whether every real request like this one names an object (get, update, exec, bind, ...)."""
+    verb, _, _, subresource, _ = key
+    return verb not in COLLECTION_VERBS and not (verb == "create" and not subresource)
+
+
 def _match_into(allowing: dict[int, tuple[int, ...]], rules_id: int, rules: tuple[PolicyRule, ...],
                 key: RequestKey) -> None:
+    """Which rules allow the request. The solver asks nameless questions ("get any Secret"): for requests
+    that always name an object, `resourceNames: [""]` allows none of them, so such rules are not counted."""
     request = _request(key, key[4])
-    indices = tuple(i for i, rule in enumerate(rules) if rule_allows(request, rule))
+    nameless = key[4] == "" and names_an_object(key)
+    indices = tuple(i for i, rule in enumerate(rules)
+                    if rule_allows(request, rule) and not (nameless and rule.resource_names))
     if indices:
         allowing[rules_id] = indices
 

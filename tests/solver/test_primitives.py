@@ -239,3 +239,47 @@ def test_impersonating_an_absent_named_service_account_enables_group_impersonati
     assert gia is not None and actions(gia)[0] == "impersonate a group"
     assert any(g.binding.key.name == "gia-ghost" for g in gia.steps[0].grants)  # the SA half of the proof
     assert path_of(result, "user:gil", CLUSTER_ADMIN) is None
+
+
+EMPTY_NAME_SECRET_READERS = '''
+apiVersion: v1
+kind: Namespace
+metadata: {name: vault}
+---
+# ria may get secrets named "": every real get names a Secret, so she reads nothing.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: blank-getter, namespace: vault}
+rules:
+- {apiGroups: [""], resources: ["secrets", "pods/exec"], resourceNames: [""], verbs: ["get", "create"]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ria, namespace: vault}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: blank-getter}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: ria}
+---
+# rio may list secrets named "": a list request carries no name, so the API server allows it.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: blank-lister, namespace: vault}
+rules:
+- {apiGroups: [""], resources: ["secrets"], resourceNames: [""], verbs: ["list"]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rio, namespace: vault}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: blank-lister}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: rio}
+'''
+
+
+def test_an_empty_resource_name_allows_only_requests_that_carry_no_name(tmp_path: Path) -> None:
+    (tmp_path / "empty-name-secrets.yaml").write_text(EMPTY_NAME_SECRET_READERS)
+    _, result = solve_fixture(tmp_path, str(tmp_path / "empty-name-secrets.yaml"))
+    assert path_of(result, "user:ria", SECRETS, "vault") is None  # get: always named
+    assert path_of(result, "user:ria", EXEC, "vault") is None  # create pods/exec: names the pod
+    rio = path_of(result, "user:rio", SECRETS, "vault")
+    assert rio is not None and rio.steps[0].grants[0].binding.key.name == "rio"
