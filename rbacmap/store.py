@@ -99,11 +99,15 @@ class ImportError_:
         return f"{where}:{what} {self.message}"
 
 
+_INSTANCES = itertools.count(1)
+
+
 class Store:
     """One SQLite file holding many clusters' snapshots."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self.instance = next(_INSTANCES)  # names this open store for in-process caches (id() can be reused)
         if self.path != ":memory:":
             _create_private_file(self.path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so a snapshot is one transaction.
@@ -123,6 +127,7 @@ class Store:
         """
         store = cls.__new__(cls)
         store.path = str(path)
+        store.instance = next(_INSTANCES)
         if not os.path.exists(store.path):
             raise StoreError(f"{store.path} does not exist")
         uri = "file:" + urllib.parse.quote(os.path.abspath(store.path)) + "?mode=ro"

@@ -101,7 +101,7 @@ _CACHE: dict[tuple[str, int, str, str], SolverResult] = {}
 
 
 def _cache_key(store: Store, snapshot: Snapshot) -> tuple[str, int, str, str]:
-    where = store.path if store.path != ":memory:" else f":memory:{id(store)}"
+    where = store.path if store.path != ":memory:" else f":memory:{store.instance}"
     return (where, snapshot.id, snapshot.started_at, snapshot.finished_at or "")
 
 

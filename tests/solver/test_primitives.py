@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rbacmap.solver import CLUSTER_ADMIN, EXEC, SECRETS, find_risks
+from rbacmap.solver.result import _cache_key
+from rbacmap.store import Snapshot, Store
 from tests.solver.helpers import actions, path_of, solve_fixture
 
 
@@ -283,3 +285,15 @@ def test_an_empty_resource_name_allows_only_requests_that_carry_no_name(tmp_path
     assert path_of(result, "user:ria", EXEC, "vault") is None  # create pods/exec: names the pod
     rio = path_of(result, "user:rio", SECRETS, "vault")
     assert rio is not None and rio.steps[0].grants[0].binding.key.name == "rio"
+
+
+def test_in_memory_stores_never_share_a_cached_solution() -> None:
+    """The cache names an in-memory store by its own instance number, never by id(), which can be reused."""
+    snapshot = Snapshot(1, "c", "files", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00", "complete",
+                        {}, {}, 0, [], None, None, None)
+    first = Store(":memory:")
+    key = _cache_key(first, snapshot)
+    first.close()
+    del first
+    second = Store(":memory:")
+    assert _cache_key(second, snapshot) != key
