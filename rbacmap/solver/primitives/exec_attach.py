@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool, lazy_edge
+from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
-from rbacmap.solver.primitives.scopes import proving_request, where
+from rbacmap.solver.primitives.scopes import in_pod_edges, proving_request, where
 from rbacmap.solver.targets import exec_target
 
 EXEC_REQUESTS = [
@@ -20,12 +19,7 @@ EXEC_REQUESTS = [
 
 
 def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, permissions in ctx.frontier_permissions(EXEC_REQUESTS):
-        for namespace in permissions.where_any(EXEC_REQUESTS):
-            yield lazy_edge(identity, exec_target(namespace), "exec_attach",
-                            partial(_describe, identity, permissions, namespace, False))
-            yield lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), "exec_attach",
-                            partial(_describe, identity, permissions, namespace, True))
+    return in_pod_edges(ctx, EXEC_REQUESTS, "exec_attach", _describe)
 
 
 def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None, token: bool) -> Edge:

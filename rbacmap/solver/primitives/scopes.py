@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from rbacmap.authorizer import Grant, rule_allows
 from rbacmap.model import PolicyRule, ResourceRequest
-from rbacmap.solver.context import ClusterObjects
+from rbacmap.solver.context import ClusterObjects, SolverContext
+from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool, lazy_edge
+from rbacmap.solver.identity import Identity
 from rbacmap.solver.permissions import EffectivePermissions, PermissionScope
+from rbacmap.solver.targets import exec_target
+
+# (identity, its permissions, namespace or None for every namespace, token?) -> the full edge
+InPodDescriber = Callable[[Identity, EffectivePermissions, str | None, bool], Edge]
+
+
+def in_pod_edges(
+    ctx: SolverContext, requests: list[ResourceRequest], primitive: str, describe: InPodDescriber
+) -> Iterator[Edge]:
+    """Edges of a primitive that runs code inside existing pods wherever one of `requests` is allowed:
+    the exec target there, and the ServiceAccounts of the pods running there (their mounted tokens)."""
+    for identity, permissions in ctx.frontier_permissions(requests):
+        for namespace in permissions.where_any(requests):
+            yield lazy_edge(identity, exec_target(namespace), primitive,
+                            partial(describe, identity, permissions, namespace, False))
+            yield lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), primitive,
+                            partial(describe, identity, permissions, namespace, True))
 
 
 def places(scope: PermissionScope) -> list[tuple[str | None, tuple[Grant, ...]]]:
