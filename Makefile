@@ -26,7 +26,7 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/pip install -q '.[lint]'
 	$(BIN)/ruff check rbacmap importers tui tests bench scripts
-	MYPY=$(BIN)/mypy sh scripts/typecheck.sh
+	MYPY=$(abspath $(BIN))/mypy sh scripts/typecheck.sh
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run_all.py
