@@ -121,12 +121,33 @@ class RangeJob:
     spool_folder: Path
 
 
+class _RangeDeduplicator(StageDeduplicator):
+    """A worker's deduplicator that also keeps the first generation of counted IDs, which rotation drops.
+
+    The final stages of the requests waiting at the end of the previous range come first in this
+    range; without these IDs a range of more than two generations of requests would not return
+    them, and the parent would count those requests again (once per stage).
+    """
+
+    first_counted: set[str] | None = None
+
+    @property
+    def counted_old(self) -> set[str]:
+        return self._counted_old
+
+    @counted_old.setter
+    def counted_old(self, value: set[str]) -> None:
+        if self.first_counted is None and value:  # the hot loop and mark_counted both rotate by assigning
+            self.first_counted = value
+        self._counted_old = value
+
+
 def _run_worker(job: RangeJob, start: int, end: int, index: int, channel: Any) -> None:
     try:
         spool = job.spool_folder / f"worker-{index}.db"
         aggregator = SpoolingAggregator(open_spool(spool, job.table_definitions), job.cluster, job.flush_keys)
         usage_import = UsageImport(aggregator, 0)
-        dedup = StageDeduplicator(aggregator.add, job.dedup_window)
+        dedup = _RangeDeduplicator(aggregator.add, job.dedup_window)
         with io.BufferedReader(ByteRange(job.path, start, end), buffer_size=1 << 16) as stream:
             reader = LineReader(stream)
             try:
@@ -136,8 +157,8 @@ def _run_worker(job: RangeJob, start: int, end: int, index: int, channel: Any) -
         aggregator.finish()
         waiting = [*dedup.pending_old.values(), *dedup.pending.values()]
         outcome = WorkerOutcome(reader.lines, usage_import.events, usage_import.errors, waiting,
-                                dedup.counted | dedup.counted_old, spool, aggregator.requests,
-                                aggregator.window_start, aggregator.window_end)
+                                dedup.counted | dedup.counted_old | (dedup.first_counted or set()), spool,
+                                aggregator.requests, aggregator.window_start, aggregator.window_end)
         channel.put(("done", index, outcome))
     except BaseException:  # the parent must hear of any failure, or it would wait forever
         channel.put(("failed", index, traceback.format_exc()))

@@ -171,3 +171,27 @@ def test_a_failing_worker_fails_the_import_and_stores_nothing(tmp_path: Path, mo
         assert store.query("SELECT count(*) AS n FROM audit_usage")[0]["n"] == 0
         import_audit(store, [str(log)], "c", workers=1)  # the store is still usable: no spool left attached
         assert store.query("SELECT count(*) AS n FROM audit_imports")[0]["n"] == 1
+
+
+def test_a_request_cut_between_its_stages_counts_once_in_a_long_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final stage right after the cut is remembered though the next range rotates its counted IDs many times."""
+    monkeypatch.setattr(audit_parallel, "PARALLEL_MIN_BYTES", 1)
+
+    def line(audit_id: str, stage: str) -> bytes:
+        event = {**_event(0, stage, random.Random(0)), "auditID": audit_id}
+        return json.dumps(event, separators=(",", ":")).encode() + b"\n"
+
+    head = line("id-head", "ResponseComplete")
+    first = b"".join(line(f"a-{i:04d}", "ResponseComplete") for i in range(99)) + line("cut-000", "RequestReceived")
+    second = line("cut-000", "ResponseComplete") + b"".join(line(f"b-{i:03d}", "ResponseComplete") for i in range(99))
+    assert len(first) == len(second) + 98  # "RequestReceived" is one letter short of "ResponseComplete"
+    log = tmp_path / "audit.jsonl"
+    log.write_bytes(head + first + second)
+    with log.open("rb") as stream:
+        assert cut_points(stream, len(head), log.stat().st_size, 2)[1] == len(head) + len(first)  # between the stages
+    for workers in (1, 2):
+        with Store(str(tmp_path / f"w{workers}.db")) as store:
+            result = import_audit(store, [str(log)], "c", fmt="k8s", dedup_window=2, workers=workers)
+            assert result.requests == 200, workers  # 201 lines, 200 requests (counted IDs rotate every 11)
