@@ -24,7 +24,7 @@ test: $(VENV)/.installed
 	$(BIN)/pytest -q || [ $$? -eq 5 ]
 
 lint: $(VENV)/.installed
-	$(BIN)/pip install -q '.[lint]'
+	$(BIN)/pip install -q -e '.[lint]'  # editable: lint never swaps a developer's live checkout for a copy
 	$(BIN)/ruff check rbacmap importers tui tests bench scripts
 	MYPY=$(abspath $(BIN))/mypy sh scripts/typecheck.sh
 
