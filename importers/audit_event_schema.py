@@ -12,8 +12,8 @@ validation, and the caller then hands the line to the reference normalizer
 needs the reference path (`impersonatedUser`, a CloudWatch `message`) are captured raw.
 
 One difference from a full parse remains, deliberately: content in fields that are skipped is
-scanned but not converted, so a line whose only flaw is there (e.g. a number like 1e400 that
-orjson refuses as infinity) still counts.
+scanned but not converted, so a line whose only flaw is there (a number like 1e400 that orjson
+refuses as infinity, invalid UTF-8 inside a userAgent) still counts instead of being reported.
 """
 
 from __future__ import annotations

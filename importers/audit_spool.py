@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rbacmap.usage import GROUPS_UPSERT, IMPERSONATION_UPSERT, UsageAggregator, UsageImport
+from rbacmap.usage import DEFAULT_FLUSH_KEYS, GROUPS_UPSERT, IMPERSONATION_UPSERT, UsageAggregator, UsageImport
 from rbacmap.usage_key import (
     KEY_COLUMNS,
     WIDEN_SEEN,
@@ -87,17 +87,29 @@ def merge_spool(job: UsageImport, path: Path) -> None:
     job.after_transaction.append(lambda: _detach(conn, alias))
     select = f"SELECT {_USAGE_COLUMNS} FROM {alias}.audit_usage"
     if has_displaced_rows(conn):
-        upsert_usage(conn, _rehomed(conn.execute(select)))
+        _upsert_in_batches(conn, conn.execute(select))
     else:
         expected = conn.execute(f"SELECT count(*) FROM {alias}.audit_usage WHERE key_hash >= 0").fetchone()[0]
         before = conn.total_changes
         conn.execute(_MERGE["audit_usage"].format(spool=alias))
         if conn.total_changes - before != expected:  # a key_hash taken by another key: see usage_key
-            store_collided(conn, [tuple(row) for row in conn.execute(select + " WHERE key_hash >= 0")])
+            for rows in _batches(conn.execute(select + " WHERE key_hash >= 0")):
+                store_collided(conn, [tuple(row) for row in rows])
         # Keys the spool itself had to displace (their hash collided there) go through Python.
-        upsert_usage(conn, _rehomed(conn.execute(select + " WHERE key_hash < 0")))
+        _upsert_in_batches(conn, conn.execute(select + " WHERE key_hash < 0"))
     conn.execute(_MERGE["audit_user_groups"].format(spool=alias))
     conn.execute(_MERGE["audit_impersonations"].format(spool=alias))
+
+
+def _batches(cursor: sqlite3.Cursor) -> Iterator[list[Any]]:
+    """A query's rows a bounded batch at a time (a spool holds as many rows as its worker saw keys)."""
+    while rows := cursor.fetchmany(DEFAULT_FLUSH_KEYS):
+        yield rows
+
+
+def _upsert_in_batches(conn: sqlite3.Connection, cursor: sqlite3.Cursor) -> None:
+    for rows in _batches(cursor):
+        upsert_usage(conn, _rehomed(rows))
 
 
 def _rehomed(rows: Iterable[Sequence[Any]]) -> list[UsageRow]:
@@ -112,7 +124,7 @@ def _detach(conn: sqlite3.Connection, alias: str) -> None:
 def _merge_through_python(conn: sqlite3.Connection, path: Path) -> None:
     spool = sqlite3.connect(path)
     try:
-        upsert_usage(conn, _rehomed(spool.execute(f"SELECT {_USAGE_COLUMNS} FROM audit_usage")))
+        _upsert_in_batches(conn, spool.execute(f"SELECT {_USAGE_COLUMNS} FROM audit_usage"))
         conn.executemany(GROUPS_UPSERT, spool.execute("SELECT * FROM audit_user_groups"))
         conn.executemany(IMPERSONATION_UPSERT, spool.execute("SELECT * FROM audit_impersonations"))
     finally:
