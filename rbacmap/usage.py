@@ -82,9 +82,10 @@ class UsageAggregator:
     def add(self, observation: Observation) -> None:
         """Count one request (call once per request, not per stage)."""
         _, _, key, timestamp, groups, impersonator = observation
-        _bump(self.usage, (*key, groups), timestamp)
+        seen = [1, timestamp, timestamp]  # one request; '' (undated) never becomes first_seen: see merge_entry
+        merge_entry(self.usage, (*key, groups), seen)
         if impersonator:
-            _bump(self.impersonations, (impersonator, key[0]), timestamp)
+            merge_entry(self.impersonations, (impersonator, key[0]), seen)
         if len(self.usage) >= self.flush_keys:
             self.flush()
 
@@ -144,19 +145,6 @@ def _earliest(timestamps: list[str | None]) -> str | None:
 
 def _latest(timestamps: list[str | None]) -> str | None:
     return max(filter(None, timestamps), default=None)
-
-
-def _bump(table: dict[Any, list[Any]], key: Any, timestamp: str) -> None:
-    """Count one request seen at `timestamp` ('' when the record had none: it counts, it dates nothing)."""
-    entry = table.get(key)
-    if entry is None:
-        table[key] = [1, timestamp, timestamp]
-        return
-    entry[0] += 1
-    if timestamp and (not entry[1] or timestamp < entry[1]):
-        entry[1] = timestamp
-    if timestamp > entry[2]:
-        entry[2] = timestamp
 
 
 @dataclass
