@@ -18,10 +18,13 @@ from typing import ClassVar
 from rbacmap.authorizer import Grant, effective_subject, rule_allows
 from rbacmap.model import (
     ALL,
+    ALL_SERVICE_ACCOUNTS,
+    AUTHENTICATED,
     CLUSTER_ROLE_BINDING,
     GROUP,
     SERVICE_ACCOUNT,
     SYSTEM_MASTERS,
+    UNAUTHENTICATED,
     Binding,
     PolicyRule,
     ResourceRequest,
@@ -29,7 +32,7 @@ from rbacmap.model import (
     service_account_username,
 )
 from rbacmap.policy import InMemoryPolicy
-from rbacmap.solver.identity import Identity
+from rbacmap.solver.identity import Identity, identity_for_group
 
 # A binding as it applies to one identity: (binding, index of its first matching subject, role).
 AppliedBinding = tuple[Binding, int, Role]
@@ -323,6 +326,31 @@ class EffectivePermissions:
         self._scopes = {}
         self._where = {}
 
+    @classmethod
+    def copied(cls, base: EffectivePermissions, identity: Identity, system_masters: bool) -> EffectivePermissions:
+        """Another identity's permissions starting from a copy of `base`'s placed bindings.
+
+        `PermissionIndex.for_identity` places the bindings of the groups nearly everyone is in
+        once per set of such groups and copies them: ~14k identities would place the same
+        handful of ClusterRoleBindings each. Built without `__init__`: its default factories
+        would make nine containers only to replace them.
+        """
+        self = cls.__new__(cls)
+        self.identity = identity
+        self.system_masters = system_masters
+        self.matcher = base.matcher
+        self.cluster = base.cluster.copy()
+        self.every_namespace = base.every_namespace.copy()
+        self.namespaced = {namespace: applied.copy() for namespace, applied in base.namespaced.items()}
+        self.dangling = base.dangling.copy()
+        self._rules_ids = base._rules_ids.copy()
+        self._global_rules_ids = base._global_rules_ids.copy()
+        self._namespace_rules = {namespace: ids.copy() for namespace, ids in base._namespace_rules.items()}
+        self._held = base._held
+        self._scopes = {}
+        self._where = {}
+        return self
+
     def held(self) -> tuple[frozenset[int], int]:
         """The rule list ids this identity holds, frozen, and the matcher's int for that set."""
         if self._held is None:
@@ -511,6 +539,8 @@ class PermissionIndex:
     # a RoleHolder shares its attacker's username, but only it holds the new role.
     _virtual: dict[tuple[str, str, str], list[tuple[Binding, Role]]] = field(
         default_factory=lambda: defaultdict(list))
+    # Shared groups an identity is in -> their bindings placed once, and the last one's snapshot order.
+    _shared: dict[tuple[str, ...], tuple[EffectivePermissions, int]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, policy: InMemoryPolicy) -> PermissionIndex:
@@ -540,36 +570,72 @@ class PermissionIndex:
         self._cache.pop(identity.key, None)
 
     def for_identity(self, identity: Identity) -> EffectivePermissions:
-        cached = self._cache.get(identity.key)
+        key = identity.key
+        cached = self._cache.get(key)
         if cached is not None:
             return cached
         # As `identity.user_info()` (username, groups) without building the UserInfo.
         groups = identity.groups
         by_group = self.by_group
         matches = list(self.by_username.get(identity.username or identity.name, ()))
+        shared: tuple[str, ...] = ()
         for group in groups:
             found = by_group.get(group)
             if found:
-                matches += found
-        # A binding applies once, through its first subject naming this user (as the authorizer reports it).
-        if len(matches) > 1:
-            matches.sort(key=_ORDER_THEN_SUBJECT)
-        permissions = self.permissions_class(identity, SYSTEM_MASTERS in groups, self.matcher)
-        applied: list[AppliedBinding] = []
-        last = -1
-        for order, binding, subject_index, role in matches:
-            if order == last:
-                continue
-            last = order
-            if role is None:
-                permissions.dangling.append(binding)
+                if group in SHARED_GROUPS:
+                    shared += (group,)
+                else:
+                    matches += found
+        permissions = None
+        if shared:
+            base, last_shared = self._shared_base(shared)
+            if matches and min(matches, key=_ORDER_THEN_SUBJECT)[0] <= last_shared:
+                # A binding of its own comes before one of the shared groups' (or is one of them):
+                # merge everything in snapshot order instead.
+                for group in shared:
+                    matches += by_group[group]
             else:
-                applied.append((binding, subject_index, role))
-        permissions.place_all(applied)
-        for binding, role in self._virtual.get(identity.key, ()):
+                permissions = self.permissions_class.copied(base, identity, SYSTEM_MASTERS in groups)
+        if permissions is None:
+            permissions = self.permissions_class(identity, SYSTEM_MASTERS in groups, self.matcher)
+        if matches:
+            _place_in_order(permissions, matches)
+        for binding, role in self._virtual.get(key, ()):
             permissions.place(binding, 0, role)
-        self._cache[identity.key] = permissions
+        self._cache[key] = permissions
         return permissions
 
+    def _shared_base(self, groups: tuple[str, ...]) -> tuple[EffectivePermissions, int]:
+        """The bindings of these shared groups, placed once, and the snapshot order of the last one."""
+        found = self._shared.get(groups)
+        if found is None:
+            matches = [entry for group in groups for entry in self.by_group[group]]
+            holder = identity_for_group(groups[0])
+            base = self.permissions_class(holder, False, self.matcher)
+            _place_in_order(base, matches)
+            found = self._shared[groups] = (base, max(order for order, *_ in matches))
+        return found
+
+
+def _place_in_order(permissions: EffectivePermissions, matches: list[IndexedBinding]) -> None:
+    """Place the bindings naming an identity in snapshot order, each once (through its first subject
+    naming the identity, as the authorizer reports it); those whose role is missing are dangling."""
+    if len(matches) > 1:
+        matches.sort(key=_ORDER_THEN_SUBJECT)
+    applied: list[AppliedBinding] = []
+    last = -1
+    for order, binding, subject_index, role in matches:
+        if order == last:
+            continue
+        last = order
+        if role is None:
+            permissions.dangling.append(binding)
+        else:
+            applied.append((binding, subject_index, role))
+    permissions.place_all(applied)
+
+
+SHARED_GROUPS = frozenset({AUTHENTICATED, ALL_SERVICE_ACCOUNTS, UNAUTHENTICATED})
+"""Groups most identities are in: their bindings are placed once per combination (`_shared_base`)."""
 
 _ORDER_THEN_SUBJECT = itemgetter(0, 2)  # snapshot order, then index of the naming subject
