@@ -7,6 +7,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 
 from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, USER, ResourceRequest, Role
@@ -20,6 +21,7 @@ from rbacmap.solver.edges import (
     Edge,
     ObjectRef,
     Pool,
+    lazy_edge,
 )
 from rbacmap.solver.identity import (
     Identity,
@@ -315,18 +317,22 @@ class SolverContext:
     # --- pools -----------------------------------------------------------------------------
 
     def pool_members(self, pool: Pool) -> Iterator[Edge]:
-        """The free (weight 0) edges from a pool to its members, each with the object behind it."""
+        """The free (weight 0) edges from a pool to its members, each with the object behind it.
+
+        Lazy like the primitives' edges (`lazy_edge`): a big cluster has ~15k of them and its
+        paths go through a few hundred.
+        """
         namespaces = self.objects.all_namespaces() if pool.namespace == "*" else [pool.namespace]
         per_namespace = (SERVICE_ACCOUNTS_POOL, POD_SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL)
         if pool.kind in per_namespace and pool.namespace == "*":
             for namespace in namespaces:
-                yield Edge(pool, Pool.of(pool.kind, namespace), "", f"namespace {namespace}")
+                member = Pool.of(pool.kind, namespace)
+                yield lazy_edge(pool, member, "", partial(_namespace_member, pool, member))
             return
         if pool.kind == SERVICE_ACCOUNTS_POOL:
             for name in self.objects.service_account_names(pool.namespace):
                 sa = self.identity_for_service_account(pool.namespace, name)
-                yield Edge(pool, sa, "", f"as ServiceAccount {pool.namespace}/{name}",
-                           objects=(ObjectRef(SERVICE_ACCOUNT, name, pool.namespace),))
+                yield lazy_edge(pool, sa, "", partial(_service_account_member, pool, sa))
         elif pool.kind == POD_SERVICE_ACCOUNTS_POOL:
             # One edge per ServiceAccount, through its first pod: a shortest path never needs another.
             seen: set[str] = set()
@@ -335,18 +341,39 @@ class SolverContext:
                     continue
                 seen.add(pod.service_account)
                 sa = self.identity_for_service_account(pod.namespace, pod.service_account)
-                yield Edge(pool, sa, "", f"pod {pod.namespace}/{pod.name} runs as {pod.service_account}",
-                           objects=(pod.ref(f"serviceAccountName: {pod.service_account}"),))
+                yield lazy_edge(pool, sa, "", partial(_pod_member, pool, sa, pod))
         elif pool.kind == TOKEN_SECRETS_POOL:
             for secret in self.objects.token_secrets.get(pool.namespace, ()):
                 sa = self.identity_for_service_account(secret.namespace, secret.service_account)
-                text = f"Secret {secret.namespace}/{secret.name} holds a token of {secret.service_account}"
-                yield Edge(pool, sa, "", text, objects=(token_secret_ref(secret),))
+                yield lazy_edge(pool, sa, "", partial(_token_secret_member, pool, sa, secret))
         elif pool.kind in (USERS_POOL, GROUPS_POOL):
             kind = USER if pool.kind == USERS_POOL else "Group"
             for identity in list(self.identities.values()):
                 if identity.kind == kind:
-                    yield Edge(pool, identity, "", f"as {identity}")
+                    yield lazy_edge(pool, identity, "", partial(_any_member, pool, identity))
+
+
+def _namespace_member(pool: Pool, member: Pool) -> Edge:
+    return Edge(pool, member, "", f"namespace {member.namespace}")
+
+
+def _service_account_member(pool: Pool, sa: Identity) -> Edge:
+    return Edge(pool, sa, "", f"as ServiceAccount {sa.namespace}/{sa.name}",
+                objects=(ObjectRef(SERVICE_ACCOUNT, sa.name, sa.namespace),))
+
+
+def _pod_member(pool: Pool, sa: Identity, pod: PodFacts) -> Edge:
+    return Edge(pool, sa, "", f"pod {pod.namespace}/{pod.name} runs as {pod.service_account}",
+                objects=(pod.ref(f"serviceAccountName: {pod.service_account}"),))
+
+
+def _token_secret_member(pool: Pool, sa: Identity, secret: TokenSecret) -> Edge:
+    text = f"Secret {secret.namespace}/{secret.name} holds a token of {secret.service_account}"
+    return Edge(pool, sa, "", text, objects=(token_secret_ref(secret),))
+
+
+def _any_member(pool: Pool, identity: Identity) -> Edge:
+    return Edge(pool, identity, "", f"as {identity}")
 
 
 def token_secret_ref(secret: TokenSecret) -> ObjectRef:
