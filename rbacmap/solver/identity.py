@@ -35,11 +35,16 @@ from rbacmap.model import (
 ROLE_HOLDER = "RoleHolder"
 """Hypothetical identity: an attacker after a bind/escalate step, with its own power plus a role (never a subject)."""
 
+ANONYMOUS = "system:anonymous"
+"""The username of unauthenticated requests."""
+
 SUBJECT_IDENTITY_KINDS = {USER, GROUP, SERVICE_ACCOUNT}
 """Kinds reported as subjects; cloud engineers add theirs (e.g. "AWSPrincipal") to this set."""
 
 
-@dataclass(frozen=True)
+# Slots: thousands are built per solve (a slotted frozen dataclass builds ~1.6x faster) and their
+# fields are read on every step of the search.
+@dataclass(frozen=True, slots=True)
 class Identity:
     """A requester: (kind, name, namespace) identify it; username/groups say how it authenticates."""
 
@@ -96,25 +101,27 @@ def identity_for_service_account(namespace: str, name: str) -> Identity:
 def identity_for_user(name: str, groups: tuple[str, ...] = ()) -> Identity:
     """A username; `system:serviceaccount:NS:NAME` becomes the ServiceAccount identity."""
     parsed = parse_service_account_username(name)
-    if parsed is not None and not groups:
-        return identity_for_service_account(*parsed)
+    if not groups:
+        if parsed is not None:
+            return identity_for_service_account(*parsed)
+        # What `UserInfo.authenticated(name)` gives any other username, without building it.
+        return Identity(USER, name, "", (UNAUTHENTICATED,) if name == ANONYMOUS else (AUTHENTICATED,), name)
     info = UserInfo.authenticated(name, groups)
     return Identity(USER, name, "", info.groups, info.name)
 
 
 def group_member_groups(group: str) -> tuple[str, ...]:
     """The groups any member of `group` necessarily has."""
+    # Tuples written out (no list, no dedup pass): an identity per namespace's ServiceAccount group.
     if group == UNAUTHENTICATED:
         return (UNAUTHENTICATED,)
-    groups = [group]
-    if group.startswith(SERVICE_ACCOUNT_GROUP_PREFIX):
-        groups.append(ALL_SERVICE_ACCOUNTS)
-    groups.append(AUTHENTICATED)
-    return tuple(dict.fromkeys(groups))
+    if group.startswith(SERVICE_ACCOUNT_GROUP_PREFIX):  # never system:serviceaccounts nor system:authenticated
+        return (group, ALL_SERVICE_ACCOUNTS, AUTHENTICATED)
+    return (AUTHENTICATED,) if group == AUTHENTICATED else (group, AUTHENTICATED)
 
 
 def identity_for_group(group: str) -> Identity:
-    username = "system:anonymous" if group == UNAUTHENTICATED else f"<member of {group}>"
+    username = ANONYMOUS if group == UNAUTHENTICATED else f"<member of {group}>"
     return Identity(GROUP, group, "", group_member_groups(group), username)
 
 

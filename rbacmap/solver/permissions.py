@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import ClassVar
 
-from rbacmap.authorizer import Grant, effective_subject, rule_allows
+from rbacmap.authorizer import Grant, rule_allows
 from rbacmap.model import (
     ALL,
     ALL_SERVICE_ACCOUNTS,
     AUTHENTICATED,
     CLUSTER_ROLE_BINDING,
     GROUP,
+    ROLE,
     SERVICE_ACCOUNT,
     SYSTEM_MASTERS,
     UNAUTHENTICATED,
+    USER,
     Binding,
     PolicyRule,
     ResourceRequest,
@@ -548,20 +550,25 @@ class PermissionIndex:
         bindings = list(policy.cluster_role_bindings())
         for namespace in policy.role_binding_namespaces():
             bindings += policy.role_bindings(namespace)
+        # `policy.role(binding.role_key())` and `effective_subject`, by plain tuples and strings: a
+        # RoleKey or Subject per binding (built, hashed and compared in Python) cost more than the rest.
+        roles = {(key.kind, key.name, key.namespace): role for key, role in policy.roles.items()}
+        by_group, by_username = index.by_group, index.by_username
         for order, binding in enumerate(bindings):
-            role = policy.role(binding.role_key())
+            ref, namespace = binding.role_ref, binding.key.namespace
+            role = roles.get((ref.kind, ref.name, namespace if ref.kind == ROLE else ""))
             for subject_index, subject in enumerate(binding.subjects):
-                effective = effective_subject(subject, binding.key.namespace)
-                if effective is None:
-                    continue  # e.g. a ServiceAccount without namespace in a ClusterRoleBinding
-                entry = (order, binding, subject_index, role)
-                if effective.kind == GROUP:
-                    index.by_group[effective.name].append(entry)
-                elif effective.kind == SERVICE_ACCOUNT:
-                    username = service_account_username(effective.namespace, effective.name)
-                    index.by_username[username].append(entry)
-                else:
-                    index.by_username[effective.name].append(entry)
+                kind = subject.kind
+                if kind == GROUP:
+                    by_group[subject.name].append((order, binding, subject_index, role))
+                elif kind == SERVICE_ACCOUNT:
+                    sa_namespace = subject.namespace or namespace
+                    if not sa_namespace:
+                        continue  # a ServiceAccount without namespace in a ClusterRoleBinding names nobody
+                    username = service_account_username(sa_namespace, subject.name)
+                    by_username[username].append((order, binding, subject_index, role))
+                elif kind == USER:
+                    by_username[subject.name].append((order, binding, subject_index, role))
         return index
 
     def add_virtual_binding(self, identity: Identity, binding: Binding, role: Role) -> None:
