@@ -118,10 +118,12 @@ class Edge:
         if describe is None:
             return
         full = describe()
-        if full.source != self.source or full.target != self.target:
+        # Describers reuse the lazy edge's (interned) source and target objects: `is` settles most.
+        if ((full.source is not self.source and full.source != self.source)
+                or (full.target is not self.target and full.target != self.target)):
             raise AssertionError(f"{self.primitive}: described {full!r} instead of {self!r}")
-        self._action, self._detail, self._grants = full.action, full.detail, full.grants
-        self._objects, self._explain, self._condition = full.objects, full.explain, full.condition
+        (self._action, self._detail, self._grants, self._objects, self._explain,
+         self._condition) = full.provenance()
         self._describe = None
 
     def provenance(self) -> tuple[str, str, tuple[Grant, ...], tuple[ObjectRef, ...], str | Sentence, str]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 
 from rbacmap.authorizer import Grant
-from rbacmap.solver.edges import Edge, ObjectRef, Pool
+from rbacmap.solver.edges import Edge, ObjectRef
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import Sentence
 from rbacmap.solver.targets import Target
@@ -79,39 +78,60 @@ class EscalationPath:
         return " -> ".join(f"{step.action} [{step.as_identity}]" for step in self.steps)
 
 
-def steps_from_edges(subject: Identity, edges: list[Edge]) -> tuple[Step, ...]:
-    """Fold each hop through a pool into the step that entered it (one step per real action)."""
-    steps: list[Step] = []
-    current = subject
-    pending: list[Edge] = []
+def step_of(edges: list[Edge], current: Identity) -> Step:
+    """The step of one action: a lone edge, or the edges into pools and the one out of the last pool.
+
+    A path shows each hop through a pool as part of the step that entered it (one step per real
+    action). `current` is who performs it; the step depends on nothing else.
+    """
+    last = edges[-1]
+    target = last.target
+    after = target if isinstance(target, Identity) else current
+    if len(edges) == 1:  # most steps are one edge: no joining
+        action, detail, grants, objects, explain, condition = last.provenance()
+        text = explain or detail
+        return _new_step(action, after, grants, objects, detail, (text,) if text else (), condition,
+                         last.primitive)
+    # Joined in one pass (a pool step is 2-3 edges; the pool's own edges carry only a detail or an object).
+    all_grants: tuple[Grant, ...] = ()
+    all_objects: tuple[ObjectRef, ...] = ()
+    details: list[str] = []
+    explanations: list[str | Sentence] = []
+    conditions: list[str] = []
     for edge in edges:
-        target = edge.target
-        if isinstance(target, Pool):
-            pending.append(edge)
-            continue
-        after = target if isinstance(target, Identity) else current
-        if not pending:  # most steps are one edge: no joining
-            action, detail, grants, objects, explain, condition = edge.provenance()
-            text = explain or detail
-            steps.append(Step(action, after, grants, objects, detail, (text,) if text else (), condition,
-                              edge.primitive))
-            current = after
-            continue
-        pending.append(edge)
-        # Each part: (action, detail, grants, objects, explain, condition), read once per edge.
-        parts = [e.provenance() for e in pending]
-        steps.append(
-            Step(
-                action=parts[0][0],
-                as_identity=after,
-                grants=tuple(chain.from_iterable(part[2] for part in parts)),
-                objects=tuple(chain.from_iterable(part[3] for part in parts)),
-                detail="; ".join([part[1] for part in parts if part[1]]),
-                explanations=tuple([part[4] or part[1] for part in parts if part[4] or part[1]]),
-                condition="; ".join([part[5] for part in parts if part[5]]),
-                primitive=pending[0].primitive,
-            )
-        )
-        current = after
-        pending = []
-    return tuple(steps)
+        _, detail, grants, objects, explain, condition = edge.provenance()
+        if grants:
+            all_grants += grants
+        if objects:
+            all_objects += objects
+        if detail:
+            details.append(detail)
+        if explain or detail:
+            explanations.append(explain or detail)
+        if condition:
+            conditions.append(condition)
+    return _new_step(edges[0].action, after, all_grants, all_objects, "; ".join(details), tuple(explanations),
+                     "; ".join(conditions), edges[0].primitive)
+
+
+# A frozen dataclass's __init__ sets each field with object.__setattr__ (8 calls for a Step); paths
+# build thousands of steps, so the hot path fills the instance dict in one call. Same fields, in
+# the same order: equality, hash, repr and replace() are the dataclass's own.
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _new_step(action: str, as_identity: Identity, grants: tuple[Grant, ...], objects: tuple[ObjectRef, ...],
+              detail: str, explanations: tuple[str | Sentence, ...], condition: str, primitive: str) -> Step:
+    step = _new(Step)
+    _set(step, "__dict__", {"action": action, "as_identity": as_identity, "grants": grants, "objects": objects,
+                            "detail": detail, "explanations": explanations, "condition": condition,
+                            "primitive": primitive})
+    return step
+
+
+def new_path(subject: Identity, target: Target, steps: tuple[Step, ...]) -> EscalationPath:
+    """`EscalationPath(subject, target, steps)`, built as `_new_step` builds a Step."""
+    path = _new(EscalationPath)
+    _set(path, "__dict__", {"subject": subject, "target": target, "steps": steps})
+    return path
