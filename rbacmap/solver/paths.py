@@ -90,8 +90,7 @@ def step_of(edges: list[Edge], current: Identity) -> Step:
     if len(edges) == 1:  # most steps are one edge: no joining
         action, detail, grants, objects, explain, condition = last.provenance()
         text = explain or detail
-        return _new_step(action, after, grants, objects, detail, (text,) if text else (), condition,
-                         last.primitive)
+        return Step(action, after, grants, objects, detail, (text,) if text else (), condition, last.primitive)
     # Joined in one pass (a pool step is 2-3 edges; the pool's own edges carry only a detail or an object).
     all_grants: tuple[Grant, ...] = ()
     all_objects: tuple[ObjectRef, ...] = ()
@@ -110,28 +109,5 @@ def step_of(edges: list[Edge], current: Identity) -> Step:
             explanations.append(explain or detail)
         if condition:
             conditions.append(condition)
-    return _new_step(edges[0].action, after, all_grants, all_objects, "; ".join(details), tuple(explanations),
-                     "; ".join(conditions), edges[0].primitive)
-
-
-# A frozen dataclass's __init__ sets each field with object.__setattr__ (8 calls for a Step); paths
-# build thousands of steps, so the hot path fills the instance dict in one call. Same fields, in
-# the same order: equality, hash, repr and replace() are the dataclass's own.
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _new_step(action: str, as_identity: Identity, grants: tuple[Grant, ...], objects: tuple[ObjectRef, ...],
-              detail: str, explanations: tuple[str | Sentence, ...], condition: str, primitive: str) -> Step:
-    step = _new(Step)
-    _set(step, "__dict__", {"action": action, "as_identity": as_identity, "grants": grants, "objects": objects,
-                            "detail": detail, "explanations": explanations, "condition": condition,
-                            "primitive": primitive})
-    return step
-
-
-def new_path(subject: Identity, target: Target, steps: tuple[Step, ...]) -> EscalationPath:
-    """`EscalationPath(subject, target, steps)`, built as `_new_step` builds a Step."""
-    path = _new(EscalationPath)
-    _set(path, "__dict__", {"subject": subject, "target": target, "steps": steps})
-    return path
+    return Step(edges[0].action, after, all_grants, all_objects, "; ".join(details), tuple(explanations),
+                "; ".join(conditions), edges[0].primitive)

@@ -13,7 +13,7 @@ from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import Pool
 from rbacmap.solver.graph import EscalationGraph
 from rbacmap.solver.identity import Identity, identity_for_user
-from rbacmap.solver.paths import EscalationPath, Step, new_path, step_of
+from rbacmap.solver.paths import EscalationPath, Step, step_of
 from rbacmap.solver.targets import CLUSTER_ADMIN, Target
 from rbacmap.store import Snapshot, Store
 from rbacmap.subjects import parse_subject
@@ -76,7 +76,7 @@ class SolverResult:
                     if paths is None:
                         paths = found[node_id] = []
                         subjects.append((node, paths))
-                    paths.append(new_path(node, goal, steps))
+                    paths.append(EscalationPath(node, goal, steps))
         # By Identity.key, i.e. (kind, name, namespace): three stable sorts on one string each, least
         # significant first, give that order ~2x faster than comparing key tuples.
         subjects.sort(key=lambda entry: entry[0].namespace)
