@@ -122,6 +122,7 @@ class RuleMatcher:
     # request key list id -> (its keys, rule lists with a rule allowing one of the requests for some name).
     _touching: dict[int, tuple[tuple[RequestKey, ...], set[int]]] = field(default_factory=dict)
     _names_resources: dict[int, bool] = field(default_factory=dict)  # held set id -> any rule with resourceNames
+    _verbs: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # rules id -> verb -> indices naming it
 
     def rules_id(self, role: Role) -> int:
         found = self._role_ids.get(id(role))
@@ -132,7 +133,7 @@ class RuleMatcher:
             rules_id = self._rules_ids[role.rules] = len(self._rule_lists)
             self._rule_lists.append(role.rules)
             for key, allowing in self._allowing.items():  # a rule list added late (virtual roles)
-                _match_into(allowing, rules_id, role.rules, key)
+                _match_into(allowing, rules_id, role.rules, *_nameless_request(key), range(len(role.rules)))
             self._relevant.clear()
             self._allowed.clear()
             for keys, touching in self._touching.values():
@@ -147,9 +148,28 @@ class RuleMatcher:
         found = self._allowing.get(key)
         if found is None:
             found = self._allowing[key] = {}
-            for rules_id, rules in enumerate(self._rule_lists):
-                _match_into(found, rules_id, rules, key)
+            verb = key[0]
+            request, nameless = _nameless_request(key)
+            for rules_id in range(len(self._rule_lists)):
+                candidates = self._with_verb(rules_id, verb)
+                if candidates:
+                    _match_into(found, rules_id, self._rule_lists[rules_id], request, nameless, candidates)
         return found
+
+    def _with_verb(self, rules_id: int, verb: str) -> tuple[int, ...]:
+        """Indices of the rules of a list that name `verb` or `*`, in order: only those can allow a request
+        with that verb (upstream VerbMatches compares exactly), and most rules name neither."""
+        by_verb = self._verbs.get(rules_id)
+        if by_verb is None:
+            by_verb = self._verbs[rules_id] = {}
+            for index, rule in enumerate(self._rule_lists[rules_id]):
+                for rule_verb in dict.fromkeys(rule.verbs):
+                    by_verb.setdefault(rule_verb, []).append(index)
+        found = by_verb.get(verb, [])
+        everything = by_verb.get(ALL)
+        if everything and verb != ALL:
+            found = sorted({*found, *everything})
+        return tuple(found)
 
     def held_id(self, held: frozenset[int]) -> int:
         """A small int naming a set of rule list ids (few distinct sets across identities)."""
@@ -213,7 +233,8 @@ class RuleMatcher:
         found = self._named.get((rules_id, key))
         if found is None:
             names: set[str] = set()
-            for rule in self._rule_lists[rules_id]:
+            rules = self._rule_lists[rules_id]
+            for rule in (rules[index] for index in self._with_verb(rules_id, key[0])):
                 if rule.resource_names and rule_allows(_request(key, rule.resource_names[0]), rule):
                     names.update(rule.resource_names)
             found = self._named[(rules_id, key)] = frozenset(names)
@@ -241,14 +262,18 @@ def names_an_object(key: RequestKey) -> bool:
     return verb not in COLLECTION_VERBS and not (verb == "create" and not subresource)
 
 
+def _nameless_request(key: RequestKey) -> tuple[ResourceRequest, bool]:
+    """The request of a key, and whether the solver asks it nameless although every real one names an object."""
+    return _request(key, key[4]), key[4] == "" and names_an_object(key)
+
+
 def _match_into(allowing: dict[int, tuple[int, ...]], rules_id: int, rules: tuple[PolicyRule, ...],
-                key: RequestKey) -> None:
-    """Which rules allow the request. The solver asks nameless questions ("get any Secret"): for requests
-    that always name an object, `resourceNames: [""]` allows none of them, so such rules are not counted."""
-    request = _request(key, key[4])
-    nameless = key[4] == "" and names_an_object(key)
-    indices = tuple(i for i, rule in enumerate(rules)
-                    if rule_allows(request, rule) and not (nameless and rule.resource_names))
+                request: ResourceRequest, nameless: bool, candidates: Iterable[int]) -> None:
+    """Which of the candidate rules allow the request. The solver asks nameless questions ("get any
+    Secret"): for requests that always name an object (`nameless`), `resourceNames: [""]` allows none
+    of them, so such rules are not counted."""
+    indices = tuple(i for i in candidates
+                    if rule_allows(request, rules[i]) and not (nameless and rules[i].resource_names))
     if indices:
         allowing[rules_id] = indices
 
