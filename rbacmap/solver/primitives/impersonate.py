@@ -29,13 +29,21 @@ SERVICE_ACCOUNT_LIST = [SERVICE_ACCOUNTS]
 ASKED = [USERS, SERVICE_ACCOUNTS]
 
 
+USER_LIST = [USERS]
+GROUP_LIST = [GROUPS]
+
+
 def impersonate(ctx: SolverContext) -> Iterator[Edge]:
-    for identity, _ in ctx.frontier_permissions(ASKED):
+    for identity, permissions in ctx.frontier_permissions(ASKED):
+        # Most identities here may impersonate only ServiceAccounts: users and groups are skipped
+        # without asking (`may_allow_any` False: no rule allows them for any name, anywhere).
+        users = _users(ctx, identity) if permissions.may_allow_any(USER_LIST) else ()
         first: Edge | None = None  # its grants (never empty) let groups be impersonated too
-        for edge in chain(_users(ctx, identity), _service_accounts(ctx, identity)):
+        for edge in chain(users, _service_accounts(ctx, identity)):
             first = first or edge
             yield edge
-        yield from _groups(ctx, identity, first)
+        if permissions.may_allow_any(GROUP_LIST):
+            yield from _groups(ctx, identity, first)
 
 
 def _any_named_service_account(ctx: SolverContext, identity: Identity) -> tuple[Grant, ...]:
