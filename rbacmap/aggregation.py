@@ -19,22 +19,43 @@ class SelectorError(ValueError):
     pass
 
 
-def selector_matches(selector: Mapping[str, object], labels: Mapping[str, str]) -> bool:
-    """metav1.LabelSelectorAsSelector semantics; an empty selector matches everything."""
+# One parsed requirement: key, operator, values (matchLabels entries become "=" requirements).
+Requirement = tuple[str, str, frozenset[str]]
+
+
+def parse_selector(selector: Mapping[str, object]) -> tuple[Requirement, ...]:
+    """metav1.LabelSelectorAsSelector: every requirement is built (and checked) before any label is
+    matched, so an invalid selector is an error whatever the labels; no requirements = everything."""
     match_labels = selector.get("matchLabels") or {}
     expressions = selector.get("matchExpressions") or []
     if not isinstance(match_labels, dict) or not isinstance(expressions, list):
         raise SelectorError("matchLabels must be a mapping and matchExpressions a list")
-    for key, value in match_labels.items():
-        if labels.get(str(key)) != str(value):
-            return False
+    # A JSON null decodes to "" in Go's map[string]string.
+    requirements: list[Requirement] = [
+        (str(key), "=", frozenset(("" if value is None else str(value),))) for key, value in match_labels.items()
+    ]
     for expression in expressions:
         if not isinstance(expression, dict):
             raise SelectorError("a matchExpressions entry must be a mapping")
-        key = str(expression.get("key", ""))
         operator = expression.get("operator")
-        values = [str(v) for v in expression.get("values") or []]
-        if operator == "In":
+        values = frozenset(str(v) for v in expression.get("values") or [])
+        # As the API server's ValidateLabelSelectorRequirement (meta/v1/validation).
+        if operator in ("In", "NotIn"):
+            if not values:
+                raise SelectorError(f"operator {operator!r} needs values")
+        elif operator in ("Exists", "DoesNotExist"):
+            if values:
+                raise SelectorError(f"operator {operator!r} takes no values")
+        else:
+            raise SelectorError(f"unknown selector operator {operator!r}")
+        requirements.append((str(expression.get("key", "")), str(operator), values))
+    return tuple(requirements)
+
+
+def requirements_match(requirements: tuple[Requirement, ...], labels: Mapping[str, str]) -> bool:
+    """labels.Requirement.Matches for every requirement (ANDed)."""
+    for key, operator, values in requirements:
+        if operator in ("=", "In"):
             if key not in labels or labels[key] not in values:
                 return False
         elif operator == "NotIn":
@@ -43,12 +64,14 @@ def selector_matches(selector: Mapping[str, object], labels: Mapping[str, str]) 
         elif operator == "Exists":
             if key not in labels:
                 return False
-        elif operator == "DoesNotExist":
-            if key in labels:
-                return False
-        else:
-            raise SelectorError(f"unknown selector operator {operator!r}")
+        elif key in labels:  # DoesNotExist
+            return False
     return True
+
+
+def selector_matches(selector: Mapping[str, object], labels: Mapping[str, str]) -> bool:
+    """metav1.LabelSelectorAsSelector semantics; an empty selector matches everything."""
+    return requirements_match(parse_selector(selector), labels)
 
 
 def aggregate_cluster_roles(cluster_roles: Sequence[Role], max_rounds: int = 50) -> list[Role]:
@@ -59,16 +82,17 @@ def aggregate_cluster_roles(cluster_roles: Sequence[Role], max_rounds: int = 50)
     """
     by_name = {role.key.name: role for role in cluster_roles}
     aggregated = sorted(name for name, role in by_name.items() if role.aggregation_selectors is not None)
+    parsed = {name: [parse_selector(s) for s in by_name[name].aggregation_selectors or ()] for name in aggregated}
     for _ in range(max_rounds):
         changed = False
         for name in aggregated:
             role = by_name[name]
             rules: list[PolicyRule] = []
             sources: list[str | None] = []
-            for selector in role.aggregation_selectors or ():
+            for requirements in parsed[name]:
                 for other_name in sorted(by_name):
                     other = by_name[other_name]
-                    if other_name == name or not selector_matches(selector, other.labels):
+                    if other_name == name or not requirements_match(requirements, other.labels):
                         continue
                     for index, rule in enumerate(other.rules):
                         if rule not in rules:

@@ -10,6 +10,7 @@ from rbacmap.aggregation import SelectorError, aggregate_cluster_roles, selector
 from rbacmap.authorizer import Authorizer
 from rbacmap.importers.manifests import import_files
 from rbacmap.model import PolicyRule, ResourceRequest, Role, RoleKey, UserInfo
+from rbacmap.normalize import InvalidObject, normalize
 from rbacmap.policy import load_policy
 from rbacmap.store import Store
 
@@ -110,3 +111,44 @@ def test_demo_custom_aggregation_with_match_expressions(demo_authorizer: Authori
     assert [g.aggregated_from for g in metrics.grants] == ["monitoring-kube-state"]  # label value "yes" (In)
     # monitoring-legacy carries the label but also rbac.example.com/deprecated (DoesNotExist fails).
     assert not demo_authorizer.authorize(prometheus, ResourceRequest("get", "secrets", "payments")).allowed
+
+
+# LabelSelectorAsSelector (apimachinery pkg/apis/meta/v1/helpers.go) builds every requirement
+# before matching anything, and the API server's ValidateLabelSelectorRequirement
+# (meta/v1/validation/validation.go) wants values for In/NotIn and none for Exists/DoesNotExist.
+@pytest.mark.parametrize(
+    "selector",
+    [
+        # an invalid expression after a matchLabels that already fails for these labels
+        {"matchLabels": {"tier": "silver"}, "matchExpressions": [{"key": "a", "operator": "Gt"}]},
+        # ... or after an expression that already fails
+        {"matchExpressions": [{"key": "absent", "operator": "Exists"}, {"key": "a", "operator": "Gt"}]},
+        {"matchExpressions": [{"key": "tier", "operator": "In", "values": []}]},
+        {"matchExpressions": [{"key": "tier", "operator": "NotIn"}]},
+        {"matchExpressions": [{"key": "tier", "operator": "Exists", "values": ["gold"]}]},
+        {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist", "values": ["x"]}]},
+    ],
+)
+def test_invalid_selector_is_an_error_whatever_the_labels(selector: dict[str, object]) -> None:
+    with pytest.raises(SelectorError):
+        selector_matches(selector, LABELS)
+    with pytest.raises(SelectorError):
+        selector_matches(selector, {})
+
+
+def test_invalid_expression_after_match_labels_is_rejected_at_import() -> None:
+    bad = {
+        "kind": "ClusterRole",
+        "metadata": {"name": "bad"},
+        "aggregationRule": {"clusterRoleSelectors": [
+            {"matchLabels": {"x": "1"}, "matchExpressions": [{"key": "y", "operator": "Bogus"}]},
+        ]},
+    }
+    with pytest.raises(InvalidObject, match="Bogus"):
+        normalize(bad)
+
+
+def test_null_match_label_value_is_the_empty_string() -> None:
+    # A JSON null decodes to "" in Go's map[string]string.
+    assert selector_matches({"matchLabels": {"tier": None}}, {"tier": ""})
+    assert not selector_matches({"matchLabels": {"tier": None}}, {"tier": "None"})
