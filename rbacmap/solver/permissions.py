@@ -566,8 +566,8 @@ class PermissionIndex:
     # a RoleHolder shares its attacker's username, but only it holds the new role.
     _virtual: dict[tuple[str, str, str], list[tuple[Binding, Role]]] = field(
         default_factory=lambda: defaultdict(list))
-    # Shared groups an identity is in -> their bindings placed once, and the last one's snapshot order.
-    _shared: dict[tuple[str, ...], tuple[EffectivePermissions, int]] = field(default_factory=dict)
+    # Shared groups an identity is in -> their bindings placed once, and the last one's order per list.
+    _shared: dict[tuple[str, ...], tuple[EffectivePermissions, dict[str, int]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, policy: InMemoryPolicy) -> PermissionIndex:
@@ -620,10 +620,10 @@ class PermissionIndex:
                     matches += found
         permissions = None
         if shared:
-            base, last_shared = self._shared_base(shared)
-            if matches and min(matches, key=_ORDER_THEN_SUBJECT)[0] <= last_shared:
-                # A binding of its own comes before one of the shared groups' (or is one of them):
-                # merge everything in snapshot order instead.
+            base, last_in = self._shared_base(shared)
+            if any(entry[0] <= last_in.get(_list_of(entry), -1) for entry in matches):
+                # A binding of its own comes before one of the shared groups' in the same list (or
+                # is one of them): merge everything in snapshot order instead.
                 for group in shared:
                     matches += by_group[group]
             else:
@@ -637,16 +637,33 @@ class PermissionIndex:
         self._cache[key] = permissions
         return permissions
 
-    def _shared_base(self, groups: tuple[str, ...]) -> tuple[EffectivePermissions, int]:
-        """The bindings of these shared groups, placed once, and the snapshot order of the last one."""
+    def _shared_base(self, groups: tuple[str, ...]) -> tuple[EffectivePermissions, dict[str, int]]:
+        """The bindings of these shared groups placed once, and the snapshot order of the last one in
+        each list they went to (`_list_of`): an identity's own bindings are appended after those."""
         found = self._shared.get(groups)
         if found is None:
             matches = [entry for group in groups for entry in self.by_group[group]]
             holder = identity_for_group(groups[0])
             base = self.permissions_class(holder, False, self.matcher)
             _place_in_order(base, matches)
-            found = self._shared[groups] = (base, max(order for order, *_ in matches))
+            last_in: dict[str, int] = {}
+            for entry in matches:
+                where = _list_of(entry)
+                last_in[where] = max(last_in.get(where, -1), entry[0])
+            found = self._shared[groups] = (base, last_in)
         return found
+
+
+_DANGLING = "\0dangling"  # not a namespace name
+
+
+def _list_of(entry: IndexedBinding) -> str:
+    """Which of an identity's ordered lists a binding goes to: '' for ClusterRoleBindings, a RoleBinding's
+    namespace, or the dangling bindings (missing role)."""
+    _, binding, _, role = entry
+    if role is None:
+        return _DANGLING
+    return "" if binding.key.kind == CLUSTER_ROLE_BINDING else binding.key.namespace
 
 
 def _place_in_order(permissions: EffectivePermissions, matches: list[IndexedBinding]) -> None:
