@@ -28,7 +28,11 @@ def build_request(
     if not resource:
         raise click.UsageError("give a RESOURCE, or --path for a non-resource URL")
     resource_name, subresource, group = split_resource(resource, api_group)
-    if is_cluster_scoped(resource_name, group):
+    if resource_name == "namespaces" and group == "" and name:
+        # The API server's RequestInfo reads /api/v1/namespaces/NAME[/status|/finalize] as a request
+        # in namespace NAME, so RoleBindings there apply (view grants `get` on one's own namespace).
+        namespace = name
+    elif is_cluster_scoped(resource_name, group):
         # A real request for a cluster-scoped resource carries no namespace, so RoleBindings never apply.
         namespace = ""
     return ResourceRequest(verb, resource_name, namespace, group, subresource, name or "")

@@ -133,6 +133,22 @@ def test_can_cluster_scoped_resource_ignores_namespace(db: str) -> None:
     assert result.exit_code == 0 and "list nodes cluster-wide" in result.stdout
 
 
+def test_can_named_namespace_is_asked_in_that_namespace(db: str) -> None:
+    # The API server's RequestInfo sets the namespace of /api/v1/namespaces/web (and its
+    # status, finalize) to "web", so RoleBindings in web apply: view (bound to erin by
+    # web/web-admins through admin) grants `get namespaces` for that very namespace.
+    result = run(db, "can", "erin@example.com", "get", "namespaces", "web", "-n", "payments")
+    assert result.exit_code == 0, result.output
+    assert "get namespaces 'web' in namespace web" in result.stdout
+    assert "RoleBinding web/web-admins" in result.stdout
+    assert run(db, "can", "erin@example.com", "get", "namespaces/status", "web").exit_code == 0
+    assert run(db, "can", "erin@example.com", "get", "namespaces", "payments").exit_code == 1
+    # Listing namespaces is cluster-wide: no RoleBinding applies.
+    assert run(db, "can", "erin@example.com", "list", "namespaces", "-n", "web").exit_code == 1
+    data = json.loads(run(db, "who-can", "get", "namespaces", "web", "-o", "json").stdout)
+    assert ("erin@example.com", "web") in {(s["subject"]["name"], s["where"]) for s in data["subjects"]}
+
+
 def test_can_usage_errors(db: str) -> None:
     assert run(db, "can", "sa:broken", "get", "pods").exit_code == 2
     assert run(db, "can", "group:devs", "get", "pods").exit_code == 2
