@@ -19,9 +19,9 @@ def aws_auth(ctx: SolverContext) -> Iterator[Edge]:
         return
     config_map = ObjectRef("ConfigMap", NAME, NAMESPACE, "EKS maps IAM roles and users to Kubernetes groups here")
     for identity, permissions in ctx.frontier_permissions(EDITS):
-        acts_in = permissions.namespaces_it_may_act_in()
-        if acts_in is not None and NAMESPACE not in acts_in:
-            continue  # bound only in other namespaces (most of those allowed to edit some ConfigMap)
+        places = permissions.where_any(EDITS)  # for this name; answered per held rule-list set
+        if None not in places and NAMESPACE not in places:
+            continue  # allowed only elsewhere (most of those who may edit some ConfigMap)
         for request in EDITS:
             grants = permissions.grants(request)
             if grants:
