@@ -1,12 +1,21 @@
-"""Primitive 13: create CSRs + update their approval + `approve` on a client signer -> system:masters."""
+"""Primitive 13: create CSRs + update their approval + `approve` on a client signer -> a certificate as anyone.
+
+The certificate's CN is the username and its O the groups, so it can name any user, any
+ServiceAccount (`system:serviceaccount:NS:NAME`, which RBAC matches to ServiceAccount
+subjects) or any group, with one exception: the CertificateSubjectRestriction admission
+plugin, on by default since Kubernetes 1.19, rejects a `kubernetes.io/kube-apiserver-client`
+CSR with O=system:masters. So the step leads to every identity a binding names, never to
+system:masters (whose only power is that group).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rbacmap.model import GROUP as GROUP_KIND
 from rbacmap.model import SYSTEM_MASTERS, ResourceRequest
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import Edge
+from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Node, Pool
 from rbacmap.solver.kubectl import sentence
 
 GROUP = "certificates.k8s.io"
@@ -19,17 +28,30 @@ ASKED = [CREATE]  # the edge needs all three permissions: without this one, noth
 
 
 def certificates(ctx: SolverContext) -> Iterator[Edge]:
+    victims: list[Node] | None = None  # built once per round, for the first identity that can sign
     for identity, permissions in ctx.frontier_permissions(ASKED):
         create = permissions.grants(CREATE)
         approval = next((g for g in (permissions.grants(r) for r in APPROVAL) if g), ())
-        approve = next((g for g in (permissions.grants(r) for r in APPROVE) if g), ())
+        approve_request, approve = next(((r, g) for r in APPROVE if (g := permissions.grants(r))), (APPROVE[0], ()))
         if not (create and approval and approve):
             continue
+        if victims is None:
+            victims = _victims(ctx)
         grants = create + approval + approve
-        yield Edge(
-            identity, ctx.identity_for_group(SYSTEM_MASTERS), "sign a client certificate",
-            f"create a CSR for signer {CLIENT_SIGNER} with O=system:masters and approve it", grants=grants,
-            explain=sentence(identity, APPROVE[0], grants, "it can create a CertificateSigningRequest with "
-                             "organization system:masters, approve it, and log in with the issued certificate"),
-            primitive="certificates",
-        )
+        explain = sentence(identity, approve_request, grants, "it can create a CertificateSigningRequest for "
+                           f"{CLIENT_SIGNER} with any user as CN and any groups but system:masters as O, approve "
+                           "it, and log in with the issued certificate")
+        for victim in victims:
+            yield Edge(
+                identity, victim, "sign a client certificate",
+                f"create a CSR for signer {CLIENT_SIGNER} naming the victim (CN=user, O=groups; O=system:masters "
+                "is refused by the CertificateSubjectRestriction admission plugin) and approve it",
+                grants=grants, explain=explain, primitive="certificates",
+            )
+
+
+def _victims(ctx: SolverContext) -> list[Node]:
+    """Every user, every ServiceAccount, and each group a binding names, but system:masters."""
+    groups = sorted({subject.name for binding in ctx.policy.all_bindings() for subject in binding.subjects
+                     if subject.kind == GROUP_KIND and subject.name != SYSTEM_MASTERS})
+    return [Pool.of(USERS_POOL), Pool.of(SERVICE_ACCOUNTS_POOL, "*"), *(ctx.identity_for_group(g) for g in groups)]

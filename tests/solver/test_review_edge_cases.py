@@ -1,0 +1,80 @@
+"""Edge cases from a review of the primitives against issue 5 and upstream behaviour.
+
+The fixtures live in fixtures/solver/review/, out of the glob bench/check_solver_answers.py
+compares. Each positive case sits next to its negative.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rbacmap.model import SYSTEM_MASTERS
+from rbacmap.solver import CLUSTER_ADMIN, SECRETS
+from tests.solver.helpers import actions, path_of, solve_fixture
+
+EDGE_CASES = "review/edge-cases.yaml"
+
+
+def test_pod_security_enforce_levels_for_created_pods(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, EDGE_CASES)
+    for open_namespace_user in ("user:pri", "user:nol"):  # enforce=privileged, and no label at all
+        assert actions(path_of(result, open_namespace_user, CLUSTER_ADMIN)) == [
+            "escape to the node", "holds cluster-admin"]
+    # enforce=baseline rejects the privileged pod; bea's pods only run as the powerless `default`.
+    assert result.paths(subject="user:bea") == []
+
+
+def test_nodes_proxy_counts_only_cluster_wide(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, EDGE_CASES)
+    assert actions(path_of(result, "user:npc", CLUSTER_ADMIN)) == ["get nodes/proxy", "holds cluster-admin"]
+    # nodes are cluster-scoped: a RoleBinding of the same ClusterRole allows nothing on them.
+    assert result.paths(subject="user:npx") == []
+
+
+def test_reading_secrets_without_a_legacy_token_secret_reaches_only_the_secrets(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, EDGE_CASES)
+    found = result.paths(subject="user:sel")
+    assert [(p.target.kind, p.target.namespace) for p in found] == [(SECRETS, "kube-system")]
+
+
+def test_impersonating_a_service_account_needs_the_serviceaccounts_resource(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, EDGE_CASES)
+    # users resourceNames naming system:serviceaccount:kube-system:boss: the API server checks
+    # `impersonate serviceaccounts boss -n kube-system` for that username, so no path.
+    assert result.paths(subject="user:ius") == []
+    isn = path_of(result, "user:isn", CLUSTER_ADMIN)
+    assert actions(isn) == ["impersonate a ServiceAccount", "holds cluster-admin"]
+    assert isn is not None and isn.steps[0].as_identity.name == "boss"
+
+
+def test_attach_over_websocket_get_reads_the_pods_token(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, EDGE_CASES)
+    assert actions(path_of(result, "user:atg", CLUSTER_ADMIN)) == ["get pods/attach", "holds cluster-admin"]
+
+
+def test_aws_auth_edit_needs_the_config_map_and_webhook_patch_is_conditional(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, EDGE_CASES)
+    assert result.paths(subject="user:awa") == []  # may patch configmaps in kube-system: no aws-auth there
+    whp = path_of(result, "user:whp", CLUSTER_ADMIN)
+    assert whp is not None and whp.steps[0].action == "patch mutatingwebhookconfigurations"
+    assert whp.conditions == ["needs a webhook endpoint the API server can reach"]
+
+
+def test_client_certificate_never_carries_system_masters(tmp_path: Path) -> None:
+    # The CertificateSubjectRestriction admission plugin (default on) rejects a CSR for
+    # kubernetes.io/kube-apiserver-client with O=system:masters; any other user or group is signed.
+    _, result = solve_fixture(tmp_path, EDGE_CASES)
+    csw = path_of(result, "user:csw", CLUSTER_ADMIN)
+    assert csw is not None and actions(csw) == ["sign a client certificate", "holds cluster-admin"]
+    assert all(step.as_identity.name != SYSTEM_MASTERS for step in csw.steps)
+    # approve on the wildcard signer name is what allows it: the check asks for that name.
+    assert "kubernetes.io/*" in csw.steps[0].explanation
+    # resourceNames ["*"] is no signer the approval plugin asks about.
+    assert result.paths(subject="user:css") == []
+
+
+def test_client_certificate_for_a_group_bound_to_cluster_admin(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/csr-group-admin.yaml")
+    cg = path_of(result, "user:cg", CLUSTER_ADMIN)
+    assert actions(cg) == ["sign a client certificate", "holds cluster-admin"]
+    assert cg is not None and cg.steps[0].as_identity.name == "kubeadm:cluster-admins"
