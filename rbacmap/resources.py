@@ -50,6 +50,14 @@ CLUSTER_SCOPED = {
 }
 
 
+def is_cluster_scoped(resource: str, group: str) -> bool:
+    """Built-in cluster-scoped resources (nodes, clusterroles, …) in their own API group.
+
+    A real request for one carries no namespace, so RoleBindings never apply to it.
+    """
+    return resource in CLUSTER_SCOPED and BUILTIN_RESOURCE_GROUPS.get(resource) == group
+
+
 def split_resource(spec: str, api_group: str | None = None) -> tuple[str, str, str]:
     """`deployments.apps/scale` -> ("deployments", "scale", "apps"); groups guessed for built-ins."""
     resource, _, subresource = spec.partition("/")

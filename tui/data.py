@@ -24,7 +24,7 @@ from rbacmap.model import (
     Subject,
 )
 from rbacmap.permissions import SubjectPermissions, permissions_in_policy
-from rbacmap.resources import split_resource
+from rbacmap.resources import is_cluster_scoped, split_resource
 from rbacmap.store import Snapshot, Store
 from rbacmap.tui.session import RoleRow, SnapshotData, SubjectRow
 from rbacmap.who_can import who_can_rows
@@ -105,6 +105,8 @@ def build_request(verb: str, resource: str, namespace: str) -> tuple[Request, bo
     if resource.startswith("/"):
         return NonResourceRequest(verb, resource), False
     name, subresource, group = split_resource(resource)
+    if is_cluster_scoped(name, group):  # as `rbacmap who-can`: no namespace, only ClusterRoleBindings apply
+        return ResourceRequest(verb, name, "", group, subresource), False
     all_namespaces = namespace.strip() == "*"
     return ResourceRequest(verb, name, "" if all_namespaces else namespace.strip(), group, subresource), all_namespaces
 

@@ -14,7 +14,7 @@ from rbacmap.commands.options import cluster_option, db_option, latest, open_sto
 from rbacmap.commands.output import emit, format_table
 from rbacmap.model import NonResourceRequest, Request, ResourceRequest, UserInfo
 from rbacmap.policy import SqlitePolicy
-from rbacmap.resources import BUILTIN_RESOURCE_GROUPS, CLUSTER_SCOPED, split_resource
+from rbacmap.resources import is_cluster_scoped, split_resource
 from rbacmap.review import check_lines
 from rbacmap.subjects import SubjectSpecError, parse_subject, subject_user_info
 from rbacmap.who_can import who_can_rows
@@ -36,11 +36,6 @@ def build_request(
         # A real request for a cluster-scoped resource carries no namespace, so RoleBindings never apply.
         namespace = ""
     return ResourceRequest(verb, resource_name, namespace, group, subresource, name or "")
-
-
-def is_cluster_scoped(resource: str, group: str) -> bool:
-    """Built-in cluster-scoped resources (nodes, clusterroles, …) in their own API group."""
-    return resource in CLUSTER_SCOPED and BUILTIN_RESOURCE_GROUPS.get(resource) == group
 
 
 @click.command()
