@@ -24,6 +24,16 @@ def test_pod_security_enforce_levels_for_created_pods(tmp_path: Path) -> None:
     assert result.paths(subject="user:bea") == []
 
 
+def test_workload_update_in_an_open_namespace_escapes_to_the_node(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, EDGE_CASES)
+    dep = path_of(result, "user:dep", CLUSTER_ADMIN)
+    assert actions(dep) == ["escape to the node", "holds cluster-admin"]
+    assert dep is not None and dep.steps[0].grants[0].binding.key.name == "dep"
+    assert "patch deployments" in dep.steps[0].detail
+    # The same patch in a baseline namespace: the controller's privileged pod is rejected.
+    assert result.paths(subject="user:dbp") == []
+
+
 def test_nodes_proxy_counts_only_cluster_wide(tmp_path: Path) -> None:
     _, result = solve_fixture(tmp_path, EDGE_CASES)
     assert actions(path_of(result, "user:npc", CLUSTER_ADMIN)) == ["get nodes/proxy", "holds cluster-admin"]

@@ -5,8 +5,9 @@ A missing label falls back to the PodSecurity admission default, which is `privi
 unless the API server's AdmissionConfiguration sets another one; the snapshot does not hold
 that file, so `privileged` is assumed (and said in the proof). A label that is not a level
 (`Restricted`, `foo`, empty) is enforced as `restricted` upstream (`ParseLevel` fails
-closed), so it blocks too. Exec into an existing pod that already escapes is a path
-whatever the labels say. A new pod may pick its node (`nodeName`), so one escape reaches
+closed), so it blocks too. Updating a workload's pod template is creating such a pod too
+(its controller creates it, and Pod Security judges that pod). Exec into an existing pod
+that already escapes is a path whatever the labels say. A new pod may pick its node (`nodeName`), so one escape reaches
 every node and every running pod's token.
 """
 
@@ -25,11 +26,14 @@ from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
 from rbacmap.solver.primitives.scopes import proving_request
+from rbacmap.solver.primitives.workload_update import WORKLOAD_UPDATES
 from rbacmap.solver.targets import exec_target
 
 BLOCKING_LEVELS = ("baseline", "restricted")
 OPEN_LEVEL = "privileged"
-ASKED = [*POD_CREATORS, *EXEC_REQUESTS]
+# Writes that make a pod from a spec of one's choosing: a pod, a workload, or a workload's template.
+POD_WRITES = [*POD_CREATORS, *WORKLOAD_UPDATES]
+ASKED = [*POD_WRITES, *EXEC_REQUESTS]
 
 
 def blocks_privileged_pods(level: str | None) -> bool:
@@ -43,7 +47,7 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     open_namespaces = [ns for ns in all_namespaces if not blocks_privileged_pods(ctx.objects.pod_security_enforce(ns))]
     is_open = set(open_namespaces)
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        for namespace in permissions.where_any(POD_CREATORS):
+        for namespace in permissions.where_any(POD_WRITES):
             candidates = open_namespaces if namespace is None else [namespace] if namespace in is_open else []
             if namespace is not None and namespace not in known:
                 candidates = [namespace]  # unknown namespace: no labels seen, so no enforcement known
@@ -68,9 +72,13 @@ def _pick(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
 
 def _describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
                      namespace: str | None, candidate: str) -> tuple[Edge, Edge]:
-    grants = permissions.grants_where(POD_CREATORS, namespace)
-    return _escape(identity, grants, proving_request(grants, POD_CREATORS, candidate), _labels_ref(ctx, candidate),
-                   f"create a privileged pod with hostPID and a hostPath / volume in {candidate}")
+    grants = permissions.grants_where(POD_WRITES, namespace)
+    request = proving_request(grants, POD_WRITES, candidate)
+    how = f"create a privileged pod with hostPID and a hostPath / volume in {candidate}"
+    if request.verb != "create":
+        how = (f"{request.verb} {request.resource} in {candidate}: a privileged pod template with hostPID and a "
+               "hostPath / volume")
+    return _escape(identity, grants, request, _labels_ref(ctx, candidate), how)
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
