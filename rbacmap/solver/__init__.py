@@ -6,7 +6,7 @@ Public API (other packages import only from here):
     result = solve(store, snapshot)              # graph built once per snapshot, cached in memory
     for path in result.paths(subject="sa:ci/deployer", target="cluster-admin"):
         path.to_json()    # {"subject", "target", "steps": [{"action", "as", "granted_by", "detail"}]}
-        path.explain()    # one sentence per step, each with a `kubectl auth can-i` check
+        path.explain()    # one sentence per step, each with a kubectl check (auth can-i or an access review)
     find_risks(store, snapshot)  # -> list[Risk]: rbac-police-style findings that are not full paths
 
 Model: nodes are `Identity`s (whole requesters: username + groups, checked with the exact

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from rbacmap.authorizer import Grant
@@ -20,15 +21,44 @@ def as_flags(identity: Identity) -> str:
     return " ".join(flags)
 
 
+# Resources `kubectl auth can-i` cannot resolve through discovery: it would ask about a resource
+# of that whole name in the core group. `signers` exists only for authorization.
+UNDISCOVERABLE = {("certificates.k8s.io", "signers")}
+
+
 def can_i(identity: Identity, request: ResourceRequest) -> str:
+    """A shell line that asks the API server exactly `request` as `identity`.
+
+    `kubectl auth can-i VERB TYPE[/NAME]` takes exactly two arguments (a third is an error,
+    and `pods/exec` would name a pod "exec"), a subresource only as `--subresource`, and without
+    `-n` asks in the kubeconfig's namespace: a cluster-wide claim is asked with `-A` (namespace
+    "", where only ClusterRoleBindings count). Every API group (`*`) and undiscoverable
+    resources are asked with a SubjectAccessReview instead.
+    """
+    if request.api_group == "*" or (request.api_group, request.resource) in UNDISCOVERABLE:
+        return access_review(identity, request)
     resource = request.resource + (f".{request.api_group}" if request.api_group else "")
-    resource += f"/{request.subresource}" if request.subresource else ""
-    parts = ["kubectl auth can-i", request.verb, resource]
-    if request.name:
-        parts.append(shlex.quote(request.name))
-    parts.append(f"-n {request.namespace}" if request.namespace else "")
+    resource += f"/{request.name}" if request.name else ""
+    parts = ["kubectl auth can-i", shlex.quote(request.verb), shlex.quote(resource)]
+    if request.subresource:
+        parts.append(f"--subresource={shlex.quote(request.subresource)}")
+    parts.append(f"-n {shlex.quote(request.namespace)}" if request.namespace else "-A")
     parts.append(as_flags(identity))
-    return " ".join(p for p in parts if p)
+    return " ".join(parts)
+
+
+def access_review(identity: Identity, request: ResourceRequest) -> str:
+    """`kubectl create` of a SubjectAccessReview for `request` as `identity` (prints true or false; POSIX sh)."""
+    info = identity.user_info()
+    attributes = {"verb": request.verb, "group": request.api_group, "resource": request.resource}
+    for key, value in (("subresource", request.subresource), ("name", request.name),
+                       ("namespace", request.namespace)):
+        if value:
+            attributes[key] = value
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+              "spec": {"user": info.name, "groups": list(info.groups), "resourceAttributes": attributes}}
+    text = json.dumps(review, separators=(",", ":"))
+    return f"echo {shlex.quote(text)} | kubectl create -o jsonpath='{{.status.allowed}}' -f -"
 
 
 def grants_text(grants: tuple[Grant, ...]) -> str:

@@ -6,6 +6,8 @@ compares. Each positive case sits next to its negative.
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 from rbacmap.model import SYSTEM_MASTERS
@@ -88,3 +90,41 @@ def test_client_certificate_for_a_group_bound_to_cluster_admin(tmp_path: Path) -
     cg = path_of(result, "user:cg", CLUSTER_ADMIN)
     assert actions(cg) == ["sign a client certificate", "holds cluster-admin"]
     assert cg is not None and cg.steps[0].as_identity.name == "kubeadm:cluster-admins"
+
+
+KUBECTL_CHECK = re.compile(r"Check: `([^`]*)`")
+
+
+def _checks(tmp_path: Path, *fixtures: str) -> list[str]:
+    _, result = solve_fixture(tmp_path, *fixtures)
+    return [check for path in result.paths() for line in path.explain() for check in KUBECTL_CHECK.findall(line)]
+
+
+def test_explain_checks_are_commands_kubectl_accepts(tmp_path: Path) -> None:
+    checks = _checks(tmp_path, EDGE_CASES, "secrets.yaml", "tokens.yaml", "impersonate.yaml")
+    assert checks
+    for check in checks:
+        words = shlex.split(check.split(" | ")[-1])  # a quoted shell line: no `*` left for the shell to expand
+        assert not re.search(r"(^|\s)\*", check), check
+        if words[:3] == ["kubectl", "auth", "can-i"]:
+            # exactly VERB and TYPE[/NAME]: a third argument is an error, a subresource needs --subresource
+            positional = [w for i, w in enumerate(words[3:], 3) if not w.startswith("-") and words[i - 1] != "-n"]
+            assert len(positional) == 2, check
+            assert positional[1].count("/") <= 1, check
+    assert "kubectl auth can-i get pods --subresource=attach -n kube-system --as=atg" in checks
+    assert "kubectl auth can-i get secrets/robot-token -n vault --as=nina" in checks
+    assert "kubectl auth can-i create serviceaccounts/pusher --subresource=token -n build --as=tim" in checks
+    # cluster-scoped and every-namespace questions are asked cluster-wide, not in kubectl's current namespace
+    assert "kubectl auth can-i get nodes --subresource=proxy -A --as=npc" in checks
+    assert "kubectl auth can-i impersonate users/boss@example.com -A --as=una" in checks
+
+
+def test_explain_checks_kubectl_cannot_resolve_use_an_access_review(tmp_path: Path) -> None:
+    checks = _checks(tmp_path, EDGE_CASES)
+    # cluster-admin is `*` in every API group, and signers are not discoverable: kubectl auth can-i
+    # would ask about the core group; a SubjectAccessReview asks exactly.
+    admin = next(c for c in checks if "system:serviceaccount:kube-system:boss" in c and '"verb":"*"' in c)
+    assert admin.startswith("echo '{") and admin.endswith("}' | kubectl create -o jsonpath='{.status.allowed}' -f -")
+    assert '"group":"*"' in admin and '"groups":["system:serviceaccounts"' in admin
+    signer = next(c for c in checks if '"resource":"signers"' in c)
+    assert '"name":"kubernetes.io/*"' in signer and '"user":"csw"' in signer

@@ -7,8 +7,8 @@ that file, so `privileged` is assumed (and said in the proof). A label that is n
 (`Restricted`, `foo`, empty) is enforced as `restricted` upstream (`ParseLevel` fails
 closed), so it blocks too. Updating a workload's pod template is creating such a pod too
 (its controller creates it, and Pod Security judges that pod). Exec into an existing pod
-that already escapes is a path whatever the labels say. A new pod may pick its node (`nodeName`), so one escape reaches
-every node and every running pod's token.
+that already escapes is a path whatever the labels say. A new pod may pick its node
+(`nodeName`), so one escape reaches every node and every running pod's token.
 """
 
 from __future__ import annotations
