@@ -245,6 +245,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX audit_usage_last_seen ON audit_usage(cluster, last_seen);
         """,
     ),
+    (
+        9,
+        # Solver, exec into a pod that reaches its node (rbacmap/solver/context.py `pods_on_node`):
+        # the pods of each node, one per (namespace, ServiceAccount, automountToken), come from this
+        # covering index in order, with no sort and no read of the wide rows.
+        """
+        CREATE INDEX workloads_node
+            ON workloads(snapshot_id, kind, node, namespace, service_account, automount_token, name);
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

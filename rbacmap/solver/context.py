@@ -14,6 +14,7 @@ from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, USER, ResourceRe
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.solver.edges import (
     GROUPS_POOL,
+    NODE_POD_SERVICE_ACCOUNTS_POOL,
     POD_SERVICE_ACCOUNTS_POOL,
     SERVICE_ACCOUNTS_POOL,
     TOKEN_SECRETS_POOL,
@@ -62,6 +63,20 @@ class PodFacts(NamedTuple):
         return ObjectRef(self.kind, self.name, self.namespace, note)
 
 
+class NodePod(NamedTuple):
+    """The first pod (by name) of a ServiceAccount in a namespace on one node: whose token root there reads."""
+
+    node: str
+    namespace: str
+    name: str
+    service_account: str
+    automount_token: bool | None
+
+    def ref(self) -> ObjectRef:
+        return ObjectRef(POD, self.name, self.namespace, f"nodeName: {self.node}, serviceAccountName: "
+                         f"{self.service_account}")
+
+
 @dataclass(frozen=True)
 class TokenSecret:
     namespace: str
@@ -88,13 +103,16 @@ class ClusterObjects:
 
     _namespace_list: list[str] | None = field(default=None, repr=False)
     _service_account_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
-    _escaping: dict[str, PodFacts | None] = field(default_factory=dict, repr=False)
     _token_secrets_by_name: dict[str, list[TokenSecret]] | None = field(default=None, repr=False)
     _namespaces_by_service_account: dict[str, set[str]] | None = field(default=None, repr=False)
+    # node -> its pods, one per (namespace, ServiceAccount, automount), loaded when a node pool is first expanded.
+    _pods_by_node: dict[str, list[NodePod]] | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+    _snapshot_id: int = field(default=0, repr=False)
 
     @classmethod
     def load(cls, store: Store, snapshot_id: int) -> ClusterObjects:
-        objects = cls()
+        objects = cls(_store=store, _snapshot_id=snapshot_id)
         sid = [snapshot_id]
         # Plain tuples, not dict rows: a 1000-namespace snapshot has ~50k workload rows.
         cursor = store.conn.cursor()
@@ -134,7 +152,7 @@ class ClusterObjects:
         group and every pod that can reach its node; `template_service_accounts[N]` the
         ServiceAccounts of N's templates in order of their first template by (kind, name). That
         is all the primitives ask: the first pod (by name) whose token of a ServiceAccount is
-        mounted, the first escaping pod, and the ServiceAccounts pods and templates run as, in
+        mounted, the first escaping pod per node, and the ServiceAccounts pods and templates run as, in
         order of first appearance. The migration-6 indexes serve both queries without reading or
         sorting the 50k rows: `workloads_service_account` is ordered like the GROUP BY and covers
         it, `workloads_escaping` holds only the pods that can reach their node.
@@ -184,14 +202,42 @@ class ClusterObjects:
             return pod.automount_token
         return self.service_account_automount.get((pod.namespace, pod.service_account), True)
 
-    def first_escaping_pod(self, namespace: str | None) -> PodFacts | None:
-        """The first running pod that can reach its node, in a namespace (None: in any, in order)."""
+    def escaping_pods_by_node(self, namespace: str | None) -> list[PodFacts]:
+        """The first pod that can reach its node on each node, in a namespace (None: in any), by namespace then name.
+
+        Root on a node reads the tokens of the pods on that node only; pods not yet on a node reach none.
+        """
+        found: dict[str, PodFacts] = {}
         for name in self.all_namespaces() if namespace is None else [namespace]:
-            if name not in self._escaping:
-                self._escaping[name] = next((pod for pod in self.pods.get(name, ()) if pod.escapes_to_node), None)
-            if self._escaping[name] is not None:
-                return self._escaping[name]
-        return None
+            for pod in self.pods.get(name, ()):
+                if pod.escapes_to_node and pod.node and pod.node not in found:
+                    found[pod.node] = pod
+        return list(found.values())
+
+    def pods_on_node(self, node: str) -> list[NodePod]:
+        """A node's pods, the first (by name) of each ServiceAccount of each namespace (and automount setting),
+        by namespace then ServiceAccount."""
+        if self._pods_by_node is None:
+            self._pods_by_node = defaultdict(list)
+            if self._store is not None:
+                cursor = self._store.conn.cursor()
+                cursor.row_factory = None
+                # Grouped in SQL (a big cluster has ~50k pods on a few dozen nodes); done once, and only
+                # when someone can reach a node through an existing pod.
+                for on_node, namespace, name, service_account, automount in cursor.execute(
+                    "SELECT node, namespace, MIN(name), service_account, automount_token FROM workloads"
+                    " WHERE snapshot_id = ? AND kind = ? AND node IS NOT NULL AND node != ''"
+                    " GROUP BY node, namespace, service_account, automount_token",  # the index's order: no sort
+                    [self._snapshot_id, POD],
+                ):
+                    mounted = None if automount is None else bool(automount)
+                    self._pods_by_node[on_node].append(NodePod(on_node, namespace, name, service_account, mounted))
+        return self._pods_by_node.get(node, [])
+
+    def node_pod_token_mounted(self, pod: NodePod) -> bool:
+        if pod.automount_token is not None:
+            return pod.automount_token
+        return self.service_account_automount.get((pod.namespace, pod.service_account), True)
 
     def token_secrets_named(self, names: set[str]) -> list[TokenSecret]:
         """Token Secrets with one of these names, by namespace then name (an index, not a scan per question)."""
@@ -343,6 +389,16 @@ class SolverContext:
                 seen.add(pod.service_account)
                 sa = self.identity_for_service_account(pod.namespace, pod.service_account)
                 yield lazy_edge(pool, sa, "", partial(_pod_member, pool, sa, pod))
+        elif pool.kind == NODE_POD_SERVICE_ACCOUNTS_POOL:
+            # One edge per ServiceAccount, through its first pod on the node (by namespace, then name).
+            reached: set[tuple[str, str]] = set()
+            for node_pod in self.objects.pods_on_node(pool.namespace):
+                account = (node_pod.namespace, node_pod.service_account)
+                if account in reached or not self.objects.node_pod_token_mounted(node_pod):
+                    continue
+                reached.add(account)
+                sa = self.identity_for_service_account(*account)
+                yield lazy_edge(pool, sa, "", partial(_node_pod_member, pool, sa, node_pod))
         elif pool.kind == TOKEN_SECRETS_POOL:
             for secret in self.objects.token_secrets.get(pool.namespace, ()):
                 sa = self.identity_for_service_account(secret.namespace, secret.service_account)
@@ -366,6 +422,11 @@ def _service_account_member(pool: Pool, sa: Identity) -> Edge:
 def _pod_member(pool: Pool, sa: Identity, pod: PodFacts) -> Edge:
     return Edge(pool, sa, "", f"pod {pod.namespace}/{pod.name} runs as {pod.service_account}",
                 objects=(pod.ref(f"serviceAccountName: {pod.service_account}"),))
+
+
+def _node_pod_member(pool: Pool, sa: Identity, pod: NodePod) -> Edge:
+    return Edge(pool, sa, "", f"pod {pod.namespace}/{pod.name} on node {pod.node} runs as {pod.service_account}",
+                objects=(pod.ref(),))
 
 
 def _token_secret_member(pool: Pool, sa: Identity, secret: TokenSecret) -> Edge:

@@ -38,7 +38,7 @@ class Pool:
     """
 
     kind: str
-    namespace: str = "*"
+    namespace: str = "*"  # for a node pool (NODE_POD_SERVICE_ACCOUNTS_POOL), the node's name
 
     @classmethod
     def of(cls, kind: str, namespace: str = "*") -> Pool:
@@ -52,6 +52,8 @@ class Pool:
         return found
 
     def __str__(self) -> str:
+        if self.kind == NODE_POD_SERVICE_ACCOUNTS_POOL:
+            return f"{POOL_TITLES[self.kind]} {self.namespace}"
         where = "every namespace" if self.namespace == "*" else self.namespace
         return f"{POOL_TITLES.get(self.kind, self.kind)} in {where}"
 
@@ -61,12 +63,14 @@ _POOLS_LIMIT = 100_000
 
 SERVICE_ACCOUNTS_POOL = "service-accounts"
 POD_SERVICE_ACCOUNTS_POOL = "pod-service-accounts"
+NODE_POD_SERVICE_ACCOUNTS_POOL = "node-pod-service-accounts"  # Pool.namespace holds the node's name
 TOKEN_SECRETS_POOL = "token-secrets"
 USERS_POOL = "users"
 GROUPS_POOL = "groups"
 POOL_TITLES = {
     SERVICE_ACCOUNTS_POOL: "any ServiceAccount",
     POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any running pod",
+    NODE_POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any pod running on node",
     TOKEN_SECRETS_POOL: "the ServiceAccount of any legacy token Secret",
     USERS_POOL: "any user",
     GROUPS_POOL: "any group",

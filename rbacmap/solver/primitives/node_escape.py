@@ -6,9 +6,10 @@ unless the API server's AdmissionConfiguration sets another one; the snapshot do
 that file, so `privileged` is assumed (and said in the proof). A label that is not a level
 (`Restricted`, `foo`, empty) is enforced as `restricted` upstream (`ParseLevel` fails
 closed), so it blocks too. Updating a workload's pod template is creating such a pod too
-(its controller creates it, and Pod Security judges that pod). Exec into an existing pod
-that already escapes is a path whatever the labels say. A new pod may pick its node
-(`nodeName`), so one escape reaches every node and every running pod's token.
+(its controller creates it, and Pod Security judges that pod). A new pod may pick its node
+(`nodeName`), so one escape reaches every node and every running pod's token. Exec into an
+existing pod that already escapes is a path whatever the labels say, but only to its own
+node: the tokens of the pods running there.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from functools import partial
 from rbacmap.authorizer import Grant
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import PodFacts, SolverContext
-from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, ObjectRef, Pool, lazy_edge
+from rbacmap.solver.edges import (
+    NODE_POD_SERVICE_ACCOUNTS_POOL,
+    POD_SERVICE_ACCOUNTS_POOL,
+    Edge,
+    ObjectRef,
+    Pool,
+    lazy_edge,
+)
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
@@ -55,9 +63,11 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
                 yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
                                                         candidates[0]))
         for namespace in permissions.where_any(EXEC_REQUESTS):
-            pod = ctx.objects.first_escaping_pod(namespace)
-            if pod is not None:
-                yield from _lazy_pair(identity, partial(_describe_exec, identity, permissions, namespace, pod))
+            # Root on the node of an existing pod reads the tokens of the pods on that node only.
+            for pod in ctx.objects.escaping_pods_by_node(namespace):
+                assert pod.node is not None  # escaping_pods_by_node: pods on a node
+                yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node), "node_escape",
+                                partial(_describe_exec, identity, permissions, namespace, pod))
 
 
 def _lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
@@ -82,11 +92,14 @@ def _describe_create(ctx: SolverContext, identity: Identity, permissions: Effect
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
-                   pod: PodFacts) -> tuple[Edge, Edge]:
+                   pod: PodFacts) -> Edge:
     grants = permissions.grants_where(EXEC_REQUESTS, namespace)
-    return _escape(identity, grants, proving_request(grants, EXEC_REQUESTS, pod.namespace),
-                   pod.ref(_escape_facts(pod)), f"exec into {pod.kind} {pod.namespace}/{pod.name}, "
-                   "which can reach the node")
+    request = proving_request(grants, EXEC_REQUESTS, pod.namespace)
+    how = f"exec into {pod.kind} {pod.namespace}/{pod.name}, which can reach its node {pod.node}"
+    explain = sentence(identity, request, grants, f"{how}; root on that node then reads the token of every pod "
+                       "running there")
+    return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
+                grants=grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape")
 
 
 def _escape(
