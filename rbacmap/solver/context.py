@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
-from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, USER, ResourceRequest, Role
+from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, SYSTEM_MASTERS, USER, ResourceRequest, Role
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.solver.edges import (
+    BOUND_GROUPS_POOL,
     GROUPS_POOL,
     NODE_POD_SERVICE_ACCOUNTS_POOL,
     POD_SERVICE_ACCOUNTS_POOL,
@@ -403,6 +404,12 @@ class SolverContext:
             for secret in self.objects.token_secrets.get(pool.namespace, ()):
                 sa = self.identity_for_service_account(secret.namespace, secret.service_account)
                 yield lazy_edge(pool, sa, "", partial(_token_secret_member, pool, sa, secret))
+        elif pool.kind == BOUND_GROUPS_POOL:
+            names = {subject.name for binding in self.policy.all_bindings() for subject in binding.subjects
+                     if subject.kind == GROUP}
+            for name in sorted(names - {SYSTEM_MASTERS}):
+                group = self.identity_for_group(name)
+                yield lazy_edge(pool, group, "", partial(_any_member, pool, group))
         elif pool.kind in (USERS_POOL, GROUPS_POOL):
             kind = USER if pool.kind == USERS_POOL else "Group"
             for identity in list(self.identities.values()):

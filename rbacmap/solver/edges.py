@@ -66,6 +66,7 @@ POD_SERVICE_ACCOUNTS_POOL = "pod-service-accounts"
 NODE_POD_SERVICE_ACCOUNTS_POOL = "node-pod-service-accounts"  # Pool.namespace holds the node's name
 TOKEN_SECRETS_POOL = "token-secrets"
 USERS_POOL = "users"
+BOUND_GROUPS_POOL = "bound-groups"  # every group a binding names, but system:masters (client certificates)
 GROUPS_POOL = "groups"
 POOL_TITLES = {
     SERVICE_ACCOUNTS_POOL: "any ServiceAccount",
@@ -73,6 +74,7 @@ POOL_TITLES = {
     NODE_POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any pod running on node",
     TOKEN_SECRETS_POOL: "the ServiceAccount of any legacy token Secret",
     USERS_POOL: "any user",
+    BOUND_GROUPS_POOL: "any group a binding names but system:masters,",
     GROUPS_POOL: "any group",
 }
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rbacmap.model import GROUP as GROUP_KIND
-from rbacmap.model import SYSTEM_MASTERS, ResourceRequest
+from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Node, Pool
+from rbacmap.solver.edges import BOUND_GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Node, Pool
 from rbacmap.solver.kubectl import sentence
 
 GROUP = "certificates.k8s.io"
@@ -51,7 +50,6 @@ def certificates(ctx: SolverContext) -> Iterator[Edge]:
 
 
 def _victims(ctx: SolverContext) -> list[Node]:
-    """Every user, every ServiceAccount, and each group a binding names, but system:masters."""
-    groups = sorted({subject.name for binding in ctx.policy.all_bindings() for subject in binding.subjects
-                     if subject.kind == GROUP_KIND and subject.name != SYSTEM_MASTERS})
-    return [Pool.of(USERS_POOL), Pool.of(SERVICE_ACCOUNTS_POOL, "*"), *(ctx.identity_for_group(g) for g in groups)]
+    """Every user, every ServiceAccount, and each group a binding names but system:masters (pools:
+    one edge each per identity that can sign, not one per group)."""
+    return [Pool.of(USERS_POOL), Pool.of(SERVICE_ACCOUNTS_POOL, "*"), Pool.of(BOUND_GROUPS_POOL)]
