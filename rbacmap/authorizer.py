@@ -115,14 +115,27 @@ def subject_applies(user: UserInfo, subject: Subject, namespace: str) -> bool:
 
 def effective_subject(subject: Subject, binding_namespace: str) -> Subject | None:
     """The subject with its ServiceAccount namespace defaulted; None when it can never match."""
-    if subject.kind == SERVICE_ACCOUNT:
-        sa_namespace = subject.namespace or binding_namespace
-        if not sa_namespace:
-            return None
-        return Subject(SERVICE_ACCOUNT, subject.name, sa_namespace, subject.api_group)
-    if subject.kind not in (USER, GROUP):
+    key = effective_subject_key(subject, binding_namespace)
+    if key is None:
         return None
+    if subject.kind == SERVICE_ACCOUNT:
+        return Subject(SERVICE_ACCOUNT, subject.name, key[2], subject.api_group)
     return subject
+
+
+def effective_subject_key(subject: Subject, binding_namespace: str) -> tuple[str, str, str] | None:
+    """(kind, name, namespace) of `effective_subject`, without building a Subject (indexes ask it per binding).
+
+    A ServiceAccount without namespace takes the RoleBinding's; in a ClusterRoleBinding it names
+    nobody (None), as does an unknown kind.
+    """
+    kind = subject.kind
+    if kind == SERVICE_ACCOUNT:
+        sa_namespace = subject.namespace or binding_namespace
+        return (SERVICE_ACCOUNT, subject.name, sa_namespace) if sa_namespace else None
+    if kind not in (USER, GROUP):
+        return None
+    return (kind, subject.name, subject.namespace)
 
 
 # --- decisions with provenance -------------------------------------------------------------

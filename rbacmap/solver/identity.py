@@ -101,11 +101,8 @@ def identity_for_service_account(namespace: str, name: str) -> Identity:
 def identity_for_user(name: str, groups: tuple[str, ...] = ()) -> Identity:
     """A username; `system:serviceaccount:NS:NAME` becomes the ServiceAccount identity."""
     parsed = parse_service_account_username(name)
-    if not groups:
-        if parsed is not None:
-            return identity_for_service_account(*parsed)
-        # What `UserInfo.authenticated(name)` gives any other username, without building it.
-        return Identity(USER, name, "", (UNAUTHENTICATED,) if name == ANONYMOUS else (AUTHENTICATED,), name)
+    if parsed is not None and not groups:
+        return identity_for_service_account(*parsed)
     info = UserInfo.authenticated(name, groups)
     return Identity(USER, name, "", info.groups, info.name)
 

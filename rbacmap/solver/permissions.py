@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import ClassVar
 
-from rbacmap.authorizer import Grant, rule_allows
+from rbacmap.authorizer import Grant, effective_subject_key, rule_allows
 from rbacmap.model import (
     ALL,
     ALL_SERVICE_ACCOUNTS,
@@ -26,7 +26,6 @@ from rbacmap.model import (
     SERVICE_ACCOUNT,
     SYSTEM_MASTERS,
     UNAUTHENTICATED,
-    USER,
     Binding,
     PolicyRule,
     ResourceRequest,
@@ -583,17 +582,17 @@ class PermissionIndex:
             ref, namespace = binding.role_ref, binding.key.namespace
             role = roles.get((ref.kind, ref.name, namespace if ref.kind == ROLE else ""))
             for subject_index, subject in enumerate(binding.subjects):
-                kind = subject.kind
+                effective = effective_subject_key(subject, namespace)
+                if effective is None:
+                    continue  # e.g. a ServiceAccount without namespace in a ClusterRoleBinding
+                kind, name, sa_namespace = effective
                 if kind == GROUP:
-                    by_group[subject.name].append((order, binding, subject_index, role))
+                    by_group[name].append((order, binding, subject_index, role))
                 elif kind == SERVICE_ACCOUNT:
-                    sa_namespace = subject.namespace or namespace
-                    if not sa_namespace:
-                        continue  # a ServiceAccount without namespace in a ClusterRoleBinding names nobody
-                    username = service_account_username(sa_namespace, subject.name)
-                    by_username[username].append((order, binding, subject_index, role))
-                elif kind == USER:
-                    by_username[subject.name].append((order, binding, subject_index, role))
+                    by_username[service_account_username(sa_namespace, name)].append(
+                        (order, binding, subject_index, role))
+                else:
+                    by_username[name].append((order, binding, subject_index, role))
         return index
 
     def add_virtual_binding(self, identity: Identity, binding: Binding, role: Role) -> None:

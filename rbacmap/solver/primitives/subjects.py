@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rbacmap.authorizer import effective_subject_key
 from rbacmap.model import (
     ALL_SERVICE_ACCOUNTS,
     AUTHENTICATED,
@@ -11,7 +12,6 @@ from rbacmap.model import (
     SERVICE_ACCOUNT,
     SERVICE_ACCOUNT_GROUP_PREFIX,
     UNAUTHENTICATED,
-    USER,
 )
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.identity import Identity, identity_for_group, identity_for_service_account, identity_for_user
@@ -19,24 +19,20 @@ from rbacmap.solver.identity import Identity, identity_for_group, identity_for_s
 
 def kubernetes_subjects(ctx: SolverContext) -> Iterator[Identity]:
     # Subjects repeat across bindings (the first registration of an identity wins): each is made once.
-    # Keyed as `effective_subject` would name them, without building that Subject for each ServiceAccount.
     seen: set[tuple[str, str, str]] = set()
     for binding in ctx.policy.all_bindings():
         for subject in binding.subjects:
-            kind = subject.kind
+            key = effective_subject_key(subject, binding.key.namespace)
+            if key is None or key in seen:
+                continue  # None: e.g. a ServiceAccount without namespace in a ClusterRoleBinding names nobody
+            seen.add(key)
+            kind, name, namespace = key
             if kind == SERVICE_ACCOUNT:
-                namespace = subject.namespace or binding.key.namespace
-                if not namespace:
-                    continue  # a ServiceAccount without namespace in a ClusterRoleBinding names nobody
-                key = (SERVICE_ACCOUNT, subject.name, namespace)
-                if key not in seen:
-                    seen.add(key)
-                    yield identity_for_service_account(namespace, subject.name)
-            elif kind in (GROUP, USER):
-                key = (kind, subject.name, subject.namespace)
-                if key not in seen:
-                    seen.add(key)
-                    yield identity_for_group(subject.name) if kind == GROUP else identity_for_user(subject.name)
+                yield identity_for_service_account(namespace, name)
+            elif kind == GROUP:
+                yield identity_for_group(name)
+            else:
+                yield identity_for_user(name)
     namespaces = ctx.objects.all_namespaces()
     for namespace in namespaces:
         for name in ctx.objects.service_account_names(namespace):
