@@ -106,6 +106,7 @@ class ClusterObjects:
     _service_account_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _token_secrets_by_name: dict[str, list[TokenSecret]] | None = field(default=None, repr=False)
     _namespaces_by_service_account: dict[str, set[str]] | None = field(default=None, repr=False)
+    _escaping_by_node: dict[str | None, list[PodFacts]] = field(default_factory=dict, repr=False)
     # node -> its pods, one per (namespace, ServiceAccount, automount), loaded when a node pool is first expanded.
     _pods_by_node: dict[str, list[NodePod]] | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
@@ -197,23 +198,26 @@ class ClusterObjects:
         row = self.namespaces.get(namespace)
         return row["pss_enforce"] if row else None
 
-    def token_mounted(self, pod: PodFacts) -> bool:
+    def token_mounted(self, pod: PodFacts | NodePod) -> bool:
         """Whether the pod has its ServiceAccount token mounted (pod setting first, then the SA's)."""
         if pod.automount_token is not None:
             return pod.automount_token
         return self.service_account_automount.get((pod.namespace, pod.service_account), True)
 
     def escaping_pods_by_node(self, namespace: str | None) -> list[PodFacts]:
-        """The first pod that can reach its node on each node, in a namespace (None: in any), by namespace then name.
-
-        Root on a node reads the tokens of the pods on that node only; pods not yet on a node reach none.
+        """The first pod that can reach its node on each node, in a namespace (None: in any), by namespace then
+        name (do not modify). Root on a node reads the tokens of the pods on that node only; pods not yet on a
+        node reach none.
         """
-        found: dict[str, PodFacts] = {}
-        for name in self.all_namespaces() if namespace is None else [namespace]:
-            for pod in self.pods.get(name, ()):
-                if pod.escapes_to_node and pod.node and pod.node not in found:
-                    found[pod.node] = pod
-        return list(found.values())
+        known = self._escaping_by_node.get(namespace)
+        if known is None:  # asked per identity and place: built once per namespace (and for None)
+            found: dict[str, PodFacts] = {}
+            for name in self.all_namespaces() if namespace is None else [namespace]:
+                for pod in self.pods.get(name, ()):
+                    if pod.escapes_to_node and pod.node and pod.node not in found:
+                        found[pod.node] = pod
+            known = self._escaping_by_node[namespace] = list(found.values())
+        return known
 
     def pods_on_node(self, node: str) -> list[NodePod]:
         """A node's pods, the first (by name) of each ServiceAccount of each namespace (and automount setting),
@@ -234,11 +238,6 @@ class ClusterObjects:
                     mounted = None if automount is None else bool(automount)
                     self._pods_by_node[on_node].append(NodePod(on_node, namespace, name, service_account, mounted))
         return self._pods_by_node.get(node, [])
-
-    def node_pod_token_mounted(self, pod: NodePod) -> bool:
-        if pod.automount_token is not None:
-            return pod.automount_token
-        return self.service_account_automount.get((pod.namespace, pod.service_account), True)
 
     def token_secrets_named(self, names: set[str]) -> list[TokenSecret]:
         """Token Secrets with one of these names, by namespace then name (an index, not a scan per question)."""
@@ -395,7 +394,7 @@ class SolverContext:
             reached: set[tuple[str, str]] = set()
             for node_pod in self.objects.pods_on_node(pool.namespace):
                 account = (node_pod.namespace, node_pod.service_account)
-                if account in reached or not self.objects.node_pod_token_mounted(node_pod):
+                if account in reached or not self.objects.token_mounted(node_pod):
                     continue
                 reached.add(account)
                 sa = self.identity_for_service_account(*account)

@@ -54,6 +54,8 @@ class Pool:
     def __str__(self) -> str:
         if self.kind == NODE_POD_SERVICE_ACCOUNTS_POOL:
             return f"{POOL_TITLES[self.kind]} {self.namespace}"
+        if self.kind in CLUSTER_WIDE_POOLS:
+            return POOL_TITLES[self.kind]
         where = "every namespace" if self.namespace == "*" else self.namespace
         return f"{POOL_TITLES.get(self.kind, self.kind)} in {where}"
 
@@ -68,13 +70,14 @@ TOKEN_SECRETS_POOL = "token-secrets"
 USERS_POOL = "users"
 BOUND_GROUPS_POOL = "bound-groups"  # every group a binding names, but system:masters (client certificates)
 GROUPS_POOL = "groups"
+CLUSTER_WIDE_POOLS = frozenset({USERS_POOL, BOUND_GROUPS_POOL, GROUPS_POOL})  # no namespace to show
 POOL_TITLES = {
     SERVICE_ACCOUNTS_POOL: "any ServiceAccount",
     POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any running pod",
     NODE_POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any pod running on node",
     TOKEN_SECRETS_POOL: "the ServiceAccount of any legacy token Secret",
     USERS_POOL: "any user",
-    BOUND_GROUPS_POOL: "any group a binding names but system:masters,",
+    BOUND_GROUPS_POOL: "any group a binding names, but system:masters",
     GROUPS_POOL: "any group",
 }
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import BOUND_GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Node, Pool
+from rbacmap.solver.edges import BOUND_GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Pool
 from rbacmap.solver.kubectl import sentence
 
 GROUP = "certificates.k8s.io"
@@ -23,33 +23,27 @@ CREATE = ResourceRequest("create", "certificatesigningrequests", api_group=GROUP
 APPROVAL = [ResourceRequest(v, "certificatesigningrequests", "", GROUP, "approval") for v in ("update", "patch")]
 # The approval admission plugin accepts `approve` on the exact signer or on `<domain>/*`.
 APPROVE = [ResourceRequest("approve", "signers", "", GROUP, "", name) for name in (CLIENT_SIGNER, "kubernetes.io/*")]
+# Every user, every ServiceAccount, and each group a binding names but system:masters: pools, so
+# one edge each per identity that can sign, not one per group.
+VICTIMS = [Pool.of(USERS_POOL), Pool.of(SERVICE_ACCOUNTS_POOL, "*"), Pool.of(BOUND_GROUPS_POOL)]
 ASKED = [CREATE]  # the edge needs all three permissions: without this one, nothing to look at
 
 
 def certificates(ctx: SolverContext) -> Iterator[Edge]:
-    victims: list[Node] | None = None  # built once per round, for the first identity that can sign
     for identity, permissions in ctx.frontier_permissions(ASKED):
         create = permissions.grants(CREATE)
         approval = next((g for g in (permissions.grants(r) for r in APPROVAL) if g), ())
         approve_request, approve = next(((r, g) for r in APPROVE if (g := permissions.grants(r))), (APPROVE[0], ()))
         if not (create and approval and approve):
             continue
-        if victims is None:
-            victims = _victims(ctx)
         grants = create + approval + approve
         explain = sentence(identity, approve_request, grants, "it can create a CertificateSigningRequest for "
                            f"{CLIENT_SIGNER} with any user as CN and any groups but system:masters as O, approve "
                            "it, and log in with the issued certificate")
-        for victim in victims:
+        for victim in VICTIMS:
             yield Edge(
                 identity, victim, "sign a client certificate",
                 f"create a CSR for signer {CLIENT_SIGNER} naming the victim (CN=user, O=groups; O=system:masters "
                 "is refused by the CertificateSubjectRestriction admission plugin) and approve it",
                 grants=grants, explain=explain, primitive="certificates",
             )
-
-
-def _victims(ctx: SolverContext) -> list[Node]:
-    """Every user, every ServiceAccount, and each group a binding names but system:masters (pools:
-    one edge each per identity that can sign, not one per group)."""
-    return [Pool.of(USERS_POOL), Pool.of(SERVICE_ACCOUNTS_POOL, "*"), Pool.of(BOUND_GROUPS_POOL)]
