@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from rbacmap.solver.context import SolverContext
@@ -95,6 +95,7 @@ class EscalationGraph:
             for identity in identity_source(ctx):
                 ctx.add_identity(identity)
         seen: set[tuple[str, str, str]] = set()
+        settled: set[int] = set()  # identities whose edge sources have run: their outgoing edges are all known
         for _ in range(MAX_ROUNDS):
             frontier = [i for key, i in list(ctx.identities.items()) if key not in seen]
             if not frontier:
@@ -102,22 +103,35 @@ class EscalationGraph:
             seen.update(i.key for i in frontier)
             ctx.frontier = frontier
             for identity in frontier:
-                graph.node_id(identity)
+                settled.add(graph.node_id(identity))
             for edge_source in EDGE_SOURCES:
                 graph.add_all(edge_source(ctx))
-            graph._expand_pools(ctx, late=False)
-        graph._expand_pools(ctx, late=True)
+            graph._expand_pools(ctx, settled, late=False)
+        graph._expand_pools(ctx, settled, late=True)
         return graph
 
-    def _expand_pools(self, ctx: SolverContext, *, late: bool) -> None:
+    def _expand_pools(self, ctx: SolverContext, settled: set[int], *, late: bool) -> None:
         waiting: list[Pool] = []
+        leads_somewhere = set(self.sources)
         while self._pending_pools:
             pool = self._pending_pools.pop()
             if (pool.kind in LATE_POOLS) != late:
                 waiting.append(pool)
                 continue
-            self.add_all(ctx.pool_members(pool))
+            self.add_all(self._useful(ctx.pool_members(pool), settled, leads_somewhere))
         self._pending_pools = waiting
+
+    def _useful(self, members: Iterable[Edge], settled: set[int], leads_somewhere: set[int]) -> Iterator[Edge]:
+        """The member edges except those into an identity with no outgoing edge, now or later (settled).
+
+        Such an edge is never on a path (the search walks back from targets through outgoing
+        edges); a node's pool reaches hundreds of ServiceAccounts and most of them can do nothing.
+        """
+        by_object = self._by_object.get
+        for edge in members:
+            member = by_object(id(edge.target))
+            if member is None or member not in settled or member in leads_somewhere:
+                yield edge
 
     def reverse_search(self, target: Target, blocked: set[int]) -> dict[int, int]:
         """Shortest proofs to `target`: node -> first edge of its path (0-1 BFS on reversed edges).
