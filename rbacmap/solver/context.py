@@ -65,17 +65,14 @@ class PodFacts(NamedTuple):
 
 
 class NodePod(NamedTuple):
-    """The first pod (by name) of a ServiceAccount in a namespace on one node: whose token root there reads."""
+    """Pods of a ServiceAccount in a namespace running on one node (with one automountToken setting):
+    whose token root on that node reads. The first one's name is looked up only for a proof
+    (`ClusterObjects.first_pod_name`)."""
 
     node: str
     namespace: str
-    name: str
     service_account: str
     automount_token: bool | None
-
-    def ref(self) -> ObjectRef:
-        return ObjectRef(POD, self.name, self.namespace, f"nodeName: {self.node}, serviceAccountName: "
-                         f"{self.service_account}")
 
 
 @dataclass(frozen=True)
@@ -220,24 +217,34 @@ class ClusterObjects:
         return known
 
     def pods_on_node(self, node: str) -> list[NodePod]:
-        """A node's pods, the first (by name) of each ServiceAccount of each namespace (and automount setting),
-        by namespace then ServiceAccount."""
+        """A node's pods, one per (namespace, ServiceAccount, automountToken), in that order (do not modify)."""
         if self._pods_by_node is None:
             self._pods_by_node = defaultdict(list)
             if self._store is not None:
                 cursor = self._store.conn.cursor()
                 cursor.row_factory = None
-                # Grouped in SQL (a big cluster has ~50k pods on a few dozen nodes); done once, and only
-                # when someone can reach a node through an existing pod.
-                for on_node, namespace, name, service_account, automount in cursor.execute(
-                    "SELECT node, namespace, MIN(name), service_account, automount_token FROM workloads"
+                # From the covering index `workloads_node` in its order (a big cluster has ~50k pods on a
+                # few dozen nodes); read once, and only when someone can reach a node through an existing
+                # pod. DISTINCT, not MIN(name) per group: 2.5x faster, and a name is wanted only for a proof.
+                for on_node, namespace, service_account, automount in cursor.execute(
+                    "SELECT DISTINCT node, namespace, service_account, automount_token FROM workloads"
                     " WHERE snapshot_id = ? AND kind = ? AND node IS NOT NULL AND node != ''"
-                    " GROUP BY node, namespace, service_account, automount_token",  # the index's order: no sort
+                    " ORDER BY node, namespace, service_account, automount_token",  # the index's: no sort
                     [self._snapshot_id, POD],
                 ):
                     mounted = None if automount is None else bool(automount)
-                    self._pods_by_node[on_node].append(NodePod(on_node, namespace, name, service_account, mounted))
+                    self._pods_by_node[on_node].append(NodePod(on_node, namespace, service_account, mounted))
         return self._pods_by_node.get(node, [])
+
+    def first_pod_name(self, pod: NodePod) -> str:
+        """The name of the first (by name) pod `pod` stands for."""
+        assert self._store is not None  # NodePods come from the store
+        row = self._store.conn.execute(
+            "SELECT MIN(name) FROM workloads WHERE snapshot_id = ? AND kind = ? AND node = ? AND namespace = ?"
+            " AND service_account = ? AND automount_token IS ?",
+            [self._snapshot_id, POD, pod.node, pod.namespace, pod.service_account, pod.automount_token],
+        ).fetchone()
+        return str(row[0])
 
     def token_secrets_named(self, names: set[str]) -> list[TokenSecret]:
         """Token Secrets with one of these names, by namespace then name (an index, not a scan per question)."""
@@ -398,7 +405,7 @@ class SolverContext:
                     continue
                 reached.add(account)
                 sa = self.identity_for_service_account(*account)
-                yield lazy_edge(pool, sa, "", partial(_node_pod_member, pool, sa, node_pod))
+                yield lazy_edge(pool, sa, "", partial(_node_pod_member, self.objects, pool, sa, node_pod))
         elif pool.kind == TOKEN_SECRETS_POOL:
             for secret in self.objects.token_secrets.get(pool.namespace, ()):
                 sa = self.identity_for_service_account(secret.namespace, secret.service_account)
@@ -430,9 +437,11 @@ def _pod_member(pool: Pool, sa: Identity, pod: PodFacts) -> Edge:
                 objects=(pod.ref(f"serviceAccountName: {pod.service_account}"),))
 
 
-def _node_pod_member(pool: Pool, sa: Identity, pod: NodePod) -> Edge:
-    return Edge(pool, sa, "", f"pod {pod.namespace}/{pod.name} on node {pod.node} runs as {pod.service_account}",
-                objects=(pod.ref(),))
+def _node_pod_member(objects: ClusterObjects, pool: Pool, sa: Identity, pod: NodePod) -> Edge:
+    name = objects.first_pod_name(pod)
+    return Edge(pool, sa, "", f"pod {pod.namespace}/{name} on node {pod.node} runs as {pod.service_account}",
+                objects=(ObjectRef(POD, name, pod.namespace,
+                                   f"nodeName: {pod.node}, serviceAccountName: {pod.service_account}"),))
 
 
 def _token_secret_member(pool: Pool, sa: Identity, secret: TokenSecret) -> Edge:
