@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
@@ -370,11 +370,12 @@ class SolverContext:
 
     # --- pools -----------------------------------------------------------------------------
 
-    def pool_members(self, pool: Pool) -> Iterator[Edge]:
+    def pool_members(self, pool: Pool, skip: Callable[[Identity], bool] = lambda member: False) -> Iterator[Edge]:
         """The free (weight 0) edges from a pool to its members, each with the object behind it.
 
         Lazy like the primitives' edges (`lazy_edge`): a big cluster has ~15k of them and its
-        paths go through a few hundred.
+        paths go through a few hundred. Members `skip` says are left out before any edge is made
+        (the graph skips those that lead nowhere).
         """
         namespaces = self.objects.all_namespaces() if pool.namespace == "*" else [pool.namespace]
         per_namespace = (SERVICE_ACCOUNTS_POOL, POD_SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL)
@@ -386,7 +387,8 @@ class SolverContext:
         if pool.kind == SERVICE_ACCOUNTS_POOL:
             for name in self.objects.service_account_names(pool.namespace):
                 sa = self.identity_for_service_account(pool.namespace, name)
-                yield lazy_edge(pool, sa, "", partial(_service_account_member, pool, sa))
+                if not skip(sa):
+                    yield lazy_edge(pool, sa, "", partial(_service_account_member, pool, sa))
         elif pool.kind == POD_SERVICE_ACCOUNTS_POOL:
             # One edge per ServiceAccount, through its first pod: a shortest path never needs another.
             seen: set[str] = set()
@@ -395,7 +397,8 @@ class SolverContext:
                     continue
                 seen.add(pod.service_account)
                 sa = self.identity_for_service_account(pod.namespace, pod.service_account)
-                yield lazy_edge(pool, sa, "", partial(_pod_member, pool, sa, pod))
+                if not skip(sa):
+                    yield lazy_edge(pool, sa, "", partial(_pod_member, pool, sa, pod))
         elif pool.kind == NODE_POD_SERVICE_ACCOUNTS_POOL:
             # One edge per ServiceAccount, through its first pod on the node (by namespace, then name).
             reached: set[tuple[str, str]] = set()
@@ -405,21 +408,24 @@ class SolverContext:
                     continue
                 reached.add(account)
                 sa = self.identity_for_service_account(*account)
-                yield lazy_edge(pool, sa, "", partial(_node_pod_member, self.objects, pool, sa, node_pod))
+                if not skip(sa):
+                    yield lazy_edge(pool, sa, "", partial(_node_pod_member, self.objects, pool, sa, node_pod))
         elif pool.kind == TOKEN_SECRETS_POOL:
             for secret in self.objects.token_secrets.get(pool.namespace, ()):
                 sa = self.identity_for_service_account(secret.namespace, secret.service_account)
-                yield lazy_edge(pool, sa, "", partial(_token_secret_member, pool, sa, secret))
+                if not skip(sa):
+                    yield lazy_edge(pool, sa, "", partial(_token_secret_member, pool, sa, secret))
         elif pool.kind == BOUND_GROUPS_POOL:
             names = {subject.name for binding in self.policy.all_bindings() for subject in binding.subjects
                      if subject.kind == GROUP}
             for name in sorted(names - {SYSTEM_MASTERS}):
                 group = self.identity_for_group(name)
-                yield lazy_edge(pool, group, "", partial(_any_member, pool, group))
+                if not skip(group):
+                    yield lazy_edge(pool, group, "", partial(_any_member, pool, group))
         elif pool.kind in (USERS_POOL, GROUPS_POOL):
             kind = USER if pool.kind == USERS_POOL else "Group"
             for identity in list(self.identities.values()):
-                if identity.kind == kind:
+                if identity.kind == kind and not skip(identity):
                     yield lazy_edge(pool, identity, "", partial(_any_member, pool, identity))
 
 

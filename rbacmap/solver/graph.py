@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rbacmap.solver.context import SolverContext
@@ -113,25 +113,22 @@ class EscalationGraph:
     def _expand_pools(self, ctx: SolverContext, settled: set[int], *, late: bool) -> None:
         waiting: list[Pool] = []
         leads_somewhere = set(self.sources)
+        by_object = self._by_object.get
+
+        def leads_nowhere(member: Identity) -> bool:
+            """An identity with no outgoing edge, now or later (settled): an edge into it is never on a
+            path (the search walks back from targets through outgoing edges). A node's pool reaches
+            hundreds of ServiceAccounts, and most of them can do nothing."""
+            found = by_object(id(member))
+            return found is not None and found in settled and found not in leads_somewhere
+
         while self._pending_pools:
             pool = self._pending_pools.pop()
             if (pool.kind in LATE_POOLS) != late:
                 waiting.append(pool)
                 continue
-            self.add_all(self._useful(ctx.pool_members(pool), settled, leads_somewhere))
+            self.add_all(ctx.pool_members(pool, leads_nowhere))
         self._pending_pools = waiting
-
-    def _useful(self, members: Iterable[Edge], settled: set[int], leads_somewhere: set[int]) -> Iterator[Edge]:
-        """The member edges except those into an identity with no outgoing edge, now or later (settled).
-
-        Such an edge is never on a path (the search walks back from targets through outgoing
-        edges); a node's pool reaches hundreds of ServiceAccounts and most of them can do nothing.
-        """
-        by_object = self._by_object.get
-        for edge in members:
-            member = by_object(id(edge.target))
-            if member is None or member not in settled or member in leads_somewhere:
-                yield edge
 
     def reverse_search(self, target: Target, blocked: set[int]) -> dict[int, int]:
         """Shortest proofs to `target`: node -> first edge of its path (0-1 BFS on reversed edges).
