@@ -15,6 +15,7 @@ from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.solver.edges import (
     BOUND_GROUPS_POOL,
     GROUPS_POOL,
+    NAMESPACE_NODES_POOL,
     NODE_POD_SERVICE_ACCOUNTS_POOL,
     POD_SERVICE_ACCOUNTS_POOL,
     SERVICE_ACCOUNTS_POOL,
@@ -64,6 +65,17 @@ class PodFacts(NamedTuple):
         return ObjectRef(self.kind, self.name, self.namespace, note)
 
 
+_POD_COLUMNS = "namespace, name, service_account, node, privileged, host_pid, host_path_volumes, automount_token"
+
+
+def _pod_facts(namespace: str, name: str, service_account: str, node: str | None, privileged: int, host_pid: int,
+               host_paths: str, automount: int | None) -> PodFacts:
+    """A pod row's `_POD_COLUMNS` as PodFacts."""
+    return PodFacts(POD, namespace, name, service_account, node, bool(privileged), bool(host_pid),
+                    () if host_paths == "[]" else tuple(json.loads(host_paths)),
+                    None if automount is None else bool(automount))
+
+
 class NodePod(NamedTuple):
     """Pods of a ServiceAccount in a namespace running on one node (with one automountToken setting):
     whose token root on that node reads. The first one's name is looked up only for a proof
@@ -106,6 +118,8 @@ class ClusterObjects:
     _escaping_by_node: dict[str | None, list[PodFacts]] = field(default_factory=dict, repr=False)
     # node -> its pods, one per (namespace, ServiceAccount, automount), loaded when a node pool is first expanded.
     _pods_by_node: dict[str, list[NodePod]] | None = field(default=None, repr=False)
+    _nodes_by_namespace: dict[str, list[str]] | None = field(default=None, repr=False)
+    _pods_named: dict[frozenset[str], list[PodFacts]] = field(default_factory=dict, repr=False)
     _store: Store | None = field(default=None, repr=False)
     _snapshot_id: int = field(default=0, repr=False)
 
@@ -171,11 +185,8 @@ class ClusterObjects:
             " CROSS JOIN workloads AS w ON w.rowid = first.rid ORDER BY w.namespace, w.name",
             sid,
         ):
-            pods[namespace].append(PodFacts(
-                POD, namespace, name, service_account, node, bool(privileged), bool(host_pid),
-                () if host_paths == "[]" else tuple(json.loads(host_paths)),
-                None if automount is None else bool(automount),
-            ))
+            pods[namespace].append(_pod_facts(
+                namespace, name, service_account, node, privileged, host_pid, host_paths, automount))
         # (kind, name) order as one BINARY-ordered string: char(31) sorts below any name character.
         for namespace, service_account in cursor.execute(
             "SELECT namespace, service_account FROM workloads WHERE snapshot_id = ? AND kind != ?"
@@ -235,6 +246,50 @@ class ClusterObjects:
                     mounted = None if automount is None else bool(automount)
                     self._pods_by_node[on_node].append(NodePod(on_node, namespace, service_account, mounted))
         return self._pods_by_node.get(node, [])
+
+    def nodes_running_pods_of(self, namespace: str) -> list[str]:
+        """The nodes a namespace's pods run on, sorted (do not modify)."""
+        if self._nodes_by_namespace is None:
+            self.pods_on_node("")  # loads every node's pods
+            assert self._pods_by_node is not None
+            nodes_by_namespace: dict[str, list[str]] = defaultdict(list)
+            for node in sorted(self._pods_by_node):
+                for namespace_here in dict.fromkeys(pod.namespace for pod in self._pods_by_node[node]):
+                    nodes_by_namespace[namespace_here].append(node)
+            self._nodes_by_namespace = nodes_by_namespace
+        return self._nodes_by_namespace.get(namespace, [])
+
+    def first_pod_name_on(self, node: str, namespace: str) -> str:
+        """The name of the first (by name) pod of `namespace` running on `node`."""
+        assert self._store is not None  # nodes come from the store
+        row = self._store.conn.execute(
+            "SELECT MIN(name) FROM workloads WHERE snapshot_id = ? AND kind = ? AND node = ? AND namespace = ?",
+            [self._snapshot_id, POD, node, namespace],
+        ).fetchone()
+        return str(row[0])
+
+    def pods_named(self, names: Collection[str], within: Collection[str] | None) -> list[PodFacts]:
+        """Pods with one of these names, by namespace then name; `within` None: in any namespace.
+
+        Asked of identities whose rules name pods in resourceNames (rare): read from the store,
+        since `pods` holds only representative pods. Cached per set of names.
+        """
+        key = frozenset(names)
+        found = self._pods_named.get(key)
+        if found is None:
+            found = []
+            if self._store is not None and key:
+                cursor = self._store.conn.cursor()
+                cursor.row_factory = None
+                marks = ", ".join("?" * len(key))
+                rows = cursor.execute(
+                    f"SELECT {_POD_COLUMNS} FROM workloads WHERE snapshot_id = ? AND kind = ? AND name IN ({marks})"
+                    " ORDER BY namespace, name",
+                    [self._snapshot_id, POD, *sorted(key)],
+                )
+                found = [_pod_facts(*row) for row in rows]
+            self._pods_named[key] = found
+        return found if within is None else [pod for pod in found if pod.namespace in within]
 
     def first_pod_name(self, pod: NodePod) -> str:
         """The name of the first (by name) pod `pod` stands for."""
@@ -410,6 +465,10 @@ class SolverContext:
                 sa = self.identity_for_service_account(*account)
                 if not skip(sa):
                     yield lazy_edge(pool, sa, "", partial(_node_pod_member, self.objects, pool, sa, node_pod))
+        elif pool.kind == NAMESPACE_NODES_POOL:
+            for node in self.objects.nodes_running_pods_of(pool.namespace):
+                node_pool = Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node)
+                yield lazy_edge(pool, node_pool, "", partial(_node_of_namespace, self.objects, pool, node_pool))
         elif pool.kind == TOKEN_SECRETS_POOL:
             for secret in self.objects.token_secrets.get(pool.namespace, ()):
                 sa = self.identity_for_service_account(secret.namespace, secret.service_account)
@@ -448,6 +507,12 @@ def _node_pod_member(objects: ClusterObjects, pool: Pool, sa: Identity, pod: Nod
     return Edge(pool, sa, "", f"pod {pod.namespace}/{name} on node {pod.node} runs as {pod.service_account}",
                 objects=(ObjectRef(POD, name, pod.namespace,
                                    f"nodeName: {pod.node}, serviceAccountName: {pod.service_account}"),))
+
+
+def _node_of_namespace(objects: ClusterObjects, pool: Pool, node_pool: Pool) -> Edge:
+    name = objects.first_pod_name_on(node_pool.namespace, pool.namespace)
+    return Edge(pool, node_pool, "", f"pod {pool.namespace}/{name} runs on node {node_pool.namespace}",
+                objects=(ObjectRef(POD, name, pool.namespace, f"nodeName: {node_pool.namespace}"),))
 
 
 def _token_secret_member(pool: Pool, sa: Identity, secret: TokenSecret) -> Edge:

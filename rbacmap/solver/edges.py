@@ -52,7 +52,7 @@ class Pool:
         return found
 
     def __str__(self) -> str:
-        if self.kind == NODE_POD_SERVICE_ACCOUNTS_POOL:
+        if self.kind in (NODE_POD_SERVICE_ACCOUNTS_POOL, NAMESPACE_NODES_POOL):
             return f"{POOL_TITLES[self.kind]} {self.namespace}"
         if self.kind in CLUSTER_WIDE_POOLS:
             return POOL_TITLES[self.kind]
@@ -66,6 +66,7 @@ _POOLS_LIMIT = 100_000
 SERVICE_ACCOUNTS_POOL = "service-accounts"
 POD_SERVICE_ACCOUNTS_POOL = "pod-service-accounts"
 NODE_POD_SERVICE_ACCOUNTS_POOL = "node-pod-service-accounts"  # Pool.namespace holds the node's name
+NAMESPACE_NODES_POOL = "namespace-nodes"  # the node pools of the nodes running pods of a namespace
 TOKEN_SECRETS_POOL = "token-secrets"
 USERS_POOL = "users"
 BOUND_GROUPS_POOL = "bound-groups"  # every group a binding names, but system:masters (client certificates)
@@ -75,6 +76,7 @@ POOL_TITLES = {
     SERVICE_ACCOUNTS_POOL: "any ServiceAccount",
     POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any running pod",
     NODE_POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any pod running on node",
+    NAMESPACE_NODES_POOL: "the ServiceAccount of any pod on a node running pods of",
     TOKEN_SECRETS_POOL: "the ServiceAccount of any legacy token Secret",
     USERS_POOL: "any user",
     BOUND_GROUPS_POOL: "any group a binding names, but system:masters",

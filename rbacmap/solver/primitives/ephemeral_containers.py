@@ -14,10 +14,12 @@ from rbacmap.solver.primitives.scopes import in_pod_edges, proving_request, wher
 from rbacmap.solver.targets import exec_target
 
 EPHEMERAL = [ResourceRequest(verb, "pods", subresource="ephemeralcontainers") for verb in ("patch", "update")]
+TOKEN_READ = "the ephemeral container shares the pod's token volume"
+
 
 
 def ephemeral_containers(ctx: SolverContext) -> Iterator[Edge]:
-    return in_pod_edges(ctx, EPHEMERAL, "ephemeral_containers", _describe)
+    return in_pod_edges(ctx, EPHEMERAL, "ephemeral_containers", _describe, TOKEN_READ)
 
 
 def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None, token: bool) -> Edge:
@@ -36,6 +38,6 @@ def _describe(identity: Identity, permissions: EffectivePermissions, namespace: 
         identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
         f"{action}{where(namespace)}: the debug container reads the pod's ServiceAccount token",
         grants=grants,
-        explain=sentence(identity, request, grants, "the ephemeral container shares the pod's token volume"),
+        explain=sentence(identity, request, grants, TOKEN_READ),
         primitive="ephemeral_containers",
     )

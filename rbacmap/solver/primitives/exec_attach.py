@@ -16,10 +16,12 @@ from rbacmap.solver.targets import exec_target
 EXEC_REQUESTS = [
     ResourceRequest(verb, "pods", subresource=sub) for sub in ("exec", "attach") for verb in ("create", "get")
 ]
+TOKEN_READ = "`cat /var/run/secrets/kubernetes.io/serviceaccount/token` in a pod gives its token"
+
 
 
 def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
-    return in_pod_edges(ctx, EXEC_REQUESTS, "exec_attach", _describe)
+    return in_pod_edges(ctx, EXEC_REQUESTS, "exec_attach", _describe, TOKEN_READ)
 
 
 def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None, token: bool) -> Edge:
@@ -37,6 +39,6 @@ def _describe(identity: Identity, permissions: EffectivePermissions, namespace: 
         identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), action,
         f"{action}{where(namespace)}: read the mounted ServiceAccount token", grants=grants,
         explain=sentence(identity, request, grants,
-                         "`cat /var/run/secrets/kubernetes.io/serviceaccount/token` in a pod gives its token"),
+                         TOKEN_READ),
         primitive="exec_attach",
     )

@@ -9,7 +9,13 @@ closed), so it blocks too. Updating a workload's pod template is creating such a
 (its controller creates it, and Pod Security judges that pod). A new pod may pick its node
 (`nodeName`), so one escape reaches every node and every running pod's token. Exec into an
 existing pod that already escapes is a path whatever the labels say, but only to its own
-node: the tokens of the pods running there.
+node: the tokens of the pods running there; so is exec into such a pod that resourceNames name.
+
+An ephemeral container may be privileged too (`kubectl debug --profile=sysadmin`): updating
+`pods/ephemeralcontainers` in a namespace that allows privileged pods (Pod Security judges the
+ephemeral containers too) puts root on the node of any pod there. Such a container joins an
+existing pod, so it reaches only the nodes running that namespace's pods. Rights in every
+namespace add nothing: exec into every pod already reads every token.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from rbacmap.authorizer import Grant
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import PodFacts, SolverContext
 from rbacmap.solver.edges import (
+    NAMESPACE_NODES_POOL,
     NODE_POD_SERVICE_ACCOUNTS_POOL,
     POD_SERVICE_ACCOUNTS_POOL,
     Edge,
@@ -31,9 +38,10 @@ from rbacmap.solver.edges import (
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
+from rbacmap.solver.primitives.ephemeral_containers import EPHEMERAL
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
-from rbacmap.solver.primitives.scopes import proving_request
+from rbacmap.solver.primitives.scopes import NamedPod, pods_reached_by_name, proving_request, where
 from rbacmap.solver.primitives.workload_update import WORKLOAD_UPDATES
 from rbacmap.solver.targets import exec_target
 
@@ -41,7 +49,7 @@ BLOCKING_LEVELS = ("baseline", "restricted")
 OPEN_LEVEL = "privileged"
 # Writes that make a pod from a spec of one's choosing: a pod, a workload, or a workload's template.
 POD_WRITES = [*POD_CREATORS, *WORKLOAD_UPDATES]
-ASKED = [*POD_WRITES, *EXEC_REQUESTS]
+ASKED = [*POD_WRITES, *EXEC_REQUESTS, *EPHEMERAL]
 
 
 def blocks_privileged_pods(level: str | None) -> bool:
@@ -62,12 +70,21 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
             if candidates:
                 yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
                                                         candidates[0]))
-        for namespace in permissions.where_any(EXEC_REQUESTS):
+        exec_places = permissions.where_any(EXEC_REQUESTS)
+        for namespace in exec_places:
             # Root on the node of an existing pod reads the tokens of the pods on that node only.
             for pod in ctx.objects.escaping_pods_by_node(namespace):
                 assert pod.node is not None  # escaping_pods_by_node: pods on a node
                 yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node), "node_escape",
                                 partial(_describe_exec, identity, permissions, namespace, pod))
+        for named in pods_reached_by_name(ctx.objects, permissions, EXEC_REQUESTS, exec_places):
+            if named.pod.escapes_to_node and named.pod.node:
+                yield _named_exec(identity, named)
+        for namespace in permissions.where_any(EPHEMERAL):
+            if (namespace is not None and not blocks_privileged_pods(ctx.objects.pod_security_enforce(namespace))
+                    and ctx.objects.nodes_running_pods_of(namespace)):
+                yield lazy_edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "node_escape",
+                                partial(_describe_debug, ctx, identity, permissions, namespace))
 
 
 def _lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
@@ -100,6 +117,28 @@ def _describe_exec(identity: Identity, permissions: EffectivePermissions, namesp
                        "running there")
     return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
                 grants=grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape")
+
+
+def _named_exec(identity: Identity, named: NamedPod) -> Edge:
+    pod, request = named.pod, named.request
+    how = (f"{request.verb} pods/{request.subresource} on {pod.kind} {pod.namespace}/{pod.name} (named in "
+           f"resourceNames), which can reach its node {pod.node}")
+    explain = sentence(identity, request, named.grants, "root on that node then reads the token of every pod "
+                       "running there")
+    return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
+                grants=named.grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape")
+
+
+def _describe_debug(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
+                    namespace: str) -> Edge:
+    grants = permissions.grants_where(EPHEMERAL, namespace)
+    request = proving_request(grants, EPHEMERAL, namespace)
+    how = (f"{request.verb} pods/ephemeralcontainers{where(namespace)}: a privileged debug container "
+           "(kubectl debug --profile=sysadmin) in a pod there is root on that pod's node")
+    explain = sentence(identity, request, grants, "root on a node reads the token of every pod running there "
+                       "(kubectl get ns --show-labels shows the Pod Security level)")
+    return Edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "escape to the node", how, grants=grants,
+                objects=(_labels_ref(ctx, namespace),), explain=explain, primitive="node_escape")
 
 
 def _escape(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from rbacmap.authorizer import Grant, rule_allows
 from rbacmap.model import PolicyRule, ResourceRequest
-from rbacmap.solver.context import ClusterObjects, SolverContext
+from rbacmap.solver.context import ClusterObjects, PodFacts, SolverContext
 from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool, lazy_edge
 from rbacmap.solver.identity import Identity
+from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions, PermissionScope
 from rbacmap.solver.targets import exec_target
 
@@ -19,16 +20,70 @@ InPodDescriber = Callable[[Identity, EffectivePermissions, str | None, bool], Ed
 
 
 def in_pod_edges(
-    ctx: SolverContext, requests: list[ResourceRequest], primitive: str, describe: InPodDescriber
+    ctx: SolverContext, requests: list[ResourceRequest], primitive: str, describe: InPodDescriber,
+    token_read: str,
 ) -> Iterator[Edge]:
     """Edges of a primitive that runs code inside existing pods wherever one of `requests` is allowed:
-    the exec target there, and the ServiceAccounts of the pods running there (their mounted tokens)."""
+    the exec target there, and the ServiceAccounts of the pods running there (their mounted tokens).
+
+    Where resourceNames limit the requests to named pods, each existing named pod gives its own
+    ServiceAccount's token (`token_read` says how), but no exec target: commands in a few named
+    pods are not "exec in the namespace".
+    """
     for identity, permissions in ctx.frontier_permissions(requests):
-        for namespace in permissions.where_any(requests):
+        places = permissions.where_any(requests)
+        for namespace in places:
             yield lazy_edge(identity, exec_target(namespace), primitive,
                             partial(describe, identity, permissions, namespace, False))
             yield lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), primitive,
                             partial(describe, identity, permissions, namespace, True))
+        for named in pods_reached_by_name(ctx.objects, permissions, requests, places):
+            pod, request = named.pod, named.request
+            if ctx.objects.token_mounted(pod):
+                action = f"{request.verb} pods/{request.subresource}"
+                yield Edge(
+                    identity, ctx.identity_for_service_account(pod.namespace, pod.service_account), action,
+                    f"{action} on pod {pod.namespace}/{pod.name} (named in resourceNames): read its mounted "
+                    "ServiceAccount token", grants=named.grants,
+                    objects=(pod.ref(f"serviceAccountName: {pod.service_account}"),),
+                    explain=sentence(identity, request, named.grants, token_read), primitive=primitive,
+                )
+
+
+@dataclass(frozen=True)
+class NamedPod:
+    """An existing pod that a rule's resourceNames name, with the request and grants that reach it."""
+
+    pod: PodFacts
+    request: ResourceRequest
+    grants: tuple[Grant, ...]
+
+
+def pods_reached_by_name(
+    objects: ClusterObjects, permissions: EffectivePermissions, requests: Sequence[ResourceRequest],
+    covered: Collection[str | None],
+) -> list[NamedPod]:
+    """Existing pods that one of `requests` (on a pods subresource) reaches only through resourceNames.
+
+    `covered` are the places where any pod is reached already (`where_any(requests)`); a pod
+    there needs no edge of its own. Each pod comes with the first request allowed on it.
+    """
+    if None in covered or not permissions.has_named_rules():
+        return []
+    names: set[str] = set()
+    for request in requests:
+        names |= permissions.named_resources(request)
+    found = []
+    for pod in objects.pods_named(names, permissions.namespaces_it_may_act_in()) if names else ():
+        if pod.namespace in covered:
+            continue
+        for request in requests:
+            placed = in_namespace(request, pod.namespace, pod.name)
+            grants = permissions.grants(placed)
+            if grants:
+                found.append(NamedPod(pod, placed, grants))
+                break
+    return found
 
 
 def places(scope: PermissionScope) -> list[tuple[str | None, tuple[Grant, ...]]]:

@@ -1,0 +1,54 @@
+"""Exec limited by resourceNames reaches the named pods; a privileged debug container escapes to the node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rbacmap.solver import CLUSTER_ADMIN, EXEC, SECRETS
+from tests.solver.helpers import actions, path_of, solve_fixture
+
+NAMED_EXEC_DEBUG = "review/named-exec-debug.yaml"
+
+
+def test_exec_named_in_resource_names_reads_that_pods_token_only(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, NAMED_EXEC_DEBUG)
+    nina = path_of(result, "user:nina", SECRETS, "vault")
+    assert actions(nina) == ["create pods/exec", "read secrets"]
+    assert nina is not None
+    step = nina.steps[0]
+    assert (step.as_identity.namespace, step.as_identity.name) == ("shop", "api")
+    assert [(o.kind, o.namespace, o.name) for o in step.objects] == [("Pod", "shop", "api-0")]
+    assert step.grants[0].binding.key.name == "nina-exec-api"
+    assert step.grants[0].role.key.name == "exec-api"
+    assert "kubectl auth can-i create pods/api-0 --subresource=exec -n shop" in step.explanation
+    # Not cart's token (another pod), and not "exec in shop": only one named pod.
+    assert path_of(result, "user:nina", SECRETS, "ledger") is None
+    assert path_of(result, "user:nina", EXEC, "shop") is None
+
+
+def test_exec_into_a_named_privileged_pod_reaches_its_node(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, NAMED_EXEC_DEBUG)
+    omar = path_of(result, "user:omar", CLUSTER_ADMIN)
+    assert actions(omar) == ["escape to the node", "holds cluster-admin"]
+    assert omar is not None
+    escape = omar.steps[0]
+    assert escape.as_identity.name == "boss"
+    assert [(o.kind, o.namespace, o.name) for o in escape.objects] == [
+        ("Pod", "ops", "agent"), ("Pod", "kube-system", "boss-pod")]
+    assert escape.objects[0].note == "privileged"
+    # The same named exec into a pod that cannot reach its node: nothing.
+    assert result.paths(subject="user:pam") == []
+
+
+def test_privileged_debug_container_escapes_where_pod_security_allows_it(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, NAMED_EXEC_DEBUG)
+    dana = path_of(result, "user:dana", CLUSTER_ADMIN)
+    assert actions(dana) == ["escape to the node", "holds cluster-admin"]
+    assert dana is not None
+    escape = dana.steps[0]
+    assert "--profile=sysadmin" in escape.detail
+    assert [(o.kind, o.namespace, o.name) for o in escape.objects] == [
+        ("Namespace", "", "shop"), ("Pod", "shop", "web-0"), ("Pod", "kube-system", "boss-pod")]
+    # locked enforces baseline: a privileged debug container is rejected, only exec there remains.
+    assert path_of(result, "user:lena", CLUSTER_ADMIN) is None
+    assert [(p.target.kind, p.target.namespace) for p in result.paths(subject="user:lena")] == [("exec", "locked")]
