@@ -49,6 +49,14 @@ class SolverResult:
         `subject` is an Identity, a binding Subject, or a spec (`sa:NS/NAME`, `user:NAME`, …);
         `target` one of cluster-admin, secrets, exec; `namespace` a namespace the finding covers.
         """
+        # Tens of thousands of paths and steps, none freed while this runs: the collections their
+        # allocation would trigger find nothing (measured on 10000 namespaces: 4.5 s -> 2.7 s).
+        with cyclic_gc_paused():
+            return self._paths(subject, target, namespace)
+
+    def _paths(
+        self, subject: Identity | Subject | str | None, target: str | None, namespace: str | None,
+    ) -> list[EscalationPath]:
         graph = self.graph
         wanted = graph.index.get(Identity(*_subject_key(subject)), -1) if subject is not None else None
         nodes = graph.nodes
