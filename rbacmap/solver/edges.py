@@ -202,6 +202,26 @@ class Edge:
         }
 
 
+class ChainedEdge(Edge):
+    """An edge that stands for several steps: its own action, then a path through the graph, then `final`.
+
+    For a step with two conditions that one edge cannot say, found once the graph is built
+    (rewrite a role bound to Y, then become Y: `escalate_others`). Its own provenance is the
+    first step; `via` are the graph's edges from `source` to the identity `final` starts from;
+    `cost` is the whole chain's length in steps, which the reverse search charges for it.
+    """
+
+    __slots__ = ("via", "final", "cost")
+
+    def __init__(self, first: Edge, via: tuple[Edge, ...], final: Edge, cost: int) -> None:
+        action, detail, grants, objects, explain, condition = first.provenance()
+        super().__init__(first.source, final.target, action, detail, grants, objects, explain, condition,
+                         first.primitive)
+        self.via = via
+        self.final = final
+        self.cost = cost
+
+
 def lazy_edge(source: Identity | Pool, target: Node, primitive: str, describe: Callable[[], Edge]) -> Edge:
     """An edge whose provenance `describe()` builds on first use (it must return an equal source and target).
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import GROUPS_POOL, USERS_POOL, Edge, Node, Pool
+from rbacmap.solver.edges import GROUPS_POOL, USERS_POOL, ChainedEdge, Edge, Node, Pool
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, EXEC, SECRETS, Target
 
@@ -32,6 +32,8 @@ class EscalationGraph:
     _by_object: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
     # source << 32 | target of every edge added: a parallel edge is dropped (see `add_all`).
     _linked: set[int] = field(default_factory=set, compare=False, repr=False)
+    # edge id -> what it costs beyond 1: a ChainedEdge stands for that many more steps.
+    extra_cost: dict[int, int] = field(default_factory=dict)
 
     def node_id(self, node: Node) -> int:
         found = self._by_object.get(id(node))
@@ -85,10 +87,19 @@ class EscalationGraph:
             targets.append(target)
             free.append(is_free)
 
+    def add_chained(self, edges: Iterable[ChainedEdge]) -> None:
+        """Add chained edges, each charged its whole length in steps (a parallel one is dropped as in `add_all`)."""
+        for edge in edges:
+            before = len(self.edges)
+            self.add_all((edge,))
+            if len(self.edges) > before and edge.cost > 1:
+                self.extra_cost[before] = edge.cost - 1
+
     @classmethod
     def build(cls, ctx: SolverContext) -> EscalationGraph:
-        """Run every identity source, then the edge sources in rounds until no identity is new."""
-        from rbacmap.solver.registry import EDGE_SOURCES, IDENTITY_SOURCES
+        """Run every identity source, then the edge sources in rounds until no identity is new, then the
+        sources that read the built graph (and rounds again for the identities they reach)."""
+        from rbacmap.solver.registry import GRAPH_EDGE_SOURCES, IDENTITY_SOURCES
 
         graph = cls()
         for identity_source in IDENTITY_SOURCES:
@@ -96,6 +107,17 @@ class EscalationGraph:
                 ctx.add_identity(identity)
         seen: set[tuple[str, str, str]] = set()
         settled: set[int] = set()  # identities whose edge sources have run: their outgoing edges are all known
+        graph._run_rounds(ctx, seen, settled)
+        if GRAPH_EDGE_SOURCES:
+            for graph_source in GRAPH_EDGE_SOURCES:
+                graph.add_chained(graph_source(ctx, graph))
+            graph._run_rounds(ctx, seen, settled)
+        return graph
+
+    def _run_rounds(self, ctx: SolverContext, seen: set[tuple[str, str, str]], settled: set[int]) -> None:
+        from rbacmap.solver.registry import EDGE_SOURCES
+
+        graph = self
         for _ in range(MAX_ROUNDS):
             frontier = [i for key, i in list(ctx.identities.items()) if key not in seen]
             if not frontier:
@@ -108,7 +130,6 @@ class EscalationGraph:
                 graph.add_all(edge_source(ctx))
             graph._expand_pools(ctx, settled, late=False)
         graph._expand_pools(ctx, settled, late=True)
-        return graph
 
     def _expand_pools(self, ctx: SolverContext, settled: set[int], *, late: bool) -> None:
         waiting: list[Pool] = []
@@ -142,7 +163,15 @@ class EscalationGraph:
         distance = {start: 0}
         first_edge: dict[int, int] = {}
         queue = deque([start])
-        while queue:
+        extra_cost = self.extra_cost
+        # Nodes reached over a chained edge, by distance: they join the queue's front once its
+        # nodes are that far (the queue holds two consecutive distances, nearest first).
+        later: dict[int, list[int]] = {}
+        while queue or later:
+            if later:
+                nearest = min(later)
+                if not queue or distance[queue[0]] >= nearest:
+                    queue.extendleft(reversed(later.pop(nearest)))
             node = queue.popleft()
             here = distance[node]
             for edge_id in self.into[node]:
@@ -150,10 +179,14 @@ class EscalationGraph:
                 if source in blocked:
                     continue
                 cost = here + (0 if self.free[edge_id] else 1)
+                if extra_cost:
+                    cost += extra_cost.get(edge_id, 0)
                 if cost < distance.get(source, cost + 1):
                     distance[source] = cost
                     first_edge[source] = edge_id
-                    if self.free[edge_id]:
+                    if cost > here + 1:
+                        later.setdefault(cost, []).append(source)
+                    elif self.free[edge_id]:
                         queue.appendleft(source)
                     else:
                         queue.append(source)

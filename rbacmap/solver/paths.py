@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant
-from rbacmap.solver.edges import Edge, ObjectRef
+from rbacmap.solver.edges import ChainedEdge, Edge, ObjectRef, Pool
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import Sentence
 from rbacmap.solver.targets import Target
@@ -111,3 +111,19 @@ def step_of(edges: list[Edge], current: Identity) -> Step:
             conditions.append(condition)
     return Step(edges[0].action, after, all_grants, all_objects, "; ".join(details), tuple(explanations),
                 "; ".join(conditions), edges[0].primitive)
+
+
+def chained_steps(edge: ChainedEdge, current: Identity) -> tuple[Step, ...]:
+    """The steps a ChainedEdge stands for: its own action (by `current`), the path it follows, its final step."""
+    action, detail, grants, objects, explain, condition = edge.provenance()
+    text = explain or detail
+    steps = [Step(action, current, grants, objects, detail, (text,) if text else (), condition, edge.primitive)]
+    pending: list[Edge] = []
+    for hop in edge.via:  # one step per action, as in a path: hops into pools join the next one
+        pending.append(hop)
+        if not isinstance(hop.target, Pool):
+            steps.append(step_of(pending, current))
+            current = steps[-1].as_identity
+            pending = []
+    steps.append(step_of([edge.final], current))
+    return tuple(steps)

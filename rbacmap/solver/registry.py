@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable
 
 from rbacmap.cloud import solver_edges as cloud
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import Edge
+from rbacmap.solver.edges import ChainedEdge, Edge
+from rbacmap.solver.graph import EscalationGraph
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.primitives import (
     aws_auth,
@@ -30,6 +31,7 @@ from rbacmap.solver.primitives import (
     direct,
     ephemeral_containers,
     escalate,
+    escalate_others,
     exec_attach,
     impersonate,
     node_escape,
@@ -44,6 +46,7 @@ from rbacmap.solver.primitives import (
 
 IdentitySource = Callable[[SolverContext], Iterable[Identity]]
 EdgeSource = Callable[[SolverContext], Iterable[Edge]]
+GraphEdgeSource = Callable[[SolverContext, EscalationGraph], Iterable[ChainedEdge]]
 
 IDENTITY_SOURCES: list[IdentitySource] = [subjects.kubernetes_subjects, cloud.cloud_principals]
 
@@ -64,4 +67,9 @@ EDGE_SOURCES: list[EdgeSource] = [
     webhooks.webhooks,
     aws_auth.aws_auth,
     cloud.cloud_edges,  # EKS/GKE: logins, assume role, IRSA, Workload Identity, impersonation
+]
+
+# Run once the graph is built (they search it), then rounds again for the identities they reach.
+GRAPH_EDGE_SOURCES: list[GraphEdgeSource] = [
+    escalate_others.escalate_others,  # rewrite a role bound to another identity, then become it
 ]

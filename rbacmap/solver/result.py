@@ -10,10 +10,10 @@ from operator import itemgetter
 from rbacmap.gc_pause import cyclic_gc_paused
 from rbacmap.model import GROUP, SERVICE_ACCOUNT, Subject
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import Pool
+from rbacmap.solver.edges import ChainedEdge, Pool
 from rbacmap.solver.graph import EscalationGraph
 from rbacmap.solver.identity import Identity, identity_for_user
-from rbacmap.solver.paths import EscalationPath, Step, step_of
+from rbacmap.solver.paths import EscalationPath, Step, chained_steps, step_of
 from rbacmap.solver.targets import CLUSTER_ADMIN, Target
 from rbacmap.store import Snapshot, Store
 from rbacmap.subjects import parse_subject
@@ -104,7 +104,9 @@ class SolverResult:
         edge_id = first_edges[node_id]
         tail = suffix.get(edge_targets[edge_id])
         if tail is not None:  # most walks: one edge to a node whose tail is known (an identity or the goal)
-            steps = suffix[node_id] = (step_of([all_edges[edge_id]], subject), *tail)
+            edge = all_edges[edge_id]
+            first = chained_steps(edge, subject) if isinstance(edge, ChainedEdge) else (step_of([edge], subject),)
+            steps = suffix[node_id] = (*first, *tail)
             return steps
         starts: list[int] = []  # node where each step starts
         groups: list[list[int]] = []  # the edge ids of each step
@@ -119,14 +121,19 @@ class SolverResult:
                 groups.append(pending)
                 pending = []
                 start = node_id
-        built = []
+        built: list[Step] = []
+        first_step: list[int] = []  # where each group's steps start in `built` (a chained edge makes several)
         current = subject
         for group in groups:
-            step = step_of([all_edges[edge_id] for edge_id in group], current)
-            built.append(step)
-            current = step.as_identity
+            first_step.append(len(built))
+            edges = [all_edges[edge_id] for edge_id in group]
+            if isinstance(edges[0], ChainedEdge):  # from an identity to a target or identity: a group of its own
+                built.extend(chained_steps(edges[0], current))
+            else:
+                built.append(step_of(edges, current))
+            current = built[-1].as_identity
         steps = (*built, *suffix[node_id])
-        for position, start in enumerate(starts):
+        for position, start in zip(first_step, starts, strict=True):
             suffix[start] = steps[position:]
         return steps
 

@@ -4,20 +4,22 @@ A ClusterRoleBinding to the rewritten role is cluster-admin; a RoleBinding is ev
 permission in its namespace (the attacker plus a `*`/`*`/`*` role there, see `hold_role`).
 Without `escalate` the API server refuses rules you do not already hold: no path. The
 roles considered are those of every binding that applies to the identity, its groups'
-included. Rewriting a role bound to another identity and then becoming that identity is a
-two-condition step the graph cannot express; it is not reported (under-reporting).
+included. Rewriting a role bound to another identity and then becoming that identity is
+`escalate_others`, which runs on the built graph.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rbacmap.authorizer import Grant
 from rbacmap.model import CLUSTER_ROLE, CLUSTER_ROLE_BINDING, PolicyRule, ResourceRequest, Role, RoleKey
 from rbacmap.normalize import RBAC_GROUP
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import Edge
 from rbacmap.solver.identity import ROLE_HOLDER
 from rbacmap.solver.kubectl import sentence
+from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.bind import hold_role
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET
 
@@ -39,26 +41,38 @@ def escalate(ctx: SolverContext) -> Iterator[Edge]:
             if (str(role.key), scope) in done:
                 continue
             done.add((str(role.key), scope))
-            resource = "clusterroles" if role.key.kind == CLUSTER_ROLE else "roles"
-            namespace = role.key.namespace  # '' for ClusterRoles: only ClusterRoleBindings can allow it
-            update = next(
-                (
-                    (request, grants)
-                    for request in (ResourceRequest(v, resource, namespace, RBAC_GROUP, "", role.key.name)
-                                    for v in ("update", "patch"))
-                    if (grants := permissions.grants(request))
-                ),
-                None,
-            )
-            escalate_request = ResourceRequest("escalate", resource, namespace, RBAC_GROUP, "", role.key.name)
-            escalate_grants = permissions.grants(escalate_request)
-            if update is None or not escalate_grants:
+            rewrite = rewrite_grants(permissions, role)
+            if rewrite is None:
                 continue
-            grants = update[1] + escalate_grants
-            where = "cluster-wide" if scope == "" else f"in {scope}"
-            detail = f"rewrite {role.key} (bound to it by {binding.key}) to allow everything {where}"
-            explain = sentence(identity, escalate_request, grants,
-                               f"with {update[0].verb} it can {detail}")
+            update, escalate_request, grants = rewrite
+            detail = f"rewrite {role.key} (bound to it by {binding.key}) to allow everything {where(scope)}"
+            explain = sentence(identity, escalate_request, grants, f"with {update.verb} it can {detail}")
             target = CLUSTER_ADMIN_TARGET if scope == "" else hold_role(ctx, identity, EVERYTHING, scope)
             yield Edge(identity, target, f"escalate {role.key}", detail, grants=grants, explain=explain,
                        primitive="escalate")
+
+
+def rewrite_grants(
+    permissions: EffectivePermissions, role: Role,
+) -> tuple[ResourceRequest, ResourceRequest, tuple[Grant, ...]] | None:
+    """(the update or patch request allowed on the role, the escalate request, the grants of both), or None
+    when the identity may not rewrite the role to rules it does not hold."""
+    resource = "clusterroles" if role.key.kind == CLUSTER_ROLE else "roles"
+    namespace = role.key.namespace  # '' for ClusterRoles: only ClusterRoleBindings can allow it
+    for verb in ("update", "patch"):
+        update = ResourceRequest(verb, resource, namespace, RBAC_GROUP, "", role.key.name)
+        update_grants = permissions.grants(update)
+        if update_grants:
+            break
+    else:
+        return None
+    escalate_request = ResourceRequest("escalate", resource, namespace, RBAC_GROUP, "", role.key.name)
+    escalate_grants = permissions.grants(escalate_request)
+    if not escalate_grants:
+        return None
+    return update, escalate_request, update_grants + escalate_grants
+
+
+def where(scope: str) -> str:
+    """How a binding's scope reads: '' is cluster-wide."""
+    return "cluster-wide" if scope == "" else f"in {scope}"

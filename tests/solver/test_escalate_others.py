@@ -1,0 +1,64 @@
+"""Escalate a role bound to another identity, then become that identity (a chained edge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rbacmap.solver import CLUSTER_ADMIN, EXEC, SECRETS
+from rbacmap.solver.edges import ChainedEdge, Edge
+from rbacmap.solver.graph import EscalationGraph
+from rbacmap.solver.identity import identity_for_user
+from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET
+from tests.solver.helpers import actions, path_of, solve_fixture
+
+ESCALATE_OTHERS = "review/escalate-others.yaml"
+
+
+def test_rewriting_a_cluster_role_bound_to_a_service_account_one_can_become(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, ESCALATE_OTHERS)
+    eve = path_of(result, "user:eve", CLUSTER_ADMIN)
+    assert actions(eve) == ["escalate ClusterRole viewer-lite", "request a token", "holds the rewritten role"]
+    assert eve is not None
+    rewrite, token, hold = eve.steps
+    assert rewrite.as_identity.name == "eve"
+    # One grant for the update, one for escalate: the same rule of the same binding.
+    assert [(g.binding.key.name, g.role.key.name) for g in rewrite.grants] == [
+        ("rewriters", "viewer-lite-rewriter")] * 2
+    assert "kubectl auth can-i escalate clusterroles.rbac.authorization.k8s.io/viewer-lite -A" in rewrite.explanation
+    assert (token.as_identity.namespace, token.as_identity.name) == ("ops", "helper")
+    assert token.grants[0].binding.key.name == "minters"
+    assert hold.as_identity.name == "helper"
+    assert [(o.kind, o.name) for o in hold.objects] == [("ClusterRoleBinding", "helper-view")]
+
+
+def test_no_chain_without_a_way_to_become_the_holder_or_without_escalate(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, ESCALATE_OTHERS)
+    assert result.paths(subject="user:fay") == []  # may rewrite viewer-lite, cannot become helper
+    assert result.paths(subject="user:gus") == []  # can become helper, update without escalate
+
+
+def test_rewriting_a_role_gives_everything_in_its_namespace_only(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, ESCALATE_OTHERS)
+    hal = path_of(result, "user:hal", SECRETS, "shop")
+    assert actions(hal) == ["escalate Role shop/reader", "impersonate a ServiceAccount", "holds the rewritten role",
+                            "read secrets"]
+    assert hal is not None
+    assert hal.steps[2].as_identity.namespace == "shop"  # the holder's new power is scoped to shop
+    assert path_of(result, "user:hal", EXEC, "shop") is not None
+    assert path_of(result, "user:hal", CLUSTER_ADMIN) is None
+    assert path_of(result, "user:hal", SECRETS, "ops") is None
+
+
+def test_the_search_charges_a_chained_edge_its_whole_length() -> None:
+    """A 3-step chain loses to a 2-step path; without its cost it would win (it was added first)."""
+    attacker, helper = identity_for_user("ann"), identity_for_user("bob")
+    chained = ChainedEdge(Edge(attacker, attacker, "rewrite", ""), (Edge(attacker, helper, "become", ""),),
+                          Edge(helper, CLUSTER_ADMIN_TARGET, "holds", ""), cost=3)
+    for cost, first_action in ((3, "become bob"), (1, "rewrite")):
+        graph = EscalationGraph()
+        graph.add_chained([chained])
+        if cost == 1:
+            graph.extra_cost.clear()
+        graph.add_all([Edge(attacker, helper, "become bob", ""), Edge(helper, CLUSTER_ADMIN_TARGET, "holds", "")])
+        first_edges = graph.reverse_search(CLUSTER_ADMIN_TARGET, set())
+        assert graph.edges[first_edges[graph.index[attacker]]].action == first_action
