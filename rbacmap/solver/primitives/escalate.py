@@ -70,7 +70,8 @@ def rewrite_grants(
     escalate_grants = permissions.grants(escalate_request)
     if not escalate_grants:
         return None
-    return update, escalate_request, update_grants + escalate_grants
+    # One rule often allows both verbs: listed once.
+    return update, escalate_request, tuple(dict.fromkeys(update_grants + escalate_grants))
 
 
 def where(scope: str) -> str:
