@@ -8,6 +8,8 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, SYSTEM_MASTERS, USER, ResourceRequest, Role
@@ -84,7 +86,7 @@ class NodePod(NamedTuple):
     node: str
     namespace: str
     service_account: str
-    automount_token: bool | None
+    automount_token: int | None  # as stored: 1, 0 or NULL
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ class ClusterObjects:
     def token_mounted(self, pod: PodFacts | NodePod) -> bool:
         """Whether the pod has its ServiceAccount token mounted (pod setting first, then the SA's)."""
         if pod.automount_token is not None:
-            return pod.automount_token
+            return bool(pod.automount_token)
         return self.service_account_automount.get((pod.namespace, pod.service_account), True)
 
     def escaping_pods_by_node(self, namespace: str | None) -> list[PodFacts]:
@@ -230,21 +232,23 @@ class ClusterObjects:
     def pods_on_node(self, node: str) -> list[NodePod]:
         """A node's pods, one per (namespace, ServiceAccount, automountToken), in that order (do not modify)."""
         if self._pods_by_node is None:
-            self._pods_by_node = defaultdict(list)
+            self._pods_by_node = {}
             if self._store is not None:
                 cursor = self._store.conn.cursor()
                 cursor.row_factory = None
                 # From the covering index `workloads_node` in its order (a big cluster has ~50k pods on a
                 # few dozen nodes); read once, and only when someone can reach a node through an existing
                 # pod. DISTINCT, not MIN(name) per group: 2.5x faster, and a name is wanted only for a proof.
-                for on_node, namespace, service_account, automount in cursor.execute(
+                rows = cursor.execute(
                     "SELECT DISTINCT node, namespace, service_account, automount_token FROM workloads"
                     " WHERE snapshot_id = ? AND kind = ? AND node IS NOT NULL AND node != ''"
                     " ORDER BY node, namespace, service_account, automount_token",  # the index's: no sort
                     [self._snapshot_id, POD],
-                ):
-                    mounted = None if automount is None else bool(automount)
-                    self._pods_by_node[on_node].append(NodePod(on_node, namespace, service_account, mounted))
+                ).fetchall()
+                # Rows as they are, grouped by node (ordered): a loop building each tuple took 2/3 of the time.
+                make = NodePod._make
+                by_node = groupby(rows, itemgetter(0))
+                self._pods_by_node = {on_node: list(map(make, group)) for on_node, group in by_node}
         return self._pods_by_node.get(node, [])
 
     def nodes_running_pods_of(self, namespace: str) -> list[str]:
