@@ -255,6 +255,20 @@ MIGRATIONS: list[tuple[int, str]] = [
             ON workloads(snapshot_id, kind, node, namespace, service_account, automount_token, name);
         """,
     ),
+    (
+        10,
+        # Solver: only scheduled pods that are not static pods carry a ServiceAccount token on a
+        # node (rbacmap/solver/context.py TOKEN_POD_SQL). Both solver indexes also hold node and
+        # owner_kind, after the columns they are ordered by, so that filter stays index-only.
+        """
+        DROP INDEX workloads_service_account;
+        CREATE INDEX workloads_service_account
+            ON workloads(snapshot_id, kind, namespace, service_account, automount_token, name, node, owner_kind);
+        DROP INDEX workloads_node;
+        CREATE INDEX workloads_node
+            ON workloads(snapshot_id, kind, node, namespace, service_account, automount_token, name, owner_kind);
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

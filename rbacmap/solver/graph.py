@@ -88,12 +88,23 @@ class EscalationGraph:
             free.append(is_free)
 
     def add_chained(self, edges: Iterable[ChainedEdge]) -> None:
-        """Add chained edges, each charged its whole length in steps (a parallel one is dropped as in `add_all`)."""
+        """Add chained edges, each charged its whole length in steps.
+
+        One parallel to a plain edge already added is dropped (that one costs 1). A chained edge
+        is not recorded against later edges, so a plain one added afterwards still gets in.
+        """
         for edge in edges:
-            before = len(self.edges)
-            self.add_all((edge,))
-            if len(self.edges) > before and edge.cost > 1:
-                self.extra_cost[before] = edge.cost - 1
+            source, target = self.node_id(edge.source), self.node_id(edge.target)
+            if source == target or (source << 32 | target) in self._linked:
+                continue
+            edge_id = len(self.edges)
+            self.into[target].append(edge_id)
+            self.edges.append(edge)
+            self.sources.append(source)
+            self.edge_targets.append(target)
+            self.free.append(False)
+            if edge.cost > 1:
+                self.extra_cost[edge_id] = edge.cost - 1
 
     @classmethod
     def build(cls, ctx: SolverContext) -> EscalationGraph:

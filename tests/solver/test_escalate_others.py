@@ -62,3 +62,15 @@ def test_the_search_charges_a_chained_edge_its_whole_length() -> None:
         graph.add_all([Edge(attacker, helper, "become bob", ""), Edge(helper, CLUSTER_ADMIN_TARGET, "holds", "")])
         first_edges = graph.reverse_search(CLUSTER_ADMIN_TARGET, set())
         assert graph.edges[first_edges[graph.index[attacker]]].action == first_action
+
+
+def test_a_plain_edge_added_after_a_parallel_chained_edge_is_kept() -> None:
+    attacker, helper = identity_for_user("ann"), identity_for_user("bob")
+    chained = ChainedEdge(Edge(attacker, attacker, "rewrite", ""), (Edge(attacker, helper, "become", ""),),
+                          Edge(helper, CLUSTER_ADMIN_TARGET, "holds", ""), cost=3)
+    graph = EscalationGraph()
+    graph.add_chained([chained])
+    graph.add_all([Edge(attacker, CLUSTER_ADMIN_TARGET, "holds cluster-admin", "")])
+    assert [edge.action for edge in graph.edges] == ["rewrite", "holds cluster-admin"]
+    first_edges = graph.reverse_search(CLUSTER_ADMIN_TARGET, set())
+    assert graph.edges[first_edges[graph.index[attacker]]].action == "holds cluster-admin"

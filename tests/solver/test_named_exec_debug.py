@@ -52,3 +52,23 @@ def test_privileged_debug_container_escapes_where_pod_security_allows_it(tmp_pat
     # locked enforces baseline: a privileged debug container is rejected, only exec there remains.
     assert path_of(result, "user:lena", CLUSTER_ADMIN) is None
     assert [(p.target.kind, p.target.namespace) for p in result.paths(subject="user:lena")] == [("exec", "locked")]
+
+
+PENDING_STATIC = "review/pending-static-pods.yaml"
+
+
+def test_static_and_pending_pods_hold_no_token(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, PENDING_STATIC)
+    # cp/default is cluster-admin, but its only pod is static (no token mounted): exec in cp only.
+    assert [(p.target.kind, p.target.namespace) for p in result.paths(subject="user:sam")] == [("exec", "cp")]
+    # a/strong is cluster-admin, but its pod is pending: exec named or not reaches no token.
+    assert result.paths(subject="user:ned") == []
+    assert [(p.target.kind, p.target.namespace) for p in result.paths(subject="user:una")] == [("exec", "a")]
+
+
+def test_no_debug_container_on_a_static_pod(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, PENDING_STATIC)
+    # boss runs on cp-1 too, but the only pod of cp there is static: the API server refuses the
+    # ephemeral container, so sid never gets root on cp-1.
+    assert path_of(result, "user:sid", CLUSTER_ADMIN) is None
+    assert [(p.target.kind, p.target.namespace) for p in result.paths(subject="user:sid")] == [("exec", "cp")]

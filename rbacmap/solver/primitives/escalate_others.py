@@ -8,7 +8,9 @@ on the built graph: a forward search from X (pool members included, even those t
 nowhere on their own) meets the identities nearest to X first, and the first one a rewritable
 binding applies to gives one `ChainedEdge` X -> cluster-admin (a ClusterRoleBinding) or X ->
 "Y plus everything in N" (a RoleBinding in N). The edge carries the rewrite, the path to Y and
-the final hold, and costs their number of steps in the reverse search, so proofs stay shortest.
+the final hold, and costs their number of steps in the reverse search, so a proof through it
+is chosen only when no shorter one exists. (The path to Y may itself use the attacker's own
+rewrite of the same role, bound to it elsewhere: valid, if a step longer than needed.)
 
 Skipped, because they gain nothing: attackers that already hold everything cluster-wide, bindings
 in a namespace where the attacker or Y already holds everything, and bindings that apply to the

@@ -75,7 +75,7 @@ def pods_reached_by_name(
         names |= permissions.named_resources(request)
     found = []
     for pod in objects.pods_named(names, permissions.namespaces_it_may_act_in()) if names else ():
-        if pod.namespace in covered:
+        if pod.namespace in covered or pod.node is None:  # the API server refuses exec on a pod not yet scheduled
             continue
         for request in requests:
             placed = in_namespace(request, pod.namespace, pod.name)
