@@ -440,7 +440,8 @@ class SolverContext:
     # --- pools -----------------------------------------------------------------------------
 
     def pool_members(self, pool: Pool, skip: Callable[[Identity], bool] = lambda member: False) -> Iterator[Edge]:
-        """The free (weight 0) edges from a pool to its members, each with the object behind it.
+        """The free (weight 0) edges from a pool to its members, each with the object behind it: one per
+        member (the graph does not look for parallel pool edges).
 
         Lazy like the primitives' edges (`lazy_edge`): a big cluster has ~15k of them and its
         paths go through a few hundred. Members `skip` says are left out before any edge is made
@@ -484,7 +485,11 @@ class SolverContext:
                 node_pool = Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node)
                 yield lazy_edge(pool, node_pool, "", partial(_node_of_namespace, self.objects, pool, node_pool))
         elif pool.kind == TOKEN_SECRETS_POOL:
+            holders: set[str] = set()  # one edge per ServiceAccount, through its first Secret by name
             for secret in self.objects.token_secrets.get(pool.namespace, ()):
+                if secret.service_account in holders:
+                    continue
+                holders.add(secret.service_account)
                 sa = self.identity_for_service_account(secret.namespace, secret.service_account)
                 if not skip(sa):
                     yield lazy_edge(pool, sa, "", partial(_token_secret_member, pool, sa, secret))

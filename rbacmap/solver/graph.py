@@ -77,10 +77,11 @@ class EscalationGraph:
                 target = node_id(edge.target)
             if source == target:
                 continue
-            pair = source << 32 | target
-            if pair in linked:
-                continue
-            linked.add(pair)
+            if not is_free:  # a pool is expanded once, into distinct members: never a parallel edge to drop
+                pair = source << 32 | target
+                if pair in linked:
+                    continue
+                linked.add(pair)
             into[target].append(len(all_edges))
             all_edges.append(edge)
             sources.append(source)
