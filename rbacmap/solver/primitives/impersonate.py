@@ -13,10 +13,10 @@ from functools import partial
 from itertools import chain
 
 from rbacmap.authorizer import Grant
-from rbacmap.model import SYSTEM_MASTERS, ResourceRequest, parse_service_account_username
+from rbacmap.model import AUTHENTICATED, SYSTEM_MASTERS, ResourceRequest, parse_service_account_username
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Pool, lazy_edge
-from rbacmap.solver.identity import Identity
+from rbacmap.solver.identity import Identity, group_member_groups
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reached, where
@@ -130,11 +130,16 @@ def _groups(ctx: SolverContext, identity: Identity, first: Edge | None) -> Itera
                    primitive="impersonate")
         return
     for name in names:
-        request = in_namespace(GROUPS, None, name)
-        grants = permissions.grants(request)
-        if grants:
+        # The group node also holds the groups every member has (system:serviceaccounts for a
+        # namespace's ServiceAccount group); an impersonated request carries only the groups asked
+        # for (and system:authenticated), so each of those must be impersonable too.
+        requests = [in_namespace(GROUPS, None, group) for group in group_member_groups(name) if group != AUTHENTICATED]
+        all_grants = [permissions.grants(request) for request in requests]
+        if all(all_grants):
+            grants = tuple(grant for found in all_grants for grant in found)
+            flags = " ".join(f"--as-group={request.name}" for request in requests)
             yield Edge(identity, ctx.identity_for_group(name), "impersonate a group",
                        f"impersonate group {name!r} (named in resourceNames) together with a user",
                        grants=someone + grants,
-                       explain=sentence(identity, request, grants, f"`--as-group={name}` with an impersonated user"),
+                       explain=sentence(identity, requests[0], grants, f"`{flags}` with an impersonated user"),
                        primitive="impersonate")

@@ -18,8 +18,8 @@ WORKLOAD_UPDATES = [
     ResourceRequest(verb, resource, api_group=group)
     for resource, group in (
         ("deployments", "apps"), ("replicasets", "apps"), ("statefulsets", "apps"), ("daemonsets", "apps"),
-        ("jobs", "batch"), ("cronjobs", "batch"), ("replicationcontrollers", ""),
-    )
+        ("cronjobs", "batch"), ("replicationcontrollers", ""),
+    )  # not jobs: a Job's pod template is immutable (ValidateJobSpecUpdate)
     for verb in ("patch", "update")
 ]
 ASKED = [*WORKLOAD_UPDATES, *POD_UPDATES]

@@ -1,0 +1,26 @@
+"""Steps the API server refuses are not paths: immutable Job templates, partial group impersonation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rbacmap.solver import CLUSTER_ADMIN
+from tests.solver.helpers import actions, path_of, solve_fixture
+
+FIXTURE = "review/immutable-jobs-group-impersonation.yaml"
+
+
+def test_a_jobs_pod_template_is_immutable_but_a_cronjobs_is_not(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, FIXTURE)
+    assert result.paths(subject="user:joe") == []
+    cal = path_of(result, "user:cal", CLUSTER_ADMIN)
+    assert actions(cal) == ["patch cronjobs", "holds cluster-admin"]
+
+
+def test_impersonating_a_service_account_group_does_not_add_system_serviceaccounts(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, FIXTURE)
+    # gia may impersonate only system:serviceaccounts:web: the request carries that group and
+    # system:authenticated, not system:serviceaccounts (bound to cluster-admin).
+    assert result.paths(subject="user:gia") == []
+    gil = path_of(result, "user:gil", CLUSTER_ADMIN)
+    assert actions(gil) == ["impersonate a group", "holds cluster-admin"]
