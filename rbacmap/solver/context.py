@@ -39,6 +39,7 @@ from rbacmap.solver.permissions import EffectivePermissions, PermissionIndex
 from rbacmap.store import Snapshot, Store
 
 TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
+INVALID_TOKEN_LABEL = "kubernetes.io/legacy-token-invalid-since"
 POD = "Pod"
 
 
@@ -152,11 +153,12 @@ class ClusterObjects:
                 objects.service_account_automount[(namespace, name)] = bool(automount)
         objects._load_pods(cursor, snapshot_id)
         for namespace, name, service_account in cursor.execute(
+            # A Secret the cleaner labelled invalid holds a token the API server refuses (1.29+).
             "SELECT namespace, name, service_account FROM secrets WHERE snapshot_id = ? AND type = ?"
-            " ORDER BY namespace, name",
+            f" AND json_extract(labels, '$.\"{INVALID_TOKEN_LABEL}\"') IS NULL ORDER BY namespace, name",
             [snapshot_id, TOKEN_SECRET_TYPE],
         ):
-            if service_account:
+            if service_account and objects.service_account_exists(namespace, service_account):
                 objects.token_secrets[namespace].append(TokenSecret(namespace, name, service_account))
         objects.nodes = [name for (name,) in cursor.execute("SELECT name FROM nodes WHERE snapshot_id = ?", sid)]
         for row in store.query("SELECT kind, name, webhooks FROM webhooks WHERE snapshot_id = ?", sid):
@@ -216,10 +218,13 @@ class ClusterObjects:
         return row["pss_enforce"] if row else None
 
     def token_mounted(self, pod: PodFacts | NodePod) -> bool:
-        """Whether the pod has its ServiceAccount token mounted (pod setting first, then the SA's)."""
+        """Whether the pod holds a usable token of its ServiceAccount: mounted (the pod's setting first, then
+        the ServiceAccount's) and of a ServiceAccount that exists."""
         if pod.automount_token is not None:
-            return bool(pod.automount_token)
-        return self.service_account_automount.get((pod.namespace, pod.service_account), True)
+            mounted = bool(pod.automount_token)
+        else:
+            mounted = self.service_account_automount.get((pod.namespace, pod.service_account), True)
+        return mounted and self.service_account_exists(pod.namespace, pod.service_account)
 
     def escaping_pods_by_node(self, namespace: str | None) -> list[PodFacts]:
         """The first pod that can reach its node on each node, in a namespace (None: in any), by namespace then
@@ -337,18 +342,31 @@ class ClusterObjects:
                       if within is None or namespace in within)
 
     def service_account_names(self, namespace: str) -> list[str]:
-        """ServiceAccounts of a namespace: the objects, plus `default` and those pods run as (do not modify)."""
+        """ServiceAccounts of a namespace (do not modify): its ServiceAccount objects and `default`; in a
+        namespace without any ServiceAccount object (a partial dump), those its pods and templates run as."""
         found = self._service_account_names.get(namespace)
         if found is None:
-            names = dict.fromkeys(self.service_accounts.get(namespace, ()))
+            objects = self.service_accounts.get(namespace)
+            names = dict.fromkeys(objects or ())
             if namespace in self.namespaces:
-                names.setdefault("default")
-            for pod in self.pods.get(namespace, ()):
-                names.setdefault(pod.service_account)
-            for name in self.template_service_accounts.get(namespace, ()):
-                names.setdefault(name)
+                names.setdefault("default")  # the ServiceAccount controller makes it in every namespace
+            if objects is None:
+                for pod in self.pods.get(namespace, ()):
+                    names.setdefault(pod.service_account)
+                for name in self.template_service_accounts.get(namespace, ()):
+                    names.setdefault(name)
             found = self._service_account_names[namespace] = list(names)
         return found
+
+    def service_account_exists(self, namespace: str, name: str) -> bool:
+        """Whether a ServiceAccount exists, as far as the snapshot tells.
+
+        Its tokens are refused once it is gone (the API server looks the ServiceAccount up), and
+        a pod or TokenRequest naming a missing one is refused. A namespace without any
+        ServiceAccount object in the snapshot (a partial dump) is taken to have every one named.
+        """
+        objects = self.service_accounts.get(namespace)
+        return objects is None or name in objects or (name == "default" and namespace in self.namespaces)
 
 
 @dataclass

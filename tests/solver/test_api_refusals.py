@@ -24,3 +24,23 @@ def test_impersonating_a_service_account_group_does_not_add_system_serviceaccoun
     assert result.paths(subject="user:gia") == []
     gil = path_of(result, "user:gil", CLUSTER_ADMIN)
     assert actions(gil) == ["impersonate a group", "holds cluster-admin"]
+
+
+TOKENS = "review/ghost-and-invalid-tokens.yaml"
+
+
+def test_token_secrets_of_missing_service_accounts_or_marked_invalid_are_no_path(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, TOKENS)
+    assert path_of(result, "user:rita", CLUSTER_ADMIN) is None
+    vault = path_of(result, "user:rita", "secrets", "vault")
+    assert actions(vault) == ["read a token Secret", "read secrets"]
+    assert vault is not None and [o.name for o in vault.steps[0].objects] == ["keeper-token"]
+
+
+def test_a_service_account_only_a_template_names_does_not_exist(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, TOKENS)
+    # web has ServiceAccount objects, and ghost is not one: no token request, no pod as ghost.
+    assert path_of(result, "user:tara", CLUSTER_ADMIN) is None
+    reached = {(s.as_identity.namespace, s.as_identity.name) for p in result.paths() if p.subject.kind == "User"
+               for s in p.steps}
+    assert ("web", "ghost") not in reached and ("apps", "old-admin") not in reached
