@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--save", type=Path, help="folder to write databases and reference answers to")
     mode.add_argument("--compare", type=Path, help="folder written by --save")
     args = parser.parse_args(argv)
-    folder: Path = args.save or args.compare
+    # Absolute: the CLI runs with cwd=/tmp, and a relative folder put the databases under /tmp instead,
+    # re-imported on every run (each a new snapshot, whose number then showed up as a difference).
+    folder: Path = (args.save or args.compare).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     differences = 0
     for name, files in datasets().items():

@@ -83,9 +83,15 @@ def test_secrets_read_named_and_mint(tmp_path: Path) -> None:
     assert nina is not None and nina.steps[0].objects[0].name == "robot-token"
     # resourceNames limit it: the other Secret is no token.
     assert result.paths(subject="user:nell") == []
-    cara = path_of(result, "user:cara", CLUSTER_ADMIN)
-    assert actions(cara) == ["mint a token Secret", "holds cluster-admin"]
-    assert cara is not None and cara.conditions
+    # Creating a token Secret gives nothing without reading it back: the create response comes
+    # before the token controller fills it in.
+    assert result.paths(subject="user:cara") == []
+    # cami may get only the Secret named cami-token: she gives her minted Secret that name.
+    cami = path_of(result, "user:cami", CLUSTER_ADMIN)
+    assert actions(cami) == ["mint a token Secret", "holds cluster-admin"]
+    assert cami is not None and "get secret cami-token" in cami.steps[0].detail
+    assert {g.binding.key.name for g in cami.steps[0].grants} == {"cami"}
+    assert [g.rule_index for g in cami.steps[0].grants] == [0, 1]
 
 
 def test_token_request_respects_resource_names(tmp_path: Path) -> None:

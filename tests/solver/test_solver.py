@@ -101,8 +101,9 @@ def test_cli_paths_and_risks(tmp_path: Path) -> None:
     assert [(p["subject"]["name"], p["target"]["kind"]) for p in data] == [("rita", "cluster-admin")]
     table = runner.invoke(cli, ["paths", "--db", db, "--target", "secrets", "-n", "vault"])
     assert "user:rita" in table.output and "user:nell" not in table.output
-    explain = runner.invoke(cli, ["paths", "--db", db, "--subject", "user:cara", "--explain"])
-    assert "condition: reading the filled-in Secret back" in explain.output
+    explain = runner.invoke(cli, ["paths", "--db", db, "--subject", "user:cami", "--explain"])
+    assert "get on secrets there reads it back" in explain.output
+    assert "kubectl auth can-i create secrets -n vault --as=cami" in explain.output
     risks = runner.invoke(cli, ["risks", "--db", db, "-o", "json"])
     assert risks.exit_code == 0, risks.output
     assert {r["risk"] for r in json.loads(risks.output)} >= {"legacy-token-secret"}

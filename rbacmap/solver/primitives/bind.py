@@ -259,9 +259,10 @@ def _edge(
     detail = f"create a {binding_kind} {where} binding {role.key} to itself (has `bind` on it)"
     if existing is not None:
         detail = f"add itself to the existing {existing.key} of {role.key} (roleRef is immutable; has `bind` on it)"
-    explain = sentence(identity, request, write + bind, f"it can {detail}")
+    grants = tuple(dict.fromkeys(write + bind))  # one rule often allows both the write and bind: listed once
+    explain = sentence(identity, request, grants, f"it can {detail}")
     if scope == "" and is_full_power(role):
-        return Edge(identity, CLUSTER_ADMIN_TARGET, f"bind {role.key}", detail, grants=write + bind,
+        return Edge(identity, CLUSTER_ADMIN_TARGET, f"bind {role.key}", detail, grants=grants,
                     explain=explain, primitive="bind")
-    return Edge(identity, hold_role(ctx, identity, role, scope), f"bind {role.key}", detail, grants=write + bind,
+    return Edge(identity, hold_role(ctx, identity, role, scope), f"bind {role.key}", detail, grants=grants,
                 explain=explain, primitive="bind")

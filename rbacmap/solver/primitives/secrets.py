@@ -28,9 +28,33 @@ def secrets(ctx: SolverContext) -> Iterator[Edge]:
                             partial(_describe_read, identity, permissions, namespace))
         if None not in readable and permissions.has_named_rules():
             yield from _named_reads(ctx, identity, set(readable))
-        for namespace in permissions.where_any(CREATE_SECRETS):
-            yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "secrets",
-                            partial(_describe_mint, identity, permissions, namespace))
+        creatable = permissions.where_any(CREATE_SECRETS)
+        if creatable:
+            for namespace, named_read in _read_back_places(permissions, creatable, readable):
+                yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "secrets",
+                                partial(_describe_mint, identity, permissions, namespace, named_read))
+
+
+def _read_back_places(
+    permissions: EffectivePermissions, creatable: tuple[str | None, ...], readable: tuple[str | None, ...],
+) -> list[tuple[str | None, ResourceRequest | None]]:
+    """Where a minted token Secret can also be read back: (place, the named get that reads it, or None when
+    any Secret there is readable). The create response comes back before the token controller fills
+    the token in, so without a read there is no token. The minter picks the Secret's name, so
+    resourceNames on get are enough (in a namespace named place; not for "every namespace")."""
+    places: list[tuple[str | None, ResourceRequest | None]] = []
+    for namespace in creatable:
+        if None in readable or namespace in readable:
+            places.append((namespace, None))
+        elif namespace is None:
+            places.extend((here, None) for here in readable)
+        elif permissions.has_named_rules():
+            named = next((request for request in (in_namespace(GET_SECRET, namespace, name)
+                                                  for name in sorted(permissions.named_resources(GET_SECRET)))
+                          if permissions.grants(request)), None)
+            if named is not None:
+                places.append((namespace, named))
+    return places
 
 
 def _describe_read(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
@@ -45,17 +69,24 @@ def _describe_read(identity: Identity, permissions: EffectivePermissions, namesp
     )
 
 
-def _describe_mint(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = permissions.grants_where(CREATE_SECRETS, namespace)
+def _describe_mint(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
+                   named_read: ResourceRequest | None) -> Edge:
     request = in_namespace(CREATE_SECRET, namespace)
+    grants = permissions.grants(request)
+    if named_read is not None:
+        read, read_grants = named_read, permissions.grants(named_read)
+        how = f"{read.verb} secret {read.name} (named in resourceNames: the Secret is given that name)"
+    else:
+        read, read_grants = next(((r, g) for r in (in_namespace(verb, namespace) for verb in SECRET_READS)
+                                  if (g := permissions.grants(r))), (in_namespace(GET_SECRET, namespace), ()))
+        how = f"{read.verb} secrets"
     return Edge(
         identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "mint a token Secret",
         f"create a Secret of type kubernetes.io/service-account-token{where(namespace)} annotated with the "
-        "victim ServiceAccount; the token controller fills in its token",
-        grants=grants,
-        condition="reading the filled-in Secret back (get secrets, or mounting it in a pod)",
+        f"victim ServiceAccount; the token controller fills in its token, read back with {how}",
+        grants=tuple(dict.fromkeys(grants + read_grants)),
         explain=sentence(identity, request, grants, "the token controller writes a token of the named "
-                         "ServiceAccount into it"),
+                         f"ServiceAccount into it, and {read.verb} on secrets there reads it back"),
         primitive="secrets",
     )
 
