@@ -129,6 +129,7 @@ class ClusterObjects:
     _pods_by_node: dict[str, list[NodePod]] | None = field(default=None, repr=False)
     _nodes_by_namespace: dict[str, list[str]] | None = field(default=None, repr=False)
     _pods_named: dict[frozenset[str], list[PodFacts]] = field(default_factory=dict, repr=False)
+    _workload_kinds: dict[str, frozenset[str]] | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
     _snapshot_id: int = field(default=0, repr=False)
 
@@ -276,6 +277,21 @@ class ClusterObjects:
                     nodes_by_namespace[namespace_here].append(node)
             self._nodes_by_namespace = nodes_by_namespace
         return self._nodes_by_namespace.get(namespace, [])
+
+    def workload_kinds(self, namespace: str) -> frozenset[str]:
+        """The kinds of the workloads (not pods) of a namespace: what an update or patch can change."""
+        if self._workload_kinds is None:
+            found: dict[str, set[str]] = defaultdict(set)
+            if self._store is not None:
+                cursor = self._store.conn.cursor()
+                cursor.row_factory = None
+                for kind, in_namespace in cursor.execute(
+                    "SELECT DISTINCT kind, namespace FROM workloads WHERE snapshot_id = ? AND kind != ?",
+                    [self._snapshot_id, POD],
+                ):
+                    found[in_namespace].add(kind)
+            self._workload_kinds = {namespace: frozenset(kinds) for namespace, kinds in found.items()}
+        return self._workload_kinds.get(namespace, frozenset())
 
     def first_pod_name_on(self, node: str, namespace: str) -> str:
         """The name of the first (by name) pod of `namespace` running on `node`."""

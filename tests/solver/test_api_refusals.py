@@ -44,3 +44,9 @@ def test_a_service_account_only_a_template_names_does_not_exist(tmp_path: Path) 
     reached = {(s.as_identity.namespace, s.as_identity.name) for p in result.paths() if p.subject.kind == "User"
                for s in p.steps}
     assert ("web", "ghost") not in reached and ("apps", "old-admin") not in reached
+
+
+def test_an_update_needs_an_object_to_update(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/nothing-to-update.yaml")
+    assert result.paths(subject="user:kim") == []  # no Deployment in 'empty'
+    assert result.paths(subject="user:wes") == []  # no MutatingWebhookConfiguration at all

@@ -24,3 +24,12 @@ def test_a_service_account_with_two_token_secrets_is_one_pool_member(tmp_path: P
     _, result = solve_fixture(tmp_path, "review/two-token-secrets.yaml")
     [lee] = result.paths(subject="user:lee", target="cluster-admin")
     assert [(o.kind, o.name) for o in lee.steps[0].objects] == [("Secret", "robot-token-a")]
+
+
+@pytest.mark.parametrize("fixture", ALL_FIXTURES)
+def test_every_step_names_its_grant_or_object(tmp_path: Path, fixture: str) -> None:
+    """Provenance: a step a reviewer cannot trace to a binding rule or a cluster object is worthless."""
+    _, result = solve_fixture(tmp_path, fixture)
+    for path in result.paths():
+        for step in path.steps:
+            assert step.grants or step.objects, (fixture, str(path.subject), step.action, step.detail)

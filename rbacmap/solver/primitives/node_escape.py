@@ -41,8 +41,8 @@ from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.ephemeral_containers import EPHEMERAL
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
-from rbacmap.solver.primitives.scopes import NamedPod, pods_reached_by_name, proving_request, where
-from rbacmap.solver.primitives.workload_update import WORKLOAD_UPDATES
+from rbacmap.solver.primitives.scopes import NamedPod, grants_in, pods_reached_by_name, proving_request, where
+from rbacmap.solver.primitives.workload_update import WORKLOAD_UPDATES, updatable_places
 from rbacmap.solver.targets import exec_target
 
 BLOCKING_LEVELS = ("baseline", "restricted")
@@ -63,13 +63,17 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     open_namespaces = [ns for ns in all_namespaces if not blocks_privileged_pods(ctx.objects.pod_security_enforce(ns))]
     is_open = set(open_namespaces)
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        for namespace in permissions.where_any(POD_WRITES):
+        # Where a pod of its choosing can be made: created, or a workload that exists updated.
+        writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
+        for namespace, updates in updatable_places(ctx, permissions):
+            writes.setdefault(namespace, updates)
+        for namespace, requests in writes.items():
             candidates = open_namespaces if namespace is None else [namespace] if namespace in is_open else []
             if namespace is not None and namespace not in known:
                 candidates = [namespace]  # unknown namespace: no labels seen, so no enforcement known
             if candidates:
                 yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
-                                                        candidates[0]))
+                                                        candidates[0], requests))
         exec_places = permissions.where_any(EXEC_REQUESTS)
         for namespace in exec_places:
             # Root on the node of an existing pod reads the tokens of the pods on that node only.
@@ -98,9 +102,9 @@ def _pick(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
 
 
 def _describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
-                     namespace: str | None, candidate: str) -> tuple[Edge, Edge]:
-    grants = permissions.grants_where(POD_WRITES, namespace)
-    request = proving_request(grants, POD_WRITES, candidate)
+                     namespace: str | None, candidate: str, requests: list[ResourceRequest]) -> tuple[Edge, Edge]:
+    grants = grants_in(permissions, requests, namespace)
+    request = proving_request(grants, requests, candidate)
     how = f"create a privileged pod with hostPID and a hostPath / volume in {candidate}"
     if request.verb != "create":
         how = (f"{request.verb} {request.resource} in {candidate}: a privileged pod template with hostPID and a "

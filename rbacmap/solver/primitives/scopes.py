@@ -93,6 +93,17 @@ def places(scope: PermissionScope) -> list[tuple[str | None, tuple[Grant, ...]]]
     return sorted(scope.namespaces.items())
 
 
+def grants_in(
+    permissions: EffectivePermissions, requests: Sequence[ResourceRequest], namespace: str | None,
+) -> tuple[Grant, ...]:
+    """`grants_where` of a place, or where it has none there (a ClusterRoleBinding allows it and the place is
+    one namespace of it), the grants of the first request allowed in that namespace."""
+    grants = permissions.grants_where(requests, namespace)
+    if grants or namespace is None:
+        return grants
+    return next((found for found in (permissions.grants(in_namespace(r, namespace)) for r in requests) if found), ())
+
+
 def proving_request(
     grants: tuple[Grant, ...], candidates: Sequence[ResourceRequest], namespace: str | None
 ) -> ResourceRequest:

@@ -15,11 +15,14 @@ MUTATING = [
     for verb in ("create", "update", "patch")
 ]
 CONDITION = "needs a webhook endpoint the API server can reach"
+MUTATING_KIND = "Mutating"  # as stored (webhooks.kind)
 
 
 def webhooks(ctx: SolverContext) -> Iterator[Edge]:
+    # Update or patch needs a configuration to change (else NotFound); create does not.
+    existing = any(webhook["kind"] == MUTATING_KIND for webhook in ctx.objects.webhooks)
     for identity, permissions in ctx.frontier_permissions(MUTATING):
-        for request in MUTATING:
+        for request in MUTATING if existing else MUTATING[:1]:
             grants = permissions.grants(request)
             if grants:
                 yield Edge(

@@ -11,33 +11,68 @@ from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, SERVICE_ACCOUNTS_POO
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
-from rbacmap.solver.primitives.scopes import proving_request, where
+from rbacmap.solver.primitives.scopes import grants_in, proving_request, where
 
 POD_UPDATES = [ResourceRequest(verb, "pods") for verb in ("patch", "update")]
-WORKLOAD_UPDATES = [
-    ResourceRequest(verb, resource, api_group=group)
-    for resource, group in (
-        ("deployments", "apps"), ("replicasets", "apps"), ("statefulsets", "apps"), ("daemonsets", "apps"),
-        ("cronjobs", "batch"), ("replicationcontrollers", ""),
-    )  # not jobs: a Job's pod template is immutable (ValidateJobSpecUpdate)
-    for verb in ("patch", "update")
-]
+# Resource -> kind of the workloads whose pod template an update can change. Not jobs: a Job's pod
+# template is immutable (ValidateJobSpecUpdate).
+UPDATABLE = {
+    ("deployments", "apps"): "Deployment", ("replicasets", "apps"): "ReplicaSet",
+    ("statefulsets", "apps"): "StatefulSet", ("daemonsets", "apps"): "DaemonSet", ("cronjobs", "batch"): "CronJob",
+    ("replicationcontrollers", ""): "ReplicationController",
+}
+WORKLOAD_UPDATES = [ResourceRequest(verb, resource, api_group=group) for resource, group in UPDATABLE
+                    for verb in ("patch", "update")]
 ASKED = [*WORKLOAD_UPDATES, *POD_UPDATES]
 
 
 def workload_update(ctx: SolverContext) -> Iterator[Edge]:
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        for namespace in permissions.where_any(WORKLOAD_UPDATES):
+        for namespace, requests in updatable_places(ctx, permissions):
             yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "workload_update",
-                            partial(_describe_workload, identity, permissions, namespace))
+                            partial(_describe_workload, identity, permissions, namespace, requests))
         for namespace in permissions.where_any(POD_UPDATES):
             yield lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), "workload_update",
                             partial(_describe_pod, identity, permissions, namespace))
 
 
-def _describe_workload(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    grants = permissions.grants_where(WORKLOAD_UPDATES, namespace)
-    request = proving_request(grants, WORKLOAD_UPDATES, namespace)
+def updatable_places(
+    ctx: SolverContext, permissions: EffectivePermissions,
+) -> list[tuple[str | None, list[ResourceRequest]]]:
+    """Where the identity may update a workload that exists (an update of nothing is NotFound), with the
+    update requests of the kinds there; None: every namespace (each has one it may update)."""
+    places: list[tuple[str | None, list[ResourceRequest]]] = []
+    for namespace in permissions.where_any(WORKLOAD_UPDATES):
+        if namespace is not None:
+            requests = _updates_of(ctx.objects.workload_kinds(namespace))
+            if requests and namespace in permissions.where_any(requests):
+                places.append((namespace, requests))
+            continue
+        allowed = {UPDATABLE[(r.resource, r.api_group)] for r in WORKLOAD_UPDATES if permissions.grants(r)}
+        every = ctx.objects.all_namespaces()
+        reached = [here for here in every if allowed & ctx.objects.workload_kinds(here)]
+        if len(reached) == len(every):
+            places.append((None, _updates_of(frozenset(allowed))))
+        else:
+            places.extend((here, _updates_of(ctx.objects.workload_kinds(here) & allowed)) for here in reached)
+    return places
+
+
+def _updates_of(kinds: frozenset[str]) -> list[ResourceRequest]:
+    """WORKLOAD_UPDATES of these kinds: one shared list per set of kinds (permission lookups are memoized per list)."""
+    found = _UPDATES_OF.get(kinds)
+    if found is None:
+        found = _UPDATES_OF[kinds] = [r for r in WORKLOAD_UPDATES if UPDATABLE[(r.resource, r.api_group)] in kinds]
+    return found
+
+
+_UPDATES_OF: dict[frozenset[str], list[ResourceRequest]] = {}
+
+
+def _describe_workload(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
+                       requests: list[ResourceRequest]) -> Edge:
+    grants = grants_in(permissions, requests, namespace)
+    request = proving_request(grants, requests, namespace)
     return Edge(
         identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), f"{request.verb} {request.resource}",
         f"{request.verb} {request.resource}{where(namespace)}: point the pod template at another "
