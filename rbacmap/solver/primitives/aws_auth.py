@@ -14,6 +14,12 @@ NAMESPACE, NAME = AWS_AUTH
 EDITS = [ResourceRequest(v, "configmaps", NAMESPACE, "", "", NAME) for v in ("patch", "update")]
 
 
+# A cluster created with access entries only (authenticationMode API) ignores the ConfigMap; the
+# Kubernetes snapshot cannot tell (`rbacmap import eks` records the access entries themselves).
+AUTHENTICATION_MODE_CONDITION = ("the EKS cluster's authentication mode reads aws-auth "
+                                 "(CONFIG_MAP or API_AND_CONFIG_MAP)")
+
+
 def aws_auth(ctx: SolverContext) -> Iterator[Edge]:
     if AWS_AUTH not in ctx.objects.config_maps:
         return
@@ -28,7 +34,7 @@ def aws_auth(ctx: SolverContext) -> Iterator[Edge]:
                 yield Edge(
                     identity, ctx.identity_for_group(SYSTEM_MASTERS), f"{request.verb} aws-auth",
                     f"{request.verb} ConfigMap {NAMESPACE}/{NAME} to map an IAM identity to system:masters",
-                    grants=grants, objects=(config_map,),
+                    grants=grants, objects=(config_map,), condition=AUTHENTICATION_MODE_CONDITION,
                     explain=sentence(identity, request, grants, "an IAM role it controls then authenticates in "
                                      "group system:masters"),
                     primitive="aws_auth",

@@ -26,6 +26,9 @@ APPROVE = [ResourceRequest("approve", "signers", "", GROUP, "", name) for name i
 # Every user, every ServiceAccount, and each group a binding names but system:masters: pools, so
 # one edge each per identity that can sign, not one per group.
 VICTIMS = [Pool.of(USERS_POOL), Pool.of(SERVICE_ACCOUNTS_POOL, "*"), Pool.of(BOUND_GROUPS_POOL)]
+# The snapshot cannot tell whether the cluster issues these certificates: managed control planes may not.
+SIGNER_CONDITION = (f"the cluster's controller manager signs {CLIENT_SIGNER} CSRs (managed services such as EKS may "
+                    "not issue them)")
 ASKED = [CREATE]  # the edge needs all three permissions: without this one, nothing to look at
 
 
@@ -45,5 +48,5 @@ def certificates(ctx: SolverContext) -> Iterator[Edge]:
                 identity, victim, "sign a client certificate",
                 f"create a CSR for signer {CLIENT_SIGNER} naming the victim (CN=user, O=groups; O=system:masters "
                 "is refused by the CertificateSubjectRestriction admission plugin) and approve it",
-                grants=grants, explain=explain, primitive="certificates",
+                grants=grants, explain=explain, condition=SIGNER_CONDITION, primitive="certificates",
             )
