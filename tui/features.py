@@ -83,7 +83,8 @@ def paths_of_subject(store: Store, snapshot: Snapshot, subject: Subject) -> list
 
 
 def _path_view(path: Any) -> PathView:
-    return PathView(str(path.subject), str(path.target), tuple(str(step) for step in path.explain()),
+    # The path screen numbers the steps itself.
+    return PathView(str(path.subject), str(path.target), tuple(path.explain(numbered=False)),
                     path.to_json())
 
 

@@ -63,11 +63,12 @@ class EscalationPath:
             "steps": [step.to_json() for step in self.steps],
         }
 
-    def explain(self) -> list[str]:
-        """One sentence per step, each checkable with kubectl."""
+    def explain(self, *, numbered: bool = True) -> list[str]:
+        """One sentence per step, each checkable with kubectl ("1. ", "2. "… in front unless not `numbered`)."""
         lines = []
         for number, step in enumerate(self.steps, start=1):
-            text = f"{number}. {step.explanation or step.detail}"
+            text = f"{number}. " if numbered else ""
+            text += step.explanation or step.detail
             if step.condition:
                 text += f" (condition: {step.condition})"
             lines.append(text)

@@ -14,6 +14,7 @@ from rbacmap.tui.modals import ExportScreen, HelpScreen, YamlScreen
 from rbacmap.tui.roles import RoleDetailScreen, RolesScreen
 from rbacmap.tui.subjects import SubjectDetailScreen, SubjectsScreen
 from rbacmap.tui.who_can import WhoCanScreen
+from tests.tui.conftest import FIXTURES
 
 SIZE = (140, 40)
 
@@ -267,3 +268,20 @@ async def test_detail_screens_are_kept_and_refilled(tui_db: str, ui: Any) -> Non
         assert ui.table_rows(app, "#rules") == [["0", '""', "secrets", "db-password", "get", "-"]]
         assert ui.table_rows(app, "#role-bindings") == [
             ["RoleBinding read-db-password", "payments", "User", "bob@example.com"]]
+
+
+async def test_paths_show_every_step_of_a_chained_escalation(tmp_path: Path, db_from: Any, ui: Any) -> None:
+    """Rewrite a role bound to another identity, become it, hold it: three steps, each with its sentence."""
+    solver = FIXTURES / "solver"
+    files = [str(solver / "cluster-admin.yaml"), str(solver / "review/escalate-others.yaml")]
+    db = db_from(tmp_path / "chain.db", files)
+    app = ui.app(db, solver=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await ui.jump(app, pilot, "paths")
+        lines = ui.tree_lines(app, "#path-tree")
+        eve = lines.index(next(line for line in lines if line.strip().startswith("User eve")))
+        steps = [line.strip() for line in lines[eve + 1:eve + 4]]
+        assert steps[0].startswith("1. User eve may escalate") and "viewer-lite" in steps[0]
+        assert steps[1].startswith("2. User eve may create serviceaccounts/token")
+        assert steps[2].startswith("3. ClusterRoleBinding helper-view grants ServiceAccount ops/helper")
