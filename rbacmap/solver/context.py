@@ -156,7 +156,8 @@ class ClusterObjects:
         for namespace, name, service_account in cursor.execute(
             # A Secret the cleaner labelled invalid holds a token the API server refuses (1.29+).
             "SELECT namespace, name, service_account FROM secrets WHERE snapshot_id = ? AND type = ?"
-            f" AND json_extract(labels, '$.\"{INVALID_TOKEN_LABEL}\"') IS NULL ORDER BY namespace, name",
+            f" AND (NOT json_valid(labels) OR json_extract(labels, '$.\"{INVALID_TOKEN_LABEL}\"') IS NULL)"
+            " ORDER BY namespace, name",
             [snapshot_id, TOKEN_SECRET_TYPE],
         ):
             if service_account and objects.service_account_exists(namespace, service_account):
@@ -364,7 +365,7 @@ class ClusterObjects:
         if found is None:
             objects = self.service_accounts.get(namespace)
             names = dict.fromkeys(objects or ())
-            if namespace in self.namespaces:
+            if namespace in self.namespaces or objects is not None:
                 names.setdefault("default")  # the ServiceAccount controller makes it in every namespace
             if objects is None:
                 for pod in self.pods.get(namespace, ()):
@@ -382,7 +383,8 @@ class ClusterObjects:
         ServiceAccount object in the snapshot (a partial dump) is taken to have every one named.
         """
         objects = self.service_accounts.get(namespace)
-        return objects is None or name in objects or (name == "default" and namespace in self.namespaces)
+        # `default`: the ServiceAccount controller makes it in every namespace that exists.
+        return objects is None or name in objects or name == "default"
 
 
 @dataclass

@@ -122,6 +122,16 @@ def identity_for_group(group: str) -> Identity:
     return Identity(GROUP, group, "", group_member_groups(group), username)
 
 
+IMPERSONATED_GROUP = "ImpersonatedGroup"
+"""A request that impersonates a user with one group: that group and system:authenticated, none of the groups
+a member of it would carry (never a subject)."""
+
+
+def identity_for_impersonated_group(group: str) -> Identity:
+    groups = (AUTHENTICATED,) if group == AUTHENTICATED else (group, AUTHENTICATED)
+    return Identity(IMPERSONATED_GROUP, group, "", groups, "<impersonated user>")
+
+
 def identity_for_role_holder(role: str, scope: str, attacker: Identity) -> Identity:
     """`attacker` after binding `role` in namespace `scope` ('' = cluster-wide, '*' = every namespace).
 

@@ -16,7 +16,7 @@ from rbacmap.authorizer import Grant
 from rbacmap.model import AUTHENTICATED, SYSTEM_MASTERS, ResourceRequest, parse_service_account_username
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import GROUPS_POOL, SERVICE_ACCOUNTS_POOL, USERS_POOL, Edge, Pool, lazy_edge
-from rbacmap.solver.identity import Identity, group_member_groups
+from rbacmap.solver.identity import Identity, group_member_groups, identity_for_impersonated_group
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.scopes import in_namespace, service_accounts_reached, where
@@ -130,16 +130,25 @@ def _groups(ctx: SolverContext, identity: Identity, first: Edge | None) -> Itera
                    primitive="impersonate")
         return
     for name in names:
+        request = in_namespace(GROUPS, None, name)
+        grants = permissions.grants(request)
+        if not grants:
+            continue
         # The group node also holds the groups every member has (system:serviceaccounts for a
         # namespace's ServiceAccount group); an impersonated request carries only the groups asked
-        # for (and system:authenticated), so each of those must be impersonable too.
-        requests = [in_namespace(GROUPS, None, group) for group in group_member_groups(name) if group != AUTHENTICATED]
-        all_grants = [permissions.grants(request) for request in requests]
-        if all(all_grants):
-            grants = tuple(grant for found in all_grants for grant in found)
-            flags = " ".join(f"--as-group={request.name}" for request in requests)
-            yield Edge(identity, ctx.identity_for_group(name), "impersonate a group",
-                       f"impersonate group {name!r} (named in resourceNames) together with a user",
-                       grants=someone + grants,
-                       explain=sentence(identity, requests[0], grants, f"`{flags}` with an impersonated user"),
-                       primitive="impersonate")
+        # for and system:authenticated. With each of those impersonable too, that is the group
+        # node; else a request with this group alone.
+        implied = [in_namespace(GROUPS, None, group) for group in group_member_groups(name)
+                   if group not in (name, AUTHENTICATED)]
+        implied_grants = [permissions.grants(implied_request) for implied_request in implied]
+        target = ctx.identity_for_group(name)
+        if all(implied_grants):
+            grants += tuple(grant for found in implied_grants for grant in found)
+        else:
+            target, implied = ctx.add_identity(identity_for_impersonated_group(name)), []
+        flags = " ".join(f"--as-group={group.name}" for group in (request, *implied))
+        yield Edge(identity, target, "impersonate a group",
+                   f"impersonate group {name!r} (named in resourceNames) together with a user",
+                   grants=someone + grants,
+                   explain=sentence(identity, request, grants, f"`{flags}` with an impersonated user"),
+                   primitive="impersonate")

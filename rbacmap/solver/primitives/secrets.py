@@ -43,17 +43,24 @@ def _read_back_places(
     the token in, so without a read there is no token. The minter picks the Secret's name, so
     resourceNames on get are enough (in a namespace named place; not for "every namespace")."""
     places: list[tuple[str | None, ResourceRequest | None]] = []
+    names = sorted(permissions.named_resources(GET_SECRET)) if permissions.has_named_rules() else []
+
+    def named_get(namespace: str | None) -> ResourceRequest | None:
+        return next((request for request in (in_namespace(GET_SECRET, namespace, name) for name in names)
+                     if permissions.grants(request)), None)
+
     for namespace in creatable:
         if None in readable or namespace in readable:
             places.append((namespace, None))
-        elif namespace is None:
-            places.extend((here, None) for here in readable)
-        elif permissions.has_named_rules():
-            named = next((request for request in (in_namespace(GET_SECRET, namespace, name)
-                                                  for name in sorted(permissions.named_resources(GET_SECRET)))
-                          if permissions.grants(request)), None)
-            if named is not None:
+        elif namespace is not None:
+            if (named := named_get(namespace)) is not None:
                 places.append((namespace, named))
+        elif (named := named_get(None)) is not None:  # a named get cluster-wide: every namespace
+            places.append((None, named))
+        else:  # creates everywhere: read back where some read (or a named get) is allowed
+            places.extend((here, None) for here in readable)
+            places.extend((here, named) for here in sorted(set(permissions.namespaced) - set(readable))
+                          if (named := named_get(here)) is not None)
     return places
 
 

@@ -53,8 +53,14 @@ def updatable_places(
         reached = [here for here in every if allowed & ctx.objects.workload_kinds(here)]
         if len(reached) == len(every):
             places.append((None, _updates_of(frozenset(allowed))))
-        else:
-            places.extend((here, _updates_of(ctx.objects.workload_kinds(here) & allowed)) for here in reached)
+            continue
+        places.extend((here, _updates_of(ctx.objects.workload_kinds(here) & allowed)) for here in reached)
+        # Its RoleBindings may allow other kinds in their namespaces (where_any said None for all of them).
+        covered = set(reached)
+        for here in sorted(permissions.namespaced):
+            requests = _updates_of(ctx.objects.workload_kinds(here))
+            if here not in covered and requests and here in permissions.where_any(requests):
+                places.append((here, requests))
     return places
 
 
