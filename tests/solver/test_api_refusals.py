@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rbacmap.solver import CLUSTER_ADMIN
+from rbacmap.solver import CLUSTER_ADMIN, solve
 from tests.solver.helpers import actions, path_of, solve_fixture
 
 FIXTURE = "review/immutable-jobs-group-impersonation.yaml"
@@ -50,3 +50,13 @@ def test_an_update_needs_an_object_to_update(tmp_path: Path) -> None:
     _, result = solve_fixture(tmp_path, "review/nothing-to-update.yaml")
     assert result.paths(subject="user:kim") == []  # no Deployment in 'empty'
     assert result.paths(subject="user:wes") == []  # no MutatingWebhookConfiguration at all
+
+
+def test_kinds_a_live_import_could_not_list_are_unknown_not_absent(tmp_path: Path) -> None:
+    store, _ = solve_fixture(tmp_path, "review/nothing-to-update.yaml")
+    store.conn.execute("UPDATE snapshots SET incomplete_kinds = ?",
+                       ['["Deployment", "MutatingWebhookConfiguration"]'])
+    result = solve(store, store.latest_snapshot(), use_cache=False)
+    assert actions(path_of(result, "user:kim", CLUSTER_ADMIN))[0] == "patch deployments"
+    assert actions(path_of(result, "user:wes", CLUSTER_ADMIN))[0] in (
+        "update mutatingwebhookconfigurations", "patch mutatingwebhookconfigurations")

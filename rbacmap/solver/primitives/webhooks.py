@@ -20,7 +20,8 @@ MUTATING_KIND = "Mutating"  # as stored (webhooks.kind)
 
 def webhooks(ctx: SolverContext) -> Iterator[Edge]:
     # Update or patch needs a configuration to change (else NotFound); create does not.
-    existing = any(webhook["kind"] == MUTATING_KIND for webhook in ctx.objects.webhooks)
+    existing = (any(webhook["kind"] == MUTATING_KIND for webhook in ctx.objects.webhooks)
+                or "MutatingWebhookConfiguration" in ctx.snapshot.incomplete_kinds)  # unknown, not absent
     for identity, permissions in ctx.frontier_permissions(MUTATING):
         for request in MUTATING if existing else MUTATING[:1]:
             grants = permissions.grants(request)

@@ -42,23 +42,29 @@ def updatable_places(
     """Where the identity may update a workload that exists (an update of nothing is NotFound), with the
     update requests of the kinds there; None: every namespace (each has one it may update)."""
     places: list[tuple[str | None, list[ResourceRequest]]] = []
+    # Kinds a live import was forbidden to list are unknown, not absent: taken to exist everywhere.
+    unlisted = frozenset(ctx.snapshot.incomplete_kinds) & frozenset(UPDATABLE.values())
+
+    def kinds_in(namespace: str) -> frozenset[str]:
+        return ctx.objects.workload_kinds(namespace) | unlisted
+
     for namespace in permissions.where_any(WORKLOAD_UPDATES):
         if namespace is not None:
-            requests = _updates_of(ctx.objects.workload_kinds(namespace))
+            requests = _updates_of(kinds_in(namespace))
             if requests and namespace in permissions.where_any(requests):
                 places.append((namespace, requests))
             continue
         allowed = {UPDATABLE[(r.resource, r.api_group)] for r in WORKLOAD_UPDATES if permissions.grants(r)}
         every = ctx.objects.all_namespaces()
-        reached = [here for here in every if allowed & ctx.objects.workload_kinds(here)]
+        reached = [here for here in every if allowed & kinds_in(here)]
         if len(reached) == len(every):
             places.append((None, _updates_of(frozenset(allowed))))
             continue
-        places.extend((here, _updates_of(ctx.objects.workload_kinds(here) & allowed)) for here in reached)
+        places.extend((here, _updates_of(kinds_in(here) & allowed)) for here in reached)
         # Its RoleBindings may allow other kinds in their namespaces (where_any said None for all of them).
         covered = set(reached)
         for here in sorted(permissions.namespaced):
-            requests = _updates_of(ctx.objects.workload_kinds(here))
+            requests = _updates_of(kinds_in(here))
             if here not in covered and requests and here in permissions.where_any(requests):
                 places.append((here, requests))
     return places
