@@ -19,7 +19,7 @@ from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import Edge
 from rbacmap.solver.identity import ROLE_HOLDER
 from rbacmap.solver.kubectl import sentence
-from rbacmap.solver.permissions import EffectivePermissions
+from rbacmap.solver.permissions import AppliedBinding, EffectivePermissions
 from rbacmap.solver.primitives.bind import hold_role
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET
 
@@ -34,7 +34,7 @@ def escalate(ctx: SolverContext) -> Iterator[Edge]:
     for identity, permissions in ctx.frontier_permissions(ESCALATE_ANY):
         if identity.kind == ROLE_HOLDER:
             continue
-        applied = list(permissions.cluster) + [a for group in permissions.namespaced.values() for a in group]
+        applied = applied_bindings(permissions)
         done: set[tuple[str, str]] = set()
         for binding, _, role in applied:
             scope = "" if binding.key.kind == CLUSTER_ROLE_BINDING else binding.key.namespace
@@ -50,6 +50,11 @@ def escalate(ctx: SolverContext) -> Iterator[Edge]:
             target = CLUSTER_ADMIN_TARGET if scope == "" else hold_role(ctx, identity, EVERYTHING, scope)
             yield Edge(identity, target, f"escalate {role.key}", detail, grants=grants, explain=explain,
                        primitive="escalate")
+
+
+def applied_bindings(permissions: EffectivePermissions) -> list[AppliedBinding]:
+    """The bindings that apply to an identity, cluster-wide first (its groups' included)."""
+    return [*permissions.cluster, *(entry for group in permissions.namespaced.values() for entry in group)]
 
 
 def rewrite_grants(

@@ -33,9 +33,10 @@ from rbacmap.solver.edges import ChainedEdge, Edge, Node, ObjectRef, Pool
 from rbacmap.solver.graph import EscalationGraph
 from rbacmap.solver.identity import ROLE_HOLDER, Identity
 from rbacmap.solver.kubectl import sentence
-from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, AppliedBinding, EffectivePermissions
+from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EffectivePermissions
 from rbacmap.solver.primitives.bind import hold_role
-from rbacmap.solver.primitives.escalate import ESCALATE_ANY, EVERYTHING, rewrite_grants, where
+from rbacmap.solver.primitives.escalate import ESCALATE_ANY, EVERYTHING, applied_bindings, rewrite_grants, where
+from rbacmap.solver.primitives.scopes import in_namespace
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, Target
 
 Rewrite = tuple[ResourceRequest, ResourceRequest, tuple[Grant, ...]]  # as `rewrite_grants`
@@ -84,7 +85,7 @@ def _may_rewrite_for_others(permissions: EffectivePermissions) -> bool:
         return False
     # ClusterRoles are cluster-scoped: only ClusterRoleBindings can allow rewriting one.
     if permissions.allows(ESCALATE_CLUSTER_ROLES[0]) or any(
-            permissions.allows(_named(ESCALATE_CLUSTER_ROLES[0], "", name))
+            permissions.allows(in_namespace(ESCALATE_CLUSTER_ROLES[0], None, name))
             for name in permissions.named_resources(ESCALATE_CLUSTER_ROLES[0])):
         return True
     places: set[str | None] = set(permissions.where_any(ESCALATE_ROLES))
@@ -96,12 +97,8 @@ def _may_rewrite_for_others(permissions: EffectivePermissions) -> bool:
                                      if namespace is not None)
 
 
-def _named(request: ResourceRequest, namespace: str, name: str) -> ResourceRequest:
-    return ResourceRequest(request.verb, request.resource, namespace, request.api_group, request.subresource, name)
-
-
 def _holds_everything(permissions: EffectivePermissions, namespace: str) -> bool:
-    return permissions.allows(ResourceRequest("*", "*", namespace, "*"))
+    return permissions.allows(in_namespace(CLUSTER_ADMIN_REQUEST, namespace))
 
 
 def _outgoing(graph: EscalationGraph) -> dict[int, list[int]]:
@@ -118,7 +115,7 @@ def _chains(ctx: SolverContext, graph: EscalationGraph, outgoing: dict[int, list
             members: dict[Pool, list[Edge]], attacker: Identity,
             permissions: EffectivePermissions) -> Iterator[ChainedEdge]:
     """Forward 0-1 search from the attacker: at each identity met, the bindings it could rewrite there."""
-    own = {binding.key for binding, _, _ in _applied(permissions)}
+    own = {binding.key for binding, _, _ in applied_bindings(permissions)}
     rewritable: dict[RoleKey, Rewrite | None] = {}
     done: set[tuple[RoleKey, str]] = set()  # (role, scope) already chained
     reached: Reached = {attacker: (0, None, None)}
@@ -173,15 +170,11 @@ def _path_to(reached: Reached, node: Node) -> tuple[Edge, ...]:
     return tuple(reversed(path))
 
 
-def _applied(permissions: EffectivePermissions) -> list[AppliedBinding]:
-    return [*permissions.cluster, *(entry for group in permissions.namespaced.values() for entry in group)]
-
-
 def _rewrites_for(ctx: SolverContext, attacker: Identity, permissions: EffectivePermissions, holder: Identity,
                   own: set[BindingKey], rewritable: dict[RoleKey, Rewrite | None], done: set[tuple[RoleKey, str]],
                   path_to: Callable[[], tuple[Edge, ...]], distance: int) -> Iterator[ChainedEdge]:
     holder_permissions = ctx.permissions(holder)
-    for binding, _, role in _applied(holder_permissions):
+    for binding, _, role in applied_bindings(holder_permissions):
         if binding.key in own:
             continue
         scope = "" if binding.key.kind == CLUSTER_ROLE_BINDING else binding.key.namespace
