@@ -330,8 +330,17 @@ def normalize_workload(obj: Mapping[str, Any], default_namespace: str) -> Normal
         "owner_name": owner_name,
         "labels": _labels(metadata),
         "created_at": metadata.get("creationTimestamp"),
+        "phase": pod_phase(kind, obj.get("status")),
     }
     return NormalizedObject(kind, name, namespace, [("workloads", row)])
+
+
+def pod_phase(kind: str, status: Any) -> str | None:
+    """A Pod's `status.phase` (None for templates, or when the source left status out)."""
+    if kind != "Pod" or not isinstance(status, dict):
+        return None
+    phase = status.get("phase")
+    return phase if isinstance(phase, str) and phase else None
 
 
 # --- everything else -----------------------------------------------------------------------

@@ -269,6 +269,24 @@ MIGRATIONS: list[tuple[int, str]] = [
             ON workloads(snapshot_id, kind, node, namespace, service_account, automount_token, name, owner_kind);
         """,
     ),
+    (
+        11,
+        # A Pod's status.phase: a pod that has finished (Succeeded, Failed) runs no container to exec
+        # into and its token volume is unmounted, so the solver leaves it out (TOKEN_POD_SQL). Both
+        # solver indexes append `phase`, so that filter stays index-only. NULL: not known (older
+        # snapshots, sources without status), counted as running.
+        """
+        ALTER TABLE workloads ADD COLUMN phase TEXT;
+        DROP INDEX workloads_service_account;
+        CREATE INDEX workloads_service_account
+            ON workloads(snapshot_id, kind, namespace, service_account, automount_token, name, node, owner_kind,
+                         phase);
+        DROP INDEX workloads_node;
+        CREATE INDEX workloads_node
+            ON workloads(snapshot_id, kind, node, namespace, service_account, automount_token, name, owner_kind,
+                         phase);
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

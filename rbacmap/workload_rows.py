@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from rbacmap.normalize import pod_phase
 from rbacmap.store import json_cell, sqlite_cell
 
 # The reference row's keys, in its order (the test asserts they match).
@@ -35,6 +36,7 @@ WORKLOAD_COLUMNS = (
     "owner_name",
     "labels",
     "created_at",
+    "phase",
 )
 
 _CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")
@@ -160,6 +162,7 @@ def _values(obj: dict[str, Any], default_namespace: str) -> tuple[Any, ...] | No
         owner_name if owner_name is None or type(owner_name) is str else sqlite_cell(owner_name),
         labels_cell,
         created_at if created_at is None or type(created_at) is str else sqlite_cell(created_at),
+        pod_phase(kind, obj.get("status")),
     )
 
 

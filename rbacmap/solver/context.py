@@ -73,8 +73,19 @@ _POD_COLUMNS = ("namespace, name, service_account, node, privileged, host_pid, h
 MIRROR_POD_OWNER = "Node"
 """A static pod's mirror is owned by its Node: the kubelet mounts no ServiceAccount token into a static pod,
 and the API server refuses ephemeral containers on it."""
-# A pod whose ServiceAccount token is on a node: scheduled (pending pods run nowhere yet) and not a static pod.
-TOKEN_POD_SQL = f"node IS NOT NULL AND node != '' AND owner_kind IS NOT '{MIRROR_POD_OWNER}'"
+FINISHED_PHASES = ("Succeeded", "Failed")
+
+
+def running_pod_sql(phase_column: str = "phase") -> str:
+    """A pod that has finished runs no container (exec is refused) and the kubelet has unmounted its token
+    volume. A NULL phase (not known: an older snapshot, a source without status) counts as running."""
+    return " AND ".join(f"{phase_column} IS NOT '{phase}'" for phase in FINISHED_PHASES)
+
+
+RUNNING_POD_SQL = running_pod_sql()
+# A pod whose ServiceAccount token is on a node: scheduled (pending pods run nowhere yet), not a static pod,
+# not finished.
+TOKEN_POD_SQL = f"node IS NOT NULL AND node != '' AND owner_kind IS NOT '{MIRROR_POD_OWNER}' AND {RUNNING_POD_SQL}"
 
 
 def _pod_facts(namespace: str, name: str, service_account: str, node: str | None, privileged: int, host_pid: int,
@@ -189,14 +200,15 @@ class ClusterObjects:
             # SQLite walk every pod row (3x slower). With a single MIN(), SQLite takes the bare rowid
             # from the row holding the minimum; a union of ints and rowid lookups cost less than one
             # of (namespace, name) strings and primary-key lookups. The first pods are those whose
-            # token is on a node (TOKEN_POD_SQL, covered by the index since migration 10). INDEXED BY:
+            # token is on a node (TOKEN_POD_SQL, covered by the index since migrations 10 and 11). INDEXED BY:
             # given the choice, SQLite read all pods through `workloads_node` (100 ms, not 1 ms).
             f"SELECT {', '.join('w.' + c.strip() for c in _POD_COLUMNS.split(','))}"
             " FROM (SELECT rid FROM (SELECT rowid AS rid, MIN(name) FROM workloads"
             f" WHERE snapshot_id = ?1 AND kind = ?2 AND {TOKEN_POD_SQL} GROUP BY namespace, service_account,"
             " automount_token) UNION SELECT rowid FROM workloads INDEXED BY workloads_escaping"
             " WHERE snapshot_id = ?1 AND kind = ?2 AND (privileged OR host_pid OR host_path_volumes != '[]')) AS first"
-            " CROSS JOIN workloads AS w ON w.rowid = first.rid ORDER BY w.namespace, w.name",
+            f" CROSS JOIN workloads AS w ON w.rowid = first.rid WHERE {running_pod_sql('w.phase')}"
+            " ORDER BY w.namespace, w.name",
             sid,
         ):
             pods[row[0]].append(_pod_facts(*row))
@@ -320,7 +332,7 @@ class ClusterObjects:
                 marks = ", ".join("?" * len(key))
                 rows = cursor.execute(
                     f"SELECT {_POD_COLUMNS} FROM workloads WHERE snapshot_id = ? AND kind = ? AND name IN ({marks})"
-                    " ORDER BY namespace, name",
+                    f" AND {RUNNING_POD_SQL} ORDER BY namespace, name",
                     [self._snapshot_id, POD, *sorted(key)],
                 )
                 found = [_pod_facts(*row) for row in rows]

@@ -72,3 +72,31 @@ def test_no_debug_container_on_a_static_pod(tmp_path: Path) -> None:
     # ephemeral container, so sid never gets root on cp-1.
     assert path_of(result, "user:sid", CLUSTER_ADMIN) is None
     assert [(p.target.kind, p.target.namespace) for p in result.paths(subject="user:sid")] == [("exec", "cp")]
+
+
+FINISHED = "review/finished-pods.yaml"
+
+
+def test_finished_pods_hold_no_token(tmp_path: Path) -> None:
+    store, result = solve_fixture(tmp_path, FINISHED)
+    phases = dict(store.conn.execute("SELECT name, phase FROM workloads WHERE namespace IN ('batch', 'sys')"))
+    assert phases == {"migrate-1": "Succeeded", "migrate-2": "Failed", "runner-0": "Running",
+                      "agent-n1": "Running", "agent-n2": None, "keeper-0": "Running"}
+    # migrator is cluster-admin, but both its pods have finished: exec in batch reaches runner only.
+    eve = result.paths(subject="user:eve")
+    assert [(p.target.kind, p.target.namespace) for p in eve] == [("exec", "batch")]
+    # Exec named into a finished pod (the Failed one privileged): nothing at all.
+    assert result.paths(subject="user:fay") == []
+    assert result.paths(subject="user:gus") == []
+
+
+def test_root_on_a_node_finds_no_token_of_its_finished_pods(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, FINISHED)
+    # Root on n1: migrator's pods there have finished, so no cluster-admin.
+    assert path_of(result, "user:hal", CLUSTER_ADMIN) is None
+    # Root on n2 (agent-n2 has no status: counted as running) reads keeper's running token.
+    ivy = path_of(result, "user:ivy", CLUSTER_ADMIN)
+    assert actions(ivy) == ["escape to the node", "holds cluster-admin"]
+    assert ivy is not None
+    assert [(o.kind, o.namespace, o.name) for o in ivy.steps[0].objects] == [
+        ("Pod", "sys", "agent-n2"), ("Pod", "sys", "keeper-0")]

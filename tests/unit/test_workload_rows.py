@@ -67,7 +67,8 @@ READ_KEYS = [
     "metadata", "name", "namespace", "labels", "creationTimestamp", "ownerReferences", "controller", "kind",
     "spec", "jobTemplate", "template", "containers", "initContainers", "ephemeralContainers", "image",
     "securityContext", "privileged", "capabilities", "add", "volumes", "hostPath", "path", "serviceAccountName",
-    "serviceAccount", "nodeName", "hostPID", "hostNetwork", "hostIPC", "automountServiceAccountToken",
+    "serviceAccount", "nodeName", "hostPID", "hostNetwork", "hostIPC", "automountServiceAccountToken", "status",
+    "phase",
 ]  # fmt: skip
 ODD_VALUES: list[Any] = [None, True, False, 0, 7, 1.5, "", "x", [], ["x"], [None, 3], {}, {"a": 1}, {"path": 2}]
 
