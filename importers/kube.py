@@ -29,6 +29,7 @@ from rbacmap.importers.kube_fetch import (
     ServerInfo,
 )
 from rbacmap.importers.kube_kinds import KINDS, ResourceKind
+from rbacmap.importers.manifests import load_into
 from rbacmap.snapshot_builder import SnapshotBuilder
 from rbacmap.store import ImportError_, Snapshot, Store
 
@@ -76,8 +77,12 @@ def import_kube(
     on_progress: ProgressCallback | None = None,
     dump_dir: str | Path | None = None,
     kinds: Sequence[ResourceKind] = KINDS,
+    extra_files: Sequence[str | Path] = (),
 ) -> KubeImportResult:
-    """Fetch every known kind through `api_client` and load it as a new snapshot of `cluster`."""
+    """Fetch every known kind through `api_client` and load it as a new snapshot of `cluster`.
+
+    `extra_files` are manifest files whose objects join the snapshot: what the API does not serve,
+    such as the API server's AdmissionConfiguration (its PodSecurity defaults and exemptions)."""
     options = options or FetchOptions()
     fetcher = KubeFetcher(api_client, page_size=options.page_size, retry=options.retry, on_progress=on_progress)
     server = fetcher.server_info()
@@ -97,6 +102,8 @@ def import_kube(
                 writer.mark_incomplete(result.resource.kind)
             for item in result.items:
                 builder.add(item, f"{source} {result.resource.list_path}")
+        for path in extra_files:
+            load_into(builder, path)
         builder.finish()
         snapshot_id = writer.snapshot_id
         errors = list(writer.errors)

@@ -26,6 +26,13 @@ from rbacmap.model import (
     RoleKey,
     Subject,
 )
+from rbacmap.pod_security_config import (
+    ADMISSION_CONFIGURATION,
+    PLUGIN_NAME,
+    POD_SECURITY_CONFIGURATION,
+    parse_admission_configuration,
+    parse_pod_security_configuration,
+)
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 PSS_PREFIX = "pod-security.kubernetes.io/"
@@ -463,6 +470,25 @@ def normalize_config_map(obj: Mapping[str, Any], default_namespace: str) -> Norm
     return NormalizedObject("ConfigMap", name, namespace, [("config_maps", row)])
 
 
+def normalize_admission_configuration(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    """The API server's admission configuration file: its PodSecurity plugin's defaults and exemptions."""
+    try:
+        config = parse_admission_configuration(obj)
+    except ValueError as exc:
+        raise InvalidObject(str(exc)) from None
+    if config is None:
+        return NormalizedObject(ADMISSION_CONFIGURATION, PLUGIN_NAME, "", [], skipped=True)
+    return NormalizedObject(ADMISSION_CONFIGURATION, PLUGIN_NAME, "", [("pod_security_config", config.to_row())])
+
+
+def normalize_pod_security_configuration(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    try:
+        config = parse_pod_security_configuration(obj)
+    except ValueError as exc:
+        raise InvalidObject(str(exc)) from None
+    return NormalizedObject(POD_SECURITY_CONFIGURATION, PLUGIN_NAME, "", [("pod_security_config", config.to_row())])
+
+
 Normalizer = Callable[[Mapping[str, Any], str], NormalizedObject]
 
 NORMALIZERS: dict[str, Normalizer] = {
@@ -478,6 +504,8 @@ NORMALIZERS: dict[str, Normalizer] = {
     "MutatingWebhookConfiguration": normalize_webhook_configuration,
     "CertificateSigningRequest": normalize_csr,
     "ConfigMap": normalize_config_map,
+    ADMISSION_CONFIGURATION: normalize_admission_configuration,
+    POD_SECURITY_CONFIGURATION: normalize_pod_security_configuration,
     **{kind: normalize_workload for kind in WORKLOAD_KINDS},
 }
 

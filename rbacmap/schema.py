@@ -287,6 +287,19 @@ MIGRATIONS: list[tuple[int, str]] = [
                          phase);
         """,
     ),
+    (
+        12,
+        # The API server's PodSecurity admission configuration (rbacmap/pod_security_config.py), when an
+        # import was given one: the level of namespaces without an enforce label, and the exemptions.
+        # One per snapshot. Lists are JSON.
+        """
+        CREATE TABLE pod_security_config (
+            snapshot_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, default_enforce TEXT NOT NULL,
+            default_enforce_version TEXT NOT NULL, exempt_usernames TEXT NOT NULL,
+            exempt_namespaces TEXT NOT NULL, exempt_runtime_classes TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.
@@ -303,6 +316,7 @@ SNAPSHOT_TABLES = [
     "webhooks",
     "csrs",
     "config_maps",
+    "pod_security_config",
     "import_errors",
 ]
 

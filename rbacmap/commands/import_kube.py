@@ -59,9 +59,13 @@ class ProgressPrinter:
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0),
               help="Retries of a request after a timeout, 429 or 5xx (exponential backoff, or the server's "
                    "Retry-After up to 30 s).")
+@click.option("--admission-config", "admission_configs", multiple=True, type=click.Path(dir_okay=False),
+              help="The API server's admission configuration file (AdmissionConfiguration or PodSecurityConfiguration):"
+                   " Pod Security defaults and exemptions, which the API does not serve. Repeatable.")
 def kube_command(
     db_path: str, kubeconfig: str | None, context: str | None, all_contexts: bool, cluster: str | None,
     dump_dir: str | None, page_size: int, concurrency: int, timeout: float, retries: int,
+    admission_configs: tuple[str, ...],
 ) -> None:
     """Import live clusters: RBAC, service accounts, workloads, Secret metadata and more.
 
@@ -88,7 +92,7 @@ def kube_command(
             progress = ProgressPrinter(sys.stderr, label)
             try:
                 result = import_kube(store, target.api_client, name, source=_source(target), options=options,
-                                     on_progress=progress, dump_dir=target_dump)
+                                     on_progress=progress, dump_dir=target_dump, extra_files=admission_configs)
             except KubeImportFailed as exc:
                 progress.close()
                 click.echo(f"{label}: import of cluster {name} FAILED: {exc}", err=True)

@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, SYSTEM_MASTERS, USER, ResourceRequest, Role
+from rbacmap.pod_security_config import PodSecurityConfig, blocks_privileged_pods
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.solver.edges import (
     BOUND_GROUPS_POOL,
@@ -130,6 +131,8 @@ class ClusterObjects:
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     csrs: list[dict[str, Any]] = field(default_factory=list)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # The API server's PodSecurity configuration, when the import had it (None: upstream defaults assumed).
+    pod_security: PodSecurityConfig | None = None
 
     _namespace_list: list[str] | None = field(default=None, repr=False)
     _service_account_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
@@ -177,6 +180,8 @@ class ClusterObjects:
         for row in store.query("SELECT kind, name, webhooks FROM webhooks WHERE snapshot_id = ?", sid):
             objects.webhooks.append({**row, "webhooks": json.loads(row["webhooks"])})
         objects.csrs = store.query("SELECT name, signer_name FROM csrs WHERE snapshot_id = ?", sid)
+        for row in store.query("SELECT * FROM pod_security_config WHERE snapshot_id = ?", sid):
+            objects.pod_security = PodSecurityConfig.from_row(row)
         for row in store.query("SELECT namespace, name, data FROM config_maps WHERE snapshot_id = ?", sid):
             objects.config_maps[(row["namespace"], row["name"])] = {**row, "data": json.loads(row["data"])}
         return objects
@@ -228,8 +233,28 @@ class ClusterObjects:
         return self._namespace_list
 
     def pod_security_enforce(self, namespace: str) -> str | None:
+        """The namespace's `pod-security.kubernetes.io/enforce` label (None: no label, or namespace not seen)."""
         row = self.namespaces.get(namespace)
         return row["pss_enforce"] if row else None
+
+    def enforced_level(self, namespace: str) -> str | None:
+        """The Pod Security level enforced on a namespace: its label, else the configuration's default (None:
+        neither is known, and the upstream default `privileged` is assumed)."""
+        label = self.pod_security_enforce(namespace)
+        if label is None and self.pod_security is not None:
+            return self.pod_security.default_enforce
+        return label
+
+    def admits_privileged_pods(self, namespace: str) -> bool:
+        """Whether Pod Security lets anyone's privileged pod into the namespace (exempt, or its level allows it)."""
+        config = self.pod_security
+        if config is not None and config.exempts_namespace(namespace):
+            return True
+        return not blocks_privileged_pods(self.enforced_level(namespace))
+
+    def exempts_user(self, username: str) -> bool:
+        """Whether Pod Security admits every pod this user creates or updates."""
+        return self.pod_security is not None and self.pod_security.exempts_user(username)
 
     def token_mounted(self, pod: PodFacts | NodePod) -> bool:
         """Whether the pod holds a usable token of its ServiceAccount: mounted (the pod's setting first, then

@@ -356,3 +356,23 @@ def test_progress_rewrites_one_line_on_a_terminal() -> None:
     shown = terminal.getvalue()
     assert "\n" not in shown and shown.count("\r") == 4  # two updates, then the line is cleared
     assert "prod-admin: 1 kinds done, 730 objects; Pod 730" in shown
+
+
+def test_cli_adds_the_admission_configuration_the_api_does_not_serve(
+    server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "admission.yaml"
+    config.write_text("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"
+                      "- name: PodSecurity\n  configuration:\n    defaults: {enforce: restricted}\n"
+                      "    exemptions: {namespaces: [kube-system]}\n")
+    db = str(tmp_path / "rbacmap.db")
+
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig),
+                                      "--admission-config", str(config)])
+
+    assert answer.exit_code == 0, answer.output
+    with Store(db) as store:
+        [row] = store.query("SELECT kind, default_enforce, exempt_namespaces FROM pod_security_config")
+        assert row == {"kind": "AdmissionConfiguration", "default_enforce": "restricted",
+                       "exempt_namespaces": '["kube-system"]'}
+        assert store.query("SELECT count(*) AS n FROM roles")[0]["n"] > 0  # the live objects are there too

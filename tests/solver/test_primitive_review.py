@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rbacmap.pod_security_config import blocks_privileged_pods
 from rbacmap.solver import CLUSTER_ADMIN, EXEC
-from rbacmap.solver.primitives.node_escape import blocks_privileged_pods
 from tests.solver.helpers import actions, path_of, solve_fixture
 
 

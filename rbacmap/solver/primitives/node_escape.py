@@ -1,21 +1,23 @@
 """Primitive 7: a privileged / hostPath / hostPID pod -> the node -> every pod's token on the nodes.
 
-Creating such a pod needs a namespace whose Pod Security `enforce` level is `privileged`.
-A missing label falls back to the PodSecurity admission default, which is `privileged`
-unless the API server's AdmissionConfiguration sets another one; the snapshot does not hold
-that file, so `privileged` is assumed (and said in the proof). A label that is not a level
-(`Restricted`, `foo`, empty) is enforced as `restricted` upstream (`ParseLevel` fails
-closed), so it blocks too. Updating a workload's pod template is creating such a pod too
-(its controller creates it, and Pod Security judges that pod). A new pod may pick its node
-(`nodeName`), so one escape reaches every node and every running pod's token. Exec into an
-existing pod that already escapes is a path whatever the labels say, but only to its own
-node: the tokens of the pods running there; so is exec into such a pod that resourceNames name.
+Creating such a pod needs a namespace whose Pod Security `enforce` level is `privileged`. A
+missing label falls back to the PodSecurity configuration's default: `privileged` upstream,
+and assumed when the import had no configuration (the proof says so). A label that is not a
+level (`Restricted`, `foo`, empty) is enforced as `restricted` upstream (`ParseLevel` fails
+closed), so it blocks too. The configuration's exemptions admit privileged pods whatever the
+level: every pod of an exempt namespace, the pods an exempt user creates, and a workload's
+pods when its controller's username is exempt (rbacmap/pod_security_config.py). Updating a
+workload's pod template is creating such a pod too (its controller creates it, and Pod
+Security judges that pod). A new pod may pick its node (`nodeName`), so one escape reaches
+every node and every running pod's token. Exec into an existing pod that already escapes is a
+path whatever the labels say, but only to its own node: the tokens of the pods running there;
+so is exec into such a pod that resourceNames name.
 
 An ephemeral container may be privileged too (`kubectl debug --profile=sysadmin`): updating
 `pods/ephemeralcontainers` in a namespace that allows privileged pods (Pod Security judges the
-ephemeral containers too) puts root on the node of any pod there. Such a container joins an
-existing pod, so it reaches only the nodes running that namespace's pods. Rights in every
-namespace add nothing: exec into every pod already reads every token.
+ephemeral containers too, exempting the same users) puts root on the node of any pod there.
+Such a container joins an existing pod, so it reaches only the nodes running that namespace's
+pods. Rights in every namespace add nothing: exec into every pod already reads every token.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from functools import partial
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import ResourceRequest
+from rbacmap.pod_security_config import PLUGIN_NAME, controller_usernames
 from rbacmap.solver.context import PodFacts, SolverContext
 from rbacmap.solver.edges import (
     NAMESPACE_NODES_POOL,
@@ -42,53 +45,82 @@ from rbacmap.solver.primitives.ephemeral_containers import EPHEMERAL
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
 from rbacmap.solver.primitives.scopes import NamedPod, grants_in, pods_reached_by_name, proving_request, where
-from rbacmap.solver.primitives.workload_update import WORKLOAD_UPDATES, updatable_places
+from rbacmap.solver.primitives.workload_update import UPDATABLE, WORKLOAD_UPDATES, updatable_places
 from rbacmap.solver.targets import exec_target
 
-BLOCKING_LEVELS = ("baseline", "restricted")
-OPEN_LEVEL = "privileged"
 # Writes that make a pod from a spec of one's choosing: a pod, a workload, or a workload's template.
 POD_WRITES = [*POD_CREATORS, *WORKLOAD_UPDATES]
 ASKED = [*POD_WRITES, *EXEC_REQUESTS, *EPHEMERAL]
-
-
-def blocks_privileged_pods(level: str | None) -> bool:
-    """Whether an `enforce` label value rejects a privileged pod (None: no label, assumed default privileged)."""
-    return level is not None and level != OPEN_LEVEL
+POD_CREATE = POD_CREATORS[0]
+# (resource, API group) -> the workload kind whose controller creates the pods.
+WORKLOAD_KINDS = {**UPDATABLE, ("jobs", "batch"): "Job"}
 
 
 def node_escape(ctx: SolverContext) -> Iterator[Edge]:
-    all_namespaces = ctx.objects.all_namespaces()
-    known = set(all_namespaces)
-    open_namespaces = [ns for ns in all_namespaces if not blocks_privileged_pods(ctx.objects.pod_security_enforce(ns))]
+    objects = ctx.objects
+    all_namespaces = objects.all_namespaces()
+    open_namespaces = [ns for ns in all_namespaces if objects.admits_privileged_pods(ns)]
     is_open = set(open_namespaces)
+    exempt_controller_writes = _exempt_controller_writes(ctx)
     for identity, permissions in ctx.frontier_permissions(ASKED):
         # Where a pod of its choosing can be made: created, or a workload that exists updated.
         writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
         for namespace, updates in updatable_places(ctx, permissions):
             writes.setdefault(namespace, updates)
         for namespace, requests in writes.items():
-            candidates = open_namespaces if namespace is None else [namespace] if namespace in is_open else []
-            if namespace is not None and namespace not in known:
-                candidates = [namespace]  # unknown namespace: no labels seen, so no enforcement known
+            # A namespace not in the snapshot has no labels seen: the configured default (if any) applies.
+            candidates = open_namespaces if namespace is None else [namespace] if (
+                namespace in is_open or objects.admits_privileged_pods(namespace)) else []
             if candidates:
                 yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
-                                                        candidates[0], requests))
+                                                        candidates[0], requests, ""))
+        # Pod Security exemptions admit a privileged pod whatever the namespace's level: pods the identity
+        # creates itself when its username is exempt, a workload's pods when its controller's is.
+        if all_namespaces:
+            exempt = []
+            if objects.exempts_user(identity.username):
+                exempt.append(([POD_CREATE], _exempt_user_note(identity.username)))
+            exempt += exempt_controller_writes
+            for requests, note in exempt:
+                for namespace in permissions.where_any(requests):
+                    candidate = namespace or all_namespaces[0]
+                    yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
+                                                            candidate, requests, note))
         exec_places = permissions.where_any(EXEC_REQUESTS)
         for namespace in exec_places:
             # Root on the node of an existing pod reads the tokens of the pods on that node only.
-            for pod in ctx.objects.escaping_pods_by_node(namespace):
+            for pod in objects.escaping_pods_by_node(namespace):
                 assert pod.node is not None  # escaping_pods_by_node: pods on a node
                 yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node), "node_escape",
                                 partial(_describe_exec, identity, permissions, namespace, pod))
-        for named in pods_reached_by_name(ctx.objects, permissions, EXEC_REQUESTS, exec_places):
+        for named in pods_reached_by_name(objects, permissions, EXEC_REQUESTS, exec_places):
             if named.pod.escapes_to_node and named.pod.node:
                 yield _named_exec(identity, named)
+        user_exempt = objects.exempts_user(identity.username)
         for namespace in permissions.where_any(EPHEMERAL):
-            if (namespace is not None and not blocks_privileged_pods(ctx.objects.pod_security_enforce(namespace))
-                    and ctx.objects.nodes_running_pods_of(namespace)):
+            if (namespace is not None and (user_exempt or objects.admits_privileged_pods(namespace))
+                    and objects.nodes_running_pods_of(namespace)):
                 yield lazy_edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "node_escape",
                                 partial(_describe_debug, ctx, identity, permissions, namespace))
+
+
+def _exempt_user_note(username: str) -> str:
+    return f"exemptions.usernames lists {username}: Pod Security admits the pods it creates or updates anywhere"
+
+
+def _exempt_controller_writes(ctx: SolverContext) -> list[tuple[list[ResourceRequest], str]]:
+    """The creates of the workload kinds whose pod-creating controller Pod Security exempts, with a note saying so."""
+    config = ctx.objects.pod_security
+    if config is None or not config.exempt_usernames:
+        return []
+    found = []
+    for request in POD_CREATORS[1:]:
+        kind = WORKLOAD_KINDS[(request.resource, request.api_group)]
+        exempt = [name for name in controller_usernames(kind) if config.exempts_user(name)]
+        if exempt:
+            found.append(([request], f"exemptions.usernames lists {exempt[0]}, which creates the pods of a {kind}: "
+                                     "Pod Security admits them anywhere"))
+    return found
 
 
 def _lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
@@ -102,14 +134,18 @@ def _pick(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
 
 
 def _describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
-                     namespace: str | None, candidate: str, requests: list[ResourceRequest]) -> tuple[Edge, Edge]:
+                     namespace: str | None, candidate: str, requests: list[ResourceRequest],
+                     exemption: str) -> tuple[Edge, Edge]:
     grants = grants_in(permissions, requests, namespace)
     request = proving_request(grants, requests, candidate)
     how = f"create a privileged pod with hostPID and a hostPath / volume in {candidate}"
     if request.verb != "create":
         how = (f"{request.verb} {request.resource} in {candidate}: a privileged pod template with hostPID and a "
                "hostPath / volume")
-    return _escape(identity, grants, request, _labels_ref(ctx, candidate), how)
+    elif request.resource != "pods":
+        how = (f"create {request.resource} in {candidate} with a privileged pod template (hostPID and a hostPath / "
+               "volume)")
+    return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how)
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
@@ -142,7 +178,9 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
     explain = sentence(identity, request, grants, "root on a node reads the token of every pod running there "
                        "(kubectl get ns --show-labels shows the Pod Security level)")
     return Edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "escape to the node", how, grants=grants,
-                objects=(_labels_ref(ctx, namespace),), explain=explain, primitive="node_escape")
+                objects=(_pod_security_ref(ctx, namespace, _exempt_user_note(identity.username) if
+                                           ctx.objects.exempts_user(identity.username) else ""),),
+                explain=explain, primitive="node_escape")
 
 
 def _escape(
@@ -156,13 +194,24 @@ def _escape(
                  objects=(enabler,), explain=explain, primitive="node_escape"))
 
 
-def _labels_ref(ctx: SolverContext, namespace: str) -> ObjectRef:
+def _pod_security_ref(ctx: SolverContext, namespace: str, exemption: str) -> ObjectRef:
+    """What lets a privileged pod into the namespace: a username exemption of the PodSecurity configuration
+    (`exemption` says which), an exempt namespace, or the namespace's level (its label, else the default)."""
+    config = ctx.objects.pod_security
+    if config is not None and exemption:
+        return ObjectRef(config.kind, PLUGIN_NAME, "", exemption)
+    if config is not None and config.exempts_namespace(namespace):
+        return ObjectRef(config.kind, PLUGIN_NAME, "", f"exemptions.namespaces lists {namespace}: Pod Security "
+                         "admits every pod there")
     level = ctx.objects.pod_security_enforce(namespace)
-    if level is None:
-        note = ("no pod-security.kubernetes.io/enforce label: the PodSecurity default applies, assumed privileged "
-                "(an AdmissionConfiguration may set a stricter default)")
-    else:
+    if level is not None:
         note = f"pod-security.kubernetes.io/enforce={level}"
+    elif config is not None:
+        note = (f"no pod-security.kubernetes.io/enforce label: the {config.kind}'s default "
+                f"enforce={config.default_enforce} applies")
+    else:
+        note = ("no pod-security.kubernetes.io/enforce label: the PodSecurity default applies, assumed privileged "
+                "(an AdmissionConfiguration may set a stricter default: import it to check)")
     return ObjectRef("Namespace", namespace, "", note)
 
 

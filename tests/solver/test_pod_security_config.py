@@ -1,0 +1,96 @@
+"""The API server's PodSecurity configuration: the default level of unlabelled namespaces, and exemptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rbacmap.importers.manifests import import_files
+from rbacmap.pod_security_config import (
+    PodSecurityConfig,
+    parse_admission_configuration,
+    parse_pod_security_configuration,
+)
+from rbacmap.solver import CLUSTER_ADMIN, EXEC, solve
+from rbacmap.store import Store
+from tests.solver.helpers import FIXTURES, actions, path_of, solve_fixture
+
+CONFIG = "review/pod-security-config.yaml"
+
+
+def test_the_configured_default_blocks_unlabelled_namespaces(tmp_path: Path) -> None:
+    store, result = solve_fixture(tmp_path, CONFIG)
+    [row] = store.query("SELECT * FROM pod_security_config")
+    assert PodSecurityConfig.from_row(row) == PodSecurityConfig(
+        "AdmissionConfiguration", "baseline", "latest", ("ci-bot", "system:serviceaccount:kube-system:job-controller"),
+        ("tools",), ("gvisor",))
+    # apps has no label: the default baseline rejects ann's privileged pod, and dee's Deployment's pods
+    # (created by the ReplicaSet controller, which is not exempt).
+    assert result.paths(subject="user:ann") == []
+    assert result.paths(subject="user:dee") == []
+    # A privileged debug container in apps is rejected too: exec there only.
+    assert [(p.target.kind, p.target.namespace) for p in result.paths(subject="user:eve")] == [(EXEC, "apps")]
+
+
+def test_an_exempt_namespace_admits_privileged_pods_whatever_its_label(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, CONFIG)
+    ben = path_of(result, "user:ben", CLUSTER_ADMIN)
+    assert actions(ben) == ["escape to the node", "holds cluster-admin"]
+    assert ben is not None
+    enabler = ben.steps[0].objects[0]
+    assert (enabler.kind, enabler.name) == ("AdmissionConfiguration", "PodSecurity")
+    assert enabler.note.startswith("exemptions.namespaces lists tools")
+    assert ben.steps[0].grants[0].binding.key.name == "tool-pods"
+
+
+def test_exempt_usernames_admit_their_own_pods_and_a_controller_s(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, CONFIG)
+    bot = path_of(result, "user:ci-bot", CLUSTER_ADMIN)
+    assert actions(bot) == ["escape to the node", "holds cluster-admin"]
+    assert bot is not None
+    assert bot.steps[0].objects[0].note.startswith("exemptions.usernames lists ci-bot")
+    # cal creates Jobs; the Job controller, whose username is exempt, creates their pods.
+    cal = path_of(result, "user:cal", CLUSTER_ADMIN)
+    assert cal is not None
+    assert "create jobs in apps" in cal.steps[0].detail
+    assert cal.steps[0].objects[0].note.startswith(
+        "exemptions.usernames lists system:serviceaccount:kube-system:job-controller, which creates the pods of a Job")
+
+
+def test_without_the_configuration_the_upstream_default_privileged_is_assumed(tmp_path: Path) -> None:
+    text = (FIXTURES / CONFIG).read_text()
+    without = tmp_path / "no-config.yaml"
+    without.write_text(text[text.index("---") + 4:])  # every document but the AdmissionConfiguration
+    store = Store(tmp_path / "solver.db")
+    imported = import_files(store, [str(FIXTURES / "cluster-admin.yaml"), str(without)], "test")
+    result = solve(store, imported.snapshot)
+    ann = path_of(result, "user:ann", CLUSTER_ADMIN)
+    assert ann is not None
+    assert "assumed privileged" in ann.steps[0].objects[0].note
+    assert path_of(result, "user:dee", CLUSTER_ADMIN) is not None
+
+
+def test_parsing_defaults_and_refusals() -> None:
+    assert parse_pod_security_configuration({}) == PodSecurityConfig()  # upstream defaults: privileged, latest
+    assert parse_admission_configuration({"plugins": [{"name": "EventRateLimit", "path": "x.yaml"}]}) is None
+    with pytest.raises(ValueError, match="separate file \\(/etc/k8s/psa.yaml\\): import that file"):
+        parse_admission_configuration({"plugins": [{"name": "PodSecurity", "path": "/etc/k8s/psa.yaml"}]})
+    with pytest.raises(ValueError, match="defaults.enforce 'strict' is not a Pod Security level"):
+        parse_pod_security_configuration({"defaults": {"enforce": "strict"}})
+    with pytest.raises(ValueError, match="exemptions.usernames must be a list of strings"):
+        parse_pod_security_configuration({"exemptions": {"usernames": "ci-bot"}})
+
+
+def test_a_bad_configuration_is_an_import_error_naming_its_document(tmp_path: Path) -> None:
+    bad = tmp_path / "admission.yaml"
+    bad.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n---\n"
+                   "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n"
+                   "defaults: {enforce: Baseline}\n")
+    store = Store(tmp_path / "solver.db")
+    imported = import_files(store, [str(bad)], "test")
+    [error] = imported.errors
+    assert error.document == 2 and error.line == 5
+    assert "defaults.enforce 'Baseline' is not a Pod Security level" in error.describe()
+    assert store.query("SELECT name FROM namespaces") == [{"name": "ok"}]
+    assert store.query("SELECT * FROM pod_security_config") == []
