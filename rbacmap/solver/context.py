@@ -331,6 +331,11 @@ class ClusterObjects:
             self._workload_kinds = {namespace: frozenset(kinds) for namespace, kinds in found.items()}
         return self._workload_kinds.get(namespace, frozenset())
 
+    def has_workload_templates(self) -> bool:
+        """Whether the snapshot holds any workload (not pod) at all."""
+        self.workload_kinds("")
+        return bool(self._workload_kinds)
+
     def first_pod_name_on(self, node: str, namespace: str) -> str:
         """The name of the first (by name) pod of `namespace` running on `node`."""
         assert self._store is not None  # nodes come from the store
@@ -437,6 +442,8 @@ class SolverContext:
     # The identities edge sources must look at in the current round (new ones since the last).
     frontier: list[Identity] = field(default_factory=list)
     _roles_by_namespace: dict[str, list[Role]] | None = field(default=None, repr=False)
+    # Answers primitives derive from the snapshot and share, by name (see `updatable_places`).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
     # (frontier, its identities with their permissions, each one's `class_key`, one identity's
     # permissions per class key), for the current round.
     # Class keys wanted -> (frontier, its pairs in those classes), see `frontier_permissions`.

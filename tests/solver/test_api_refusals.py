@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rbacmap.importers.manifests import import_files
 from rbacmap.solver import CLUSTER_ADMIN, solve
-from tests.solver.helpers import actions, path_of, solve_fixture
+from rbacmap.store import Store
+from tests.solver.helpers import FIXTURES, actions, path_of, solve_fixture
 
 FIXTURE = "review/immutable-jobs-group-impersonation.yaml"
 
@@ -50,6 +52,18 @@ def test_an_update_needs_an_object_to_update(tmp_path: Path) -> None:
     _, result = solve_fixture(tmp_path, "review/nothing-to-update.yaml")
     assert result.paths(subject="user:kim") == []  # no Deployment in 'empty'
     assert result.paths(subject="user:wes") == []  # no MutatingWebhookConfiguration at all
+
+
+def test_a_dump_without_any_workload_leaves_every_kind_possible(tmp_path: Path) -> None:
+    text = (FIXTURES / "review/nothing-to-update.yaml").read_text()
+    rbac_only = tmp_path / "rbac-only.yaml"
+    rbac_only.write_text(text[:text.index("---\napiVersion: apps/v1\nkind: DaemonSet")])
+    store = Store(tmp_path / "solver.db")
+    imported = import_files(store, [str(FIXTURES / "cluster-admin.yaml"), str(rbac_only)], "test")
+    result = solve(store, imported.snapshot)
+    # No workload at all in the dump: 'empty' may well run a Deployment kim can patch.
+    assert actions(path_of(result, "user:kim", CLUSTER_ADMIN))[0] == "patch deployments"
+    assert result.paths(subject="user:wes") == []  # webhooks: a cluster without any is common
 
 
 def test_kinds_a_live_import_could_not_list_are_unknown_not_absent(tmp_path: Path) -> None:

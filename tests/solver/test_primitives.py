@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rbacmap.solver import CLUSTER_ADMIN, EXEC, SECRETS, find_risks
+from rbacmap.solver.primitives.webhooks import CONDITION
 from rbacmap.solver.result import _cache_key
 from rbacmap.store import Snapshot, Store
 from tests.solver.helpers import actions, path_of, solve_fixture
@@ -138,7 +139,7 @@ def test_certificates_webhooks_and_aws_auth(tmp_path: Path) -> None:
     assert cy is not None and cy.steps[0].as_identity.name == "cluster-agent"
     assert result.paths(subject="user:cyd") == []
     wendy = path_of(result, "user:wendy", CLUSTER_ADMIN)
-    assert wendy is not None and wendy.conditions == ["needs a webhook endpoint the API server can reach"]
+    assert wendy is not None and wendy.conditions == [CONDITION]
     assert result.paths(subject="user:walt") == []
     abe = path_of(result, "user:abe", CLUSTER_ADMIN)
     assert actions(abe) == ["patch aws-auth", "member of system:masters"]

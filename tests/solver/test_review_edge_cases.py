@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rbacmap.model import SYSTEM_MASTERS
 from rbacmap.solver import CLUSTER_ADMIN, SECRETS
+from rbacmap.solver.primitives.webhooks import CONDITION
 from tests.solver.helpers import actions, path_of, solve_fixture
 
 EDGE_CASES = "review/edge-cases.yaml"
@@ -69,7 +70,7 @@ def test_aws_auth_edit_needs_the_config_map_and_webhook_patch_is_conditional(tmp
     assert result.paths(subject="user:awa") == []  # may patch configmaps in kube-system: no aws-auth there
     whp = path_of(result, "user:whp", CLUSTER_ADMIN)
     assert whp is not None and whp.steps[0].action == "patch mutatingwebhookconfigurations"
-    assert whp.conditions == ["needs a webhook endpoint the API server can reach"]
+    assert whp.conditions == [CONDITION]
 
 
 def test_client_certificate_never_carries_system_masters(tmp_path: Path) -> None:

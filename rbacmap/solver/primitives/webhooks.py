@@ -14,7 +14,8 @@ MUTATING = [
     ResourceRequest(verb, "mutatingwebhookconfigurations", api_group=ADMISSION)
     for verb in ("create", "update", "patch")
 ]
-CONDITION = "needs a webhook endpoint the API server can reach"
+CONDITION = ("needs a webhook endpoint the API server can reach, and a pod created after the change (the next pod "
+             "a controller starts, a rollout)")
 MUTATING_KIND = "Mutating"  # as stored (webhooks.kind)
 
 

@@ -40,13 +40,41 @@ def updatable_places(
     ctx: SolverContext, permissions: EffectivePermissions,
 ) -> list[tuple[str | None, list[ResourceRequest]]]:
     """Where the identity may update a workload that exists (an update of nothing is NotFound), with the
-    update requests of the kinds there; None: every namespace (each has one it may update)."""
+    update requests of the kinds there; None: every namespace (each has one it may update).
+
+    Asked by two primitives per identity: the answer is kept per permissions object (do not modify)."""
+    memo: dict[int, tuple[EffectivePermissions, list[tuple[str | None, list[ResourceRequest]]]]] = (
+        ctx.memo.setdefault("updatable_places", {}))
+    known = memo.get(id(permissions))
+    if known is not None and known[0] is permissions:
+        return known[1]
+    places = _updatable_places(ctx, permissions)
+    memo[id(permissions)] = (permissions, places)  # holding the object keeps its id from being reused
+    return places
+
+
+def unknown_workload_kinds(ctx: SolverContext) -> frozenset[str]:
+    """The updatable kinds the snapshot cannot tell absent, so taken to exist everywhere: kinds a live import
+    was forbidden to list, and every kind when the snapshot holds no workload at all (a dump of RBAC alone:
+    a real cluster runs some Deployment or DaemonSet, kube-system's at least)."""
+    found: frozenset[str] | None = ctx.memo.get("unknown_workload_kinds")
+    if found is None:
+        updatable = frozenset(UPDATABLE.values())
+        found = updatable if not ctx.objects.has_workload_templates() else (
+            frozenset(ctx.snapshot.incomplete_kinds) & updatable)
+        ctx.memo["unknown_workload_kinds"] = found
+    return found
+
+
+def _updatable_places(
+    ctx: SolverContext, permissions: EffectivePermissions,
+) -> list[tuple[str | None, list[ResourceRequest]]]:
     places: list[tuple[str | None, list[ResourceRequest]]] = []
-    # Kinds a live import was forbidden to list are unknown, not absent: taken to exist everywhere.
-    unlisted = frozenset(ctx.snapshot.incomplete_kinds) & frozenset(UPDATABLE.values())
+    unlisted = unknown_workload_kinds(ctx)
+    workload_kinds = ctx.objects.workload_kinds
 
     def kinds_in(namespace: str) -> frozenset[str]:
-        return ctx.objects.workload_kinds(namespace) | unlisted
+        return workload_kinds(namespace) | unlisted if unlisted else workload_kinds(namespace)
 
     for namespace in permissions.where_any(WORKLOAD_UPDATES):
         if namespace is not None:
