@@ -18,6 +18,7 @@ from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.solver.edges import (
     BOUND_GROUPS_POOL,
     GROUPS_POOL,
+    INVALIDATED_TOKEN_SECRETS_POOL,
     NAMESPACE_NODES_POOL,
     NODE_POD_SERVICE_ACCOUNTS_POOL,
     POD_SERVICE_ACCOUNTS_POOL,
@@ -113,6 +114,7 @@ class TokenSecret:
     namespace: str
     name: str
     service_account: str
+    invalid_since: str | None = None  # the kubernetes.io/legacy-token-invalid-since label, when set
 
 
 @dataclass
@@ -127,6 +129,8 @@ class ClusterObjects:
     # The ServiceAccounts workload pod templates run as, per namespace: all the primitives ask of them.
     template_service_accounts: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     token_secrets: dict[str, list[TokenSecret]] = field(default_factory=lambda: defaultdict(list))
+    # Token Secrets the legacy token cleaner labelled invalid: refused until the label is removed.
+    invalidated_token_secrets: dict[str, list[TokenSecret]] = field(default_factory=lambda: defaultdict(list))
     nodes: list[str] = field(default_factory=list)
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     csrs: list[dict[str, Any]] = field(default_factory=list)
@@ -167,15 +171,18 @@ class ClusterObjects:
             if automount is not None:
                 objects.service_account_automount[(namespace, name)] = bool(automount)
         objects._load_pods(cursor, snapshot_id)
-        for namespace, name, service_account in cursor.execute(
-            # A Secret the cleaner labelled invalid holds a token the API server refuses (1.29+).
-            "SELECT namespace, name, service_account FROM secrets WHERE snapshot_id = ? AND type = ?"
-            f" AND (NOT json_valid(labels) OR json_extract(labels, '$.\"{INVALID_TOKEN_LABEL}\"') IS NULL)"
-            " ORDER BY namespace, name",
+        for namespace, name, service_account, invalid_since in cursor.execute(
+            # A Secret the cleaner labelled invalid holds a token the API server refuses (1.29+) until
+            # someone removes the label.
+            "SELECT namespace, name, service_account, CASE WHEN json_valid(labels)"
+            f" THEN json_extract(labels, '$.\"{INVALID_TOKEN_LABEL}\"') END FROM secrets"
+            " WHERE snapshot_id = ? AND type = ? ORDER BY namespace, name",
             [snapshot_id, TOKEN_SECRET_TYPE],
         ):
             if service_account and objects.service_account_exists(namespace, service_account):
-                objects.token_secrets[namespace].append(TokenSecret(namespace, name, service_account))
+                secret = TokenSecret(namespace, name, service_account, invalid_since)
+                found = objects.token_secrets if invalid_since is None else objects.invalidated_token_secrets
+                found[namespace].append(secret)
         objects.nodes = [name for (name,) in cursor.execute("SELECT name FROM nodes WHERE snapshot_id = ?", sid)]
         for row in store.query("SELECT kind, name, webhooks FROM webhooks WHERE snapshot_id = ?", sid):
             objects.webhooks.append({**row, "webhooks": json.loads(row["webhooks"])})
@@ -229,7 +236,8 @@ class ClusterObjects:
         """Namespaces known from Namespace objects or from anything living in one (sorted; do not modify)."""
         if self._namespace_list is None:
             names = set(self.namespaces) | set(self.service_accounts) | set(self.pods)
-            self._namespace_list = sorted(names | set(self.template_service_accounts) | set(self.token_secrets))
+            names |= set(self.template_service_accounts) | set(self.token_secrets) | set(self.invalidated_token_secrets)
+            self._namespace_list = sorted(names)
         return self._namespace_list
 
     def pod_security_enforce(self, namespace: str) -> str | None:
@@ -528,7 +536,8 @@ class SolverContext:
         (the graph skips those that lead nowhere).
         """
         namespaces = self.objects.all_namespaces() if pool.namespace == "*" else [pool.namespace]
-        per_namespace = (SERVICE_ACCOUNTS_POOL, POD_SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL)
+        per_namespace = (SERVICE_ACCOUNTS_POOL, POD_SERVICE_ACCOUNTS_POOL, TOKEN_SECRETS_POOL,
+                         INVALIDATED_TOKEN_SECRETS_POOL)
         if pool.kind in per_namespace and pool.namespace == "*":
             for namespace in namespaces:
                 member = Pool.of(pool.kind, namespace)
@@ -564,9 +573,11 @@ class SolverContext:
             for node in self.objects.nodes_running_pods_of(pool.namespace):
                 node_pool = Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node)
                 yield lazy_edge(pool, node_pool, "", partial(_node_of_namespace, self.objects, pool, node_pool))
-        elif pool.kind == TOKEN_SECRETS_POOL:
+        elif pool.kind in (TOKEN_SECRETS_POOL, INVALIDATED_TOKEN_SECRETS_POOL):
             holders: set[str] = set()  # one edge per ServiceAccount, through its first Secret by name
-            for secret in self.objects.token_secrets.get(pool.namespace, ()):
+            secrets = (self.objects.token_secrets if pool.kind == TOKEN_SECRETS_POOL
+                       else self.objects.invalidated_token_secrets)
+            for secret in secrets.get(pool.namespace, ()):
                 if secret.service_account in holders:
                     continue
                 holders.add(secret.service_account)
@@ -616,6 +627,8 @@ def _node_of_namespace(objects: ClusterObjects, pool: Pool, node_pool: Pool) -> 
 
 def _token_secret_member(pool: Pool, sa: Identity, secret: TokenSecret) -> Edge:
     text = f"Secret {secret.namespace}/{secret.name} holds a token of {secret.service_account}"
+    if secret.invalid_since is not None:
+        text += f" (labelled {INVALID_TOKEN_LABEL}: removing the label re-enables it)"
     return Edge(pool, sa, "", text, objects=(token_secret_ref(secret),))
 
 
@@ -624,5 +637,9 @@ def _any_member(pool: Pool, identity: Identity) -> Edge:
 
 
 def token_secret_ref(secret: TokenSecret) -> ObjectRef:
+    if secret.invalid_since is not None:
+        return ObjectRef("Secret", secret.name, secret.namespace,
+                         f"type {TOKEN_SECRET_TYPE}, kubernetes.io/service-account.name: {secret.service_account}, "
+                         f"{INVALID_TOKEN_LABEL}: {secret.invalid_since}")
     return ObjectRef("Secret", secret.name, secret.namespace,
                      f"type {TOKEN_SECRET_TYPE}, kubernetes.io/service-account.name: {secret.service_account}")

@@ -68,6 +68,7 @@ POD_SERVICE_ACCOUNTS_POOL = "pod-service-accounts"
 NODE_POD_SERVICE_ACCOUNTS_POOL = "node-pod-service-accounts"  # Pool.namespace holds the node's name
 NAMESPACE_NODES_POOL = "namespace-nodes"  # the node pools of the nodes running pods of a namespace
 TOKEN_SECRETS_POOL = "token-secrets"
+INVALIDATED_TOKEN_SECRETS_POOL = "invalidated-token-secrets"  # labelled legacy-token-invalid-since
 USERS_POOL = "users"
 BOUND_GROUPS_POOL = "bound-groups"  # every group a binding names, but system:masters (client certificates)
 GROUPS_POOL = "groups"
@@ -78,6 +79,7 @@ POOL_TITLES = {
     NODE_POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any pod running on node",
     NAMESPACE_NODES_POOL: "the ServiceAccount of any pod on a node running pods of",
     TOKEN_SECRETS_POOL: "the ServiceAccount of any legacy token Secret",
+    INVALIDATED_TOKEN_SECRETS_POOL: "the ServiceAccount of any invalidated legacy token Secret",
     USERS_POOL: "any user",
     BOUND_GROUPS_POOL: "any group a binding names, but system:masters",
     GROUPS_POOL: "any group",

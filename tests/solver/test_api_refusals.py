@@ -39,12 +39,28 @@ def test_token_secrets_of_missing_service_accounts_or_marked_invalid_are_no_path
     assert vault is not None and [o.name for o in vault.steps[0].objects] == ["keeper-token"]
 
 
+def test_removing_the_invalid_since_label_re_enables_a_token(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, TOKENS)
+    ron = path_of(result, "user:ron", CLUSTER_ADMIN)
+    assert actions(ron) == ["re-enable a token Secret", "holds cluster-admin"]
+    assert ron is not None
+    step = ron.steps[0]
+    assert (step.as_identity.namespace, step.as_identity.name) == ("apps", "old-admin")
+    assert {g.binding.key.name for g in step.grants} == {"ron-patches-apps", "ron-lists-apps"}
+    [secret] = step.objects
+    assert secret.name == "old-admin-token"
+    assert secret.note.endswith("kubernetes.io/legacy-token-invalid-since: 2024-01-01")
+    assert "patch secrets in apps to remove the label" in step.detail
+    # Patching without reading: the re-enabled token stays out of reach.
+    assert result.paths(subject="user:pam") == []
+
+
 def test_a_service_account_only_a_template_names_does_not_exist(tmp_path: Path) -> None:
     _, result = solve_fixture(tmp_path, TOKENS)
     # web has ServiceAccount objects, and ghost is not one: no token request, no pod as ghost.
     assert path_of(result, "user:tara", CLUSTER_ADMIN) is None
-    reached = {(s.as_identity.namespace, s.as_identity.name) for p in result.paths() if p.subject.kind == "User"
-               for s in p.steps}
+    reached = {(s.as_identity.namespace, s.as_identity.name) for p in result.paths()
+               if p.subject.kind == "User" and p.subject.name != "ron" for s in p.steps}  # ron: see above
     assert ("web", "ghost") not in reached and ("apps", "old-admin") not in reached
 
 
