@@ -12,6 +12,7 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, EXEC, SECRETS, Target
 
 MAX_ROUNDS = 6
+MAX_CHAIN_PASSES = 3  # graph sources again while they add edges: a chain may open the way to another
 LATE_POOLS = (USERS_POOL, GROUPS_POOL)  # their members are every known identity: expand last
 
 
@@ -34,6 +35,7 @@ class EscalationGraph:
     _linked: set[int] = field(default_factory=set, compare=False, repr=False)
     # edge id -> what it costs beyond 1: a ChainedEdge stands for that many more steps.
     extra_cost: dict[int, int] = field(default_factory=dict)
+    _chained: set[int] = field(default_factory=set, compare=False, repr=False)  # as _linked, chained edges
 
     def node_id(self, node: Node) -> int:
         found = self._by_object.get(id(node))
@@ -88,16 +90,22 @@ class EscalationGraph:
             targets.append(target)
             free.append(is_free)
 
-    def add_chained(self, edges: Iterable[ChainedEdge]) -> None:
-        """Add chained edges, each charged its whole length in steps.
+    def add_chained(self, edges: Iterable[ChainedEdge]) -> int:
+        """Add chained edges, each charged its whole length in steps; return how many were added.
 
-        One parallel to a plain edge already added is dropped (that one costs 1). A chained edge
-        is not recorded against later edges, so a plain one added afterwards still gets in.
+        One parallel to a plain edge already added is dropped (that one costs 1), and so is one
+        parallel to a chained edge added before (a later pass finds the same chains again, or
+        longer ones). A chained edge is not recorded against later plain edges, so a plain one
+        added afterwards still gets in.
         """
+        added = 0
         for edge in edges:
             source, target = self.node_id(edge.source), self.node_id(edge.target)
-            if source == target or (source << 32 | target) in self._linked:
+            pair = source << 32 | target
+            if source == target or pair in self._linked or pair in self._chained:
                 continue
+            self._chained.add(pair)
+            added += 1
             edge_id = len(self.edges)
             self.into[target].append(edge_id)
             self.edges.append(edge)
@@ -106,6 +114,7 @@ class EscalationGraph:
             self.free.append(False)
             if edge.cost > 1:
                 self.extra_cost[edge_id] = edge.cost - 1
+        return added
 
     @classmethod
     def build(cls, ctx: SolverContext) -> EscalationGraph:
@@ -120,10 +129,13 @@ class EscalationGraph:
         seen: set[tuple[str, str, str]] = set()
         settled: set[int] = set()  # identities whose edge sources have run: their outgoing edges are all known
         graph._run_rounds(ctx, seen, settled)
-        if GRAPH_EDGE_SOURCES:
-            for graph_source in GRAPH_EDGE_SOURCES:
-                graph.add_chained(graph_source(ctx, graph))
+        for _ in range(MAX_CHAIN_PASSES if GRAPH_EDGE_SOURCES else 0):
+            # Again while a pass adds chains: the next may follow them (a second rewrite that only a
+            # first one makes reachable).
+            added = sum(graph.add_chained(graph_source(ctx, graph)) for graph_source in GRAPH_EDGE_SOURCES)
             graph._run_rounds(ctx, seen, settled)
+            if not added:
+                break
         return graph
 
     def _run_rounds(self, ctx: SolverContext, seen: set[tuple[str, str, str]], settled: set[int]) -> None:

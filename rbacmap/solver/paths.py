@@ -121,6 +121,10 @@ def chained_steps(edge: ChainedEdge, current: Identity) -> tuple[Step, ...]:
     steps = [Step(action, current, grants, objects, detail, (text,) if text else (), condition, edge.primitive)]
     pending: list[Edge] = []
     for hop in edge.via:  # one step per action, as in a path: hops into pools join the next one
+        if isinstance(hop, ChainedEdge):  # a chain found by an earlier pass: its own steps
+            steps.extend(chained_steps(hop, current))
+            current = steps[-1].as_identity
+            continue
         pending.append(hop)
         if not isinstance(hop.target, Pool):
             steps.append(step_of(pending, current))

@@ -74,3 +74,28 @@ def test_a_plain_edge_added_after_a_parallel_chained_edge_is_kept() -> None:
     assert [edge.action for edge in graph.edges] == ["rewrite", "holds cluster-admin"]
     first_edges = graph.reverse_search(CLUSTER_ADMIN_TARGET, set())
     assert graph.edges[first_edges[graph.index[attacker]]].action == "holds cluster-admin"
+
+
+SECOND_REWRITE = "review/second-rewrite.yaml"
+
+
+def test_a_second_rewrite_only_the_first_makes_reachable(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, SECOND_REWRITE)
+    xavier = path_of(result, "user:xavier", CLUSTER_ADMIN)
+    # Rewrite r2 (bound to y2); reach y2 by rewriting r1 (bound to y1), becoming y1 and starting a pod as y2.
+    assert actions(xavier) == ["escalate ClusterRole r2", "escalate Role n1/r1", "impersonate a ServiceAccount",
+                               "holds the rewritten role", "create pods", "holds the rewritten role"]
+    assert xavier is not None
+    assert [s.as_identity.name for s in xavier.steps][4:] == ["y2", "y2"]
+    assert [o.name for o in xavier.steps[0].objects] == ["b2"] and [o.name for o in xavier.steps[1].objects] == ["b1"]
+    # yara may rewrite r2 and become y1, but y1's power (r1, not hers to rewrite) never reaches y2.
+    assert result.paths(subject="user:yara") == []
+
+
+def test_graph_sources_stop_once_a_pass_adds_no_chain(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, SECOND_REWRITE)
+    chained = [edge for edge in result.graph.edges if isinstance(edge, ChainedEdge)]
+    # One chain per (attacker, goal): the second pass finds the first chain again, and it is not added twice.
+    pairs = [(edge.source, edge.target) for edge in chained]
+    assert len(pairs) == len(set(pairs))
+    assert any(isinstance(hop, ChainedEdge) for edge in chained for hop in edge.via)

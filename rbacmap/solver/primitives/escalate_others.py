@@ -15,8 +15,9 @@ rewrite of the same role, bound to it elsewhere: valid, if a step longer than ne
 Skipped, because they gain nothing: attackers that already hold everything cluster-wide, bindings
 in a namespace where the attacker or Y already holds everything, and bindings that apply to the
 attacker itself (`escalate` reports those). The search from X stops at the distance where X
-reaches cluster-admin anyway. Not covered: a second rewrite that only a first one makes
-reachable (the source runs once).
+reaches cluster-admin anyway. The graph runs this source again while it adds chains
+(`MAX_CHAIN_PASSES`): a second rewrite that only a first one makes reachable follows the first
+chain, which then appears in the second one's path.
 """
 
 from __future__ import annotations
@@ -120,8 +121,15 @@ def _chains(ctx: SolverContext, graph: EscalationGraph, outgoing: dict[int, list
     done: set[tuple[RoleKey, str]] = set()  # (role, scope) already chained
     reached: Reached = {attacker: (0, None, None)}
     queue: deque[Node] = deque([attacker])
+    # Nodes reached over a chain of an earlier pass (it costs its whole length), by distance: they join
+    # the queue's front once its nodes are that far, as in `EscalationGraph.reverse_search`.
+    later: dict[int, list[Node]] = {}
     admin_at: int | None = None
-    while queue:
+    while queue or later:
+        if later:
+            nearest = min(later)
+            if not queue or reached[queue[0]][0] >= nearest:
+                queue.extendleft(reversed(later.pop(nearest)))
         node = queue.popleft()
         here = reached[node][0]
         if admin_at is not None and here + 2 >= admin_at:
@@ -131,34 +139,38 @@ def _chains(ctx: SolverContext, graph: EscalationGraph, outgoing: dict[int, list
         if isinstance(node, Identity) and node is not attacker:
             yield from _rewrites_for(ctx, attacker, permissions, node, own, rewritable, done,
                                      partial(_path_to, reached, node), here)
-        for edge, free in _edges_from(ctx, graph, outgoing, members, node):
+        for edge, steps in _edges_from(ctx, graph, outgoing, members, node):
             target = edge.target
-            cost = here + (0 if free else 1)
+            cost = here + steps
             if target in reached and reached[target][0] <= cost:
                 continue
             reached[target] = (cost, edge, node)
             if target == CLUSTER_ADMIN_TARGET and (admin_at is None or cost < admin_at):
                 admin_at = cost
-            if free:
+            if steps == 0:
                 queue.appendleft(target)
-            else:
+            elif steps == 1:
                 queue.append(target)
+            else:
+                later.setdefault(cost, []).append(target)
 
 
 def _edges_from(ctx: SolverContext, graph: EscalationGraph, outgoing: dict[int, list[int]],
-                members: dict[Pool, list[Edge]], node: Node) -> Iterator[tuple[Edge, bool]]:
+                members: dict[Pool, list[Edge]], node: Node) -> Iterator[tuple[Edge, int]]:
+    """The edges out of a node, each with its cost in steps (a pool's members: 0; a chain: its length)."""
     if isinstance(node, Pool):
         found = members.get(node)
         if found is None:
             found = members[node] = list(ctx.pool_members(node))
         for edge in found:
-            yield edge, True
+            yield edge, 0
         return
     node_id = graph.index.get(node)
     if node_id is None:
         return
+    extra_cost = graph.extra_cost
     for edge_id in outgoing.get(node_id, ()):
-        yield graph.edges[edge_id], False
+        yield graph.edges[edge_id], 1 + extra_cost.get(edge_id, 0)
 
 
 def _path_to(reached: Reached, node: Node) -> tuple[Edge, ...]:
