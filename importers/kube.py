@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kubernetes.client import ApiClient
 
-from rbacmap.importers.kube_dump import write_dump
+from rbacmap.importers.kube_dump import write_dump, write_pod_security
 from rbacmap.importers.kube_fetch import (
     FAILED,
     FORBIDDEN,
@@ -30,6 +30,7 @@ from rbacmap.importers.kube_fetch import (
 )
 from rbacmap.importers.kube_kinds import KINDS, ResourceKind
 from rbacmap.importers.manifests import load_into
+from rbacmap.pod_security_config import CONFIGURATION_KINDS, PodSecurityConfig
 from rbacmap.snapshot_builder import SnapshotBuilder
 from rbacmap.store import ImportError_, Snapshot, Store
 
@@ -81,8 +82,9 @@ def import_kube(
 ) -> KubeImportResult:
     """Fetch every known kind through `api_client` and load it as a new snapshot of `cluster`.
 
-    `extra_files` are manifest files whose objects join the snapshot: what the API does not serve,
-    such as the API server's AdmissionConfiguration (its PodSecurity defaults and exemptions)."""
+    `extra_files` hold what the API does not serve: the API server's admission configuration (an
+    AdmissionConfiguration or a PodSecurityConfiguration: Pod Security defaults and exemptions); any other
+    object in them is an import error. A dump gets the configuration too."""
     options = options or FetchOptions()
     fetcher = KubeFetcher(api_client, page_size=options.page_size, retry=options.retry, on_progress=on_progress)
     server = fetcher.server_info()
@@ -103,8 +105,10 @@ def import_kube(
             for item in result.items:
                 builder.add(item, f"{source} {result.resource.list_path}")
         for path in extra_files:
-            load_into(builder, path)
+            load_into(builder, path, only_kinds=CONFIGURATION_KINDS)
         builder.finish()
+        if dump_dir is not None and builder.pod_security is not None:
+            write_pod_security(dump_dir, PodSecurityConfig.from_row(builder.pod_security))
         snapshot_id = writer.snapshot_id
         errors = list(writer.errors)
     reports = [KindReport(f.resource.kind, f.status, len(f.items), f.message, f.restarts) for f in fetched]

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rbacmap.importers.kube_fetch import OK, FetchedKind, ServerInfo
+from rbacmap.pod_security_config import PodSecurityConfig
 
 INFO_FILE = "dump-info.txt"
+POD_SECURITY_FILE = "podsecurityconfiguration.json"
 
 
 def write_dump(directory: str | Path, fetched: Sequence[FetchedKind], server: ServerInfo) -> list[Path]:
@@ -32,6 +34,14 @@ def write_dump(directory: str | Path, fetched: Sequence[FetchedKind], server: Se
     lines += [f"{r.resource.kind}: {r.status}" + (f" ({r.message})" if r.message else "") for r in fetched]
     _write_private(root / INFO_FILE, "\n".join(lines) + "\n")
     return written
+
+
+def write_pod_security(directory: str | Path, config: PodSecurityConfig) -> Path:
+    """The API server's PodSecurity configuration the import was given, beside the Lists (`import files` reads
+    it back): the API does not serve it, so a dump would lose it."""
+    path = Path(directory) / POD_SECURITY_FILE
+    _write_private(path, json.dumps(config.to_document(), indent=2) + "\n")
+    return path
 
 
 def _write_private(path: Path, text: str) -> None:

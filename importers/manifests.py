@@ -12,8 +12,9 @@ import gzip
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +22,7 @@ import yaml
 
 from rbacmap.importers.sources import expand_paths as expand_source_paths
 from rbacmap.normalize import iter_objects
+from rbacmap.pod_security_config import ADMISSION_CONFIGURATION, inline_plugin_file
 from rbacmap.snapshot_builder import SnapshotBuilder
 from rbacmap.store import ImportError_, Snapshot, Store
 
@@ -198,8 +200,12 @@ class _DocumentError(Exception):
         super().__init__(error.describe())
 
 
-def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | None = None) -> None:
-    """Read one source and add all its objects to the builder, recording errors."""
+def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | None = None,
+              only_kinds: Collection[str] | None = None) -> None:
+    """Read one source and add all its objects to the builder, recording errors.
+
+    With `only_kinds`, an object of another kind is an error, not imported (a file meant to hold one
+    thing, such as `import kube --admission-config`, must not slip RBAC into a live snapshot)."""
     name = "<stdin>" if source == "-" else str(source)
     writer = builder.writer
     try:
@@ -226,7 +232,35 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
         if parsed is None:
             continue
         # The builder records a bad object (or list item) as an error and goes on.
-        builder.add_all(iter_objects(parsed), name, document.index, document.line)
+        objects: Iterable[Any] = iter_objects(parsed)
+        if isinstance(parsed, dict) and parsed.get("kind") == ADMISSION_CONFIGURATION:
+            base = Path(name).parent if source != "-" else Path.cwd()
+            objects = [inline_plugin_file(parsed, partial(_read_plugin_file, base))]
+        if only_kinds is not None:
+            objects = _only(objects, only_kinds, builder, name, document)
+        builder.add_all(objects, name, document.index, document.line)
+
+
+def _only(objects: Iterable[Any], kinds: Collection[str], builder: SnapshotBuilder, name: str,
+          document: Document) -> list[Any]:
+    kept = []
+    for obj in objects:
+        kind = obj.get("kind") if isinstance(obj, dict) else None
+        if kind in kinds:
+            kept.append(obj)
+        else:
+            builder.writer.error(ImportError_(name, f"not read from this file: only {' and '.join(kinds)} is",
+                                              document.index, document.line, str(kind or "") or None))
+    return kept
+
+
+def _read_plugin_file(base: Path, path: str) -> Any:
+    """An admission plugin's configuration file, its path relative to the AdmissionConfiguration's directory."""
+    text = (base / path).read_text(encoding="utf-8")
+    try:
+        return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a safe loader (CSafeLoader or SafeLoader)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def import_files(

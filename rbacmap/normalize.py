@@ -30,6 +30,7 @@ from rbacmap.pod_security_config import (
     ADMISSION_CONFIGURATION,
     PLUGIN_NAME,
     POD_SECURITY_CONFIGURATION,
+    POD_SECURITY_TABLE,
     parse_admission_configuration,
     parse_pod_security_configuration,
 )
@@ -478,7 +479,7 @@ def normalize_admission_configuration(obj: Mapping[str, Any], default_namespace:
         raise InvalidObject(str(exc)) from None
     if config is None:
         return NormalizedObject(ADMISSION_CONFIGURATION, PLUGIN_NAME, "", [], skipped=True)
-    return NormalizedObject(ADMISSION_CONFIGURATION, PLUGIN_NAME, "", [("pod_security_config", config.to_row())])
+    return NormalizedObject(ADMISSION_CONFIGURATION, PLUGIN_NAME, "", [(POD_SECURITY_TABLE, config.to_row())])
 
 
 def normalize_pod_security_configuration(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
@@ -486,7 +487,7 @@ def normalize_pod_security_configuration(obj: Mapping[str, Any], default_namespa
         config = parse_pod_security_configuration(obj)
     except ValueError as exc:
         raise InvalidObject(str(exc)) from None
-    return NormalizedObject(POD_SECURITY_CONFIGURATION, PLUGIN_NAME, "", [("pod_security_config", config.to_row())])
+    return NormalizedObject(POD_SECURITY_CONFIGURATION, PLUGIN_NAME, "", [(POD_SECURITY_TABLE, config.to_row())])
 
 
 Normalizer = Callable[[Mapping[str, Any], str], NormalizedObject]

@@ -19,7 +19,7 @@ and no exemptions (EKS, GKE and AKS run with these).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,9 @@ LEVELS = ("privileged", "baseline", "restricted")
 DEFAULT_LEVEL = "privileged"
 ADMISSION_CONFIGURATION = "AdmissionConfiguration"
 POD_SECURITY_CONFIGURATION = "PodSecurityConfiguration"
+CONFIGURATION_KINDS = (ADMISSION_CONFIGURATION, POD_SECURITY_CONFIGURATION)
 PLUGIN_NAME = "PodSecurity"
+POD_SECURITY_TABLE = "pod_security_config"
 
 # The controllers that create the pods of each workload kind, as the usernames PodSecurity sees:
 # kube-controller-manager with --use-service-account-credentials (kubeadm and most distributions),
@@ -81,11 +83,22 @@ class PodSecurityConfig:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> PodSecurityConfig:
+        """From a `pod_security_config` row: as stored (lists as JSON text) or as `to_row` made it."""
         return cls(
             str(row["kind"]), str(row["default_enforce"]), str(row["default_enforce_version"]),
-            tuple(json.loads(row["exempt_usernames"])), tuple(json.loads(row["exempt_namespaces"])),
-            tuple(json.loads(row["exempt_runtime_classes"])),
+            _names_of(row["exempt_usernames"]), _names_of(row["exempt_namespaces"]),
+            _names_of(row["exempt_runtime_classes"]),
         )
+
+    def to_document(self) -> dict[str, Any]:
+        """As a PodSecurityConfiguration document (`import files` reads it back to the same configuration)."""
+        return {
+            "apiVersion": "pod-security.admission.config.k8s.io/v1",
+            "kind": POD_SECURITY_CONFIGURATION,
+            "defaults": {"enforce": self.default_enforce, "enforce-version": self.default_enforce_version},
+            "exemptions": {"usernames": list(self.exempt_usernames), "namespaces": list(self.exempt_namespaces),
+                           "runtimeClasses": list(self.exempt_runtime_classes)},
+        }
 
     def exempts_user(self, username: str) -> bool:
         return bool(username) and username in self.exempt_usernames
@@ -108,12 +121,34 @@ def parse_admission_configuration(obj: Mapping[str, Any]) -> PodSecurityConfig |
         configuration = plugin.get("configuration")
         if configuration is None:
             where = plugin.get("path")
-            raise ValueError(f"the PodSecurity plugin's configuration is in a separate file ({where}): "
-                             "import that file (a PodSecurityConfiguration) instead")
+            raise ValueError(f"the PodSecurity plugin's configuration file {where} cannot be read: import that "
+                             "file (a PodSecurityConfiguration) too")
         if not isinstance(configuration, dict):
             raise ValueError("the PodSecurity plugin's configuration must be a mapping")
         return parse_pod_security_configuration(configuration, ADMISSION_CONFIGURATION)
     return None
+
+
+def inline_plugin_file(obj: Mapping[str, Any], read: Callable[[str], Any]) -> Mapping[str, Any]:
+    """An AdmissionConfiguration whose PodSecurity plugin names its configuration's file (`path`), with that
+    file's content put inline, as the API server reads it. `read(path)` gives the parsed file (the caller
+    resolves a relative path against the AdmissionConfiguration's directory, as the API server does); when it
+    raises OSError or ValueError the object comes back as it was, and the normalizer reports the path."""
+    plugins = obj.get("plugins")
+    if not isinstance(plugins, list):
+        return obj
+    inlined = []
+    changed = False
+    for plugin in plugins:
+        if (isinstance(plugin, dict) and plugin.get("name") == PLUGIN_NAME and plugin.get("configuration") is None
+                and isinstance(plugin.get("path"), str) and plugin["path"]):
+            try:
+                plugin = {**plugin, "configuration": read(plugin["path"])}
+                changed = True
+            except (OSError, ValueError):
+                pass
+        inlined.append(plugin)
+    return {**obj, "plugins": inlined} if changed else obj
 
 
 def parse_pod_security_configuration(obj: Mapping[str, Any], kind: str = POD_SECURITY_CONFIGURATION,
@@ -128,6 +163,10 @@ def parse_pod_security_configuration(obj: Mapping[str, Any], kind: str = POD_SEC
         kind, str(enforce), str(defaults.get("enforce-version") or "latest"),
         _names(exemptions, "usernames"), _names(exemptions, "namespaces"), _names(exemptions, "runtimeClasses"),
     )
+
+
+def _names_of(cell: str | list[str]) -> tuple[str, ...]:
+    return tuple(json.loads(cell) if isinstance(cell, str) else cell)
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from rbacmap.aggregation import SelectorError, aggregate_cluster_roles
 from rbacmap.model import CLUSTER_ROLE, Binding, Role, RoleKey
 from rbacmap.normalize import WORKLOAD_KINDS, InvalidObject, Row, normalize, object_identity, role_rule_rows
+from rbacmap.pod_security_config import PLUGIN_NAME, POD_SECURITY_TABLE
 from rbacmap.store import ImportError_, SnapshotWriter, sqlite_values
 from rbacmap.workload_rows import WORKLOAD_COLUMNS, workload_values
 
@@ -26,6 +27,8 @@ class SnapshotBuilder:
     bindings: list[tuple[Binding, list[tuple[str, Row]]]] = field(default_factory=list)
     # Rows waiting for the next batch insert, per table: the columns and the rows' values.
     _pending: dict[str, tuple[Sequence[str], list[Sequence[Any]]]] = field(default_factory=dict)
+    # The PodSecurity configuration kept (an API server reads one), and where it came from.
+    _pod_security: tuple[Row, str] | None = None
 
     def add(
         self,
@@ -88,9 +91,30 @@ class SnapshotBuilder:
             self.bindings.append((normalized.binding, normalized.rows))
         else:
             for table, row in normalized.rows:
+                if table == POD_SECURITY_TABLE and not self._first_pod_security(row, source, document, line):
+                    return False
                 columns = WORKLOAD_COLUMNS if table == "workloads" else self._columns(table, row)
                 self._queue(table, columns, sqlite_values(row, columns))
         return True
+
+    @property
+    def pod_security(self) -> Row | None:
+        """The PodSecurity configuration row kept, if any."""
+        return self._pod_security[0] if self._pod_security is not None else None
+
+    def _first_pod_security(self, row: Row, source: str, document: int | None, line: int | None) -> bool:
+        """Whether to keep this PodSecurity configuration: the first one, or the same one again (the
+        AdmissionConfiguration and the file its plugin names, say); a different second one is an error."""
+        where = source + (f" document {document}" if document is not None else "")
+        if self._pod_security is None:
+            self._pod_security = (row, where)
+            return True
+        kept, kept_where = self._pod_security
+        if {**row, "kind": ""} != {**kept, "kind": ""}:
+            self.writer.error(ImportError_(source, f"a second, different PodSecurity configuration: the one from "
+                                           f"{kept_where} is kept (an API server reads one)", document, line,
+                                           row["kind"], PLUGIN_NAME))
+        return False
 
     def _columns(self, table: str, row: Row) -> Sequence[str]:
         """The columns of a table's pending rows: the first row's keys (later rows may lack some)."""

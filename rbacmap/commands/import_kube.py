@@ -59,9 +59,11 @@ class ProgressPrinter:
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0),
               help="Retries of a request after a timeout, 429 or 5xx (exponential backoff, or the server's "
                    "Retry-After up to 30 s).")
-@click.option("--admission-config", "admission_configs", multiple=True, type=click.Path(dir_okay=False),
-              help="The API server's admission configuration file (AdmissionConfiguration or PodSecurityConfiguration):"
-                   " Pod Security defaults and exemptions, which the API does not serve. Repeatable.")
+@click.option("--admission-config", "admission_configs", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="The API server's admission configuration file (AdmissionConfiguration, or the "
+                   "PodSecurityConfiguration its PodSecurity plugin names): Pod Security defaults and exemptions, "
+                   "which the API does not serve. One cluster's: not with --all-contexts.")
 def kube_command(
     db_path: str, kubeconfig: str | None, context: str | None, all_contexts: bool, cluster: str | None,
     dump_dir: str | None, page_size: int, concurrency: int, timeout: float, retries: int,
@@ -73,6 +75,8 @@ def kube_command(
     still fails after retries (timeouts, 5xx) fails that cluster's import: nothing is
     imported and its previous snapshot stays the latest. Exit 1 if any cluster failed.
     """
+    if all_contexts and admission_configs:
+        raise click.UsageError("--admission-config is one API server's file; import each context on its own")
     if all_contexts and (context or cluster):
         raise click.UsageError("--all-contexts imports each context under its own cluster name; "
                                "drop --context/--cluster")

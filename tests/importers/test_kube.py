@@ -365,14 +365,37 @@ def test_cli_adds_the_admission_configuration_the_api_does_not_serve(
     config.write_text("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"
                       "- name: PodSecurity\n  configuration:\n    defaults: {enforce: restricted}\n"
                       "    exemptions: {namespaces: [kube-system]}\n")
-    db = str(tmp_path / "rbacmap.db")
+    sneaky = tmp_path / "sneaky.yaml"
+    sneaky.write_text("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: evil}\n"
+                      "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
+                      "subjects: [{kind: User, name: mallory}]\n")
+    db, dump = str(tmp_path / "rbacmap.db"), tmp_path / "dump"
 
     answer = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig),
-                                      "--admission-config", str(config)])
+                                      "--admission-config", str(config), "--admission-config", str(sneaky),
+                                      "--save-dump", str(dump)])
 
     assert answer.exit_code == 0, answer.output
+    assert f"error: {sneaky} document 1 (line 1): ClusterRoleBinding not read from this file" in answer.stderr
     with Store(db) as store:
         [row] = store.query("SELECT kind, default_enforce, exempt_namespaces FROM pod_security_config")
         assert row == {"kind": "AdmissionConfiguration", "default_enforce": "restricted",
                        "exempt_namespaces": '["kube-system"]'}
         assert store.query("SELECT count(*) AS n FROM roles")[0]["n"] > 0  # the live objects are there too
+        assert store.query("SELECT name FROM bindings WHERE name = 'evil'") == []
+        # The dump carries the configuration, so a re-import of it has it too.
+        again = import_files(store, [str(dump)], "from-dump")
+        [row] = store.query("SELECT default_enforce, exempt_namespaces FROM pod_security_config WHERE snapshot_id = ?",
+                            [again.snapshot.id])
+        assert row == {"default_enforce": "restricted", "exempt_namespaces": '["kube-system"]'}
+
+
+def test_cli_admission_config_must_exist_and_fits_one_cluster(kubeconfig: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "rbacmap.db")
+    missing = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig),
+                                       "--admission-config", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    (tmp_path / "a.yaml").write_text("kind: PodSecurityConfiguration\n")
+    every = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig),
+                                     "--all-contexts", "--admission-config", str(tmp_path / "a.yaml")])
+    assert every.exit_code == 2 and "one API server's file" in every.output

@@ -27,7 +27,12 @@ from functools import partial
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import ResourceRequest
-from rbacmap.pod_security_config import PLUGIN_NAME, controller_usernames
+from rbacmap.pod_security_config import (
+    CONTROLLER_MANAGER,
+    PLUGIN_NAME,
+    POD_CREATING_CONTROLLERS,
+    controller_usernames,
+)
 from rbacmap.solver.context import PodFacts, SolverContext
 from rbacmap.solver.edges import (
     NAMESPACE_NODES_POOL,
@@ -54,6 +59,7 @@ ASKED = [*POD_WRITES, *EXEC_REQUESTS, *EPHEMERAL]
 POD_CREATE = POD_CREATORS[0]
 # (resource, API group) -> the workload kind whose controller creates the pods.
 WORKLOAD_KINDS = {**UPDATABLE, ("jobs", "batch"): "Job"}
+_ALONE = {request: [request] for request in POD_WRITES}  # one shared list per request (lookups memoize by list)
 
 
 def node_escape(ctx: SolverContext) -> Iterator[Edge]:
@@ -61,7 +67,7 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     all_namespaces = objects.all_namespaces()
     open_namespaces = [ns for ns in all_namespaces if objects.admits_privileged_pods(ns)]
     is_open = set(open_namespaces)
-    exempt_controller_writes = _exempt_controller_writes(ctx)
+    exempt_kinds = _exempt_workload_kinds(ctx)
     for identity, permissions in ctx.frontier_permissions(ASKED):
         # Where a pod of its choosing can be made: created, or a workload that exists updated.
         writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
@@ -77,15 +83,9 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
         # Pod Security exemptions admit a privileged pod whatever the namespace's level: pods the identity
         # creates itself when its username is exempt, a workload's pods when its controller's is.
         if all_namespaces:
-            exempt = []
-            if objects.exempts_user(identity.username):
-                exempt.append(([POD_CREATE], _exempt_user_note(identity.username)))
-            exempt += exempt_controller_writes
-            for requests, note in exempt:
-                for namespace in permissions.where_any(requests):
-                    candidate = namespace or all_namespaces[0]
-                    yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
-                                                            candidate, requests, note))
+            for namespace, request, note in _exempt_writes(ctx, identity, permissions, exempt_kinds):
+                yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
+                                                        namespace or all_namespaces[0], _ALONE[request], note))
         exec_places = permissions.where_any(EXEC_REQUESTS)
         for namespace in exec_places:
             # Root on the node of an existing pod reads the tokens of the pods on that node only.
@@ -108,19 +108,44 @@ def _exempt_user_note(username: str) -> str:
     return f"exemptions.usernames lists {username}: Pod Security admits the pods it creates or updates anywhere"
 
 
-def _exempt_controller_writes(ctx: SolverContext) -> list[tuple[list[ResourceRequest], str]]:
-    """The creates of the workload kinds whose pod-creating controller Pod Security exempts, with a note saying so."""
+def _exempt_workload_kinds(ctx: SolverContext) -> dict[str, str]:
+    """Workload kind -> a note naming the exempt username of the controller that creates its pods."""
     config = ctx.objects.pod_security
     if config is None or not config.exempt_usernames:
-        return []
-    found = []
-    for request in POD_CREATORS[1:]:
-        kind = WORKLOAD_KINDS[(request.resource, request.api_group)]
+        return {}
+    found = {}
+    for kind in POD_CREATING_CONTROLLERS:
         exempt = [name for name in controller_usernames(kind) if config.exempts_user(name)]
         if exempt:
-            found.append(([request], f"exemptions.usernames lists {exempt[0]}, which creates the pods of a {kind}: "
-                                     "Pod Security admits them anywhere"))
+            note = f"exemptions.usernames lists {exempt[0]}, which creates the pods of a {kind}"
+            if exempt[0] == CONTROLLER_MANAGER:  # with per-controller credentials, not this user, creates them
+                note += " when kube-controller-manager runs without --use-service-account-credentials"
+            found[kind] = note + ": Pod Security admits them anywhere"
     return found
+
+
+def _exempt_writes(
+    ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, exempt_kinds: dict[str, str],
+) -> Iterator[tuple[str | None, ResourceRequest, str]]:
+    """Where Pod Security lets the identity's privileged pod in whatever the level, by an exemption: (place, the
+    write, a note naming the exemption). Its own pods when its username is exempt; a workload created, or one
+    that exists updated, when the controller that creates the workload's pods is exempt (Pod Security judges
+    the pods, not the workload)."""
+    if ctx.objects.exempts_user(identity.username):
+        for namespace in permissions.where(POD_CREATE):
+            yield namespace, POD_CREATE, _exempt_user_note(identity.username)
+    if not exempt_kinds:
+        return
+    for request in POD_CREATORS[1:]:
+        note = exempt_kinds.get(WORKLOAD_KINDS[(request.resource, request.api_group)])
+        if note is not None:
+            for namespace in permissions.where(request):
+                yield namespace, request, note
+    for namespace, updates in updatable_places(ctx, permissions):
+        for request in updates:  # the update requests of the kinds there: some, not all, allowed
+            note = exempt_kinds.get(UPDATABLE[(request.resource, request.api_group)])
+            if note is not None and (None in (allowed := permissions.where(request)) or namespace in allowed):
+                yield namespace, request, note
 
 
 def _lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
