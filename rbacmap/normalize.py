@@ -379,6 +379,7 @@ def normalize_service_account(obj: Mapping[str, Any], default_namespace: str) ->
         "automount_token": None if automount is None else bool(automount),
         "secrets": [str(s.get("name")) for s in obj.get("secrets") or [] if isinstance(s, dict)],
         "created_at": metadata.get("creationTimestamp"),
+        "uid": str(metadata["uid"]) if metadata.get("uid") else None,
     }
     return NormalizedObject("ServiceAccount", row["name"], row["namespace"], [("service_accounts", row)])
 
@@ -394,6 +395,7 @@ def normalize_secret(obj: Mapping[str, Any], default_namespace: str) -> Normaliz
         "service_account": annotations.get("kubernetes.io/service-account.name"),
         "labels": _labels(metadata),
         "created_at": metadata.get("creationTimestamp"),
+        "service_account_uid": annotations.get("kubernetes.io/service-account.uid") or None,
     }
     return NormalizedObject("Secret", row["name"], row["namespace"], [("secrets", row)])
 

@@ -300,6 +300,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        13,
+        # A legacy token's claims carry its ServiceAccount's UID, which the authenticator compares with the
+        # ServiceAccount's: a token Secret of an earlier ServiceAccount of the same name is refused. NULL:
+        # not known (older snapshots, sources without metadata.uid), taken as matching.
+        """
+        ALTER TABLE service_accounts ADD COLUMN uid TEXT;
+        ALTER TABLE secrets ADD COLUMN service_account_uid TEXT;
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

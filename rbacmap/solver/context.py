@@ -173,10 +173,14 @@ class ClusterObjects:
         objects._load_pods(cursor, snapshot_id)
         for namespace, name, service_account, invalid_since in cursor.execute(
             # A Secret the cleaner labelled invalid holds a token the API server refuses (1.29+) until
-            # someone removes the label.
-            "SELECT namespace, name, service_account, CASE WHEN json_valid(labels)"
-            f" THEN json_extract(labels, '$.\"{INVALID_TOKEN_LABEL}\"') END FROM secrets"
-            " WHERE snapshot_id = ? AND type = ? ORDER BY namespace, name",
+            # someone removes the label. A token made for an earlier ServiceAccount of the same name
+            # carries that one's UID in its claims, and is refused (a UID not known counts as matching).
+            "SELECT s.namespace, s.name, s.service_account, CASE WHEN json_valid(s.labels)"
+            f" THEN json_extract(s.labels, '$.\"{INVALID_TOKEN_LABEL}\"') END FROM secrets AS s"
+            " LEFT JOIN service_accounts AS sa ON sa.snapshot_id = s.snapshot_id AND sa.namespace = s.namespace"
+            " AND sa.name = s.service_account WHERE s.snapshot_id = ? AND s.type = ?"
+            " AND (s.service_account_uid IS NULL OR sa.uid IS NULL OR s.service_account_uid = sa.uid)"
+            " ORDER BY s.namespace, s.name",
             [snapshot_id, TOKEN_SECRET_TYPE],
         ):
             if service_account and objects.service_account_exists(namespace, service_account):

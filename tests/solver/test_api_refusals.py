@@ -36,6 +36,7 @@ def test_token_secrets_of_missing_service_accounts_or_marked_invalid_are_no_path
     assert path_of(result, "user:rita", CLUSTER_ADMIN) is None
     vault = path_of(result, "user:rita", "secrets", "vault")
     assert actions(vault) == ["read a token Secret", "read secrets"]
+    # Not aaa-keeper-token-2019 (first by name): made for a ServiceAccount keeper of another UID, refused.
     assert vault is not None and [o.name for o in vault.steps[0].objects] == ["keeper-token"]
 
 
