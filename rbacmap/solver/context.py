@@ -175,8 +175,9 @@ class ClusterObjects:
             # A Secret the cleaner labelled invalid holds a token the API server refuses (1.29+) until
             # someone removes the label. A token made for an earlier ServiceAccount of the same name
             # carries that one's UID in its claims, and is refused (a UID not known counts as matching).
+            # An empty label value does not count (upstream refuses a token when the value is not "").
             "SELECT s.namespace, s.name, s.service_account, CASE WHEN json_valid(s.labels)"
-            f" THEN json_extract(s.labels, '$.\"{INVALID_TOKEN_LABEL}\"') END FROM secrets AS s"
+            f" THEN NULLIF(json_extract(s.labels, '$.\"{INVALID_TOKEN_LABEL}\"'), '') END FROM secrets AS s"
             " LEFT JOIN service_accounts AS sa ON sa.snapshot_id = s.snapshot_id AND sa.namespace = s.namespace"
             " AND sa.name = s.service_account WHERE s.snapshot_id = ? AND s.type = ?"
             " AND (s.service_account_uid IS NULL OR sa.uid IS NULL OR s.service_account_uid = sa.uid)"

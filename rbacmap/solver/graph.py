@@ -35,7 +35,8 @@ class EscalationGraph:
     _linked: set[int] = field(default_factory=set, compare=False, repr=False)
     # edge id -> what it costs beyond 1: a ChainedEdge stands for that many more steps.
     extra_cost: dict[int, int] = field(default_factory=dict)
-    _chained: set[int] = field(default_factory=set, compare=False, repr=False)  # as _linked, chained edges
+    # source << 32 | target of each chained edge -> its edge id (a cheaper chain found later replaces it).
+    _chained: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
 
     def node_id(self, node: Node) -> int:
         found = self._by_object.get(id(node))
@@ -91,22 +92,28 @@ class EscalationGraph:
             free.append(is_free)
 
     def add_chained(self, edges: Iterable[ChainedEdge]) -> int:
-        """Add chained edges, each charged its whole length in steps; return how many were added.
+        """Add chained edges, each charged its whole length in steps; return how many were added or made cheaper.
 
-        One parallel to a plain edge already added is dropped (that one costs 1), and so is one
-        parallel to a chained edge added before (a later pass finds the same chains again, or
-        longer ones). A chained edge is not recorded against later plain edges, so a plain one
-        added afterwards still gets in.
+        One parallel to a plain edge already added is dropped (that one costs 1). One parallel to a
+        chained edge added before replaces it when it is cheaper (a later pass may find a shorter
+        chain), and is dropped otherwise (a later pass finds the same chains again). A chained edge
+        is not recorded against later plain edges, so a plain one added afterwards still gets in.
         """
         added = 0
         for edge in edges:
             source, target = self.node_id(edge.source), self.node_id(edge.target)
             pair = source << 32 | target
-            if source == target or pair in self._linked or pair in self._chained:
+            if source == target or pair in self._linked:
                 continue
-            self._chained.add(pair)
+            known = self._chained.get(pair)
+            if known is not None:
+                if edge.cost < 1 + self.extra_cost.get(known, 0):
+                    self.edges[known] = edge
+                    self.extra_cost[known] = edge.cost - 1
+                    added += 1
+                continue
             added += 1
-            edge_id = len(self.edges)
+            edge_id = self._chained[pair] = len(self.edges)
             self.into[target].append(edge_id)
             self.edges.append(edge)
             self.sources.append(source)

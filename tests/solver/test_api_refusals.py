@@ -56,6 +56,23 @@ def test_removing_the_invalid_since_label_re_enables_a_token(tmp_path: Path) -> 
     assert result.paths(subject="user:pam") == []
 
 
+def test_re_enabling_shows_the_write_and_the_read_from_their_own_scopes(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/revive-scopes.yaml")
+    for user, write, read in (("carl", "carl-updates-everywhere", "carl-lists-apps"),
+                              ("dora", "dora-updates-apps", "dora-lists-everywhere")):
+        path = path_of(result, f"user:{user}", CLUSTER_ADMIN)
+        assert path is not None
+        step = path.steps[0]
+        assert {g.binding.key.name for g in step.grants} == {write, read}
+        assert step.detail.startswith("update secrets in apps to remove the label")
+        assert "kubectl auth can-i update secrets -n apps" in step.explanation
+
+
+def test_an_empty_invalid_since_label_does_not_invalidate(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/empty-invalid-label.yaml")
+    assert actions(path_of(result, "user:sam", CLUSTER_ADMIN)) == ["read a token Secret", "holds cluster-admin"]
+
+
 def test_a_service_account_only_a_template_names_does_not_exist(tmp_path: Path) -> None:
     _, result = solve_fixture(tmp_path, TOKENS)
     # web has ServiceAccount objects, and ghost is not one: no token request, no pod as ghost.
@@ -78,8 +95,11 @@ def test_a_dump_without_any_workload_leaves_every_kind_possible(tmp_path: Path) 
     store = Store(tmp_path / "solver.db")
     imported = import_files(store, [str(FIXTURES / "cluster-admin.yaml"), str(rbac_only)], "test")
     result = solve(store, imported.snapshot)
-    # No workload at all in the dump: 'empty' may well run a Deployment kim can patch.
-    assert actions(path_of(result, "user:kim", CLUSTER_ADMIN))[0] == "patch deployments"
+    # No workload at all in the dump: 'empty' may well run a Deployment kim can patch; the proof says so.
+    kim = path_of(result, "user:kim", CLUSTER_ADMIN)
+    assert actions(kim)[0] == "patch deployments"
+    assert kim is not None and kim.conditions == [
+        "a Deployment exists in empty to patch (the snapshot holds no workload at all, so one is assumed)"]
     assert result.paths(subject="user:wes") == []  # webhooks: a cluster without any is common
 
 
@@ -88,6 +108,9 @@ def test_kinds_a_live_import_could_not_list_are_unknown_not_absent(tmp_path: Pat
     store.conn.execute("UPDATE snapshots SET incomplete_kinds = ?",
                        ['["Deployment", "MutatingWebhookConfiguration"]'])
     result = solve(store, store.latest_snapshot(), use_cache=False)
-    assert actions(path_of(result, "user:kim", CLUSTER_ADMIN))[0] == "patch deployments"
+    kim = path_of(result, "user:kim", CLUSTER_ADMIN)
+    assert actions(kim)[0] == "patch deployments"
+    assert kim is not None and kim.conditions == [
+        "a Deployment exists in empty to patch (the import was forbidden to list Deployments, so one is assumed)"]
     assert actions(path_of(result, "user:wes", CLUSTER_ADMIN))[0] in (
         "update mutatingwebhookconfigurations", "patch mutatingwebhookconfigurations")

@@ -99,3 +99,11 @@ def test_graph_sources_stop_once_a_pass_adds_no_chain(tmp_path: Path) -> None:
     pairs = [(edge.source, edge.target) for edge in chained]
     assert len(pairs) == len(set(pairs))
     assert any(isinstance(hop, ChainedEdge) for edge in chained for hop in edge.via)
+
+
+def test_a_later_pass_replaces_a_chain_with_a_shorter_one(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/second-rewrite-shorter.yaml")
+    xavier = path_of(result, "user:xavier", CLUSTER_ADMIN)
+    # Not the 7 steps over the impersonation ladder the first pass chained: r1's rewrite makes it 6.
+    assert actions(xavier) == ["escalate ClusterRole r2", "escalate Role n1/r1", "impersonate a ServiceAccount",
+                               "holds the rewritten role", "create pods", "holds the rewritten role"]

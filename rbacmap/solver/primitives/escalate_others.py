@@ -64,8 +64,10 @@ def escalate_others(ctx: SolverContext, graph: EscalationGraph) -> Iterator[Chai
         if both and _may_rewrite_for_others(permissions):
             attackers.append((identity, permissions))
     # One step from cluster-admin already (e.g. rewriting a role bound to itself): a chain costs at least two.
+    # Not a chain of an earlier pass: it costs more, and a shorter one may still be found.
     admin = graph.index.get(CLUSTER_ADMIN_TARGET)
-    one_step = {graph.sources[edge_id] for edge_id in graph.into[admin]} if admin is not None else set()
+    one_step = ({graph.sources[edge_id] for edge_id in graph.into[admin] if edge_id not in graph.extra_cost}
+                if admin is not None else set())
     attackers = [(identity, permissions) for identity, permissions in attackers
                  if graph.index.get(identity) not in one_step]
     if not attackers:

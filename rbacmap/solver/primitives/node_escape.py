@@ -50,7 +50,12 @@ from rbacmap.solver.primitives.ephemeral_containers import EPHEMERAL
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
 from rbacmap.solver.primitives.scopes import NamedPod, grants_in, pods_reached_by_name, proving_request, where
-from rbacmap.solver.primitives.workload_update import UPDATABLE, WORKLOAD_UPDATES, updatable_places
+from rbacmap.solver.primitives.workload_update import (
+    UPDATABLE,
+    WORKLOAD_UPDATES,
+    assumed_workload,
+    updatable_places,
+)
 from rbacmap.solver.targets import exec_target
 
 # Writes that make a pod from a spec of one's choosing: a pod, a workload, or a workload's template.
@@ -170,7 +175,8 @@ def _describe_create(ctx: SolverContext, identity: Identity, permissions: Effect
     elif request.resource != "pods":
         how = (f"create {request.resource} in {candidate} with a privileged pod template (hostPID and a hostPath / "
                "volume)")
-    return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how)
+    return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how,
+                   assumed_workload(ctx, request, candidate))
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
@@ -210,13 +216,14 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
 
 def _escape(
     identity: Identity, grants: tuple[Grant, ...], request: ResourceRequest, enabler: ObjectRef, how: str,
+    condition: str = "",
 ) -> tuple[Edge, Edge]:
     explain = sentence(identity, request, grants, f"{how}; root on the node then reads every pod's token "
                        "(kubectl get ns --show-labels shows the Pod Security level)")
     return (Edge(identity, exec_target(None), "escape to the node", how, grants=grants, objects=(enabler,),
-                 explain=explain, primitive="node_escape"),
+                 explain=explain, condition=condition, primitive="node_escape"),
             Edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*"), "escape to the node", how, grants=grants,
-                 objects=(enabler,), explain=explain, primitive="node_escape"))
+                 objects=(enabler,), explain=explain, condition=condition, primitive="node_escape"))
 
 
 def _pod_security_ref(ctx: SolverContext, namespace: str, exemption: str) -> ObjectRef:

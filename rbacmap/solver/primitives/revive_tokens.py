@@ -19,7 +19,7 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.direct import SECRET_READS
-from rbacmap.solver.primitives.scopes import proving_request, where
+from rbacmap.solver.primitives.scopes import grants_in, proving_request, where
 
 SECRET_WRITES = [ResourceRequest(verb, "secrets") for verb in ("patch", "update")]
 ASKED = [*SECRET_WRITES, *SECRET_READS]
@@ -50,9 +50,10 @@ def _both(writable: tuple[str | None, ...], readable: tuple[str | None, ...]) ->
 
 
 def _describe(identity: Identity, permissions: EffectivePermissions, namespace: str | None) -> Edge:
-    write_grants = permissions.grants_where(SECRET_WRITES, namespace)
+    # grants_in: the write and the read may come from different scopes (a ClusterRoleBinding and a RoleBinding).
+    write_grants = grants_in(permissions, SECRET_WRITES, namespace)
     write = proving_request(write_grants, SECRET_WRITES, namespace)
-    read_grants = permissions.grants_where(SECRET_READS, namespace)
+    read_grants = grants_in(permissions, SECRET_READS, namespace)
     read = proving_request(read_grants, SECRET_READS, namespace)
     return Edge(
         identity, Pool.of(INVALIDATED_TOKEN_SECRETS_POOL, namespace or "*"), "re-enable a token Secret",

@@ -30,7 +30,7 @@ def workload_update(ctx: SolverContext) -> Iterator[Edge]:
     for identity, permissions in ctx.frontier_permissions(ASKED):
         for namespace, requests in updatable_places(ctx, permissions):
             yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "workload_update",
-                            partial(_describe_workload, identity, permissions, namespace, requests))
+                            partial(_describe_workload, ctx, identity, permissions, namespace, requests))
         for namespace in permissions.where_any(POD_UPDATES):
             yield lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), "workload_update",
                             partial(_describe_pod, identity, permissions, namespace))
@@ -109,8 +109,20 @@ def _updates_of(kinds: frozenset[str]) -> list[ResourceRequest]:
 _UPDATES_OF: dict[frozenset[str], list[ResourceRequest]] = {}
 
 
-def _describe_workload(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
-                       requests: list[ResourceRequest]) -> Edge:
+def assumed_workload(ctx: SolverContext, request: ResourceRequest, namespace: str | None) -> str:
+    """The condition of an update whose workload the snapshot does not show but cannot rule out ('' if seen)."""
+    kind = UPDATABLE.get((request.resource, request.api_group))
+    if kind is None or kind not in unknown_workload_kinds(ctx):
+        return ""
+    if namespace is not None and kind in ctx.objects.workload_kinds(namespace):
+        return ""
+    why = ("the snapshot holds no workload at all" if not ctx.objects.has_workload_templates()
+           else f"the import was forbidden to list {kind}s")
+    return f"a {kind} exists{where(namespace)} to {request.verb} ({why}, so one is assumed)"
+
+
+def _describe_workload(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
+                       namespace: str | None, requests: list[ResourceRequest]) -> Edge:
     grants = grants_in(permissions, requests, namespace)
     request = proving_request(grants, requests, namespace)
     return Edge(
@@ -120,6 +132,7 @@ def _describe_workload(identity: Identity, permissions: EffectivePermissions, na
         grants=grants,
         explain=sentence(identity, request, grants, "the controller then starts pods as any ServiceAccount "
                          "of the namespace"),
+        condition=assumed_workload(ctx, request, namespace),
         primitive="workload_update",
     )
 
