@@ -40,7 +40,7 @@ from rbacmap.model import (
 
 if TYPE_CHECKING:
     from rbacmap.solver.context import SolverContext
-    from rbacmap.solver.edges import Edge
+    from rbacmap.solver.edges import Edge, Pool
     from rbacmap.solver.identity import Identity
 
 CLOUD_LOGIN = "CloudLogin"
@@ -153,6 +153,47 @@ def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
         yield Edge(start, end, action, edge.provenance,
                    objects=(ObjectRef("CloudEdge", edge.mechanism, note=edge.provenance),),
                    explain=f"{start} -> {end}: {edge.provenance}", primitive="cloud")
+
+
+NODE_ROLE_USERNAME = "{{EC2PrivateDNSName}}"  # in the username of a role EC2 nodes log in with
+NODES_GROUP = "system:nodes"
+
+
+def node_roles(graph: CloudGraph) -> list[IdentityMapping]:
+    """The mappings of the IAM roles EC2 nodes run with (aws-auth or access entries), one per role.
+
+    Fargate's pod execution roles log in as nodes too, but a Fargate pod can neither escape to its
+    node nor reach the instance metadata service."""
+    found: dict[str, IdentityMapping] = {}
+    for mapping in graph.mappings:
+        if (mapping.live and mapping.principal_kind == AWS_PRINCIPAL and NODES_GROUP in mapping.groups
+                and NODE_ROLE_USERNAME in mapping.username and "FARGATE" not in mapping.provenance):
+            found.setdefault(mapping.principal, mapping)
+    return [found[role] for role in sorted(found)]
+
+
+def node_credentials(ctx: SolverContext, pool: Pool, node: str | None) -> Iterator[Edge]:
+    """Root on an EKS node reads its instance role's credentials from the metadata service (IMDS).
+
+    Which node runs with which role the cloud import does not tell (that is the node group's, or the
+    instance profile's). With one node role, every node has it; with several, a node of one's choosing
+    (`node` None) may have any of them, and a given node is left out."""
+    from rbacmap.solver.edges import Edge, ObjectRef
+
+    graph = cloud_graph_for(ctx)
+    if graph is None:
+        return
+    roles = node_roles(graph)
+    if node is not None and len(roles) != 1:
+        return
+    where = f"node {node}" if node is not None else "a node"
+    for mapping in roles:
+        role = ctx.add_identity(principal_identity(AWS_PRINCIPAL, mapping.principal))
+        condition = "" if len(roles) == 1 else f"a node running with {mapping.principal} is chosen"
+        yield Edge(pool, role, "", f"root on {where} reads the credentials of its instance role {mapping.principal}"
+                   " from the EC2 instance metadata service",
+                   objects=(ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),),
+                   condition=condition, primitive="cloud")
 
 
 def _node(ctx: SolverContext, kind: str, name: str) -> Identity | None:

@@ -16,6 +16,7 @@ from rbacmap.model import CLUSTER_ROLE, GROUP, SERVICE_ACCOUNT, SYSTEM_MASTERS, 
 from rbacmap.pod_security_config import PodSecurityConfig, blocks_privileged_pods
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.solver.edges import (
+    ANY_NODE_POOL,
     BOUND_GROUPS_POOL,
     GROUPS_POOL,
     INVALIDATED_TOKEN_SECRETS_POOL,
@@ -532,6 +533,16 @@ class SolverContext:
 
     # --- pools -----------------------------------------------------------------------------
 
+    def _node_credentials(self, pool: Pool, node: str | None, skip: Callable[[Identity], bool]) -> Iterator[Edge]:
+        """Edges from a node pool to the cloud identities root on that node holds (`node` None: a node of one's
+        choosing), from the sources registered in `rbacmap.solver.registry.NODE_CREDENTIAL_SOURCES`."""
+        from rbacmap.solver.registry import NODE_CREDENTIAL_SOURCES
+
+        for source in NODE_CREDENTIAL_SOURCES:
+            for edge in source(self, pool, node):
+                if isinstance(edge.target, Identity) and not skip(edge.target):
+                    yield edge
+
     def pool_members(self, pool: Pool, skip: Callable[[Identity], bool] = lambda member: False) -> Iterator[Edge]:
         """The free (weight 0) edges from a pool to its members, each with the object behind it: one per
         member (the graph does not look for parallel pool edges).
@@ -547,6 +558,11 @@ class SolverContext:
             for namespace in namespaces:
                 member = Pool.of(pool.kind, namespace)
                 yield lazy_edge(pool, member, "", partial(_namespace_member, pool, member))
+            return
+        if pool.kind == ANY_NODE_POOL:  # every running pod's token, and the credentials of some node
+            pods = Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*")
+            yield Edge(pool, pods, "", "")
+            yield from self._node_credentials(pool, None, skip)
             return
         if pool.kind == SERVICE_ACCOUNTS_POOL:
             for name in self.objects.service_account_names(pool.namespace):
@@ -574,6 +590,7 @@ class SolverContext:
                 sa = self.identity_for_service_account(*account)
                 if not skip(sa):
                     yield lazy_edge(pool, sa, "", partial(_node_pod_member, self.objects, pool, sa, node_pod))
+            yield from self._node_credentials(pool, pool.namespace, skip)
         elif pool.kind == NAMESPACE_NODES_POOL:
             for node in self.objects.nodes_running_pods_of(pool.namespace):
                 node_pool = Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node)

@@ -72,7 +72,9 @@ INVALIDATED_TOKEN_SECRETS_POOL = "invalidated-token-secrets"  # labelled legacy-
 USERS_POOL = "users"
 BOUND_GROUPS_POOL = "bound-groups"  # every group a binding names, but system:masters (client certificates)
 GROUPS_POOL = "groups"
-CLUSTER_WIDE_POOLS = frozenset({USERS_POOL, BOUND_GROUPS_POOL, GROUPS_POOL})  # no namespace to show
+# Root on a node of one's choosing: every running pod's ServiceAccount, and the nodes' cloud credentials.
+ANY_NODE_POOL = "any-node"
+CLUSTER_WIDE_POOLS = frozenset({USERS_POOL, BOUND_GROUPS_POOL, GROUPS_POOL, ANY_NODE_POOL})  # no namespace
 POOL_TITLES = {
     SERVICE_ACCOUNTS_POOL: "any ServiceAccount",
     POD_SERVICE_ACCOUNTS_POOL: "the ServiceAccount of any running pod",
@@ -83,6 +85,7 @@ POOL_TITLES = {
     USERS_POOL: "any user",
     BOUND_GROUPS_POOL: "any group a binding names, but system:masters",
     GROUPS_POOL: "any group",
+    ANY_NODE_POOL: "root on any node",
 }
 
 Node = Identity | Pool | Target

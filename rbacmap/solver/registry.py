@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 from rbacmap.cloud import solver_edges as cloud
 from rbacmap.solver.context import SolverContext
-from rbacmap.solver.edges import ChainedEdge, Edge
+from rbacmap.solver.edges import ChainedEdge, Edge, Pool
 from rbacmap.solver.graph import EscalationGraph
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.primitives import (
@@ -48,6 +48,7 @@ from rbacmap.solver.primitives import (
 IdentitySource = Callable[[SolverContext], Iterable[Identity]]
 EdgeSource = Callable[[SolverContext], Iterable[Edge]]
 GraphEdgeSource = Callable[[SolverContext, EscalationGraph], Iterable[ChainedEdge]]
+NodeCredentialSource = Callable[[SolverContext, Pool, str | None], Iterable[Edge]]
 
 IDENTITY_SOURCES: list[IdentitySource] = [subjects.kubernetes_subjects, cloud.cloud_principals]
 
@@ -70,6 +71,10 @@ EDGE_SOURCES: list[EdgeSource] = [
     aws_auth.aws_auth,
     cloud.cloud_edges,  # EKS/GKE: logins, assume role, IRSA, Workload Identity, impersonation
 ]
+
+# The cloud identities root on a node holds (the instance's credentials, read from its metadata service):
+# called with the pool of that node, and the node's name (None: a node of the attacker's choosing).
+NODE_CREDENTIAL_SOURCES: list[NodeCredentialSource] = [cloud.node_credentials]
 
 # Run once the graph is built (they search it), then rounds again for the identities they reach.
 GRAPH_EDGE_SOURCES: list[GraphEdgeSource] = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,9 @@ from rbacmap.cloud.solver_edges import principal_identity
 from rbacmap.importers.eks import import_eks
 from rbacmap.importers.gke import GcpEndpoints, import_gke
 from rbacmap.importers.manifests import import_files
-from rbacmap.solver import solve
+from rbacmap.solver import SolverResult, solve
 from rbacmap.store import Store
+from tests.cloud.conftest import EksAccessServer, aws_session, load_eks_scenario
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 ACCOUNT = "123456789012"
@@ -60,3 +63,40 @@ def test_cloud_principal_specs_select_paths(tmp_path: Path, eks_world: dict[str,
     alice = principal_identity(AWS_PRINCIPAL, f"arn:aws:iam::{ACCOUNT}:user/alice")
     by_spec = result.paths(subject=alice.spec(), target="cluster-admin")
     assert [p.subject for p in by_spec] == [alice]
+
+
+def _eks_world(moto_url: str, scenario_file: str) -> Iterator[dict[str, Any]]:
+    scenario = load_eks_scenario(moto_url, scenario_file)
+    server = EksAccessServer(scenario, moto_url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"session": aws_session(), "endpoints": {"eks": server.url, "iam": moto_url, "sts": moto_url}}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _solve_node_escapes(tmp_path: Path, moto_url: str, scenario_file: str) -> SolverResult:
+    store = Store(tmp_path / f"{scenario_file}.db")
+    import_files(store, [str(FIXTURES / "eks-cluster.yaml"), str(FIXTURES / "eks-node-escape.yaml")], "prod")
+    for world in _eks_world(moto_url, scenario_file):
+        import_eks(store, world["session"], "prod", "prod", endpoint_urls=world["endpoints"])
+    return solve(store, store.latest_snapshot("prod"), use_cache=False)
+
+
+def test_root_on_a_node_holds_the_node_role_and_what_it_can_do_in_aws(tmp_path: Path, moto_url: str) -> None:
+    result = _solve_node_escapes(tmp_path, moto_url, "eks-scenario-node-role.json")
+    node_role = f"arn:aws:iam::{ACCOUNT}:role/eks-nodes"
+    for user in ("pat", "lee"):  # a privileged pod anywhere; exec into one on ip-10-0-1-1
+        [path] = result.paths(subject=f"user:{user}", target="cluster-admin")
+        escape, create = path.steps[0], path.steps[1]
+        assert escape.action == "escape to the node" and escape.as_identity.name == node_role
+        assert "reads the credentials of its instance role" in escape.detail
+        assert [o.kind for o in escape.objects][-1] == "CloudMapping"
+        assert "eks:CreateAccessEntry" in create.detail
+    # The same escapes with a node role that may do nothing in AWS: the pods' tokens only.
+    plain = _solve_node_escapes(tmp_path, moto_url, "eks-scenario.json")
+    assert plain.paths(subject="user:pat", target="cluster-admin") == []
+    assert plain.paths(subject="user:lee", target="cluster-admin") == []

@@ -35,9 +35,9 @@ from rbacmap.pod_security_config import (
 )
 from rbacmap.solver.context import PodFacts, SolverContext
 from rbacmap.solver.edges import (
+    ANY_NODE_POOL,
     NAMESPACE_NODES_POOL,
     NODE_POD_SERVICE_ACCOUNTS_POOL,
-    POD_SERVICE_ACCOUNTS_POOL,
     Edge,
     ObjectRef,
     Pool,
@@ -156,7 +156,7 @@ def _exempt_writes(
 def _lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
     """The two edges of `_escape`, their provenance built by `describe` when shown."""
     return (lazy_edge(identity, exec_target(None), "node_escape", partial(_pick, describe, 0)),
-            lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*"), "node_escape", partial(_pick, describe, 1)))
+            lazy_edge(identity, Pool.of(ANY_NODE_POOL), "node_escape", partial(_pick, describe, 1)))
 
 
 def _pick(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
@@ -222,7 +222,7 @@ def _escape(
                        "(kubectl get ns --show-labels shows the Pod Security level)")
     return (Edge(identity, exec_target(None), "escape to the node", how, grants=grants, objects=(enabler,),
                  explain=explain, condition=condition, primitive="node_escape"),
-            Edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, "*"), "escape to the node", how, grants=grants,
+            Edge(identity, Pool.of(ANY_NODE_POOL), "escape to the node", how, grants=grants,
                  objects=(enabler,), explain=explain, condition=condition, primitive="node_escape"))
 
 
