@@ -61,6 +61,9 @@ _PRINCIPAL_NS = re.compile(r"^principalSet://iam\.googleapis\.com/.*/workloadIde
                            r"/namespace/(?P<ns>[^/]+)$")
 
 
+COMPUTE_DEFAULT_SUFFIX = "-compute@developer.gserviceaccount.com"
+
+
 class GkeApiError(Exception):
     """A Google API call failed; the message names the URL and the status."""
 
@@ -190,7 +193,27 @@ def normalize_gke(raw: GkeRawData, context: K8sContext) -> CloudFacts:
         members.setdefault(f"serviceAccount:{email}", f"service account {email} of project {raw.project}")
     _logins(facts, members, bool(groups_config.get("enabled")))
     _annotation_notes(facts, context)
+    facts.details["node_pools"] = _node_pools(cluster, emails, facts)
     return facts
+
+
+def _node_pools(cluster: Mapping[str, Any], emails: list[str], facts: CloudFacts) -> list[dict[str, Any]]:
+    """Each node pool's service account and OAuth scopes: root on a node reads that account's token, with
+    those scopes, from the metadata server. `default` is the project's Compute Engine default account."""
+    default = next((email for email in emails if email.endswith(COMPUTE_DEFAULT_SUFFIX)), None)
+    pools = []
+    for pool in cluster.get("nodePools") or []:
+        config = pool.get("config") or {}
+        account = config.get("serviceAccount") or "default"
+        if account == "default":
+            if default is None:
+                facts.notes.append(f"node pool {pool.get('name')} runs as the Compute Engine default service "
+                                   "account, which the project's service account list does not show")
+                continue
+            account = default
+        pools.append({"name": str(pool.get("name")), "service_account": account,
+                      "scopes": [str(scope) for scope in config.get("oauthScopes") or []]})
+    return pools
 
 
 def _project_grant(raw: GkeRawData, facts: CloudFacts, role: str, member: str, provenance: str) -> None:

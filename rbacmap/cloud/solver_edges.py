@@ -19,6 +19,7 @@ from rbacmap.cloud.model import (
     AWS_PRINCIPAL,
     CREATE_ACCESS_ENTRY,
     GCP_PRINCIPAL,
+    GKE,
     K8S_SERVICE_ACCOUNT,
     CloudGraph,
     IdentityMapping,
@@ -173,6 +174,17 @@ def node_roles(graph: CloudGraph) -> list[IdentityMapping]:
 
 
 def node_credentials(ctx: SolverContext, pool: Pool, node: str | None) -> Iterator[Edge]:
+    """Root on a node reads the node's cloud credentials from the metadata service."""
+    graph = cloud_graph_for(ctx)
+    if graph is None:
+        return
+    if graph.cloud_import.provider == GKE:
+        yield from _gke_node_credentials(ctx, graph, pool, node)
+    else:
+        yield from _eks_node_credentials(ctx, graph, pool, node)
+
+
+def _eks_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, node: str | None) -> Iterator[Edge]:
     """Root on an EKS node reads its instance role's credentials from the metadata service (IMDS).
 
     Which node runs with which role the cloud import does not tell (that is the node group's, or the
@@ -180,9 +192,6 @@ def node_credentials(ctx: SolverContext, pool: Pool, node: str | None) -> Iterat
     (`node` None) may have any of them, and a given node is left out."""
     from rbacmap.solver.edges import Edge, ObjectRef
 
-    graph = cloud_graph_for(ctx)
-    if graph is None:
-        return
     roles = node_roles(graph)
     if node is not None and len(roles) != 1:
         return
@@ -194,6 +203,50 @@ def node_credentials(ctx: SolverContext, pool: Pool, node: str | None) -> Iterat
                    " from the EC2 instance metadata service",
                    objects=(ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),),
                    condition=condition, primitive="cloud")
+
+
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+GKE_NODE_POOL_LABEL = "cloud.google.com/gke-nodepool"
+
+
+def _gke_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, node: str | None) -> Iterator[Edge]:
+    """Root on a GKE node reads its node pool's service account token from the metadata server (the real
+    one: Workload Identity's GKE metadata server answers pods, not the host network).
+
+    A token carries the node pool's OAuth scopes: only `cloud-platform` lets it call the Kubernetes and IAM
+    APIs as that account; narrower scopes (the default ones) are taken to stop it. A node's pool is its
+    `cloud.google.com/gke-nodepool` label; a node of one's choosing (`node` None) may be in any pool
+    that has a node in the snapshot (any pool, when the snapshot holds no node)."""
+    from rbacmap.solver.edges import Edge, ObjectRef
+
+    pools = {str(p["name"]): p for p in graph.cloud_import.details.get("node_pools") or []}
+    node_pools: dict[str, str] | None = ctx.memo.get("gke_node_pools")
+    if node_pools is None:
+        node_pools = ctx.memo["gke_node_pools"] = _node_pool_labels(ctx)
+    if node is not None:
+        names = [node_pools[node]] if node in node_pools else []
+    else:
+        names = sorted(set(node_pools.values()) & set(pools)) if node_pools else sorted(pools)
+    where = f"node {node}" if node is not None else "a node"
+    for name in names:
+        node_pool = pools.get(name)
+        if node_pool is None or CLOUD_PLATFORM_SCOPE not in node_pool["scopes"]:
+            continue
+        member = f"serviceAccount:{node_pool['service_account']}"
+        account = ctx.add_identity(principal_identity(GCP_PRINCIPAL, member))
+        yield Edge(pool, account, "", f"root on {where} of node pool {name} reads the token of its service account "
+                   f"{node_pool['service_account']} (scope cloud-platform) from the GCE metadata server",
+                   objects=(ObjectRef("NodePool", name, note=f"config.serviceAccount {node_pool['service_account']},"
+                                      f" oauthScopes {', '.join(node_pool['scopes'])}"),),
+                   primitive="cloud")
+
+
+def _node_pool_labels(ctx: SolverContext) -> dict[str, str]:
+    """Node name -> its GKE node pool (from the node's label)."""
+    rows = ctx.store.query(
+        f"SELECT name, json_extract(labels, '$.\"{GKE_NODE_POOL_LABEL}\"') AS pool FROM nodes"
+        " WHERE snapshot_id = ? AND json_valid(labels)", [ctx.snapshot.id])
+    return {row["name"]: row["pool"] for row in rows if row["pool"]}
 
 
 def _node(ctx: SolverContext, kind: str, name: str) -> Identity | None:

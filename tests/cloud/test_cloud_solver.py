@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from rbacmap.importers.gke import GcpEndpoints, import_gke
 from rbacmap.importers.manifests import import_files
 from rbacmap.solver import SolverResult, solve
 from rbacmap.store import Store
-from tests.cloud.conftest import EksAccessServer, aws_session, load_eks_scenario
+from tests.cloud.conftest import EksAccessServer, GoogleApiServer, aws_session, load_eks_scenario
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 ACCOUNT = "123456789012"
@@ -100,3 +101,36 @@ def test_root_on_a_node_holds_the_node_role_and_what_it_can_do_in_aws(tmp_path: 
     plain = _solve_node_escapes(tmp_path, moto_url, "eks-scenario.json")
     assert plain.paths(subject="user:pat", target="cluster-admin") == []
     assert plain.paths(subject="user:lee", target="cluster-admin") == []
+
+
+def _solve_gke_node_escapes(tmp_path: Path, scenario_file: str) -> SolverResult:
+    server = GoogleApiServer(json.loads((FIXTURES / scenario_file).read_text()))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = Store(tmp_path / f"{scenario_file}.db")
+        import_files(store, [str(FIXTURES / "gke-cluster.yaml"), str(FIXTURES / "gke-node-escape.yaml")], "web")
+        import_gke(store, AuthorizedSession(Credentials(token="test")),  # type: ignore[no-untyped-call]
+                   "acme-prod", "europe-west1", "web", "web", endpoints=GcpEndpoints.rooted_at(server.url))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    return solve(store, store.latest_snapshot("web"), use_cache=False)
+
+
+def test_root_on_a_gke_node_holds_its_node_pool_s_service_account(tmp_path: Path) -> None:
+    result = _solve_gke_node_escapes(tmp_path, "gke-scenario-node-pools.json")
+    nodes = "serviceAccount:nodes@acme-prod.iam.gserviceaccount.com"
+    for user in ("pat", "lee"):  # a privileged pod on a node of pat's choosing; lee's exec on a pool-a node
+        [path] = result.paths(subject=f"user:{user}", target="cluster-admin")
+        escape = path.steps[0]
+        assert escape.action == "escape to the node" and escape.as_identity.name == nodes
+        assert "of node pool pool-a reads the token of its service account" in escape.detail
+        assert [(o.kind, o.name) for o in escape.objects][-1] == ("NodePool", "pool-a")
+        assert "roles/container.admin" in str(path.to_json())
+    # pool-b's account holds roles/container.admin too, but its node's token has only the default scopes.
+    assert result.paths(subject="user:kim", target="cluster-admin") == []
+    # Without node pools in the cloud import: no node credentials at all.
+    plain = _solve_gke_node_escapes(tmp_path, "gke-scenario.json")
+    assert plain.paths(subject="user:pat", target="cluster-admin") == []
