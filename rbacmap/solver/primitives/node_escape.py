@@ -33,7 +33,8 @@ from rbacmap.pod_security_config import (
     POD_CREATING_CONTROLLERS,
     controller_usernames,
 )
-from rbacmap.solver.context import PodFacts, SolverContext
+from rbacmap.solver.admission import VALIDATING_KIND, pod_webhooks, webhook_condition
+from rbacmap.solver.context import ClusterObjects, PodFacts, SolverContext
 from rbacmap.solver.edges import (
     ANY_NODE_POOL,
     NAMESPACE_NODES_POOL,
@@ -70,7 +71,7 @@ _ALONE = {request: [request] for request in POD_WRITES}  # one shared list per r
 def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     objects = ctx.objects
     all_namespaces = objects.all_namespaces()
-    open_namespaces = [ns for ns in all_namespaces if objects.admits_privileged_pods(ns)]
+    open_namespaces = _open_namespaces(ctx)
     is_open = set(open_namespaces)
     exempt_kinds = _exempt_workload_kinds(ctx)
     for identity, permissions in ctx.frontier_permissions(ASKED):
@@ -176,7 +177,8 @@ def _describe_create(ctx: SolverContext, identity: Identity, permissions: Effect
         how = (f"create {request.resource} in {candidate} with a privileged pod template (hostPID and a hostPath / "
                "volume)")
     return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how,
-                   assumed_workload(ctx, request, candidate))
+                   _conditions(assumed_workload(ctx, request, candidate),
+                               webhook_condition(pod_webhooks(ctx.objects, candidate))))
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
@@ -211,7 +213,31 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
     return Edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "escape to the node", how, grants=grants,
                 objects=(_pod_security_ref(ctx, namespace, _exempt_user_note(identity.username) if
                                            ctx.objects.exempts_user(identity.username) else ""),),
-                explain=explain, primitive="node_escape")
+                explain=explain, primitive="node_escape",
+                condition=webhook_condition(pod_webhooks(ctx.objects, namespace, "UPDATE", "ephemeralcontainers")))
+
+
+def _open_namespaces(ctx: SolverContext) -> list[str]:
+    """The namespaces that admit a privileged pod (once per snapshot; do not modify). Those where no
+    validating webhook judges pods come first: "every namespace" is shown in one of them."""
+    found: list[str] | None = ctx.memo.get("open_namespaces")
+    if found is None:
+        objects = ctx.objects
+        found = [ns for ns in objects.all_namespaces() if objects.admits_privileged_pods(ns)]
+        if _any_pod_webhook(objects):
+            guarded = {ns for ns in found if pod_webhooks(objects, ns)}
+            found = sorted(found, key=lambda ns: ns in guarded)  # stable: name order otherwise
+        ctx.memo["open_namespaces"] = found
+    return found
+
+
+def _conditions(*conditions: str) -> str:
+    return "; ".join(condition for condition in conditions if condition)
+
+
+def _any_pod_webhook(objects: ClusterObjects) -> bool:
+    """Whether some validating webhook might judge pods at all (most clusters: a few webhooks, or none)."""
+    return any(configuration["kind"] == VALIDATING_KIND for configuration in objects.webhooks)
 
 
 def _escape(
