@@ -194,6 +194,7 @@ def normalize_gke(raw: GkeRawData, context: K8sContext) -> CloudFacts:
     _logins(facts, members, bool(groups_config.get("enabled")))
     _annotation_notes(facts, context)
     facts.details["node_pools"] = _node_pools(cluster, emails, facts)
+    facts.details["autopilot"] = bool((cluster.get("autopilot") or {}).get("enabled"))
     return facts
 
 

@@ -24,7 +24,7 @@ from rbacmap.cloud.model import (
     CloudGraph,
     IdentityMapping,
 )
-from rbacmap.cloud.store import latest_cloud_graph
+from rbacmap.cloud.store import latest_cloud_import, load_cloud_graph
 from rbacmap.cloud.username_templates import can_render_to, is_template
 from rbacmap.model import (
     AUTHENTICATED,
@@ -50,16 +50,25 @@ CLOUD_LOGIN = "CloudLogin"
 CLOUD_KINDS = (AWS_PRINCIPAL, GCP_PRINCIPAL)
 
 _GRAPHS: dict[tuple[str, int], CloudGraph | None] = {}
+CLOUD_GRAPH_MEMO = "cloud_graph"
 
 
 def cloud_graph_for(ctx: SolverContext) -> CloudGraph | None:
-    """The latest cloud import of the snapshot's cluster (cached per store file and snapshot)."""
+    """The latest cloud import of the snapshot's cluster: looked up once per solve (node pools ask for it once
+    per node), loaded only when that import is not the one cached per store file and snapshot."""
+    if CLOUD_GRAPH_MEMO in ctx.memo:
+        found: CloudGraph | None = ctx.memo[CLOUD_GRAPH_MEMO]
+        return found
     key = (ctx.store.path if ctx.store.path != ":memory:" else f":memory:{id(ctx.store)}", ctx.snapshot.id)
-    graph = latest_cloud_graph(ctx.store, ctx.snapshot.cluster)
+    imported = latest_cloud_import(ctx.store, ctx.snapshot.cluster)
     cached = _GRAPHS.get(key)
-    if cached is not None and graph is not None and cached.cloud_import.id == graph.cloud_import.id:
-        return cached
-    _GRAPHS[key] = graph
+    if imported is None:
+        graph = None
+    elif cached is not None and cached.cloud_import.id == imported.id:
+        graph = cached
+    else:
+        graph = load_cloud_graph(ctx.store, imported)
+    _GRAPHS[key] = ctx.memo[CLOUD_GRAPH_MEMO] = graph
     return graph
 
 
@@ -156,19 +165,23 @@ def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
                    explain=f"{start} -> {end}: {edge.provenance}", primitive="cloud")
 
 
-NODE_ROLE_USERNAME = "{{EC2PrivateDNSName}}"  # in the username of a role EC2 nodes log in with
+EC2_NODE_USERNAME = "{{EC2PrivateDNSName}}"  # in the username EC2 nodes log in with
+HYBRID_NODE_USERNAME = "{{SessionName}}"  # hybrid nodes (and Fargate, in aws-auth)
 NODES_GROUP = "system:nodes"
+FARGATE_GROUP = "system:node-proxier"  # aws-auth's Fargate pod execution role mapping carries it
+FARGATE_ENTRY = "(type FARGATE_LINUX)"  # as the EKS importer words an access entry's provenance
 
 
 def node_roles(graph: CloudGraph) -> list[IdentityMapping]:
-    """The mappings of the IAM roles EC2 nodes run with (aws-auth or access entries), one per role.
+    """The mappings of the IAM roles nodes run with (aws-auth or access entries: EC2 and hybrid), one per role.
 
     Fargate's pod execution roles log in as nodes too, but a Fargate pod can neither escape to its
     node nor reach the instance metadata service."""
     found: dict[str, IdentityMapping] = {}
     for mapping in graph.mappings:
         if (mapping.live and mapping.principal_kind == AWS_PRINCIPAL and NODES_GROUP in mapping.groups
-                and NODE_ROLE_USERNAME in mapping.username and "FARGATE" not in mapping.provenance):
+                and (EC2_NODE_USERNAME in mapping.username or HYBRID_NODE_USERNAME in mapping.username)
+                and FARGATE_GROUP not in mapping.groups and FARGATE_ENTRY not in mapping.provenance):
             found.setdefault(mapping.principal, mapping)
     return [found[role] for role in sorted(found)]
 
@@ -179,7 +192,8 @@ def node_credentials(ctx: SolverContext, pool: Pool, node: str | None) -> Iterat
     if graph is None:
         return
     if graph.cloud_import.provider == GKE:
-        yield from _gke_node_credentials(ctx, graph, pool, node)
+        if not graph.cloud_import.details.get("autopilot"):  # Autopilot: no root on a node (see below)
+            yield from _gke_node_credentials(ctx, graph, pool, node)
     else:
         yield from _eks_node_credentials(ctx, graph, pool, node)
 
@@ -192,17 +206,33 @@ def _eks_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
     (`node` None) may have any of them, and a given node is left out."""
     from rbacmap.solver.edges import Edge, ObjectRef
 
-    roles = node_roles(graph)
+    roles: list[IdentityMapping] | None = ctx.memo.get("eks_node_roles")
+    if roles is None:
+        roles = ctx.memo["eks_node_roles"] = node_roles(graph)
     if node is not None and len(roles) != 1:
         return
     where = f"node {node}" if node is not None else "a node"
     for mapping in roles:
         role = ctx.add_identity(principal_identity(AWS_PRINCIPAL, mapping.principal))
-        condition = "" if len(roles) == 1 else f"a node running with {mapping.principal} is chosen"
-        yield Edge(pool, role, "", f"root on {where} reads the credentials of its instance role {mapping.principal}"
-                   " from the EC2 instance metadata service",
+        if len(roles) > 1:
+            condition = f"a node running with {mapping.principal} is chosen"
+        else:
+            condition = "" if node is None else f"node {node} runs with the cluster's only node role"
+        source = ("the EC2 instance metadata service" if EC2_NODE_USERNAME in mapping.username
+                  else "the hybrid node's credential provider (SSM or IAM Roles Anywhere)")
+        yield Edge(pool, role, "", f"root on {where} reads the credentials of its node role {mapping.principal}"
+                   f" from {source}",
                    objects=(ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),),
                    condition=condition, primitive="cloud")
+
+
+def privileged_pods_refused(ctx: SolverContext) -> str:
+    """Why no new privileged pod gets in, whatever Pod Security says ('' when nothing known refuses it): GKE
+    Autopilot's own admission rejects privileged, hostPID and hostPath pods and debug containers."""
+    graph = cloud_graph_for(ctx)
+    if graph is not None and graph.cloud_import.provider == GKE and graph.cloud_import.details.get("autopilot"):
+        return "GKE Autopilot (import gke) refuses privileged, hostPID and hostPath pods"
+    return ""
 
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"

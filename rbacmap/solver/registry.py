@@ -76,6 +76,10 @@ EDGE_SOURCES: list[EdgeSource] = [
 # called with the pool of that node, and the node's name (None: a node of the attacker's choosing).
 NODE_CREDENTIAL_SOURCES: list[NodeCredentialSource] = [cloud.node_credentials]
 
+# What refuses every new privileged pod whatever Pod Security says (a reason, or ''): node escapes through a
+# new pod or a debug container are then left out.
+PRIVILEGED_POD_REFUSALS: list[Callable[[SolverContext], str]] = [cloud.privileged_pods_refused]
+
 # Run once the graph is built (they search it), then rounds again for the identities they reach.
 GRAPH_EDGE_SOURCES: list[GraphEdgeSource] = [
     escalate_others.escalate_others,  # rewrite a role bound to another identity, then become it

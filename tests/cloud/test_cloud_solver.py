@@ -11,8 +11,8 @@ from typing import Any
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
 
-from rbacmap.cloud.model import AWS_PRINCIPAL, GCP_PRINCIPAL
-from rbacmap.cloud.solver_edges import principal_identity
+from rbacmap.cloud.model import AWS_PRINCIPAL, GCP_PRINCIPAL, CloudGraph, CloudImport, IdentityMapping
+from rbacmap.cloud.solver_edges import node_roles, principal_identity
 from rbacmap.importers.eks import import_eks
 from rbacmap.importers.gke import GcpEndpoints, import_gke
 from rbacmap.importers.manifests import import_files
@@ -94,7 +94,7 @@ def test_root_on_a_node_holds_the_node_role_and_what_it_can_do_in_aws(tmp_path: 
         [path] = result.paths(subject=f"user:{user}", target="cluster-admin")
         escape, create = path.steps[0], path.steps[1]
         assert escape.action == "escape to the node" and escape.as_identity.name == node_role
-        assert "reads the credentials of its instance role" in escape.detail
+        assert "reads the credentials of its node role" in escape.detail and "EC2 instance metadata" in escape.detail
         assert [o.kind for o in escape.objects][-1] == "CloudMapping"
         assert "eks:CreateAccessEntry" in create.detail
     # The same escapes with a node role that may do nothing in AWS: the pods' tokens only.
@@ -103,12 +103,15 @@ def test_root_on_a_node_holds_the_node_role_and_what_it_can_do_in_aws(tmp_path: 
     assert plain.paths(subject="user:lee", target="cluster-admin") == []
 
 
-def _solve_gke_node_escapes(tmp_path: Path, scenario_file: str) -> SolverResult:
-    server = GoogleApiServer(json.loads((FIXTURES / scenario_file).read_text()))
+def _solve_gke_node_escapes(tmp_path: Path, scenario_file: str, autopilot: bool = False) -> SolverResult:
+    scenario = json.loads((FIXTURES / scenario_file).read_text())
+    if autopilot:
+        scenario["cluster"]["autopilot"] = {"enabled": True}
+    server = GoogleApiServer(scenario)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        store = Store(tmp_path / f"{scenario_file}.db")
+        store = Store(tmp_path / f"{scenario_file}-{autopilot}.db")
         import_files(store, [str(FIXTURES / "gke-cluster.yaml"), str(FIXTURES / "gke-node-escape.yaml")], "web")
         import_gke(store, AuthorizedSession(Credentials(token="test")),  # type: ignore[no-untyped-call]
                    "acme-prod", "europe-west1", "web", "web", endpoints=GcpEndpoints.rooted_at(server.url))
@@ -134,3 +137,33 @@ def test_root_on_a_gke_node_holds_its_node_pool_s_service_account(tmp_path: Path
     # Without node pools in the cloud import: no node credentials at all.
     plain = _solve_gke_node_escapes(tmp_path, "gke-scenario.json")
     assert plain.paths(subject="user:pat", target="cluster-admin") == []
+
+
+def test_gke_autopilot_refuses_the_privileged_pod_so_no_node_is_reached(tmp_path: Path) -> None:
+    result = _solve_gke_node_escapes(tmp_path, "gke-scenario-node-pools.json", autopilot=True)
+    assert result.paths(subject="user:pat") == []  # no privileged pod, so no node, no node pool account
+    # An existing privileged pod (allowed by Autopilot's own list, say) is still root on its node; its
+    # account is not counted, as Autopilot nodes are Google's.
+    assert result.paths(subject="user:lee", target="cluster-admin") == []
+
+
+def _mapping(principal: str, username: str, groups: tuple[str, ...], provenance: str = "aws-auth") -> IdentityMapping:
+    return IdentityMapping(AWS_PRINCIPAL, f"arn:aws:iam::{ACCOUNT}:role/{principal}", username, groups, "aws-auth",
+                           provenance)
+
+
+def test_node_roles_are_ec2_and_hybrid_nodes_not_fargate() -> None:
+    nodes = ("system:bootstrappers", "system:nodes")
+    graph = CloudGraph(CloudImport(1, "prod", "eks", "prod", "complete", ""), mappings=(
+        _mapping("ec2-nodes", "system:node:{{EC2PrivateDNSName}}", nodes),
+        _mapping("windows-nodes", "system:node:{{EC2PrivateDNSName}}", (*nodes, "eks:kube-proxy-windows")),
+        _mapping("hybrid-nodes", "system:node:{{SessionName}}", nodes),
+        _mapping("fargate-pods", "system:node:{{SessionName}}", (*nodes, "system:node-proxier")),
+        _mapping("fargate-entry", "system:node:{{EC2PrivateDNSName}}", ("system:nodes",),
+                 f"access entry arn:aws:iam::{ACCOUNT}:role/fargate-entry (type FARGATE_LINUX)"),
+        _mapping("FARGATE-migrated", "system:node:{{EC2PrivateDNSName}}", ("system:nodes",),
+                 f"access entry arn:aws:iam::{ACCOUNT}:role/FARGATE-migrated (type EC2_LINUX)"),
+        _mapping("admins", "admin:{{SessionName}}", ("system:masters",)),
+    ))
+    assert [m.principal.rsplit("/", 1)[1] for m in node_roles(graph)] == [
+        "FARGATE-migrated", "ec2-nodes", "hybrid-nodes", "windows-nodes"]

@@ -70,28 +70,10 @@ _ALONE = {request: [request] for request in POD_WRITES}  # one shared list per r
 
 def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     objects = ctx.objects
-    all_namespaces = objects.all_namespaces()
-    open_namespaces = _open_namespaces(ctx)
-    is_open = set(open_namespaces)
-    exempt_kinds = _exempt_workload_kinds(ctx)
+    new_pods = not _new_privileged_pods_refused(ctx)
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        # Where a pod of its choosing can be made: created, or a workload that exists updated.
-        writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
-        for namespace, updates in updatable_places(ctx, permissions):
-            writes.setdefault(namespace, updates)
-        for namespace, requests in writes.items():
-            # A namespace not in the snapshot has no labels seen: the configured default (if any) applies.
-            candidates = open_namespaces if namespace is None else [namespace] if (
-                namespace in is_open or objects.admits_privileged_pods(namespace)) else []
-            if candidates:
-                yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
-                                                        candidates[0], requests, ""))
-        # Pod Security exemptions admit a privileged pod whatever the namespace's level: pods the identity
-        # creates itself when its username is exempt, a workload's pods when its controller's is.
-        if all_namespaces:
-            for namespace, request, note in _exempt_writes(ctx, identity, permissions, exempt_kinds):
-                yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
-                                                        namespace or all_namespaces[0], _ALONE[request], note))
+        if new_pods:
+            yield from _new_pod_escapes(ctx, identity, permissions)
         exec_places = permissions.where_any(EXEC_REQUESTS)
         for namespace in exec_places:
             # Root on the node of an existing pod reads the tokens of the pods on that node only.
@@ -102,12 +84,43 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
         for named in pods_reached_by_name(objects, permissions, EXEC_REQUESTS, exec_places):
             if named.pod.escapes_to_node and named.pod.node:
                 yield _named_exec(identity, named)
-        user_exempt = objects.exempts_user(identity.username)
-        for namespace in permissions.where_any(EPHEMERAL):
-            if (namespace is not None and (user_exempt or objects.admits_privileged_pods(namespace))
-                    and objects.nodes_running_pods_of(namespace)):
-                yield lazy_edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "node_escape",
-                                partial(_describe_debug, ctx, identity, permissions, namespace))
+        if new_pods:
+            user_exempt = objects.exempts_user(identity.username)
+            for namespace in permissions.where_any(EPHEMERAL):
+                if (namespace is not None and (user_exempt or objects.admits_privileged_pods(namespace))
+                        and objects.nodes_running_pods_of(namespace)):
+                    yield lazy_edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "node_escape",
+                                    partial(_describe_debug, ctx, identity, permissions, namespace))
+
+
+def _new_pod_escapes(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions) -> Iterator[Edge]:
+    """A privileged pod of the identity's making: created, or a workload that exists updated."""
+    objects = ctx.objects
+    open_namespaces = _open_namespaces(ctx)
+    writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
+    for namespace, updates in updatable_places(ctx, permissions):
+        writes.setdefault(namespace, updates)
+    for namespace, requests in writes.items():
+        # A namespace not in the snapshot has no labels seen: the configured default (if any) applies.
+        candidates = open_namespaces if namespace is None else [namespace] if (
+            objects.admits_privileged_pods(namespace)) else []
+        if candidates:
+            yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
+                                                    candidates[0], requests, ""))
+    # Pod Security exemptions admit a privileged pod whatever the namespace's level: pods the identity
+    # creates itself when its username is exempt, a workload's pods when its controller's is.
+    all_namespaces = objects.all_namespaces()
+    if all_namespaces:
+        for namespace, request, note in _exempt_writes(ctx, identity, permissions, _exempt_workload_kinds(ctx)):
+            yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
+                                                    namespace or all_namespaces[0], _ALONE[request], note))
+
+
+def _new_privileged_pods_refused(ctx: SolverContext) -> bool:
+    """Whether something the snapshot's imports know refuses every new privileged pod (GKE Autopilot)."""
+    from rbacmap.solver.registry import PRIVILEGED_POD_REFUSALS
+
+    return any(refusal(ctx) for refusal in PRIVILEGED_POD_REFUSALS)
 
 
 def _exempt_user_note(username: str) -> str:
@@ -119,7 +132,10 @@ def _exempt_workload_kinds(ctx: SolverContext) -> dict[str, str]:
     config = ctx.objects.pod_security
     if config is None or not config.exempt_usernames:
         return {}
-    found = {}
+    found: dict[str, str] | None = ctx.memo.get("exempt_workload_kinds")
+    if found is not None:
+        return found
+    found = ctx.memo["exempt_workload_kinds"] = {}
     for kind in POD_CREATING_CONTROLLERS:
         exempt = [name for name in controller_usernames(kind) if config.exempts_user(name)]
         if exempt:
