@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -124,10 +125,10 @@ def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> dict
 
 
 
-@pytest.fixture()
-def eks_world(moto_url: str) -> Iterator[dict[str, Any]]:
-    """The EKS scenario live: moto for IAM/EKS, the access server for entries; endpoints to pass the importer."""
-    scenario = load_eks_scenario(moto_url)
+@contextmanager
+def serve_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> Iterator[dict[str, Any]]:
+    """An EKS scenario live: moto for IAM/EKS, the access server for entries; endpoints to pass the importer."""
+    scenario = load_eks_scenario(moto_url, fixture)
     server = EksAccessServer(scenario, moto_url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -138,6 +139,12 @@ def eks_world(moto_url: str) -> Iterator[dict[str, Any]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture()
+def eks_world(moto_url: str) -> Iterator[dict[str, Any]]:
+    with serve_eks_scenario(moto_url) as world:
+        yield world
 
 
 class GoogleApiHandler(JsonHandler):

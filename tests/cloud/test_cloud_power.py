@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from rbacmap.importers.eks import import_eks
 from rbacmap.importers.gke import GcpEndpoints, GkeRawData, import_gke, normalize_gke
 from rbacmap.importers.manifests import import_files
 from rbacmap.store import Store
-from tests.cloud.conftest import EksAccessServer, aws_session, load_eks_scenario
+from tests.cloud.conftest import serve_eks_scenario
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 ROLE = "arn:aws:iam::123456789012:role/"
@@ -66,15 +65,8 @@ def rows_of(report: PodCloudPowerReport, service_account: str) -> list[PodCloudP
 @pytest.fixture()
 def pod_admin_world(moto_url: str) -> Iterator[dict[str, Any]]:
     """eks-pod-admin-scenario.json live: a CI role that can assume the cluster-admin role."""
-    server = EksAccessServer(load_eks_scenario(moto_url, "eks-pod-admin-scenario.json"), moto_url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"session": aws_session(), "endpoints": {"eks": server.url, "iam": moto_url, "sts": moto_url}}
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_eks_scenario(moto_url, "eks-pod-admin-scenario.json") as world:
+        yield world
 
 
 def test_irsa_and_pod_identity_give_the_roles_powers_with_provenance(

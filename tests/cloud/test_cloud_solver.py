@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from rbacmap.importers.gke import GcpEndpoints, import_gke
 from rbacmap.importers.manifests import import_files
 from rbacmap.solver import SolverResult, solve
 from rbacmap.store import Store
-from tests.cloud.conftest import EksAccessServer, GoogleApiServer, aws_session, load_eks_scenario
+from tests.cloud.conftest import GoogleApiServer, serve_eks_scenario
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 ACCOUNT = "123456789012"
@@ -66,23 +65,10 @@ def test_cloud_principal_specs_select_paths(tmp_path: Path, eks_world: dict[str,
     assert [p.subject for p in by_spec] == [alice]
 
 
-def _eks_world(moto_url: str, scenario_file: str) -> Iterator[dict[str, Any]]:
-    scenario = load_eks_scenario(moto_url, scenario_file)
-    server = EksAccessServer(scenario, moto_url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"session": aws_session(), "endpoints": {"eks": server.url, "iam": moto_url, "sts": moto_url}}
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def _solve_node_escapes(tmp_path: Path, moto_url: str, scenario_file: str) -> SolverResult:
     store = Store(tmp_path / f"{scenario_file}.db")
     import_files(store, [str(FIXTURES / "eks-cluster.yaml"), str(FIXTURES / "eks-node-escape.yaml")], "prod")
-    for world in _eks_world(moto_url, scenario_file):
+    with serve_eks_scenario(moto_url, scenario_file) as world:
         import_eks(store, world["session"], "prod", "prod", endpoint_urls=world["endpoints"])
     return solve(store, store.latest_snapshot("prod"), use_cache=False)
 
