@@ -24,7 +24,16 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 def pod_webhooks(objects: ClusterObjects, namespace: str, operation: str = "CREATE",
                  subresource: str = "") -> list[str]:
-    """`configuration/webhook` names of the validating webhooks that judge this pod operation in the namespace."""
+    """`configuration/webhook` names of the validating webhooks that judge this pod operation in the namespace
+    (asked per step shown and per namespace: kept per question; do not modify)."""
+    memo: dict[tuple[str, str, str], list[str]] = objects.memo.setdefault("pod_webhooks", {})
+    known = memo.get((namespace, operation, subresource))
+    if known is None:
+        known = memo[(namespace, operation, subresource)] = _pod_webhooks(objects, namespace, operation, subresource)
+    return known
+
+
+def _pod_webhooks(objects: ClusterObjects, namespace: str, operation: str, subresource: str) -> list[str]:
     resource = "pods" + (f"/{subresource}" if subresource else "")
     labels = _namespace_labels(objects, namespace)
     found = []

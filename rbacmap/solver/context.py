@@ -138,6 +138,8 @@ class ClusterObjects:
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # The API server's PodSecurity configuration, when the import had it (None: upstream defaults assumed).
     pod_security: PodSecurityConfig | None = None
+    # Answers derived from these objects alone, kept by name (see `rbacmap.solver.admission.pod_webhooks`).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     _namespace_list: list[str] | None = field(default=None, repr=False)
     _service_account_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
