@@ -114,3 +114,14 @@ def test_kinds_a_live_import_could_not_list_are_unknown_not_absent(tmp_path: Pat
         "a Deployment exists in empty to patch (the import was forbidden to list Deployments, so one is assumed)"]
     assert actions(path_of(result, "user:wes", CLUSTER_ADMIN))[0] in (
         "update mutatingwebhookconfigurations", "patch mutatingwebhookconfigurations")
+
+
+def test_re_enabling_a_token_by_name(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/revive-named.yaml")
+    nina = path_of(result, "user:nina", CLUSTER_ADMIN)
+    assert actions(nina) == ["re-enable a token Secret", "holds cluster-admin"]
+    assert nina is not None
+    step = nina.steps[0]
+    assert step.detail.startswith("patch secret apps/old-admin-token (named in resourceNames)")
+    assert [o.name for o in step.objects] == ["old-admin-token"]
+    assert result.paths(subject="user:otto") == []  # a named patch without a read

@@ -12,16 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
+from rbacmap.authorizer import Grant
 from rbacmap.model import ResourceRequest
-from rbacmap.solver.context import SolverContext
+from rbacmap.solver.context import SolverContext, token_secret_ref
 from rbacmap.solver.edges import INVALIDATED_TOKEN_SECRETS_POOL, Edge, Pool, lazy_edge
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.direct import SECRET_READS
-from rbacmap.solver.primitives.scopes import grants_in, proving_request, where
+from rbacmap.solver.primitives.scopes import grants_in, in_namespace, proving_request, where
 
 SECRET_WRITES = [ResourceRequest(verb, "secrets") for verb in ("patch", "update")]
+READS_BY_NAME = [ResourceRequest(verb, "secrets") for verb in ("get", "list", "watch")]
 ASKED = [*SECRET_WRITES, *SECRET_READS]
 
 
@@ -31,13 +33,52 @@ def revive_tokens(ctx: SolverContext) -> Iterator[Edge]:
         return
     for identity, permissions in ctx.frontier_permissions(ASKED):
         writable = permissions.where_any(SECRET_WRITES)
-        if not writable:
-            continue
-        readable = permissions.where_any(SECRET_READS)
-        for namespace in _both(writable, readable):
+        places = _both(writable, permissions.where_any(SECRET_READS)) if writable else []
+        for namespace in places:
             if namespace is None or namespace in invalidated:
                 yield lazy_edge(identity, Pool.of(INVALIDATED_TOKEN_SECRETS_POOL, namespace or "*"), "revive_tokens",
                                 partial(_describe, identity, permissions, namespace))
+        if None not in places and permissions.has_named_rules():
+            yield from _named_revivals(ctx, identity, permissions, set(places))
+
+
+def _named_revivals(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
+                    covered: set[str | None]) -> Iterator[Edge]:
+    """A write limited by resourceNames re-enables the Secrets it names, when a read reaches them too (a get
+    of that name, or a list or watch with `fieldSelector=metadata.name=NAME`, authorized with the name)."""
+    names: set[str] = set()
+    for request in SECRET_WRITES:
+        names |= permissions.named_resources(request)
+    for secrets in ctx.objects.invalidated_token_secrets.values():
+        for secret in secrets:
+            if secret.name not in names or secret.namespace in covered:
+                continue
+            write = _allowed_by_name(permissions, SECRET_WRITES, secret.namespace, secret.name)
+            read = _allowed_by_name(permissions, READS_BY_NAME, secret.namespace, secret.name)
+            if write is None or read is None:
+                continue
+            (write_request, write_grants), (read_request, read_grants) = write, read
+            yield Edge(
+                identity, ctx.identity_for_service_account(secret.namespace, secret.service_account),
+                "re-enable a token Secret",
+                f"{write_request.verb} secret {secret.namespace}/{secret.name} (named in resourceNames) to remove the "
+                f"label kubernetes.io/legacy-token-invalid-since, then {read_request.verb} it",
+                grants=tuple(dict.fromkeys(write_grants + read_grants)), objects=(token_secret_ref(secret),),
+                explain=sentence(identity, write_request, write_grants, "without the label the API server accepts "
+                                 f"its token of {secret.service_account} again, and {read_request.verb} reads it"),
+                primitive="revive_tokens",
+            )
+
+
+def _allowed_by_name(permissions: EffectivePermissions, requests: list[ResourceRequest], namespace: str,
+                     name: str) -> tuple[ResourceRequest, tuple[Grant, ...]] | None:
+    """The first request allowed on that object, with its grants."""
+    for request in requests:
+        placed = in_namespace(request, namespace, name)
+        grants = permissions.grants(placed)
+        if grants:
+            return placed, grants
+    return None
 
 
 def _both(writable: tuple[str | None, ...], readable: tuple[str | None, ...]) -> list[str | None]:
