@@ -245,18 +245,26 @@ def _gke_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
 
     A token carries the node pool's OAuth scopes: only `cloud-platform` lets it call the Kubernetes and IAM
     APIs as that account; narrower scopes (the default ones) are taken to stop it. A node's pool is its
-    `cloud.google.com/gke-nodepool` label; a node of one's choosing (`node` None) may be in any pool
-    that has a node in the snapshot (any pool, when the snapshot holds no node)."""
+    `cloud.google.com/gke-nodepool` label (a node without one is in the only pool, if there is one); a node
+    of one's choosing (`node` None) may be in any pool: one with no node in the snapshot is said to need
+    one (a pod that selects the pool makes its autoscaler add a node)."""
     from rbacmap.solver.edges import Edge, ObjectRef
 
     pools = {str(p["name"]): p for p in graph.cloud_import.details.get("node_pools") or []}
     node_pools: dict[str, str] | None = ctx.memo.get("gke_node_pools")
     if node_pools is None:
         node_pools = ctx.memo["gke_node_pools"] = _node_pool_labels(ctx)
+    conditions: dict[str, str] = {}
     if node is not None:
-        names = [node_pools[node]] if node in node_pools else []
+        names = [node_pools[node]] if node in node_pools else list(pools) if len(pools) == 1 else []
+        if node not in node_pools and names:
+            conditions[names[0]] = f"node {node} (no {GKE_NODE_POOL_LABEL} label) is in the cluster's only node pool"
     else:
-        names = sorted(set(node_pools.values()) & set(pools)) if node_pools else sorted(pools)
+        names = sorted(pools)
+        running = set(node_pools.values())
+        conditions = {name: f"node pool {name} has no node in the snapshot: one must be running (or added by its "
+                      "autoscaler for a pod that selects the pool)"
+                      for name in names if running and name not in running}
     where = f"node {node}" if node is not None else "a node"
     for name in names:
         node_pool = pools.get(name)
@@ -264,11 +272,13 @@ def _gke_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
             continue
         member = f"serviceAccount:{node_pool['service_account']}"
         account = ctx.add_identity(principal_identity(GCP_PRINCIPAL, member))
+        objects = [ObjectRef("NodePool", name, note=f"config.serviceAccount {node_pool['service_account']},"
+                             f" oauthScopes {', '.join(node_pool['scopes'])}")]
+        if node is not None and node in node_pools:
+            objects.insert(0, ObjectRef("Node", node, note=f"{GKE_NODE_POOL_LABEL}: {name}"))
         yield Edge(pool, account, "", f"root on {where} of node pool {name} reads the token of its service account "
                    f"{node_pool['service_account']} (scope cloud-platform) from the GCE metadata server",
-                   objects=(ObjectRef("NodePool", name, note=f"config.serviceAccount {node_pool['service_account']},"
-                                      f" oauthScopes {', '.join(node_pool['scopes'])}"),),
-                   primitive="cloud")
+                   objects=tuple(objects), condition=conditions.get(name, ""), primitive="cloud")
 
 
 def _node_pool_labels(ctx: SolverContext) -> dict[str, str]:

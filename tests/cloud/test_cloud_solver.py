@@ -89,7 +89,8 @@ def test_root_on_a_node_holds_the_node_role_and_what_it_can_do_in_aws(tmp_path: 
     assert plain.paths(subject="user:lee", target="cluster-admin") == []
 
 
-def _solve_gke_node_escapes(tmp_path: Path, scenario_file: str, autopilot: bool = False) -> SolverResult:
+def _solve_gke_node_escapes(tmp_path: Path, scenario_file: str, autopilot: bool = False,
+                            escapes: Path = FIXTURES / "gke-node-escape.yaml") -> SolverResult:
     scenario = json.loads((FIXTURES / scenario_file).read_text())
     if autopilot:
         scenario["cluster"]["autopilot"] = {"enabled": True}
@@ -98,7 +99,7 @@ def _solve_gke_node_escapes(tmp_path: Path, scenario_file: str, autopilot: bool 
     thread.start()
     try:
         store = Store(tmp_path / f"{scenario_file}-{autopilot}.db")
-        import_files(store, [str(FIXTURES / "gke-cluster.yaml"), str(FIXTURES / "gke-node-escape.yaml")], "web")
+        import_files(store, [str(FIXTURES / "gke-cluster.yaml"), str(escapes)], "web")
         import_gke(store, AuthorizedSession(Credentials(token="test")),  # type: ignore[no-untyped-call]
                    "acme-prod", "europe-west1", "web", "web", endpoints=GcpEndpoints.rooted_at(server.url))
     finally:
@@ -118,6 +119,10 @@ def test_root_on_a_gke_node_holds_its_node_pool_s_service_account(tmp_path: Path
         assert "of node pool pool-a reads the token of its service account" in escape.detail
         assert [(o.kind, o.name) for o in escape.objects][-1] == ("NodePool", "pool-a")
         assert "roles/container.admin" in str(path.to_json())
+    # lee's step shows the node and the label that puts it in pool-a.
+    [lee] = result.paths(subject="user:lee", target="cluster-admin")
+    assert ("Node", "gke-web-pool-a-1", "cloud.google.com/gke-nodepool: pool-a") in [
+        (o.kind, o.name, o.note) for o in lee.steps[0].objects]
     # pool-b's account holds roles/container.admin too, but its node's token has only the default scopes.
     assert result.paths(subject="user:kim", target="cluster-admin") == []
     # Without node pools in the cloud import: no node credentials at all.
@@ -153,3 +158,12 @@ def test_node_roles_are_ec2_and_hybrid_nodes_not_fargate() -> None:
     ))
     assert [m.principal.rsplit("/", 1)[1] for m in node_roles(graph)] == [
         "FARGATE-migrated", "ec2-nodes", "hybrid-nodes", "windows-nodes"]
+
+
+def test_a_node_pool_without_a_node_in_the_snapshot_is_a_condition(tmp_path: Path) -> None:
+    text = (FIXTURES / "gke-node-escape.yaml").read_text()
+    no_pool_a = tmp_path / "no-pool-a.yaml"
+    no_pool_a.write_text("---".join(doc for doc in text.split("---") if "pool-a-1" not in doc))
+    result = _solve_gke_node_escapes(tmp_path, "gke-scenario-node-pools.json", escapes=no_pool_a)
+    [pat] = result.paths(subject="user:pat", target="cluster-admin")
+    assert pat.steps[0].condition.startswith("node pool pool-a has no node in the snapshot")
