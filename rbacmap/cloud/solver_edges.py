@@ -49,26 +49,18 @@ CLOUD_LOGIN = "CloudLogin"
 
 CLOUD_KINDS = (AWS_PRINCIPAL, GCP_PRINCIPAL)
 
-_GRAPHS: dict[tuple[str, int], CloudGraph | None] = {}
 CLOUD_GRAPH_MEMO = "cloud_graph"
 
 
 def cloud_graph_for(ctx: SolverContext) -> CloudGraph | None:
-    """The latest cloud import of the snapshot's cluster: looked up once per solve (node pools ask for it once
-    per node), loaded only when that import is not the one cached per store file and snapshot."""
+    """The latest cloud import of the snapshot's cluster, loaded once per solve (node pools ask for it once per
+    node). Solves themselves are cached per snapshot and cloud import (`rbacmap.solver.result`)."""
     if CLOUD_GRAPH_MEMO in ctx.memo:
         found: CloudGraph | None = ctx.memo[CLOUD_GRAPH_MEMO]
         return found
-    key = (ctx.store.path if ctx.store.path != ":memory:" else f":memory:{id(ctx.store)}", ctx.snapshot.id)
     imported = latest_cloud_import(ctx.store, ctx.snapshot.cluster)
-    cached = _GRAPHS.get(key)
-    if imported is None:
-        graph = None
-    elif cached is not None and cached.cloud_import.id == imported.id:
-        graph = cached
-    else:
-        graph = load_cloud_graph(ctx.store, imported)
-    _GRAPHS[key] = ctx.memo[CLOUD_GRAPH_MEMO] = graph
+    graph = None if imported is None else load_cloud_graph(ctx.store, imported)
+    ctx.memo[CLOUD_GRAPH_MEMO] = graph
     return graph
 
 

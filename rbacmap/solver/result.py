@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 
+from rbacmap.cloud.store import latest_cloud_import
 from rbacmap.gc_pause import cyclic_gc_paused
 from rbacmap.model import GROUP, SERVICE_ACCOUNT, Subject
 from rbacmap.solver.context import SolverContext
@@ -163,12 +164,15 @@ def _subject_key(subject: Identity | Subject | str) -> tuple[str, str, str]:
     return identity_for_user(subject.name).key
 
 
-_CACHE: dict[tuple[str, int, str, str], SolverResult] = {}
+_CACHE: dict[tuple[str, int, str, str, str], SolverResult] = {}
 
 
-def _cache_key(store: Store, snapshot: Snapshot) -> tuple[str, int, str, str]:
+def _cache_key(store: Store, snapshot: Snapshot) -> tuple[str, int, str, str, str]:
     where = store.path if store.path != ":memory:" else f":memory:{store.instance}"
-    return (where, snapshot.id, snapshot.started_at, snapshot.finished_at or "")
+    # A cloud import of the cluster after a solve changes its answers (principals, node credentials).
+    cloud = latest_cloud_import(store, snapshot.cluster)
+    cloud_key = f"{cloud.id}@{cloud.started_at}" if cloud is not None else ""
+    return (where, snapshot.id, snapshot.started_at, snapshot.finished_at or "", cloud_key)
 
 
 def solve(store: Store, snapshot: Snapshot | None = None, *, use_cache: bool = True) -> SolverResult:

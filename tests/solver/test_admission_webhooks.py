@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rbacmap.solver import CLUSTER_ADMIN
-from rbacmap.solver.admission import covers
+from rbacmap.solver.admission import covers, pod_webhooks
+from rbacmap.solver.context import ClusterObjects
 from rbacmap.solver.edges import ANY_NODE_POOL, Pool
 from tests.solver.helpers import path_of, solve_fixture
 
@@ -49,3 +50,41 @@ def test_rule_matching_follows_upstream() -> None:
     assert not covers([{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE"],
                          "resources": ["pods"]}], "CREATE", "pods")
     assert not covers([{**rule(["pods"])[0], "scope": "Cluster"}], "CREATE", "pods")
+
+
+def _objects(*hooks: dict[str, object]) -> ClusterObjects:
+    rules = [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+              "resources": ["pods", "pods/ephemeralcontainers"]}]
+    return ClusterObjects(
+        namespaces={"apps": {"name": "apps", "labels": '{"policy": "enforce"}', "pss_enforce": None}},
+        webhooks=[{"kind": "Validating", "name": "policy",
+                   "webhooks": [{"rules": rules, **hook} for hook in hooks]}])
+
+
+def test_object_selectors_are_dodged_only_by_a_pod_whose_labels_the_attacker_writes() -> None:
+    objects = _objects({"name": "labelled", "objectSelector": {"matchLabels": {"app": "web"}}},
+                       {"name": "everything", "objectSelector": {"matchLabels": {}}})
+    assert pod_webhooks(objects, "apps") == ["policy/everything"]  # a new pod: labels of its choosing
+    # A debug container joins an existing pod; an updated workload keeps the labels its selector needs.
+    assert pod_webhooks(objects, "apps", "UPDATE", "ephemeralcontainers", labels_chosen=False) == [
+        "policy/labelled", "policy/everything"]
+    assert pod_webhooks(objects, "apps", labels_chosen=False) == ["policy/labelled", "policy/everything"]
+
+
+def test_a_namespace_seen_only_through_its_pods_may_be_selected() -> None:
+    objects = _objects({"name": "opt-in", "namespaceSelector": {"matchLabels": {"policy": "enforce"}}},
+                       {"name": "not-system", "namespaceSelector": {"matchExpressions": [
+                           {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["zeta"]}]}})
+    assert pod_webhooks(objects, "apps") == ["policy/opt-in", "policy/not-system"]
+    # zeta has no Namespace object: its labels are unknown (opt-in may select it), its name is not.
+    assert pod_webhooks(objects, "zeta") == ["policy/opt-in"]
+
+
+def test_an_exempt_user_s_every_namespace_is_shown_where_no_webhook_judges_pods(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/exempt-every-namespace.yaml")
+    graph = result.graph
+    any_node = graph.index[Pool.of(ANY_NODE_POOL)]
+    # Its shortest path runs a pod as keeper directly; the escape edge is the one to look at.
+    [edge] = [graph.edges[e] for e in graph.into[any_node] if graph.nodes[graph.sources[e]].name == "ci-bot"]
+    assert edge.detail.endswith("volume in legacy") and edge.condition == ""
+    assert edge.objects[0].note.startswith("exemptions.usernames lists ci-bot")

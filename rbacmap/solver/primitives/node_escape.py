@@ -109,7 +109,7 @@ def _new_pod_escapes(ctx: SolverContext, identity: Identity, permissions: Effect
                                                     candidates[0], requests, ""))
     # Pod Security exemptions admit a privileged pod whatever the namespace's level: pods the identity
     # creates itself when its username is exempt, a workload's pods when its controller's is.
-    all_namespaces = objects.all_namespaces()
+    all_namespaces = _judged_last(ctx, "all_namespaces", objects.all_namespaces())
     if all_namespaces:
         for namespace, request, note in _exempt_writes(ctx, identity, permissions, _exempt_workload_kinds(ctx)):
             yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
@@ -194,7 +194,8 @@ def _describe_create(ctx: SolverContext, identity: Identity, permissions: Effect
                "volume)")
     return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how,
                    _conditions(assumed_workload(ctx, request, candidate),
-                               webhook_condition(pod_webhooks(ctx.objects, candidate))))
+                               webhook_condition(pod_webhooks(ctx.objects, candidate,
+                                                              labels_chosen=request.verb == "create"))))
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
@@ -230,20 +231,27 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
                 objects=(_pod_security_ref(ctx, namespace, _exempt_user_note(identity.username) if
                                            ctx.objects.exempts_user(identity.username) else ""),),
                 explain=explain, primitive="node_escape",
-                condition=webhook_condition(pod_webhooks(ctx.objects, namespace, "UPDATE", "ephemeralcontainers")))
+                condition=webhook_condition(pod_webhooks(ctx.objects, namespace, "UPDATE", "ephemeralcontainers",
+                                                         labels_chosen=False)))
 
 
 def _open_namespaces(ctx: SolverContext) -> list[str]:
-    """The namespaces that admit a privileged pod (once per snapshot; do not modify). Those where no
-    validating webhook judges pods come first: "every namespace" is shown in one of them."""
-    found: list[str] | None = ctx.memo.get("open_namespaces")
+    """The namespaces that admit a privileged pod, those no validating webhook judges pods in first (once per
+    snapshot; do not modify): "every namespace" is shown in the first."""
+    objects = ctx.objects
+    return _judged_last(ctx, "open_namespaces",
+                        [ns for ns in objects.all_namespaces() if objects.admits_privileged_pods(ns)])
+
+
+def _judged_last(ctx: SolverContext, name: str, namespaces: list[str]) -> list[str]:
+    """`namespaces`, those where a validating webhook judges a new pod last (kept as `name` per snapshot)."""
+    found: list[str] | None = ctx.memo.get(name)
     if found is None:
-        objects = ctx.objects
-        found = [ns for ns in objects.all_namespaces() if objects.admits_privileged_pods(ns)]
-        if _any_pod_webhook(objects):
-            guarded = {ns for ns in found if pod_webhooks(objects, ns)}
-            found = sorted(found, key=lambda ns: ns in guarded)  # stable: name order otherwise
-        ctx.memo["open_namespaces"] = found
+        found = namespaces
+        if _any_pod_webhook(ctx.objects):
+            judged = {ns for ns in namespaces if pod_webhooks(ctx.objects, ns)}
+            found = sorted(namespaces, key=lambda ns: ns in judged)  # stable: name order otherwise
+        ctx.memo[name] = found
     return found
 
 
