@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant
-from rbacmap.model import ResourceRequest
+from rbacmap.model import SERVICE_ACCOUNT, USER, ResourceRequest, parse_service_account_username
+from rbacmap.pod_security_config import PLUGIN_NAME, POD_CREATING_CONTROLLERS, controller_usernames
 from rbacmap.solver.context import SolverContext, token_secret_ref
-from rbacmap.solver.edges import ObjectRef
+from rbacmap.solver.edges import ANY_NODE_POOL, ObjectRef, Pool
 from rbacmap.solver.identity import Identity
 from rbacmap.solver.primitives.webhooks import ADMISSION
 from rbacmap.store import Snapshot, Store
@@ -97,3 +98,44 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
                        f"Secret {namespace}/{secret.name} holds a non-expiring token of ServiceAccount "
                        f"{secret.service_account}: anyone who can read secrets in {namespace} becomes it",
                        namespace, (), (token_secret_ref(secret),))
+    for namespace, secrets in sorted(ctx.objects.invalidated_token_secrets.items()):
+        for secret in secrets:
+            owner = ctx.identities.get(("ServiceAccount", secret.service_account, namespace))
+            yield Risk("invalidated-token-secret", "low", owner,
+                       f"Secret {namespace}/{secret.name} holds an invalidated token of ServiceAccount "
+                       f"{secret.service_account}: removing its label re-enables it; delete the Secret",
+                       namespace, (), (token_secret_ref(secret),))
+    yield from _pod_security_exemptions(ctx)
+    yield from _node_credentials(ctx)
+
+
+def _pod_security_exemptions(ctx: SolverContext) -> Iterator[Risk]:
+    """Exemptions of the API server's PodSecurity configuration: privileged pods get in whatever the labels."""
+    config = ctx.objects.pod_security
+    if config is None:
+        return
+    source = ObjectRef(config.kind, PLUGIN_NAME, note="the API server's PodSecurity admission configuration")
+    for username in config.exempt_usernames:
+        account = parse_service_account_username(username)
+        key = (SERVICE_ACCOUNT, account[1], account[0]) if account else (USER, username, "")
+        kinds = [kind for kind in POD_CREATING_CONTROLLERS if username in controller_usernames(kind)]
+        detail = f"exemptions.usernames lists {username}: the pods it creates skip Pod Security in every namespace"
+        if kinds:
+            detail += f"; it creates the pods of every {', '.join(kinds)}, so their writers' pods skip it too"
+        yield Risk("pod-security-exempt-user", "high", ctx.identities.get(key), detail, None, (), (source,))
+    for namespace in config.exempt_namespaces:
+        yield Risk("pod-security-exempt-namespace", "medium", None,
+                   f"exemptions.namespaces lists {namespace}: any pod there skips Pod Security, whatever its labels",
+                   namespace, (), (source,))
+
+
+def _node_credentials(ctx: SolverContext) -> Iterator[Risk]:
+    """Cloud identities root on a node holds: a pod escape anywhere reaches them (see the node escape primitive)."""
+    from rbacmap.solver.registry import NODE_CREDENTIAL_SOURCES
+
+    for source in NODE_CREDENTIAL_SOURCES:
+        for edge in source(ctx, Pool.of(ANY_NODE_POOL), None):
+            identity = edge.target if isinstance(edge.target, Identity) else None
+            yield Risk("node-cloud-credentials", "high", identity,
+                       f"{edge.detail}: a privileged pod, or exec into one, on such a node holds {identity}",
+                       None, (), edge.objects)

@@ -15,7 +15,7 @@ from rbacmap.cloud.solver_edges import node_roles, principal_identity
 from rbacmap.importers.eks import import_eks
 from rbacmap.importers.gke import GcpEndpoints, import_gke
 from rbacmap.importers.manifests import import_files
-from rbacmap.solver import SolverResult, solve
+from rbacmap.solver import SolverResult, find_risks, solve
 from rbacmap.store import Store
 from tests.cloud.conftest import GoogleApiServer, serve_eks_scenario
 
@@ -83,6 +83,8 @@ def test_root_on_a_node_holds_the_node_role_and_what_it_can_do_in_aws(tmp_path: 
         assert "reads the credentials of its node role" in escape.detail and "EC2 instance metadata" in escape.detail
         assert [o.kind for o in escape.objects][-1] == "CloudMapping"
         assert "eks:CreateAccessEntry" in create.detail
+    [risk] = [r for r in find_risks(result.context.store, result.snapshot) if r.risk == "node-cloud-credentials"]
+    assert risk.subject is not None and risk.subject.name == node_role and risk.severity == "high"
     # The same escapes with a node role that may do nothing in AWS: the pods' tokens only.
     plain = _solve_node_escapes(tmp_path, moto_url, "eks-scenario.json")
     assert plain.paths(subject="user:pat", target="cluster-admin") == []

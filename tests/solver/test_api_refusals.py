@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rbacmap.importers.manifests import import_files
-from rbacmap.solver import CLUSTER_ADMIN, solve
+from rbacmap.solver import CLUSTER_ADMIN, find_risks, solve
 from rbacmap.store import Store
 from tests.solver.helpers import FIXTURES, actions, path_of, solve_fixture
 
@@ -125,3 +125,10 @@ def test_re_enabling_a_token_by_name(tmp_path: Path) -> None:
     assert step.detail.startswith("patch secret apps/old-admin-token (named in resourceNames)")
     assert [o.name for o in step.objects] == ["old-admin-token"]
     assert result.paths(subject="user:otto") == []  # a named patch without a read
+
+
+def test_an_invalidated_token_secret_is_a_risk_to_delete(tmp_path: Path) -> None:
+    store, result = solve_fixture(tmp_path, TOKENS)
+    [risk] = [r for r in find_risks(store, result.snapshot) if r.risk == "invalidated-token-secret"]
+    assert risk.subject is not None and (risk.subject.namespace, risk.subject.name) == ("apps", "old-admin")
+    assert [o.name for o in risk.objects] == ["old-admin-token"] and risk.detail.endswith("delete the Secret")

@@ -12,7 +12,7 @@ from rbacmap.pod_security_config import (
     parse_admission_configuration,
     parse_pod_security_configuration,
 )
-from rbacmap.solver import CLUSTER_ADMIN, EXEC, solve
+from rbacmap.solver import CLUSTER_ADMIN, EXEC, find_risks, solve
 from rbacmap.store import Store
 from tests.solver.helpers import FIXTURES, actions, path_of, solve_fixture
 
@@ -154,3 +154,18 @@ def test_a_second_different_configuration_is_an_error_and_the_first_is_kept(tmp_
     assert error.document == 2
     assert f"the one from {two} document 1 is kept" in error.describe()
     assert [r["default_enforce"] for r in store.query("SELECT * FROM pod_security_config")] == ["restricted"]
+
+
+def test_risks_list_the_exemptions(tmp_path: Path) -> None:
+    store, result = solve_fixture(tmp_path, CONFIG)
+    found = {(r.risk, r.subject.name if r.subject else None, r.namespace): r
+             for r in find_risks(store, result.snapshot) if r.risk.startswith("pod-security-exempt")}
+    assert set(found) == {("pod-security-exempt-user", "ci-bot", None),
+                          ("pod-security-exempt-user", None, None),  # the two controllers: not in the snapshot
+                          ("pod-security-exempt-namespace", None, "tools")}
+    controllers = [r.detail for r in find_risks(store, result.snapshot) if r.risk == "pod-security-exempt-user"
+                   and "job-controller" in r.detail]
+    assert controllers == ["exemptions.usernames lists system:serviceaccount:kube-system:job-controller: the pods "
+                           "it creates skip Pod Security in every namespace; it creates the pods of every Job, "
+                           "CronJob, so their writers' pods skip it too"]
+    assert found[("pod-security-exempt-user", "ci-bot", None)].objects[0].kind == "AdmissionConfiguration"
