@@ -160,6 +160,9 @@ def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
 EC2_NODE_USERNAME = "{{EC2PrivateDNSName}}"  # in the username EC2 nodes log in with
 HYBRID_NODE_USERNAME = "{{SessionName}}"  # hybrid nodes (and Fargate, in aws-auth)
 NODES_GROUP = "system:nodes"
+WINDOWS_NODES_GROUP = "eks:kube-proxy-windows"  # in aws-auth's mapping of a Windows node role
+WINDOWS_ENTRY = "(type EC2_WINDOWS)"  # as the EKS importer words a Windows node access entry
+OS_LABEL = "kubernetes.io/os"
 FARGATE_GROUP = "system:node-proxier"  # aws-auth's Fargate pod execution role mapping carries it
 FARGATE_ENTRY = "(type FARGATE_LINUX)"  # as the EKS importer words an access entry's provenance
 
@@ -195,27 +198,40 @@ def _eks_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
 
     Which node runs with which role the cloud import does not tell (that is the node group's, or the
     instance profile's). With one node role, every node has it; with several, a node of one's choosing
-    (`node` None) may have any of them, and a given node is left out."""
+    (`node` None) may have any of them. A given node has the only role of its operating system (its
+    `kubernetes.io/os` label; Windows roles carry the group `eks:kube-proxy-windows`), if there is one;
+    otherwise it is left out."""
     from rbacmap.solver.edges import Edge, ObjectRef
 
-    roles: list[IdentityMapping] | None = ctx.memo.get("eks_node_roles")
-    if roles is None:
-        roles = ctx.memo["eks_node_roles"] = node_roles(graph)
-    if node is not None and len(roles) != 1:
-        return
+    every: list[IdentityMapping] | None = ctx.memo.get("eks_node_roles")
+    if every is None:
+        every = ctx.memo["eks_node_roles"] = node_roles(graph)
+    roles = every
+    if node is not None and len(every) > 1:
+        os_name = _node_labels(ctx, OS_LABEL).get(node)
+        roles = [m for m in every if _windows_role(m) == (os_name == "windows")] if os_name else []
+        if len(roles) != 1:
+            return
     where = f"node {node}" if node is not None else "a node"
     for mapping in roles:
         role = ctx.add_identity(principal_identity(AWS_PRINCIPAL, mapping.principal))
-        if len(roles) > 1:
-            condition = f"a node running with {mapping.principal} is chosen"
+        if node is None:
+            condition = "" if len(roles) == 1 else f"a node running with {mapping.principal} is chosen"
+        elif len(every) == 1:
+            condition = f"node {node} runs with the cluster's only node role"
         else:
-            condition = "" if node is None else f"node {node} runs with the cluster's only node role"
+            condition = f"node {node} runs with the cluster's only node role for its operating system"
         source = ("the EC2 instance metadata service" if EC2_NODE_USERNAME in mapping.username
                   else "the hybrid node's credential provider (SSM or IAM Roles Anywhere)")
         yield Edge(pool, role, "", f"root on {where} reads the credentials of its node role {mapping.principal}"
                    f" from {source}",
                    objects=(ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),),
                    condition=condition, primitive="cloud")
+
+
+def _windows_role(mapping: IdentityMapping) -> bool:
+    """A Windows node role: aws-auth maps it with eks:kube-proxy-windows; an access entry says its type."""
+    return WINDOWS_NODES_GROUP in mapping.groups or WINDOWS_ENTRY in mapping.provenance
 
 
 def privileged_pods_refused(ctx: SolverContext) -> str:
@@ -243,9 +259,7 @@ def _gke_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
     from rbacmap.solver.edges import Edge, ObjectRef
 
     pools = {str(p["name"]): p for p in graph.cloud_import.details.get("node_pools") or []}
-    node_pools: dict[str, str] | None = ctx.memo.get("gke_node_pools")
-    if node_pools is None:
-        node_pools = ctx.memo["gke_node_pools"] = _node_pool_labels(ctx)
+    node_pools = _node_labels(ctx, GKE_NODE_POOL_LABEL)
     conditions: dict[str, str] = {}
     if node is not None:
         names = [node_pools[node]] if node in node_pools else list(pools) if len(pools) == 1 else []
@@ -273,12 +287,15 @@ def _gke_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
                    objects=tuple(objects), condition=conditions.get(name, ""), primitive="cloud")
 
 
-def _node_pool_labels(ctx: SolverContext) -> dict[str, str]:
-    """Node name -> its GKE node pool (from the node's label)."""
-    rows = ctx.store.query(
-        f"SELECT name, json_extract(labels, '$.\"{GKE_NODE_POOL_LABEL}\"') AS pool FROM nodes"
-        " WHERE snapshot_id = ? AND json_valid(labels)", [ctx.snapshot.id])
-    return {row["name"]: row["pool"] for row in rows if row["pool"]}
+def _node_labels(ctx: SolverContext, label: str) -> dict[str, str]:
+    """Node name -> the value of one of its labels (nodes without it left out), read once per solve."""
+    found: dict[str, str] | None = ctx.memo.get(f"node_label:{label}")
+    if found is None:
+        rows = ctx.store.query(
+            f"SELECT name, json_extract(labels, '$.\"{label}\"') AS value FROM nodes"
+            " WHERE snapshot_id = ? AND json_valid(labels)", [ctx.snapshot.id])
+        found = ctx.memo[f"node_label:{label}"] = {row["name"]: str(row["value"]) for row in rows if row["value"]}
+    return found
 
 
 def _node(ctx: SolverContext, kind: str, name: str) -> Identity | None:

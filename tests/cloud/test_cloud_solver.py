@@ -10,8 +10,18 @@ from typing import Any
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
 
-from rbacmap.cloud.model import AWS_PRINCIPAL, GCP_PRINCIPAL, CloudGraph, CloudImport, IdentityMapping
+from rbacmap.cloud.model import (
+    AWS_PRINCIPAL,
+    CREATE_ACCESS_ENTRY,
+    GCP_PRINCIPAL,
+    CloudEdge,
+    CloudFacts,
+    CloudGraph,
+    CloudImport,
+    IdentityMapping,
+)
 from rbacmap.cloud.solver_edges import node_roles, principal_identity
+from rbacmap.cloud.store import save_cloud_import
 from rbacmap.importers.eks import import_eks
 from rbacmap.importers.gke import GcpEndpoints, import_gke
 from rbacmap.importers.manifests import import_files
@@ -169,3 +179,23 @@ def test_a_node_pool_without_a_node_in_the_snapshot_is_a_condition(tmp_path: Pat
     result = _solve_gke_node_escapes(tmp_path, "gke-scenario-node-pools.json", escapes=no_pool_a)
     [pat] = result.paths(subject="user:pat", target="cluster-admin")
     assert pat.steps[0].condition.startswith("node pool pool-a has no node in the snapshot")
+
+
+def test_a_given_node_has_the_node_role_of_its_operating_system(tmp_path: Path) -> None:
+    store = Store(tmp_path / "mixed.db")
+    imported = import_files(store, [str(FIXTURES / "eks-mixed-nodes.yaml")], "prod")
+    linux, windows = (f"arn:aws:iam::{ACCOUNT}:role/{name}" for name in ("linux-nodes", "windows-nodes"))
+    facts = CloudFacts(f"arn:aws:eks:eu-west-1:{ACCOUNT}:cluster/prod")
+    facts.mappings += [
+        IdentityMapping(AWS_PRINCIPAL, linux, "system:node:{{EC2PrivateDNSName}}",
+                        ("system:bootstrappers", "system:nodes"), "aws-auth", "aws-auth mapRoles[0]"),
+        IdentityMapping(AWS_PRINCIPAL, windows, "system:node:{{EC2PrivateDNSName}}", ("system:nodes",),
+                        "access-entry", f"access entry {windows} (type EC2_WINDOWS)")]
+    # Only the Windows role may map itself to cluster-admin.
+    facts.edges.append(CloudEdge(AWS_PRINCIPAL, windows, "Group", "system:masters", CREATE_ACCESS_ENTRY, "policy"))
+    save_cloud_import(store, "prod", "eks", facts)
+    result = solve(store, imported.snapshot, use_cache=False)
+    [win] = result.paths(subject="user:win", target="cluster-admin")
+    assert win.steps[0].as_identity.name == windows
+    assert win.steps[0].condition.endswith("runs with the cluster's only node role for its operating system")
+    assert result.paths(subject="user:lin", target="cluster-admin") == []  # its node has the harmless role
