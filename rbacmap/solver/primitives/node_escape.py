@@ -22,7 +22,7 @@ pods. Rights in every namespace add nothing: exec into every pod already reads e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 
 from rbacmap.authorizer import Grant
@@ -109,7 +109,7 @@ def _new_pod_escapes(ctx: SolverContext, identity: Identity, permissions: Effect
                                                     candidates[0], requests, ""))
     # Pod Security exemptions admit a privileged pod whatever the namespace's level: pods the identity
     # creates itself when its username is exempt, a workload's pods when its controller's is.
-    all_namespaces = _judged_last(ctx, "all_namespaces", objects.all_namespaces())
+    all_namespaces = _judged_last(ctx, "all_namespaces", objects.all_namespaces)
     if all_namespaces:
         for namespace, request, note in _exempt_writes(ctx, identity, permissions, _exempt_workload_kinds(ctx)):
             yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
@@ -240,17 +240,18 @@ def _open_namespaces(ctx: SolverContext) -> list[str]:
     snapshot; do not modify): "every namespace" is shown in the first."""
     objects = ctx.objects
     return _judged_last(ctx, "open_namespaces",
-                        [ns for ns in objects.all_namespaces() if objects.admits_privileged_pods(ns)])
+                        lambda: [ns for ns in objects.all_namespaces() if objects.admits_privileged_pods(ns)])
 
 
-def _judged_last(ctx: SolverContext, name: str, namespaces: list[str]) -> list[str]:
-    """`namespaces`, those where a validating webhook judges a new pod last (kept as `name` per snapshot)."""
+def _judged_last(ctx: SolverContext, name: str, namespaces: Callable[[], list[str]]) -> list[str]:
+    """`namespaces()`, those where a validating webhook judges a new pod last (worked out once per snapshot and
+    kept as `name`: asked for each identity that may write pods)."""
     found: list[str] | None = ctx.memo.get(name)
     if found is None:
-        found = namespaces
+        found = namespaces()
         if _any_pod_webhook(ctx.objects):
-            judged = {ns for ns in namespaces if pod_webhooks(ctx.objects, ns)}
-            found = sorted(namespaces, key=lambda ns: ns in judged)  # stable: name order otherwise
+            judged = {ns for ns in found if pod_webhooks(ctx.objects, ns)}
+            found = sorted(found, key=lambda ns: ns in judged)  # stable: name order otherwise
         ctx.memo[name] = found
     return found
 
