@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from rbacmap.authorizer import Grant
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.context import SolverContext, token_secret_ref
 from rbacmap.solver.edges import INVALIDATED_TOKEN_SECRETS_POOL, Edge, Pool, lazy_edge
@@ -20,10 +19,10 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.direct import SECRET_READS
-from rbacmap.solver.primitives.scopes import grants_in, in_namespace, proving_request, where
+from rbacmap.solver.primitives.scopes import first_allowed, grants_in, names_in_rules, proving_request, where
+from rbacmap.solver.primitives.secrets import NAMED_READS
 
 SECRET_WRITES = [ResourceRequest(verb, "secrets") for verb in ("patch", "update")]
-READS_BY_NAME = [ResourceRequest(verb, "secrets") for verb in ("get", "list", "watch")]
 ASKED = [*SECRET_WRITES, *SECRET_READS]
 
 
@@ -46,15 +45,13 @@ def _named_revivals(ctx: SolverContext, identity: Identity, permissions: Effecti
                     covered: set[str | None]) -> Iterator[Edge]:
     """A write limited by resourceNames re-enables the Secrets it names, when a read reaches them too (a get
     of that name, or a list or watch with `fieldSelector=metadata.name=NAME`, authorized with the name)."""
-    names: set[str] = set()
-    for request in SECRET_WRITES:
-        names |= permissions.named_resources(request)
+    names = names_in_rules(permissions, SECRET_WRITES)
     for secrets in ctx.objects.invalidated_token_secrets.values():
         for secret in secrets:
             if secret.name not in names or secret.namespace in covered:
                 continue
-            write = _allowed_by_name(permissions, SECRET_WRITES, secret.namespace, secret.name)
-            read = _allowed_by_name(permissions, READS_BY_NAME, secret.namespace, secret.name)
+            write = first_allowed(permissions, SECRET_WRITES, secret.namespace, secret.name)
+            read = first_allowed(permissions, NAMED_READS, secret.namespace, secret.name)
             if write is None or read is None:
                 continue
             (write_request, write_grants), (read_request, read_grants) = write, read
@@ -68,17 +65,6 @@ def _named_revivals(ctx: SolverContext, identity: Identity, permissions: Effecti
                                  f"its token of {secret.service_account} again, and {read_request.verb} reads it"),
                 primitive="revive_tokens",
             )
-
-
-def _allowed_by_name(permissions: EffectivePermissions, requests: list[ResourceRequest], namespace: str,
-                     name: str) -> tuple[ResourceRequest, tuple[Grant, ...]] | None:
-    """The first request allowed on that object, with its grants."""
-    for request in requests:
-        placed = in_namespace(request, namespace, name)
-        grants = permissions.grants(placed)
-        if grants:
-            return placed, grants
-    return None
 
 
 def _both(writable: tuple[str | None, ...], readable: tuple[str | None, ...]) -> list[str | None]:

@@ -70,20 +70,34 @@ def pods_reached_by_name(
     """
     if None in covered or not permissions.has_named_rules():
         return []
-    names: set[str] = set()
-    for request in requests:
-        names |= permissions.named_resources(request)
+    names = names_in_rules(permissions, requests)
     found = []
     for pod in objects.pods_named(names, permissions.namespaces_it_may_act_in()) if names else ():
         if pod.namespace in covered or pod.node is None:  # the API server refuses exec on a pod not yet scheduled
             continue
-        for request in requests:
-            placed = in_namespace(request, pod.namespace, pod.name)
-            grants = permissions.grants(placed)
-            if grants:
-                found.append(NamedPod(pod, placed, grants))
-                break
+        allowed = first_allowed(permissions, requests, pod.namespace, pod.name)
+        if allowed is not None:
+            found.append(NamedPod(pod, *allowed))
     return found
+
+
+def names_in_rules(permissions: EffectivePermissions, requests: Sequence[ResourceRequest]) -> set[str]:
+    """The names resourceNames list in rules that would allow one of the requests for those names."""
+    names: set[str] = set()
+    for request in requests:
+        names |= permissions.named_resources(request)
+    return names
+
+
+def first_allowed(permissions: EffectivePermissions, requests: Sequence[ResourceRequest], namespace: str | None,
+                  name: str | None = None) -> tuple[ResourceRequest, tuple[Grant, ...]] | None:
+    """The first of the requests allowed in the namespace (on the named object, with `name`), with its grants."""
+    for request in requests:
+        placed = in_namespace(request, namespace, name)
+        grants = permissions.grants(placed)
+        if grants:
+            return placed, grants
+    return None
 
 
 def places(scope: PermissionScope) -> list[tuple[str | None, tuple[Grant, ...]]]:

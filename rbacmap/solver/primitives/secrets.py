@@ -12,12 +12,14 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.direct import SECRET_READS
-from rbacmap.solver.primitives.scopes import in_namespace, proving_request, where
+from rbacmap.solver.primitives.scopes import first_allowed, in_namespace, names_in_rules, proving_request, where
 
 GET_SECRET = ResourceRequest("get", "secrets")
 CREATE_SECRET = ResourceRequest("create", "secrets")
 CREATE_SECRETS = [CREATE_SECRET]
 ASKED = [*SECRET_READS, CREATE_SECRET]  # GET_SECRET is one of SECRET_READS
+# Reads of one Secret by name, get first (a list or watch by name needs a field selector to say so).
+NAMED_READS = [GET_SECRET, *SECRET_READS]
 
 
 def secrets(ctx: SolverContext) -> Iterator[Edge]:
@@ -84,8 +86,8 @@ def _describe_mint(identity: Identity, permissions: EffectivePermissions, namesp
         read, read_grants = named_read, permissions.grants(named_read)
         how = f"{read.verb} secret {read.name} (named in resourceNames: the Secret is given that name)"
     else:
-        read, read_grants = next(((r, g) for r in (in_namespace(verb, namespace) for verb in SECRET_READS)
-                                  if (g := permissions.grants(r))), (in_namespace(GET_SECRET, namespace), ()))
+        read, read_grants = (first_allowed(permissions, SECRET_READS, namespace)
+                             or (in_namespace(GET_SECRET, namespace), ()))
         how = f"{read.verb} secrets"
     return Edge(
         identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "mint a token Secret",
@@ -105,21 +107,16 @@ def _named_reads(ctx: SolverContext, identity: Identity, covered: set[str | None
     (upstream RequestInfo), so resourceNames on list/watch read the named Secret too.
     """
     permissions = ctx.permissions(identity)
-    names: set[str] = set()
-    for read in SECRET_READS:
-        names |= permissions.named_resources(read)
+    names = names_in_rules(permissions, SECRET_READS)
     if not names:
         return
     for secret in ctx.objects.token_secrets_named(names):
         namespace = secret.namespace
         if namespace in covered:
             continue
-        request, grants = next(
-            ((r, g) for r in (in_namespace(read, namespace, secret.name) for read in (GET_SECRET, *SECRET_READS))
-             if (g := permissions.grants(r))),
-            (in_namespace(GET_SECRET, namespace, secret.name), ()),
-        )
-        if grants:
+        allowed = first_allowed(permissions, NAMED_READS, namespace, secret.name)
+        if allowed is not None:
+            request, grants = allowed
             how = "" if request.verb == "get" else f", with --field-selector metadata.name={secret.name}"
             yield Edge(
                 identity, ctx.identity_for_service_account(namespace, secret.service_account),
