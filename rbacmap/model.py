@@ -16,6 +16,7 @@ SUBJECT_KINDS = (USER, GROUP, SERVICE_ACCOUNT)
 
 ALL = "*"
 SYSTEM_MASTERS = "system:masters"
+NODES_GROUP = "system:nodes"  # kubelets authenticate in it (user system:node:NAME)
 AUTHENTICATED = "system:authenticated"
 UNAUTHENTICATED = "system:unauthenticated"
 ALL_SERVICE_ACCOUNTS = "system:serviceaccounts"

@@ -30,6 +30,7 @@ from rbacmap.model import (
     AUTHENTICATED,
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
+    NODES_GROUP,
     ROLE_BINDING,
     USER,
     Binding,
@@ -159,7 +160,6 @@ def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
 
 EC2_NODE_USERNAME = "{{EC2PrivateDNSName}}"  # in the username EC2 nodes log in with
 HYBRID_NODE_USERNAME = "{{SessionName}}"  # hybrid nodes (and Fargate, in aws-auth)
-NODES_GROUP = "system:nodes"
 WINDOWS_NODES_GROUP = "eks:kube-proxy-windows"  # in aws-auth's mapping of a Windows node role
 WINDOWS_ENTRY = "(type EC2_WINDOWS)"  # as the EKS importer words a Windows node access entry
 OS_LABEL = "kubernetes.io/os"

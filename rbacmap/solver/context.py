@@ -320,6 +320,12 @@ class ClusterObjects:
                 self._pods_by_node = {on_node: list(map(make, group)) for on_node, group in by_node}
         return self._pods_by_node.get(node, [])
 
+    def nodes_running_pods(self) -> list[str]:
+        """Every node a pod that mounts a token runs on (static pods left out), in no particular order."""
+        self.pods_on_node("")  # loads every node's pods
+        assert self._pods_by_node is not None
+        return list(self._pods_by_node)
+
     def nodes_running_pods_of(self, namespace: str) -> list[str]:
         """The nodes a namespace's pods run on, static pods left out (they take no ephemeral container), sorted."""
         if self._nodes_by_namespace is None:

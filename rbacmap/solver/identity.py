@@ -22,6 +22,7 @@ from rbacmap.model import (
     ALL_SERVICE_ACCOUNTS,
     AUTHENTICATED,
     GROUP,
+    NODES_GROUP,
     SERVICE_ACCOUNT,
     SERVICE_ACCOUNT_GROUP_PREFIX,
     SYSTEM_MASTERS,
@@ -120,6 +121,17 @@ def group_member_groups(group: str) -> tuple[str, ...]:
 def identity_for_group(group: str) -> Identity:
     username = ANONYMOUS if group == UNAUTHENTICATED else f"<member of {group}>"
     return Identity(GROUP, group, "", group_member_groups(group), username)
+
+
+KUBELET = "Kubelet"
+"""A node's kubelet as it authenticates (never a subject): user `system:node:NAME` in group `system:nodes`."""
+
+
+NODE_USERNAME_PREFIX = "system:node:"
+
+
+def identity_for_kubelet(node: str) -> Identity:
+    return Identity(KUBELET, node, "", (NODES_GROUP, AUTHENTICATED), NODE_USERNAME_PREFIX + node)
 
 
 IMPERSONATED_GROUP = "ImpersonatedGroup"

@@ -34,6 +34,7 @@ from rbacmap.solver.primitives import (
     escalate_others,
     exec_attach,
     impersonate,
+    kubelet,
     node_escape,
     nodes_proxy,
     pod_create,
@@ -72,9 +73,10 @@ EDGE_SOURCES: list[EdgeSource] = [
     cloud.cloud_edges,  # EKS/GKE: logins, assume role, IRSA, Workload Identity, impersonation
 ]
 
-# The cloud identities root on a node holds (the instance's credentials, read from its metadata service):
-# called with the pool of that node, and the node's name (None: a node of the attacker's choosing).
-NODE_CREDENTIAL_SOURCES: list[NodeCredentialSource] = [cloud.node_credentials]
+# The identities root on a node holds (the kubelet's credentials on disk; the instance's cloud credentials from
+# its metadata service): called with the pool of that node, and the node's name (None: a node of the attacker's
+# choosing).
+NODE_CREDENTIAL_SOURCES: list[NodeCredentialSource] = [kubelet.kubelet_credentials, cloud.node_credentials]
 
 # What refuses every new privileged pod whatever Pod Security says (a reason, or ''): node escapes through a
 # new pod or a debug container are then left out.

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant
-from rbacmap.model import SERVICE_ACCOUNT, USER, ResourceRequest, parse_service_account_username
+from rbacmap.model import GROUP, NODES_GROUP, SERVICE_ACCOUNT, USER, ResourceRequest, parse_service_account_username
 from rbacmap.pod_security_config import PLUGIN_NAME, POD_CREATING_CONTROLLERS, controller_usernames
 from rbacmap.solver.context import SolverContext, token_secret_ref
 from rbacmap.solver.edges import ANY_NODE_POOL, ObjectRef, Pool
-from rbacmap.solver.identity import Identity
+from rbacmap.solver.identity import NODE_USERNAME_PREFIX, Identity
+from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.webhooks import ADMISSION
 from rbacmap.store import Snapshot, Store
 
@@ -87,6 +88,9 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
         if evict and node_patch:
             text = f"{identity} can evict pods and taint/label nodes: it can move workloads onto a node it controls"
             yield Risk("evict-and-patch-nodes", "medium", identity, text, None, evict + node_patch)
+        node_risk = _node_identity_granted(identity, permissions) if _is_node_identity(identity) else None
+        if node_risk is not None:
+            yield node_risk
         for binding in permissions.dangling:
             yield Risk("dangling-binding", "medium", identity,
                        f"{binding.key} names {identity} but its {binding.role_ref.kind} {binding.role_ref.name!r} does "
@@ -129,12 +133,48 @@ def _pod_security_exemptions(ctx: SolverContext) -> Iterator[Risk]:
                    namespace, (), (source,))
 
 
+def _is_node_identity(identity: Identity) -> bool:
+    """The group kubelets authenticate in, or one node's username: root on that node holds its power."""
+    if identity.kind == GROUP:
+        return identity.name == NODES_GROUP
+    return identity.kind == USER and identity.name.startswith(NODE_USERNAME_PREFIX)
+
+
+# What kubeadm (and the upstream CSR approver docs) bind to the node group: a node renews its own client
+# certificate and reads the kubeadm and kubelet configuration ConfigMaps. Nothing a pod escape gains from.
+DEFAULT_NODE_ROLES = frozenset({
+    "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+    "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+    "kubeadm:nodes-kubeadm-config",
+    "kubeadm:kubelet-config",
+})
+
+
+def _node_identity_granted(identity: Identity, permissions: EffectivePermissions) -> Risk | None:
+    applied = [entry for entry in (*permissions.cluster, *(e for es in permissions.namespaced.values() for e in es))
+               if entry[0].role_ref.name not in DEFAULT_NODE_ROLES]
+    if not applied:
+        return None
+    objects = tuple(ObjectRef(binding.key.kind, binding.key.name, binding.key.namespace,
+                              f"roleRef {binding.role_ref.kind} {binding.role_ref.name}")
+                    for binding, _, _ in applied)
+    who = ("every kubelet" if identity.kind == GROUP
+           else f"the kubelet of node {identity.name.removeprefix(NODE_USERNAME_PREFIX)}")
+    roles = ", ".join(sorted({f"{binding.role_ref.kind} {binding.role_ref.name}" for binding, _, _ in applied}))
+    return Risk("node-identity-granted", "medium", identity,
+                f"{identity} is bound to {roles}: {who} holds it, and so does root on such a node (a privileged pod, "
+                "or exec into one); the Node authorizer already gives kubelets what they need", None, (), objects)
+
+
 def _node_credentials(ctx: SolverContext) -> Iterator[Risk]:
-    """Cloud identities root on a node holds: a pod escape anywhere reaches them (see the node escape primitive)."""
+    """Cloud identities root on a node holds: a pod escape anywhere reaches them (see the node escape primitive).
+    The kubelet's own identity is `node-identity-granted` when something is bound to it."""
     from rbacmap.solver.registry import NODE_CREDENTIAL_SOURCES
 
     for source in NODE_CREDENTIAL_SOURCES:
         for edge in source(ctx, Pool.of(ANY_NODE_POOL), None):
+            if edge.primitive != "cloud":
+                continue
             identity = edge.target if isinstance(edge.target, Identity) else None
             yield Risk("node-cloud-credentials", "high", identity,
                        f"{edge.detail}: a privileged pod, or exec into one, on such a node holds {identity}",
