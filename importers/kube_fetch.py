@@ -176,6 +176,10 @@ class KubeFetcher:
                 items, restarts = self._list(resource, JSON)
                 items = [_with_kind(item, resource) for item in items]
         except RequestFailed as exc:
+            if exc.status == 404 and resource.optional:  # the group is served, this resource not yet
+                self._progress(resource.kind, 0, True, NOT_SERVED)
+                return FetchedKind(resource, NOT_SERVED, message=f"{resource.list_path} answered 404",
+                                   requests=self._requests.count)
             status = FORBIDDEN if exc.status == 403 else FAILED
             self._progress(resource.kind, 0, True, status)
             return FetchedKind(resource, status, message=str(exc), requests=self._requests.count)

@@ -26,6 +26,8 @@ class ResourceKind:
     plural: str
     # A single object to GET instead of listing the whole resource (ConfigMap aws-auth).
     only: tuple[str, str] | None = None
+    # Served only by newer API servers: a 404 means "none here", not a failed import.
+    optional: bool = False
 
     @property
     def base_path(self) -> str:
@@ -71,6 +73,11 @@ KINDS: tuple[ResourceKind, ...] = (
         "ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1", "validatingwebhookconfigurations"
     ),
     ResourceKind("MutatingWebhookConfiguration", "admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations"),
+    # GA in 1.30 (v1beta1 in 1.28-1.29 sat behind a feature gate): older servers answer 404.
+    ResourceKind("ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1", "validatingadmissionpolicies",
+                 optional=True),
+    ResourceKind("ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io/v1",
+                 "validatingadmissionpolicybindings", optional=True),
     ResourceKind("CertificateSigningRequest", "certificates.k8s.io/v1", "certificatesigningrequests"),
     ResourceKind("ConfigMap", "v1", "configmaps", only=("kube-system", "aws-auth")),
 )

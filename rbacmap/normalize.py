@@ -437,6 +437,27 @@ def normalize_webhook_configuration(obj: Mapping[str, Any], default_namespace: s
     return NormalizedObject(obj["kind"], row["name"], "", [("webhooks", row)])
 
 
+VALIDATING_ADMISSION_POLICY = "ValidatingAdmissionPolicy"
+VALIDATING_ADMISSION_POLICY_BINDING = "ValidatingAdmissionPolicyBinding"
+
+
+def normalize_admission_policy(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    """A ValidatingAdmissionPolicy (what it matches, its CEL checks) or its binding (which policy, where, and
+    whether it denies); v1, v1beta1 and v1alpha1 have the same shape for these fields."""
+    metadata = _metadata(obj)
+    spec = _spec(obj)
+    if obj["kind"] == VALIDATING_ADMISSION_POLICY:
+        kept = {key: spec.get(key) for key in ("matchConstraints", "matchConditions", "validations", "failurePolicy",
+                                               "paramKind")}
+        row: Row = {"kind": "Policy", "name": str(metadata["name"]), "spec": kept}
+    else:
+        if not isinstance(spec.get("policyName"), str) or not spec["policyName"]:
+            raise InvalidObject("spec.policyName is required")
+        kept = {key: spec.get(key) for key in ("policyName", "matchResources", "validationActions", "paramRef")}
+        row = {"kind": "Binding", "name": str(metadata["name"]), "spec": kept}
+    return NormalizedObject(obj["kind"], row["name"], "", [("admission_policies", row)])
+
+
 def normalize_csr(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
     metadata = _metadata(obj)
     spec = _spec(obj)
@@ -505,6 +526,8 @@ NORMALIZERS: dict[str, Normalizer] = {
     "Node": normalize_node,
     "ValidatingWebhookConfiguration": normalize_webhook_configuration,
     "MutatingWebhookConfiguration": normalize_webhook_configuration,
+    VALIDATING_ADMISSION_POLICY: normalize_admission_policy,
+    VALIDATING_ADMISSION_POLICY_BINDING: normalize_admission_policy,
     "CertificateSigningRequest": normalize_csr,
     "ConfigMap": normalize_config_map,
     ADMISSION_CONFIGURATION: normalize_admission_configuration,

@@ -310,6 +310,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE secrets ADD COLUMN service_account_uid TEXT;
         """,
     ),
+    (
+        14,
+        # ValidatingAdmissionPolicies and their bindings: a bound policy that denies may reject a privileged pod
+        # (its CEL is not evaluated; the solver names it in a step's condition).
+        """
+        CREATE TABLE admission_policies (
+            snapshot_id INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL,
+            PRIMARY KEY (snapshot_id, kind, name)
+        );
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.
@@ -324,6 +335,7 @@ SNAPSHOT_TABLES = [
     "secrets",
     "nodes",
     "webhooks",
+    "admission_policies",
     "csrs",
     "config_maps",
     "pod_security_config",

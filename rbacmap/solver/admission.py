@@ -1,4 +1,4 @@
-"""Validating admission webhooks that see a pod being created: a policy engine may reject the pod.
+"""Validating admission that sees a pod being created: a webhook or a ValidatingAdmissionPolicy may reject it.
 
 Pod Security is modelled exactly; policy engines (Kyverno, Gatekeeper, …) run as validating
 webhooks whose policies the snapshot does not hold. So a privileged pod's step is still reported,
@@ -10,6 +10,16 @@ name label known), and its objectSelector cannot be dodged: an empty one selects
 a non-empty one is dodged only when the attacker writes every label of the pod (a new pod, a new
 workload's template), not for a debug container joining an existing pod or an updated workload
 whose template keeps the labels its selector requires.
+
+A ValidatingAdmissionPolicy judges the pod through each binding that names it, denies
+(`validationActions` has `Deny`; absent, as v1alpha1 had it, counts as denying) and whose
+`matchResources` match too; the policy's `matchConstraints` and the binding's `matchResources`
+are matched alike (upstream `admission/plugin/policy/matching`): namespaceSelector and
+objectSelector as for webhooks, `excludeResourceRules` first, then `resourceRules` (none: every
+resource, allowed for a binding only). A rule limited by `resourceNames` is dodged by a pod the
+attacker names, and an exclude rule with names is one the attacker can name its pod after. The
+CEL of `validations` and `matchConditions` is not evaluated: the condition says the policy may
+reject the pod, and the reviewer reads its validations.
 """
 
 from __future__ import annotations
@@ -68,6 +78,88 @@ def webhook_condition(names: list[str]) -> str:
         return ""
     return (f"validating admission webhook {', '.join(names)} judges this pod (a policy engine such as Kyverno "
             "or Gatekeeper may reject a privileged pod: check its policies)")
+
+
+def admission_condition(objects: ClusterObjects, namespace: str, operation: str = "CREATE", subresource: str = "",
+                        *, labels_chosen: bool = True) -> str:
+    """The condition a pod step carries for every validating webhook and admission policy that judges it ('' for
+    none)."""
+    webhooks = pod_webhooks(objects, namespace, operation, subresource, labels_chosen=labels_chosen)
+    policies = pod_policies(objects, namespace, operation, subresource, labels_chosen=labels_chosen)
+    text = webhook_condition(webhooks)
+    if policies:
+        text += ("; " if text else "") + (
+            f"ValidatingAdmissionPolicy {', '.join(policies)} judges this pod (its CEL validations may reject a "
+            "privileged pod: check them)")
+    return text
+
+
+def judges_pods(objects: ClusterObjects, namespace: str) -> bool:
+    """Whether a validating webhook or a bound admission policy judges a new pod in the namespace."""
+    return bool(pod_webhooks(objects, namespace) or pod_policies(objects, namespace))
+
+
+def any_pod_judge(objects: ClusterObjects) -> bool:
+    """Whether some validating webhook or admission policy might judge pods at all (most clusters: few, or none)."""
+    return bool(objects.admission_policies) or any(
+        configuration["kind"] == VALIDATING_KIND for configuration in objects.webhooks)
+
+
+def pod_policies(objects: ClusterObjects, namespace: str, operation: str = "CREATE", subresource: str = "",
+                 *, labels_chosen: bool = True) -> list[str]:
+    """`policy (binding B)` names of the bound, denying ValidatingAdmissionPolicies that judge this pod operation
+    (kept per question; do not modify). `labels_chosen` as for `pod_webhooks`; a new pod's name is chosen too."""
+    if not objects.admission_policies:
+        return []
+    memo: dict[tuple[str, str, str, bool], list[str]] = objects.memo.setdefault("pod_policies", {})
+    key = (namespace, operation, subresource, labels_chosen)
+    known = memo.get(key)
+    if known is None:
+        known = memo[key] = _pod_policies(objects, namespace, operation, subresource, labels_chosen)
+    return known
+
+
+def _pod_policies(objects: ClusterObjects, namespace: str, operation: str, subresource: str,
+                  labels_chosen: bool) -> list[str]:
+    resource = "pods" + (f"/{subresource}" if subresource else "")
+    labels, known = _namespace_labels(objects, namespace)
+    policies = {row["name"]: row["spec"] for row in objects.admission_policies if row["kind"] == "Policy"}
+    found = []
+    for row in objects.admission_policies:
+        spec = row["spec"]
+        if row["kind"] != "Binding" or not isinstance(spec, dict) or spec.get("policyName") not in policies:
+            continue  # a binding to a policy that does not exist is ignored upstream
+        actions = spec.get("validationActions")
+        if actions is not None and "Deny" not in (actions if isinstance(actions, list) else [actions]):
+            continue  # Warn / Audit only: reported, never rejected
+        policy = policies[spec["policyName"]]
+        criteria = [policy.get("matchConstraints") if isinstance(policy, dict) else None, spec.get("matchResources")]
+        if all(_policy_matches(match, operation, resource, labels, known, labels_chosen, required=index == 0)
+               for index, match in enumerate(criteria)):
+            found.append(f"{spec['policyName']} (binding {row['name']})")
+    return found
+
+
+def _policy_matches(match: Any, operation: str, resource: str, labels: Mapping[str, str], known: bool,
+                    labels_chosen: bool, *, required: bool) -> bool:
+    """Whether a policy's matchConstraints (`required`) or a binding's matchResources (absent: no limit) may
+    match the pod operation."""
+    if not isinstance(match, dict):
+        return not required
+    if labels_chosen and not _empty(match.get("objectSelector")):
+        return False
+    if not _selects(match.get("namespaceSelector"), labels, known):
+        return False
+    excluded = [rule for rule in match.get("excludeResourceRules") or []
+                if isinstance(rule, dict) and (labels_chosen or not rule.get("resourceNames"))]
+    if covers(excluded, operation, resource):
+        return False  # unnamed: excluded for every pod; named: the attacker gives its pod that name
+    rules = match.get("resourceRules") or []
+    if not rules:
+        return not required  # a policy without resourceRules is invalid (the API refuses it)
+    # A rule limited by resourceNames does not see a pod the attacker names.
+    return covers([rule for rule in rules if isinstance(rule, dict)
+                   and not (labels_chosen and rule.get("resourceNames"))], operation, resource)
 
 
 def covers(rules: list[Any], operation: str, resource: str) -> bool:

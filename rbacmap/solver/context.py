@@ -134,6 +134,8 @@ class ClusterObjects:
     invalidated_token_secrets: dict[str, list[TokenSecret]] = field(default_factory=lambda: defaultdict(list))
     nodes: list[str] = field(default_factory=list)
     webhooks: list[dict[str, Any]] = field(default_factory=list)
+    # ValidatingAdmissionPolicies and their bindings: {"kind": "Policy" | "Binding", "name", "spec"}.
+    admission_policies: list[dict[str, Any]] = field(default_factory=list)
     csrs: list[dict[str, Any]] = field(default_factory=list)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # The API server's PodSecurity configuration, when the import had it (None: upstream defaults assumed).
@@ -194,6 +196,9 @@ class ClusterObjects:
         objects.nodes = [name for (name,) in cursor.execute("SELECT name FROM nodes WHERE snapshot_id = ?", sid)]
         for row in store.query("SELECT kind, name, webhooks FROM webhooks WHERE snapshot_id = ?", sid):
             objects.webhooks.append({**row, "webhooks": json.loads(row["webhooks"])})
+        for row in store.query("SELECT kind, name, spec FROM admission_policies WHERE snapshot_id = ? ORDER BY name",
+                               sid):
+            objects.admission_policies.append({**row, "spec": json.loads(row["spec"])})
         objects.csrs = store.query("SELECT name, signer_name FROM csrs WHERE snapshot_id = ?", sid)
         for row in store.query("SELECT * FROM pod_security_config WHERE snapshot_id = ?", sid):
             objects.pod_security = PodSecurityConfig.from_row(row)

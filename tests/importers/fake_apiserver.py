@@ -65,6 +65,7 @@ class Behaviour:
     refuse_table: bool = False  # 406 Not Acceptable for as=Table, as servers before 1.10 did
     slow: dict[str, float] = field(default_factory=dict)  # seconds added to each request
     latency: float = 0.0  # seconds added to every request
+    not_served: set[str] = field(default_factory=set)  # 404 for these resources (a server older than them)
 
 
 def load_fixture_objects(path: Path = FIXTURES / "objects.yaml") -> list[dict[str, Any]]:
@@ -72,7 +73,8 @@ def load_fixture_objects(path: Path = FIXTURES / "objects.yaml") -> list[dict[st
 
 
 def plural_of(kind: str) -> str:
-    return kind.lower() + "s"
+    lower = kind.lower()
+    return lower[:-1] + "ies" if lower.endswith("y") else lower + "s"
 
 
 class FakeApiServer:
@@ -167,6 +169,8 @@ class FakeApiServer:
         with self._lock:
             if plural in self.behaviour.forbidden:
                 return 403, _forbidden(plural, group_version)
+            if plural in self.behaviour.not_served:
+                return 404, _status(404, "NotFound", f"the server could not find the requested resource ({path})")
             if self.behaviour.unavailable.get(plural, 0) > 0:
                 self.behaviour.unavailable[plural] -= 1
                 return 503, _status(503, "ServiceUnavailable", "the server is currently unable to handle the request")

@@ -399,3 +399,26 @@ def test_cli_admission_config_must_exist_and_fits_one_cluster(kubeconfig: Path, 
     every = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig),
                                      "--all-contexts", "--admission-config", str(tmp_path / "a.yaml")])
     assert every.exit_code == 2 and "one API server's file" in every.output
+
+
+def test_admission_policies_are_imported_and_older_servers_without_them_are_not_a_failure(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    result = fake.import_from(store, kubeconfig)
+    rows = store.query("SELECT kind, name FROM admission_policies WHERE snapshot_id = ? ORDER BY kind",
+                       [result.snapshot.id])
+    assert rows == [{"kind": "Binding", "name": "no-privileged-pods-everywhere"},
+                    {"kind": "Policy", "name": "no-privileged-pods"}]
+    # Before 1.30 admissionregistration.k8s.io/v1 is served, but not these resources: 404, not a failed import.
+    server.behaviour.not_served = {"validatingadmissionpolicies", "validatingadmissionpolicybindings"}
+    older = fake.import_from(store, kubeconfig)
+    statuses = {k.kind: k.status for k in older.kinds}
+    assert statuses["ValidatingAdmissionPolicy"] == statuses["ValidatingAdmissionPolicyBinding"] == "not served"
+    assert older.snapshot.incomplete_kinds == []
+    assert store.latest_snapshot().id == older.snapshot.id
+    assert store.query("SELECT name FROM admission_policies WHERE snapshot_id = ?", [older.snapshot.id]) == []
+    # Any other 404 still fails the import, and the last good snapshot stays the latest.
+    server.behaviour.not_served = {"rolebindings"}
+    with pytest.raises(KubeImportFailed):
+        fake.import_from(store, kubeconfig)
+    assert store.latest_snapshot().id == older.snapshot.id

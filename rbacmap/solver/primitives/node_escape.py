@@ -33,8 +33,8 @@ from rbacmap.pod_security_config import (
     POD_CREATING_CONTROLLERS,
     controller_usernames,
 )
-from rbacmap.solver.admission import VALIDATING_KIND, pod_webhooks, webhook_condition
-from rbacmap.solver.context import ClusterObjects, PodFacts, SolverContext
+from rbacmap.solver.admission import admission_condition, any_pod_judge, judges_pods
+from rbacmap.solver.context import PodFacts, SolverContext
 from rbacmap.solver.edges import (
     ANY_NODE_POOL,
     NAMESPACE_NODES_POOL,
@@ -194,8 +194,7 @@ def _describe_create(ctx: SolverContext, identity: Identity, permissions: Effect
                "volume)")
     return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how,
                    _conditions(assumed_workload(ctx, request, candidate),
-                               webhook_condition(pod_webhooks(ctx.objects, candidate,
-                                                              labels_chosen=request.verb == "create"))))
+                               admission_condition(ctx.objects, candidate, labels_chosen=request.verb == "create")))
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
@@ -231,26 +230,26 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
                 objects=(_pod_security_ref(ctx, namespace, _exempt_user_note(identity.username) if
                                            ctx.objects.exempts_user(identity.username) else ""),),
                 explain=explain, primitive="node_escape",
-                condition=webhook_condition(pod_webhooks(ctx.objects, namespace, "UPDATE", "ephemeralcontainers",
-                                                         labels_chosen=False)))
+                condition=admission_condition(ctx.objects, namespace, "UPDATE", "ephemeralcontainers",
+                                              labels_chosen=False))
 
 
 def _open_namespaces(ctx: SolverContext) -> list[str]:
-    """The namespaces that admit a privileged pod, those no validating webhook judges pods in first (once per
-    snapshot; do not modify): "every namespace" is shown in the first."""
+    """The namespaces that admit a privileged pod, those no validating webhook or policy judges pods in first
+    (once per snapshot; do not modify): "every namespace" is shown in the first."""
     objects = ctx.objects
     return _judged_last(ctx, "open_namespaces",
                         lambda: [ns for ns in objects.all_namespaces() if objects.admits_privileged_pods(ns)])
 
 
 def _judged_last(ctx: SolverContext, name: str, namespaces: Callable[[], list[str]]) -> list[str]:
-    """`namespaces()`, those where a validating webhook judges a new pod last (worked out once per snapshot and
-    kept as `name`: asked for each identity that may write pods)."""
+    """`namespaces()`, those where a validating webhook or policy judges a new pod last (worked out once per
+    snapshot and kept as `name`: asked for each identity that may write pods)."""
     found: list[str] | None = ctx.memo.get(name)
     if found is None:
         found = namespaces()
-        if _any_pod_webhook(ctx.objects):
-            judged = {ns for ns in found if pod_webhooks(ctx.objects, ns)}
+        if any_pod_judge(ctx.objects):
+            judged = {ns for ns in found if judges_pods(ctx.objects, ns)}
             found = sorted(found, key=lambda ns: ns in judged)  # stable: name order otherwise
         ctx.memo[name] = found
     return found
@@ -258,11 +257,6 @@ def _judged_last(ctx: SolverContext, name: str, namespaces: Callable[[], list[st
 
 def _conditions(*conditions: str) -> str:
     return "; ".join(condition for condition in conditions if condition)
-
-
-def _any_pod_webhook(objects: ClusterObjects) -> bool:
-    """Whether some validating webhook might judge pods at all (most clusters: a few webhooks, or none)."""
-    return any(configuration["kind"] == VALIDATING_KIND for configuration in objects.webhooks)
 
 
 def _escape(
