@@ -60,6 +60,7 @@ class EksRawData:
     cluster: dict[str, Any]
     access_entries: list[dict[str, Any]] = field(default_factory=list)  # + "associatedAccessPolicies"
     pod_identity_associations: list[dict[str, Any]] = field(default_factory=list)
+    node_groups: list[dict[str, Any]] = field(default_factory=list)  # describe_nodegroup's, managed groups only
     authorization_details: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     managed_policies: dict[str, Any] = field(default_factory=dict)  # policy ARN -> document
     problems: list[str] = field(default_factory=list)
@@ -92,6 +93,11 @@ def fetch_eks(
                 clusterName=cluster_name, associationId=summary["associationId"])["association"])
     except eks.exceptions.ClientError as exc:
         raw.problems.append(f"pod identity associations not read: {exc}")
+    try:
+        for name in _pages(eks.list_nodegroups, "nodegroups", clusterName=cluster_name):
+            raw.node_groups.append(eks.describe_nodegroup(clusterName=cluster_name, nodegroupName=name)["nodegroup"])
+    except eks.exceptions.ClientError as exc:
+        raw.problems.append(f"managed node groups not read (which node runs with which role is then guessed): {exc}")
     details: dict[str, list[dict[str, Any]]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [],
                                                 "Policies": []}
     paginator = iam.get_paginator("get_account_authorization_details")
@@ -186,6 +192,7 @@ def normalize_eks(raw: EksRawData, context: K8sContext) -> CloudFacts:
     issuer = ((cluster.get("identity") or {}).get("oidc") or {}).get("issuer") or ""
     facts.details = {"name": cluster.get("name"), "version": cluster.get("version"), "oidc_issuer": issuer,
                      "authentication_mode": mode, "account": account, "k8s_snapshot": context.snapshot_id}
+    facts.details["node_groups"] = _node_groups(raw)
     principals = iam_principals(raw)
     facts.notes.extend(raw.problems)
     _access_entries(raw, facts, live=mode in API_MODES)
@@ -196,6 +203,14 @@ def normalize_eks(raw: EksRawData, context: K8sContext) -> CloudFacts:
         _access_entry_creators(principals, facts, arn)
     _powers(principals, facts)
     return facts
+
+
+def _node_groups(raw: EksRawData) -> list[dict[str, Any]]:
+    """Managed node groups and the IAM role their nodes run with (the nodes carry the group's name in the
+    label `eks.amazonaws.com/nodegroup`), by name."""
+    found = [{"name": str(group["nodegroupName"]), "node_role": str(group["nodeRole"])}
+             for group in raw.node_groups if group.get("nodegroupName") and group.get("nodeRole")]
+    return sorted(found, key=lambda group: group["name"])
 
 
 def _access_entries(raw: EksRawData, facts: CloudFacts, live: bool) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from rbacmap.cloud.aws_auth import canonical_role_arn
 from rbacmap.cloud.model import (
     AWS_PRINCIPAL,
     CREATE_ACCESS_ENTRY,
@@ -42,7 +43,7 @@ from rbacmap.model import (
 
 if TYPE_CHECKING:
     from rbacmap.solver.context import SolverContext
-    from rbacmap.solver.edges import Edge, Pool
+    from rbacmap.solver.edges import Edge, ObjectRef, Pool
     from rbacmap.solver.identity import Identity
 
 CLOUD_LOGIN = "CloudLogin"
@@ -163,6 +164,7 @@ HYBRID_NODE_USERNAME = "{{SessionName}}"  # hybrid nodes (and Fargate, in aws-au
 WINDOWS_NODES_GROUP = "eks:kube-proxy-windows"  # in aws-auth's mapping of a Windows node role
 WINDOWS_ENTRY = "(type EC2_WINDOWS)"  # as the EKS importer words a Windows node access entry
 OS_LABEL = "kubernetes.io/os"
+EKS_NODE_GROUP_LABEL = "eks.amazonaws.com/nodegroup"  # on the nodes of a managed node group
 FARGATE_GROUP = "system:node-proxier"  # aws-auth's Fargate pod execution role mapping carries it
 FARGATE_ENTRY = "(type FARGATE_LINUX)"  # as the EKS importer words an access entry's provenance
 
@@ -196,16 +198,24 @@ def node_credentials(ctx: SolverContext, pool: Pool, node: str | None) -> Iterat
 def _eks_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, node: str | None) -> Iterator[Edge]:
     """Root on an EKS node reads its instance role's credentials from the metadata service (IMDS).
 
-    Which node runs with which role the cloud import does not tell (that is the node group's, or the
-    instance profile's). With one node role, every node has it; with several, a node of one's choosing
-    (`node` None) may have any of them. A given node has the only role of its operating system (its
+    A node of a managed node group (label `eks.amazonaws.com/nodegroup`, when `import eks` read the node
+    groups) has that group's node role. Otherwise the cloud import does not tell (a self-managed group's
+    instance profile, Karpenter): with one node role, every node has it; with several, a node of one's
+    choosing (`node` None) may have any of them. A given node has the only role of its operating system (its
     `kubernetes.io/os` label; Windows roles carry the group `eks:kube-proxy-windows`), if there is one;
     otherwise it is left out."""
-    from rbacmap.solver.edges import Edge, ObjectRef
+    from rbacmap.solver.edges import ObjectRef
 
     every: list[IdentityMapping] | None = ctx.memo.get("eks_node_roles")
     if every is None:
         every = ctx.memo["eks_node_roles"] = node_roles(graph)
+    if node is not None:
+        group = _node_labels(ctx, EKS_NODE_GROUP_LABEL).get(node)
+        node_groups = {str(g["name"]): str(g["node_role"]) for g in graph.cloud_import.details.get("node_groups") or []}
+        if group is not None and group in node_groups:
+            yield _node_role_edge(ctx, pool, node_groups[group], f"node {node}", "", _node_group_objects(
+                node, group, node_groups[group], every))
+            return
     roles = every
     if node is not None and len(every) > 1:
         os_name = _node_labels(ctx, OS_LABEL).get(node)
@@ -214,19 +224,39 @@ def _eks_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
             return
     where = f"node {node}" if node is not None else "a node"
     for mapping in roles:
-        role = ctx.add_identity(principal_identity(AWS_PRINCIPAL, mapping.principal))
         if node is None:
             condition = "" if len(roles) == 1 else f"a node running with {mapping.principal} is chosen"
         elif len(every) == 1:
             condition = f"node {node} runs with the cluster's only node role"
         else:
             condition = f"node {node} runs with the cluster's only node role for its operating system"
-        source = ("the EC2 instance metadata service" if EC2_NODE_USERNAME in mapping.username
-                  else "the hybrid node's credential provider (SSM or IAM Roles Anywhere)")
-        yield Edge(pool, role, "", f"root on {where} reads the credentials of its node role {mapping.principal}"
-                   f" from {source}",
-                   objects=(ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),),
-                   condition=condition, primitive="cloud")
+        yield _node_role_edge(ctx, pool, mapping.principal, where, condition, (
+            ObjectRef("CloudMapping", mapping.mechanism, note=mapping.provenance),), mapping)
+
+
+def _node_role_edge(ctx: SolverContext, pool: Pool, role_arn: str, where: str, condition: str,
+                    objects: tuple[ObjectRef, ...], mapping: IdentityMapping | None = None) -> Edge:
+    from rbacmap.solver.edges import Edge
+
+    role = ctx.add_identity(principal_identity(AWS_PRINCIPAL, role_arn))
+    source = ("the hybrid node's credential provider (SSM or IAM Roles Anywhere)"
+              if mapping is not None and HYBRID_NODE_USERNAME in mapping.username
+              else "the EC2 instance metadata service")
+    return Edge(pool, role, "", f"root on {where} reads the credentials of its node role {role_arn} from {source}",
+                objects=objects, condition=condition, primitive="cloud")
+
+
+def _node_group_objects(node: str, group: str, role_arn: str, mappings: list[IdentityMapping]
+                        ) -> tuple[ObjectRef, ...]:
+    """The node (its group label), the managed node group (its role) and the mapping that logs the role in."""
+    from rbacmap.solver.edges import ObjectRef
+
+    objects = [ObjectRef("Node", node, note=f"{EKS_NODE_GROUP_LABEL}: {group}"),
+               ObjectRef("NodeGroup", group, note=f"nodeRole {role_arn}")]
+    canonical = canonical_role_arn(role_arn)
+    objects += [ObjectRef("CloudMapping", m.mechanism, note=m.provenance) for m in mappings
+                if canonical_role_arn(m.principal) == canonical][:1]
+    return tuple(objects)
 
 
 def _windows_role(mapping: IdentityMapping) -> bool:

@@ -60,7 +60,10 @@ class EksAccessHandler(JsonHandler):
         parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/")]
         entries = {e["principalArn"]: e for e in scenario.get("access_entries", [])}
         associations = {a["associationId"]: a for a in scenario.get("pod_identity_associations", [])}
-        if len(parts) == 2 and parts[0] == "clusters":
+        if len(parts) >= 3 and parts[2] == "node-groups":  # moto models managed node groups
+            upstream = requests.get(self.server.moto_url + self.path, headers=dict(self.headers), timeout=10)
+            self._send(upstream.status_code, upstream.json())
+        elif len(parts) == 2 and parts[0] == "clusters":
             upstream = requests.get(self.server.moto_url + self.path, headers=dict(self.headers), timeout=10)
             body = upstream.json()
             body["cluster"]["accessConfig"] = {"authenticationMode": scenario["cluster"]["authenticationMode"]}
@@ -120,6 +123,9 @@ def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> dict
         iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=json.dumps(role["trust"]))
         for policy_name, document in role["policies"].items():
             iam.put_role_policy(RoleName=role["name"], PolicyName=policy_name, PolicyDocument=json.dumps(document))
+    for group in scenario.get("node_groups", []):
+        eks.create_nodegroup(clusterName=name, nodegroupName=group["name"], nodeRole=group["nodeRole"],
+                             subnets=["subnet-1"])
     return scenario
 
 

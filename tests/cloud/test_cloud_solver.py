@@ -199,3 +199,42 @@ def test_a_given_node_has_the_node_role_of_its_operating_system(tmp_path: Path) 
     assert win.steps[0].as_identity.name == windows
     assert win.steps[0].condition.endswith("runs with the cluster's only node role for its operating system")
     assert result.paths(subject="user:lin", target="cluster-admin") == []  # its node has the harmless role
+
+
+def test_import_eks_reads_managed_node_groups_and_their_roles(tmp_path: Path, moto_url: str) -> None:
+    result = _solve_node_escapes(tmp_path, moto_url, "eks-scenario-node-role.json")
+    graph = result.context.memo["cloud_graph"]
+    assert graph.cloud_import.details["node_groups"] == [
+        {"name": "general", "node_role": f"arn:aws:iam::{ACCOUNT}:role/eks-nodes"}]
+    assert not [note for note in graph.cloud_import.notes if "node groups" in note]
+
+
+def _solve_node_groups(tmp_path: Path, *, with_groups: bool) -> SolverResult:
+    store = Store(tmp_path / f"groups-{with_groups}.db")
+    imported = import_files(store, [str(FIXTURES / "eks-node-groups.yaml")], "prod")
+    general, ops = (f"arn:aws:iam::{ACCOUNT}:role/{name}" for name in ("general-nodes", "ops/ops-nodes"))
+    facts = CloudFacts(f"arn:aws:eks:eu-west-1:{ACCOUNT}:cluster/prod")
+    if with_groups:
+        facts.details["node_groups"] = [{"name": "general", "node_role": general}, {"name": "ops", "node_role": ops}]
+    node = ("system:bootstrappers", "system:nodes")
+    facts.mappings += [  # two Linux node roles: the operating system does not tell them apart
+        IdentityMapping(AWS_PRINCIPAL, general, "system:node:{{EC2PrivateDNSName}}", node, "aws-auth",
+                        "aws-auth mapRoles[0]"),
+        IdentityMapping(AWS_PRINCIPAL, ops, "system:node:{{EC2PrivateDNSName}}", node, "aws-auth",
+                        "aws-auth mapRoles[1]")]
+    facts.edges.append(CloudEdge(AWS_PRINCIPAL, ops, "Group", "system:masters", CREATE_ACCESS_ENTRY, "policy"))
+    save_cloud_import(store, "prod", "eks", facts)
+    return solve(store, imported.snapshot, use_cache=False)
+
+
+def test_a_node_of_a_managed_node_group_has_its_group_s_role(tmp_path: Path) -> None:
+    result = _solve_node_groups(tmp_path, with_groups=True)
+    [oz] = result.paths(subject="user:oz", target="cluster-admin")
+    escape = oz.steps[0]
+    assert escape.as_identity.name == f"arn:aws:iam::{ACCOUNT}:role/ops/ops-nodes" and escape.condition == ""
+    assert [(o.kind, o.name) for o in escape.objects][-3:] == [
+        ("Node", "ip-10-0-3-3.ec2.internal"), ("NodeGroup", "ops"), ("CloudMapping", "aws-auth")]
+    assert result.paths(subject="user:gus", target="cluster-admin") == []  # the general group's role is harmless
+    # Without the node groups, two Linux roles: which one a given node has is unknown, and none is claimed.
+    unknown = _solve_node_groups(tmp_path, with_groups=False)
+    assert unknown.paths(subject="user:oz", target="cluster-admin") == []
