@@ -78,6 +78,7 @@ KINDS: tuple[ResourceKind, ...] = (
                  optional=True),
     ResourceKind("ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io/v1",
                  "validatingadmissionpolicybindings", optional=True),
+    ResourceKind("RuntimeClass", "node.k8s.io/v1", "runtimeclasses"),
     ResourceKind("CertificateSigningRequest", "certificates.k8s.io/v1", "certificatesigningrequests"),
     ResourceKind("ConfigMap", "v1", "configmaps", only=("kube-system", "aws-auth")),
 )

@@ -437,6 +437,16 @@ def normalize_webhook_configuration(obj: Mapping[str, Any], default_namespace: s
     return NormalizedObject(obj["kind"], row["name"], "", [("webhooks", row)])
 
 
+def normalize_runtime_class(obj: Mapping[str, Any], default_namespace: str) -> NormalizedObject:
+    """A RuntimeClass: its name and the CRI handler its pods run with (node.k8s.io/v1, cluster-scoped)."""
+    metadata = _metadata(obj)
+    handler = obj.get("handler")
+    if not isinstance(handler, str) or not handler:
+        raise InvalidObject("handler is required")
+    row: Row = {"name": str(metadata["name"]), "handler": handler}
+    return NormalizedObject("RuntimeClass", row["name"], "", [("runtime_classes", row)])
+
+
 VALIDATING_ADMISSION_POLICY = "ValidatingAdmissionPolicy"
 VALIDATING_ADMISSION_POLICY_BINDING = "ValidatingAdmissionPolicyBinding"
 
@@ -527,6 +537,7 @@ NORMALIZERS: dict[str, Normalizer] = {
     "ValidatingWebhookConfiguration": normalize_webhook_configuration,
     "MutatingWebhookConfiguration": normalize_webhook_configuration,
     VALIDATING_ADMISSION_POLICY: normalize_admission_policy,
+    "RuntimeClass": normalize_runtime_class,
     VALIDATING_ADMISSION_POLICY_BINDING: normalize_admission_policy,
     "CertificateSigningRequest": normalize_csr,
     "ConfigMap": normalize_config_map,

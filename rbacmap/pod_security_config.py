@@ -7,8 +7,11 @@ labels say (upstream `pod-security-admission/admission/admission.go`):
 - `namespaces`: every pod of these namespaces is admitted;
 - `usernames`: every pod these users create or update (ephemeral containers included) is admitted.
   A workload's pods are created by its controller, so it is the controller's username that counts;
-- `runtimeClasses`: pods of these RuntimeClasses are admitted. These are usually sandboxes (gVisor,
-  Kata), where a privileged pod does not reach the node, so rbacmap does not count them as escapes.
+- `runtimeClasses`: pods of these RuntimeClasses are admitted, whoever writes them and wherever. Often
+  sandboxes (gVisor, Kata), where a privileged container stays in the sandbox, but a hostPath volume is
+  still the node's files shared into it (gVisor's gofer, Kata's virtio-fs); a GPU or other runc-based
+  handler is no boundary at all. rbacmap counts an exempt RuntimeClass that exists (RuntimeClass
+  admission refuses a pod naming one that does not), with a condition for a known sandbox.
 
 The configuration lives in a file the API server reads (`--admission-control-config-file`), never
 in the API: `import files` reads it as an `AdmissionConfiguration` (its PodSecurity plugin inline)
@@ -105,6 +108,17 @@ class PodSecurityConfig:
 
     def exempts_namespace(self, namespace: str) -> bool:
         return bool(namespace) and namespace in self.exempt_namespaces
+
+
+# CRI handlers that run a pod in its own kernel (gVisor) or VM (Kata, Firecracker): prefixes, lower case.
+SANDBOX_HANDLERS = ("runsc", "gvisor", "kata", "firecracker", "aws-firecracker", "fc")
+
+
+def sandbox_handler(handler: str) -> bool:
+    """Whether a RuntimeClass handler is a known sandbox (gVisor, Kata Containers, Firecracker)."""
+    lower = handler.lower()
+    return any(lower == prefix or lower.startswith(f"{prefix}-") or lower.startswith(f"{prefix}_")
+               for prefix in SANDBOX_HANDLERS) or lower.startswith("kata")
 
 
 def parse_admission_configuration(obj: Mapping[str, Any]) -> PodSecurityConfig | None:

@@ -321,6 +321,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        15,
+        # RuntimeClasses (name -> CRI handler): Pod Security may exempt one, and only a sandbox's handler keeps a
+        # privileged pod of it off the node.
+        """
+        CREATE TABLE runtime_classes (
+            snapshot_id INTEGER NOT NULL, name TEXT NOT NULL, handler TEXT NOT NULL,
+            PRIMARY KEY (snapshot_id, name)
+        );
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.
@@ -336,6 +347,7 @@ SNAPSHOT_TABLES = [
     "nodes",
     "webhooks",
     "admission_policies",
+    "runtime_classes",
     "csrs",
     "config_maps",
     "pod_security_config",

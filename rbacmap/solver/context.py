@@ -136,6 +136,7 @@ class ClusterObjects:
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     # ValidatingAdmissionPolicies and their bindings: {"kind": "Policy" | "Binding", "name", "spec"}.
     admission_policies: list[dict[str, Any]] = field(default_factory=list)
+    runtime_classes: dict[str, str] = field(default_factory=dict)  # RuntimeClass name -> its CRI handler
     csrs: list[dict[str, Any]] = field(default_factory=list)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # The API server's PodSecurity configuration, when the import had it (None: upstream defaults assumed).
@@ -199,6 +200,8 @@ class ClusterObjects:
         for row in store.query("SELECT kind, name, spec FROM admission_policies WHERE snapshot_id = ? ORDER BY name",
                                sid):
             objects.admission_policies.append({**row, "spec": json.loads(row["spec"])})
+        objects.runtime_classes = {name: handler for name, handler in cursor.execute(
+            "SELECT name, handler FROM runtime_classes WHERE snapshot_id = ?", sid)}
         objects.csrs = store.query("SELECT name, signer_name FROM csrs WHERE snapshot_id = ?", sid)
         for row in store.query("SELECT * FROM pod_security_config WHERE snapshot_id = ?", sid):
             objects.pod_security = PodSecurityConfig.from_row(row)
@@ -272,6 +275,15 @@ class ClusterObjects:
         if config is not None and config.exempts_namespace(namespace):
             return True
         return not blocks_privileged_pods(self.enforced_level(namespace))
+
+    def exempt_runtime_classes(self) -> list[tuple[str, str]]:
+        """(name, handler) of the RuntimeClasses Pod Security exempts that exist in the snapshot: a privileged
+        pod of one is admitted anywhere (one naming a RuntimeClass that does not exist is refused)."""
+        config = self.pod_security
+        if config is None:
+            return []
+        return [(name, self.runtime_classes[name]) for name in config.exempt_runtime_classes
+                if name in self.runtime_classes]
 
     def exempts_user(self, username: str) -> bool:
         """Whether Pod Security admits every pod this user creates or updates."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import GROUP, NODES_GROUP, SERVICE_ACCOUNT, USER, ResourceRequest, parse_service_account_username
-from rbacmap.pod_security_config import PLUGIN_NAME, POD_CREATING_CONTROLLERS, controller_usernames
+from rbacmap.pod_security_config import PLUGIN_NAME, POD_CREATING_CONTROLLERS, controller_usernames, sandbox_handler
 from rbacmap.solver.context import SolverContext, token_secret_ref
 from rbacmap.solver.edges import ANY_NODE_POOL, ObjectRef, Pool
 from rbacmap.solver.identity import NODE_USERNAME_PREFIX, Identity
@@ -131,6 +131,20 @@ def _pod_security_exemptions(ctx: SolverContext) -> Iterator[Risk]:
         yield Risk("pod-security-exempt-namespace", "medium", None,
                    f"exemptions.namespaces lists {namespace}: any pod there skips Pod Security, whatever its labels",
                    namespace, (), (source,))
+    for name in config.exempt_runtime_classes:
+        handler = ctx.objects.runtime_classes.get(name)
+        if handler is None:
+            yield Risk("pod-security-exempt-runtime-class", "low", None,
+                       f"exemptions.runtimeClasses lists {name}, which does not exist: whoever may create "
+                       "RuntimeClasses can make one whose pods skip Pod Security", None, (), (source,))
+            continue
+        sandbox = sandbox_handler(handler)
+        yield Risk("pod-security-exempt-runtime-class", "medium" if sandbox else "high", None,
+                   f"exemptions.runtimeClasses lists {name} (handler {handler}"
+                   + (", a sandbox" if sandbox else ", not a sandbox") + f"): any pod with runtimeClassName: {name} "
+                   "skips Pod Security in every namespace" + (" (a hostPath volume still reaches the node's files)"
+                                                               if sandbox else ""),
+                   None, (), (source, ObjectRef("RuntimeClass", name, note=f"handler: {handler}")))
 
 
 def _is_node_identity(identity: Identity) -> bool:

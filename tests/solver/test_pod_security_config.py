@@ -162,7 +162,8 @@ def test_risks_list_the_exemptions(tmp_path: Path) -> None:
              for r in find_risks(store, result.snapshot) if r.risk.startswith("pod-security-exempt")}
     assert set(found) == {("pod-security-exempt-user", "ci-bot", None),
                           ("pod-security-exempt-user", None, None),  # the two controllers: not in the snapshot
-                          ("pod-security-exempt-namespace", None, "tools")}
+                          ("pod-security-exempt-namespace", None, "tools"),
+                          ("pod-security-exempt-runtime-class", None, None)}  # gvisor: no such RuntimeClass
     controllers = [r.detail for r in find_risks(store, result.snapshot) if r.risk == "pod-security-exempt-user"
                    and "job-controller" in r.detail]
     assert controllers == ["exemptions.usernames lists system:serviceaccount:kube-system:job-controller: the pods "

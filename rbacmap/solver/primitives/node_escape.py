@@ -32,6 +32,7 @@ from rbacmap.pod_security_config import (
     PLUGIN_NAME,
     POD_CREATING_CONTROLLERS,
     controller_usernames,
+    sandbox_handler,
 )
 from rbacmap.solver.admission import admission_condition, any_pod_judge, judges_pods
 from rbacmap.solver.context import PodFacts, SolverContext
@@ -111,9 +112,10 @@ def _new_pod_escapes(ctx: SolverContext, identity: Identity, permissions: Effect
     # creates itself when its username is exempt, a workload's pods when its controller's is.
     all_namespaces = _judged_last(ctx, "all_namespaces", objects.all_namespaces)
     if all_namespaces:
-        for namespace, request, note in _exempt_writes(ctx, identity, permissions, _exempt_workload_kinds(ctx)):
+        for namespace, request, note, condition in _exempt_writes(ctx, identity, permissions,
+                                                                  _exempt_workload_kinds(ctx)):
             yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
-                                                    namespace or all_namespaces[0], _ALONE[request], note))
+                                                    namespace or all_namespaces[0], _ALONE[request], note, condition))
 
 
 def _new_privileged_pods_refused(ctx: SolverContext) -> bool:
@@ -148,26 +150,55 @@ def _exempt_workload_kinds(ctx: SolverContext) -> dict[str, str]:
 
 def _exempt_writes(
     ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, exempt_kinds: dict[str, str],
-) -> Iterator[tuple[str | None, ResourceRequest, str]]:
+) -> Iterator[tuple[str | None, ResourceRequest, str, str]]:
     """Where Pod Security lets the identity's privileged pod in whatever the level, by an exemption: (place, the
-    write, a note naming the exemption). Its own pods when its username is exempt; a workload created, or one
-    that exists updated, when the controller that creates the workload's pods is exempt (Pod Security judges
-    the pods, not the workload)."""
+    write, a note naming the exemption, a condition). Its own pods when its username is exempt; a workload
+    created, or one that exists updated, when the controller that creates the workload's pods is exempt (Pod
+    Security judges the pods, not the workload); any pod or workload template naming an exempt RuntimeClass."""
     if ctx.objects.exempts_user(identity.username):
         for namespace in permissions.where(POD_CREATE):
-            yield namespace, POD_CREATE, _exempt_user_note(identity.username)
+            yield namespace, POD_CREATE, _exempt_user_note(identity.username), ""
+    runtime_class = _exempt_runtime_class(ctx)
+    if runtime_class is not None:
+        class_note, condition = runtime_class
+        for request in POD_CREATORS:
+            for namespace in permissions.where(request):
+                yield namespace, request, class_note, condition
+        for namespace, updates in updatable_places(ctx, permissions):
+            for request in updates:
+                if None in (allowed := permissions.where(request)) or namespace in allowed:
+                    yield namespace, request, class_note, condition
     if not exempt_kinds:
         return
     for request in POD_CREATORS[1:]:
         note = exempt_kinds.get(WORKLOAD_KINDS[(request.resource, request.api_group)])
         if note is not None:
             for namespace in permissions.where(request):
-                yield namespace, request, note
+                yield namespace, request, note, ""
     for namespace, updates in updatable_places(ctx, permissions):
         for request in updates:  # the update requests of the kinds there: some, not all, allowed
             note = exempt_kinds.get(UPDATABLE[(request.resource, request.api_group)])
             if note is not None and (None in (allowed := permissions.where(request)) or namespace in allowed):
-                yield namespace, request, note
+                yield namespace, request, note, ""
+
+
+def _exempt_runtime_class(ctx: SolverContext) -> tuple[str, str] | None:
+    """(note, condition) of the exempt RuntimeClass a privileged pod would name, one that is no sandbox first
+    (worked out once per snapshot); None when Pod Security exempts none that exists."""
+    if "exempt_runtime_class" not in ctx.memo:
+        classes = sorted(ctx.objects.exempt_runtime_classes(), key=lambda found: sandbox_handler(found[1]))
+        found = None
+        if classes:
+            name, handler = classes[0]
+            note = (f"exemptions.runtimeClasses lists {name} (handler {handler}): Pod Security admits any pod with "
+                    f"runtimeClassName: {name}, in any namespace")
+            condition = (f"RuntimeClass {name} runs pods in the {handler} sandbox: the escape goes through the "
+                         "hostPath volume of the node's /, which gVisor and Kata share into the sandbox unless "
+                         "configured not to" if sandbox_handler(handler) else "")
+            found = (note, condition)
+        ctx.memo["exempt_runtime_class"] = found
+    known: tuple[str, str] | None = ctx.memo["exempt_runtime_class"]
+    return known
 
 
 def _lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
@@ -182,7 +213,7 @@ def _pick(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
 
 def _describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
                      namespace: str | None, candidate: str, requests: list[ResourceRequest],
-                     exemption: str) -> tuple[Edge, Edge]:
+                     exemption: str, condition: str = "") -> tuple[Edge, Edge]:
     grants = grants_in(permissions, requests, namespace)
     request = proving_request(grants, requests, candidate)
     how = f"create a privileged pod with hostPID and a hostPath / volume in {candidate}"
@@ -193,7 +224,7 @@ def _describe_create(ctx: SolverContext, identity: Identity, permissions: Effect
         how = (f"create {request.resource} in {candidate} with a privileged pod template (hostPID and a hostPath / "
                "volume)")
     return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how,
-                   _conditions(assumed_workload(ctx, request, candidate),
+                   _conditions(assumed_workload(ctx, request, candidate), condition,
                                admission_condition(ctx.objects, candidate, labels_chosen=request.verb == "create")))
 
 

@@ -110,9 +110,10 @@ _UPDATES_OF: dict[frozenset[str], list[ResourceRequest]] = {}
 
 
 def assumed_workload(ctx: SolverContext, request: ResourceRequest, namespace: str | None) -> str:
-    """The condition of an update whose workload the snapshot does not show but cannot rule out ('' if seen)."""
+    """The condition of an update whose workload the snapshot does not show but cannot rule out ('' if seen, and
+    for a create: it needs no workload)."""
     kind = UPDATABLE.get((request.resource, request.api_group))
-    if kind is None or kind not in unknown_workload_kinds(ctx):
+    if kind is None or request.verb not in ("update", "patch") or kind not in unknown_workload_kinds(ctx):
         return ""
     if namespace is not None and kind in ctx.objects.workload_kinds(namespace):
         return ""
