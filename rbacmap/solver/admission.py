@@ -43,24 +43,30 @@ def pod_webhooks(objects: ClusterObjects, namespace: str, operation: str = "CREA
     `labels_chosen`: the attacker writes every label of the pod (a new pod, a new workload's template),
     so a webhook with a non-empty objectSelector is dodged. Not for a debug container (it joins an
     existing pod) or an updated workload (its template keeps the labels its selector requires)."""
-    memo: dict[tuple[str, str, str, bool], list[str]] = objects.memo.setdefault("pod_webhooks", {})
-    key = (namespace, operation, subresource, labels_chosen)
+    resource = "pods" + (f"/{subresource}" if subresource else "")
+    return webhooks_judging(objects, namespace, operation, resource, "", labels_chosen=labels_chosen)
+
+
+def webhooks_judging(objects: ClusterObjects, namespace: str, operation: str, resource: str, group: str, *,
+                     labels_chosen: bool) -> list[str]:
+    """`pod_webhooks` for a write of any namespaced v1 resource (`resource/subresource`) of an API group."""
+    memo: dict[tuple[str, str, str, str, bool], list[str]] = objects.memo.setdefault("webhooks_judging", {})
+    key = (namespace, operation, resource, group, labels_chosen)
     known = memo.get(key)
     if known is None:
-        known = memo[key] = _pod_webhooks(objects, namespace, operation, subresource, labels_chosen)
+        known = memo[key] = _webhooks_judging(objects, namespace, operation, resource, group, labels_chosen)
     return known
 
 
-def _pod_webhooks(objects: ClusterObjects, namespace: str, operation: str, subresource: str,
-                  labels_chosen: bool) -> list[str]:
-    resource = "pods" + (f"/{subresource}" if subresource else "")
+def _webhooks_judging(objects: ClusterObjects, namespace: str, operation: str, resource: str, group: str,
+                      labels_chosen: bool) -> list[str]:
     labels, known = _namespace_labels(objects, namespace)
     found = []
     for configuration in objects.webhooks:
         if configuration["kind"] != VALIDATING_KIND:
             continue
         for hook in configuration["webhooks"]:
-            if (isinstance(hook, dict) and covers(hook.get("rules") or [], operation, resource)
+            if (isinstance(hook, dict) and covers(hook.get("rules") or [], operation, resource, group)
                     and not (labels_chosen and not _empty(hook.get("objectSelector")))
                     and _selects(hook.get("namespaceSelector"), labels, known)):
                 found.append(f"{configuration['name']}/{hook.get('name')}")
@@ -81,11 +87,22 @@ def webhook_condition(names: list[str]) -> str:
 
 
 def admission_condition(objects: ClusterObjects, namespace: str, operation: str = "CREATE", subresource: str = "",
-                        *, labels_chosen: bool = True) -> str:
+                        *, labels_chosen: bool = True, name_chosen: bool = True,
+                        written: tuple[str, str, str] | None = None) -> str:
     """The condition a pod step carries for every validating webhook and admission policy that judges it ('' for
-    none)."""
+    none): the pod, and `written` (operation, resource, API group) when the attacker writes a workload whose
+    controller makes the pod (judged too, with its own labels and name chosen on a create only)."""
     webhooks = pod_webhooks(objects, namespace, operation, subresource, labels_chosen=labels_chosen)
-    policies = pod_policies(objects, namespace, operation, subresource, labels_chosen=labels_chosen)
+    policies = pod_policies(objects, namespace, operation, subresource, labels_chosen=labels_chosen,
+                            name_chosen=name_chosen)
+    if written is not None:
+        write, resource, group = written
+        created = write == "CREATE"
+        webhooks = [*webhooks, *(name for name in webhooks_judging(objects, namespace, write, resource, group,
+                                                                   labels_chosen=created) if name not in webhooks)]
+        policies = [*policies, *(name for name in policies_judging(objects, namespace, write, resource, group,
+                                                                   labels_chosen=created, name_chosen=created)
+                                 if name not in policies)]
     text = webhook_condition(webhooks)
     if policies:
         text += ("; " if text else "") + (
@@ -106,42 +123,56 @@ def any_pod_judge(objects: ClusterObjects) -> bool:
 
 
 def pod_policies(objects: ClusterObjects, namespace: str, operation: str = "CREATE", subresource: str = "",
-                 *, labels_chosen: bool = True) -> list[str]:
+                 *, labels_chosen: bool = True, name_chosen: bool = True) -> list[str]:
     """`policy (binding B)` names of the bound, denying ValidatingAdmissionPolicies that judge this pod operation
-    (kept per question; do not modify). `labels_chosen` as for `pod_webhooks`; a new pod's name is chosen too."""
+    (kept per question; do not modify). `labels_chosen` as for `pod_webhooks`; `name_chosen`: the attacker names
+    the pod (a pod it creates; a controller names a workload's pods, and an existing pod has its name)."""
+    resource = "pods" + (f"/{subresource}" if subresource else "")
+    return policies_judging(objects, namespace, operation, resource, "", labels_chosen=labels_chosen,
+                            name_chosen=name_chosen)
+
+
+def policies_judging(objects: ClusterObjects, namespace: str, operation: str, resource: str, group: str, *,
+                     labels_chosen: bool, name_chosen: bool) -> list[str]:
+    """`pod_policies` for a write of any namespaced v1 resource (`resource/subresource`) of an API group."""
     if not objects.admission_policies:
         return []
-    memo: dict[tuple[str, str, str, bool], list[str]] = objects.memo.setdefault("pod_policies", {})
-    key = (namespace, operation, subresource, labels_chosen)
+    memo: dict[tuple[str, str, str, str, bool, bool], list[str]] = objects.memo.setdefault("policies_judging", {})
+    key = (namespace, operation, resource, group, labels_chosen, name_chosen)
     known = memo.get(key)
     if known is None:
-        known = memo[key] = _pod_policies(objects, namespace, operation, subresource, labels_chosen)
+        known = memo[key] = _policies_judging(objects, namespace, operation, resource, group, labels_chosen,
+                                              name_chosen)
     return known
 
 
-def _pod_policies(objects: ClusterObjects, namespace: str, operation: str, subresource: str,
-                  labels_chosen: bool) -> list[str]:
-    resource = "pods" + (f"/{subresource}" if subresource else "")
+def _policies_judging(objects: ClusterObjects, namespace: str, operation: str, resource: str, group: str,
+                      labels_chosen: bool, name_chosen: bool) -> list[str]:
     labels, known = _namespace_labels(objects, namespace)
     policies = {row["name"]: row["spec"] for row in objects.admission_policies if row["kind"] == "Policy"}
     found = []
     for row in objects.admission_policies:
         spec = row["spec"]
-        if row["kind"] != "Binding" or not isinstance(spec, dict) or spec.get("policyName") not in policies:
+        if row["kind"] != "Binding" or not isinstance(spec, dict):
+            continue
+        name = spec.get("policyName")
+        if name not in policies:
+            if objects.admission_policies_unlisted and isinstance(name, str):  # the import could not list them
+                found.append(f"{name} (binding {row['name']}; the policy itself could not be listed)")
             continue  # a binding to a policy that does not exist is ignored upstream
         actions = spec.get("validationActions")
         if actions is not None and "Deny" not in (actions if isinstance(actions, list) else [actions]):
             continue  # Warn / Audit only: reported, never rejected
-        policy = policies[spec["policyName"]]
+        policy = policies[name]
         criteria = [policy.get("matchConstraints") if isinstance(policy, dict) else None, spec.get("matchResources")]
-        if all(_policy_matches(match, operation, resource, labels, known, labels_chosen, required=index == 0)
-               for index, match in enumerate(criteria)):
-            found.append(f"{spec['policyName']} (binding {row['name']})")
+        if all(_policy_matches(match, operation, resource, group, labels, known, labels_chosen, name_chosen,
+                               required=index == 0) for index, match in enumerate(criteria)):
+            found.append(f"{name} (binding {row['name']})")
     return found
 
 
-def _policy_matches(match: Any, operation: str, resource: str, labels: Mapping[str, str], known: bool,
-                    labels_chosen: bool, *, required: bool) -> bool:
+def _policy_matches(match: Any, operation: str, resource: str, group: str, labels: Mapping[str, str], known: bool,
+                    labels_chosen: bool, name_chosen: bool, *, required: bool) -> bool:
     """Whether a policy's matchConstraints (`required`) or a binding's matchResources (absent: no limit) may
     match the pod operation."""
     if not isinstance(match, dict):
@@ -151,25 +182,26 @@ def _policy_matches(match: Any, operation: str, resource: str, labels: Mapping[s
     if not _selects(match.get("namespaceSelector"), labels, known):
         return False
     excluded = [rule for rule in match.get("excludeResourceRules") or []
-                if isinstance(rule, dict) and (labels_chosen or not rule.get("resourceNames"))]
-    if covers(excluded, operation, resource):
+                if isinstance(rule, dict) and (name_chosen or not rule.get("resourceNames"))]
+    if covers(excluded, operation, resource, group):
         return False  # unnamed: excluded for every pod; named: the attacker gives its pod that name
     rules = match.get("resourceRules") or []
     if not rules:
         return not required  # a policy without resourceRules is invalid (the API refuses it)
     # A rule limited by resourceNames does not see a pod the attacker names.
     return covers([rule for rule in rules if isinstance(rule, dict)
-                   and not (labels_chosen and rule.get("resourceNames"))], operation, resource)
+                   and not (name_chosen and rule.get("resourceNames"))], operation, resource, group)
 
 
-def covers(rules: list[Any], operation: str, resource: str) -> bool:
-    """Whether a rule covers an operation on a core v1 namespaced resource (upstream `Matcher`)."""
+def covers(rules: list[Any], operation: str, resource: str, group: str = "") -> bool:
+    """Whether a rule covers an operation on a v1 namespaced resource of an API group (upstream `Matcher`; the
+    pods and workloads rbacmap asks about are all served as v1)."""
     name, _, sub = resource.partition("/")
     for rule in rules:
         if not isinstance(rule, dict):
             continue
         if not all(value in (rule.get(key) or []) or "*" in (rule.get(key) or [])
-                   for key, value in (("apiGroups", ""), ("apiVersions", "v1"), ("operations", operation))):
+                   for key, value in (("apiGroups", group), ("apiVersions", "v1"), ("operations", operation))):
             continue
         if rule.get("scope") not in (None, "*", "Namespaced"):
             continue

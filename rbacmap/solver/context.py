@@ -136,6 +136,8 @@ class ClusterObjects:
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     # ValidatingAdmissionPolicies and their bindings: {"kind": "Policy" | "Binding", "name", "spec"}.
     admission_policies: list[dict[str, Any]] = field(default_factory=list)
+    # The import was forbidden to list ValidatingAdmissionPolicies: a binding's policy may exist unseen.
+    admission_policies_unlisted: bool = False
     runtime_classes: dict[str, str] = field(default_factory=dict)  # RuntimeClass name -> its CRI handler
     csrs: list[dict[str, Any]] = field(default_factory=list)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -498,6 +500,9 @@ class SolverContext:
         return cls(store, snapshot, policy, PermissionIndex.build(policy), ClusterObjects.load(store, snapshot.id))
 
     # --- identities ------------------------------------------------------------------------
+
+    def __post_init__(self) -> None:
+        self.objects.admission_policies_unlisted = "ValidatingAdmissionPolicy" in self.snapshot.incomplete_kinds
 
     def add_identity(self, identity: Identity) -> Identity:
         """Register an identity (the first registration of a key wins) and return the registered one."""

@@ -22,6 +22,7 @@ from rbacmap.model import (
     AUTHENTICATED,
     CLUSTER_ROLE_BINDING,
     GROUP,
+    NODES_GROUP,
     ROLE,
     SERVICE_ACCOUNT,
     SYSTEM_MASTERS,
@@ -33,7 +34,7 @@ from rbacmap.model import (
     service_account_username,
 )
 from rbacmap.policy import InMemoryPolicy
-from rbacmap.solver.identity import Identity, identity_for_group
+from rbacmap.solver.identity import NODE_USERNAME_PREFIX, Identity, identity_for_group
 
 # A binding as it applies to one identity: (binding, index of its first matching subject, role).
 AppliedBinding = tuple[Binding, int, Role]
@@ -545,6 +546,77 @@ class EffectivePermissions:
 NOWHERE = PermissionScope()
 
 
+def node_restriction_refuses(request: ResourceRequest) -> bool:
+    """Whether the NodeRestriction admission plugin refuses this request from a node (`system:node:NAME` in
+    `system:nodes`) whatever RBAC says (upstream `plugin/pkg/admission/noderestriction`, which judges creates,
+    updates and deletes, not connects): a pod create or update (only mirror pods, without a ServiceAccount),
+    a write of a pod subresource other than status and eviction (ephemeral containers, binding), and a token
+    request for a ServiceAccount (only for the pods bound to that node, whose tokens the node holds anyway)."""
+    if request.api_group or request.verb not in ("create", "update", "patch"):
+        return False
+    if request.resource == "pods":
+        return request.subresource not in ("status", "eviction", *CONNECT_SUBRESOURCES)
+    return request.resource == "serviceaccounts" and request.subresource == "token"
+
+
+# Pod subresources reached with CONNECT (RBAC verb create or get): admission plugins judging writes skip them.
+CONNECT_SUBRESOURCES = ("exec", "attach", "portforward", "proxy")
+
+
+class NodeRestrictedPermissions(EffectivePermissions):
+    """A node's permissions: its RBAC ones, less the writes NodeRestriction refuses (`node_restriction_refuses`).
+
+    Only the node identities get this class (a kubelet, an EKS node role's login), so the checks cost the
+    others nothing. Its `class_key` is its own: identities sharing one must answer alike."""
+
+    def class_key(self) -> int:
+        return -1 - super().class_key()
+
+    def grants(self, request: ResourceRequest) -> tuple[Grant, ...]:
+        return () if node_restriction_refuses(request) else super().grants(request)
+
+    def scope(self, request: ResourceRequest) -> PermissionScope:
+        return NOWHERE if node_restriction_refuses(request) else super().scope(request)
+
+    def where(self, request: ResourceRequest) -> tuple[str | None, ...]:
+        return () if node_restriction_refuses(request) else super().where(request)
+
+    def named_resources(self, request: ResourceRequest) -> set[str]:
+        return set() if node_restriction_refuses(request) else super().named_resources(request)
+
+    def scope_any(self, requests: Iterable[ResourceRequest]) -> PermissionScope:
+        kept = _admitted(requests)
+        return super().scope_any(kept) if kept else NOWHERE
+
+    def where_any(self, requests: Sequence[ResourceRequest]) -> tuple[str | None, ...]:
+        kept = _admitted(requests)
+        return super().where_any(kept) if kept else ()
+
+    def grants_where(self, requests: Sequence[ResourceRequest], namespace: str | None) -> tuple[Grant, ...]:
+        kept = _admitted(requests)
+        return super().grants_where(kept, namespace) if kept else ()
+
+    def may_allow_any(self, requests: Sequence[ResourceRequest]) -> bool:
+        kept = _admitted(requests)
+        return bool(kept) and super().may_allow_any(kept)
+
+
+_ADMITTED: dict[int, tuple[object, tuple[ResourceRequest, ...]]] = {}
+
+
+def _admitted(requests: Iterable[ResourceRequest]) -> tuple[ResourceRequest, ...]:
+    """The requests NodeRestriction lets through, as one tuple per request list (lookups memoize by list)."""
+    if isinstance(requests, list | tuple):
+        known = _ADMITTED.get(id(requests))
+        if known is not None and known[0] is requests:
+            return known[1]
+        kept = tuple(request for request in requests if not node_restriction_refuses(request))
+        if len(_ADMITTED) < _KEYS_OF_LIST_LIMIT:
+            _ADMITTED[id(requests)] = (requests, kept)  # holding the list keeps its id from being reused
+        return kept
+    return tuple(request for request in requests if not node_restriction_refuses(request))
+
+
 # A binding naming someone, as indexed: (snapshot order, binding, index of the naming subject, role or None).
 IndexedBinding = tuple[int, Binding, int, Role | None]
 
@@ -626,15 +698,23 @@ class PermissionIndex:
                 for group in shared:
                     matches += by_group[group]
             else:
-                permissions = self.permissions_class.copied(base, identity, SYSTEM_MASTERS in groups)
+                permissions = self._class_for(identity).copied(base, identity, SYSTEM_MASTERS in groups)
         if permissions is None:
-            permissions = self.permissions_class(identity, SYSTEM_MASTERS in groups, self.matcher)
+            permissions = self._class_for(identity)(identity, SYSTEM_MASTERS in groups, self.matcher)
         if matches:
             _place_in_order(permissions, matches)
         for binding, role in self._virtual.get(key, ()):
             permissions.place(binding, 0, role)
         self._cache[key] = permissions
         return permissions
+
+    def _class_for(self, identity: Identity) -> type[EffectivePermissions]:
+        """NodeRestriction judges the requests of a node user (upstream `NodeIdentifier`: the username prefix
+        and the group); everyone else gets `permissions_class`."""
+        username = identity.username or identity.name
+        if username.startswith(NODE_USERNAME_PREFIX) and NODES_GROUP in identity.groups:
+            return NodeRestrictedPermissions
+        return self.permissions_class
 
     def _shared_base(self, groups: tuple[str, ...]) -> tuple[EffectivePermissions, dict[str, int]]:
         """The bindings of these shared groups placed once, and the snapshot order of the last one in

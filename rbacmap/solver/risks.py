@@ -154,27 +154,35 @@ def _is_node_identity(identity: Identity) -> bool:
     return identity.kind == USER and identity.name.startswith(NODE_USERNAME_PREFIX)
 
 
-# What kubeadm (and the upstream CSR approver docs) bind to the node group: a node renews its own client
-# certificate and reads the kubeadm and kubelet configuration ConfigMaps. Nothing a pod escape gains from.
+# What kubeadm and EKS bind to the node group: a node renews its own client certificate, reads the kubeadm
+# and kubelet configuration ConfigMaps (versioned `kubeadm:kubelet-config-1.NN` before 1.24), bootstraps.
 DEFAULT_NODE_ROLES = frozenset({
     "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
     "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
     "kubeadm:nodes-kubeadm-config",
     "kubeadm:kubelet-config",
+    "eks:node-bootstrapper",
 })
 
 
+def _default_node_role(name: str) -> bool:
+    return name in DEFAULT_NODE_ROLES or name.startswith("kubeadm:kubelet-config-")
+
+
 def _node_identity_granted(identity: Identity, permissions: EffectivePermissions) -> Risk | None:
-    applied = [entry for entry in (*permissions.cluster, *(e for es in permissions.namespaced.values() for e in es))
-               if entry[0].role_ref.name not in DEFAULT_NODE_ROLES]
+    """The bindings that name this node group or node user itself (not those it holds through
+    system:authenticated), but the defaults kubeadm and EKS make."""
+    applied = [(binding, index) for binding, index, _ in (
+        *permissions.cluster, *(entry for entries in permissions.namespaced.values() for entry in entries))
+        if binding.subjects[index].name == identity.name and not _default_node_role(binding.role_ref.name)]
     if not applied:
         return None
     objects = tuple(ObjectRef(binding.key.kind, binding.key.name, binding.key.namespace,
                               f"roleRef {binding.role_ref.kind} {binding.role_ref.name}")
-                    for binding, _, _ in applied)
+                    for binding, _ in applied)
     who = ("every kubelet" if identity.kind == GROUP
            else f"the kubelet of node {identity.name.removeprefix(NODE_USERNAME_PREFIX)}")
-    roles = ", ".join(sorted({f"{binding.role_ref.kind} {binding.role_ref.name}" for binding, _, _ in applied}))
+    roles = ", ".join(sorted({f"{binding.role_ref.kind} {binding.role_ref.name}" for binding, _ in applied}))
     return Risk("node-identity-granted", "medium", identity,
                 f"{identity} is bound to {roles}: {who} holds it, and so does root on such a node (a privileged pod, "
                 "or exec into one); the Node authorizer already gives kubelets what they need", None, (), objects)

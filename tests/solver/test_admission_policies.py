@@ -41,14 +41,15 @@ def test_a_debug_container_cannot_dodge_by_name_or_labels(tmp_path: Path) -> Non
     assert "no-privileged-warn" not in condition and "ghost" not in condition
 
 
-def _objects(binding_spec: dict[str, object], *, policy_match: dict[str, object] | None = None) -> ClusterObjects:
+def _objects(binding_spec: dict[str, object], *, policy_match: dict[str, object] | None = None,
+             unlisted: bool = False) -> ClusterObjects:
     rules = [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]
     return ClusterObjects(
         namespaces={"apps": {"name": "apps", "labels": '{"tier": "apps"}', "pss_enforce": None}},
         admission_policies=[
             {"kind": "Policy", "name": "p", "spec": {"matchConstraints": policy_match or {"resourceRules": rules}}},
             {"kind": "Binding", "name": "b", "spec": {"policyName": "p", **binding_spec}},
-        ])
+        ], admission_policies_unlisted=unlisted)
 
 
 def test_policy_and_binding_matching_follows_upstream() -> None:
@@ -69,7 +70,7 @@ def test_policy_and_binding_matching_follows_upstream() -> None:
                                 "resources": ["pods/*"], "resourceNames": ["web"]}]}
     assert pod_policies(_objects({}, policy_match=named), "apps") == []
     assert pod_policies(_objects({}, policy_match=named), "apps", "UPDATE", "ephemeralcontainers",
-                        labels_chosen=False) == ["p (binding b)"]
+                        labels_chosen=False, name_chosen=False) == ["p (binding b)"]
     # An unnamed exclusion excludes every pod; only matchConstraints without resourceRules match nothing.
     excluded = {"resourceRules": [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["*"],
                                    "resources": ["*"]}],
@@ -93,3 +94,18 @@ def test_a_binding_without_policy_name_is_an_import_error_naming_its_document(tm
                        [result.snapshot.id])
     assert [row["name"] for row in kept] == ["ghost", "host-paths", "no-privileged-prod", "no-privileged-warn",
                                              "payments-only", "host-paths", "no-privileged", "payments-only"]
+
+
+def test_a_binding_to_a_policy_the_import_could_not_list_may_judge() -> None:
+    objects = _objects({"policyName": "unseen"}, unlisted=True)
+    assert pod_policies(objects, "apps") == ["unseen (binding b; the policy itself could not be listed)"]
+    assert pod_policies(_objects({"policyName": "unseen"}), "apps") == []
+
+
+def test_a_workload_s_pods_are_named_by_their_controller_and_the_workload_is_judged_too(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, FIXTURE, "review/admission-policies-workloads.yaml")
+    [condition] = _escape_conditions(result, "dana")
+    # host-paths excludes pods named node-debugger: dana's Deployment cannot name its pods so.
+    assert "host-paths (binding host-paths)" in condition
+    # deploy-guard judges the Deployment itself.
+    assert "deploy-guard (binding deploy-guard)" in condition

@@ -55,3 +55,27 @@ def test_bindings_to_node_identities_are_a_risk_but_kubeadm_defaults_are_not(tmp
 def test_kubelets_do_not_show_up_as_subjects(tmp_path: Path) -> None:
     _, result = solve_fixture(tmp_path, ONE_NODE)
     assert all(path.subject.kind != KUBELET for path in result.paths())
+
+
+def test_node_restriction_refuses_a_kubelet_pod_writes_debug_containers_and_tokens(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/kubelet-node-restriction.yaml")
+    assert path_of(result, "user:ada", CLUSTER_ADMIN) is None
+    # RBAC alone would allow them: the group's own findings go through the pod create.
+    group = path_of(result, "group:system:nodes", CLUSTER_ADMIN)
+    assert group is not None and group.steps[0].action == "create pods"
+
+
+def test_a_kubelet_may_still_create_the_workloads_node_restriction_does_not_judge(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/kubelet-node-restriction.yaml", "review/kubelet-deployments.yaml")
+    ada = path_of(result, "user:ada", CLUSTER_ADMIN)
+    assert ada is not None
+    assert actions(ada) == ["escape to the node", "create deployments", "holds cluster-admin"]
+    assert ada.steps[0].as_identity.kind == KUBELET and ada.steps[1].as_identity.name == "boss"
+
+
+def test_the_node_risk_names_only_bindings_of_the_node_group_itself(tmp_path: Path) -> None:
+    bootstrap = sorted((Path(__file__).resolve().parents[2] / "bench" / "data" / "k8s-bootstrap-rbac").glob("*.yaml"))
+    store, _ = solve_fixture(tmp_path, GROUP_BOUND, *(str(path) for path in bootstrap))
+    [risk] = [risk for risk in find_risks(store) if risk.risk == "node-identity-granted"]
+    # Not system:basic-user or system:discovery, which system:nodes holds through system:authenticated.
+    assert [obj.name for obj in risk.objects] == ["legacy-node"]

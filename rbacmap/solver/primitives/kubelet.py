@@ -1,8 +1,10 @@
 """Root on a node holds the kubelet's own credentials: user `system:node:NAME` in group `system:nodes`.
 
-Every kubelet authenticates with a client certificate (or, on EKS, its node role mapped by
-aws-auth or an access entry) kept on the node: `/var/lib/kubelet/pki/kubelet-client-current.pem`
-and the kubeconfig that points at it. Root on the node reads them and acts as that node.
+Every kubelet authenticates with credentials kept on the node: a client certificate
+(`/var/lib/kubelet/pki/kubelet-client-current.pem` on kubeadm clusters) and the kubeconfig that
+points at it. Root on the node reads them and acts as that node. (On EKS the kubelet logs in with
+the node role instead: `import eks` adds that path, with the groups aws-auth or the access entry
+give it.) NodeRestriction still judges the node's writes (`NodeRestrictedPermissions`).
 
 What that adds is RBAC granted to the group `system:nodes` or to the node's own username. No
 upstream binding does so since 1.8 (the `system:node` ClusterRoleBinding has no subjects), but
@@ -23,7 +25,8 @@ from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import Edge, ObjectRef, Pool, lazy_edge
 from rbacmap.solver.identity import Identity, identity_for_kubelet
 
-KUBELET_CREDENTIALS = "/var/lib/kubelet/pki/kubelet-client-current.pem"
+KUBELET_CREDENTIALS = ("its kubeconfig and the client certificate it names, /var/lib/kubelet/pki/"
+                       "kubelet-client-current.pem on kubeadm clusters")
 
 
 def kubelet_credentials(ctx: SolverContext, pool: Pool, node: str | None) -> Iterator[Edge]:

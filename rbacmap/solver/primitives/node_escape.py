@@ -225,7 +225,18 @@ def _describe_create(ctx: SolverContext, identity: Identity, permissions: Effect
                "volume)")
     return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how,
                    _conditions(assumed_workload(ctx, request, candidate), condition,
-                               admission_condition(ctx.objects, candidate, labels_chosen=request.verb == "create")))
+                               _admission(ctx, candidate, request)))
+
+
+def _admission(ctx: SolverContext, namespace: str, request: ResourceRequest) -> str:
+    """The admission condition of a privileged pod made by this write: the pod is judged (its labels chosen
+    on a create, its name only when the attacker creates the pod itself: a controller names a workload's
+    pods), and so is the workload written."""
+    created = request.verb == "create"
+    pod = request.resource == "pods"
+    written = None if pod else ("CREATE" if created else "UPDATE", request.resource, request.api_group)
+    return admission_condition(ctx.objects, namespace, labels_chosen=created, name_chosen=created and pod,
+                               written=written)
 
 
 def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
@@ -262,7 +273,7 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
                                            ctx.objects.exempts_user(identity.username) else ""),),
                 explain=explain, primitive="node_escape",
                 condition=admission_condition(ctx.objects, namespace, "UPDATE", "ephemeralcontainers",
-                                              labels_chosen=False))
+                                              labels_chosen=False, name_chosen=False))
 
 
 def _open_namespaces(ctx: SolverContext) -> list[str]:
