@@ -111,6 +111,39 @@ def admission_condition(objects: ClusterObjects, namespace: str, operation: str 
     return text
 
 
+def in_pod_condition(objects: ClusterObjects, namespace: str | None, subresource: str) -> str:
+    """The condition of running code in existing pods (exec or attach: CONNECT; a debug container: UPDATE of
+    pods/ephemeralcontainers) in a namespace (None: every namespace, judged wherever something judges it): a
+    webhook or policy may refuse it. The pod exists, so the attacker picks neither its labels nor its name."""
+    if not any_pod_judge(objects):
+        return ""
+    memo: dict[tuple[str | None, str], str] = objects.memo.setdefault("in_pod_condition", {})
+    key = (namespace, subresource)
+    known = memo.get(key)
+    if known is None:
+        operation = "UPDATE" if subresource == "ephemeralcontainers" else "CONNECT"
+        resource = f"pods/{subresource}"
+        judged: dict[str, list[str]] = {}  # judge -> the namespaces where it judges
+        for name in [namespace] if namespace is not None else objects.all_namespaces():
+            judges = [*(f"validating admission webhook {hook}" for hook in webhooks_judging(
+                objects, name, operation, resource, "", labels_chosen=False)),
+                *(f"ValidatingAdmissionPolicy {policy}" for policy in policies_judging(
+                    objects, name, operation, resource, "", labels_chosen=False, name_chosen=False))]
+            for judge in judges:
+                judged.setdefault(judge, []).append(name)
+        texts = []
+        for judge, where in judged.items():
+            place = "" if namespace is not None else f" in {_some(where)}"
+            texts.append(f"{judge} judges {operation} {resource}{place} (it may refuse it: check its rules)")
+        known = memo[key] = "; ".join(texts)
+    return known
+
+
+def _some(namespaces: list[str]) -> str:
+    shown = ", ".join(namespaces[:3])
+    return f"namespaces {shown}" + (f" and {len(namespaces) - 3} more" if len(namespaces) > 3 else "")
+
+
 def judges_pods(objects: ClusterObjects, namespace: str) -> bool:
     """Whether a validating webhook or a bound admission policy judges a new pod in the namespace."""
     return bool(pod_webhooks(objects, namespace) or pod_policies(objects, namespace))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rbacmap.importers.manifests import import_files
-from rbacmap.solver import SolverResult
+from rbacmap.solver import EXEC, SolverResult
 from rbacmap.solver.admission import pod_policies
 from rbacmap.solver.context import ClusterObjects
 from rbacmap.store import Store
-from tests.solver.helpers import FIXTURES, solve_fixture
+from tests.solver.helpers import FIXTURES, path_of, solve_fixture
 
 FIXTURE = "review/admission-policies.yaml"
 
@@ -109,3 +109,21 @@ def test_a_workload_s_pods_are_named_by_their_controller_and_the_workload_is_jud
     assert "host-paths (binding host-paths)" in condition
     # deploy-guard judges the Deployment itself.
     assert "deploy-guard (binding deploy-guard)" in condition
+
+
+def test_exec_and_debug_steps_name_what_judges_them_where_it_does(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, FIXTURE, "review/admission-exec.yaml")
+    no_exec = ("ValidatingAdmissionPolicy no-exec (binding no-exec-prod) judges CONNECT pods/exec (it may refuse it: "
+               "check its rules)")
+    eli = path_of(result, "user:eli", EXEC, "prod")
+    assert eli is not None and eli.steps[0].condition == no_exec
+    flo = path_of(result, "user:flo", EXEC)
+    assert flo is not None and flo.target.namespace is None
+    assert flo.steps[0].condition == no_exec.replace("pods/exec", "pods/exec in namespaces prod")
+    gil = path_of(result, "user:gil", EXEC, "scratch")
+    assert gil is not None and gil.steps[0].condition.startswith(
+        "validating admission webhook debug-guard/ephemeral.debug-guard.example.com judges UPDATE "
+        "pods/ephemeralcontainers")
+    # dex's debug containers in prod: no-privileged judges them (UPDATE pods/ephemeralcontainers) there.
+    dex = path_of(result, "user:dex", EXEC, "prod")
+    assert dex is not None and "no-privileged (binding no-privileged-prod)" in dex.steps[0].condition

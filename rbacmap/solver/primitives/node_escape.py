@@ -34,8 +34,8 @@ from rbacmap.pod_security_config import (
     controller_usernames,
     sandbox_handler,
 )
-from rbacmap.solver.admission import admission_condition, any_pod_judge, judges_pods
-from rbacmap.solver.context import PodFacts, SolverContext
+from rbacmap.solver.admission import admission_condition, any_pod_judge, in_pod_condition, judges_pods
+from rbacmap.solver.context import ClusterObjects, PodFacts, SolverContext
 from rbacmap.solver.edges import (
     ANY_NODE_POOL,
     NAMESPACE_NODES_POOL,
@@ -81,10 +81,10 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
             for pod in objects.escaping_pods_by_node(namespace):
                 assert pod.node is not None  # escaping_pods_by_node: pods on a node
                 yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node), "node_escape",
-                                partial(_describe_exec, identity, permissions, namespace, pod))
+                                partial(_describe_exec, objects, identity, permissions, namespace, pod))
         for named in pods_reached_by_name(objects, permissions, EXEC_REQUESTS, exec_places):
             if named.pod.escapes_to_node and named.pod.node:
-                yield _named_exec(identity, named)
+                yield _named_exec(objects, identity, named)
         if new_pods:
             user_exempt = objects.exempts_user(identity.username)
             for namespace in permissions.where_any(EPHEMERAL):
@@ -239,25 +239,27 @@ def _admission(ctx: SolverContext, namespace: str, request: ResourceRequest) -> 
                                written=written)
 
 
-def _describe_exec(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
-                   pod: PodFacts) -> Edge:
+def _describe_exec(objects: ClusterObjects, identity: Identity, permissions: EffectivePermissions,
+                   namespace: str | None, pod: PodFacts) -> Edge:
     grants = permissions.grants_where(EXEC_REQUESTS, namespace)
     request = proving_request(grants, EXEC_REQUESTS, pod.namespace)
     how = f"exec into {pod.kind} {pod.namespace}/{pod.name}, which can reach its node {pod.node}"
     explain = sentence(identity, request, grants, f"{how}; root on that node then reads the token of every pod "
                        "running there")
     return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
-                grants=grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape")
+                grants=grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape",
+                condition=in_pod_condition(objects, pod.namespace, request.subresource))
 
 
-def _named_exec(identity: Identity, named: NamedPod) -> Edge:
+def _named_exec(objects: ClusterObjects, identity: Identity, named: NamedPod) -> Edge:
     pod, request = named.pod, named.request
     how = (f"{request.verb} pods/{request.subresource} on {pod.kind} {pod.namespace}/{pod.name} (named in "
            f"resourceNames), which can reach its node {pod.node}")
     explain = sentence(identity, request, named.grants, "root on that node then reads the token of every pod "
                        "running there")
     return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
-                grants=named.grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape")
+                grants=named.grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape",
+                condition=in_pod_condition(objects, pod.namespace, request.subresource))
 
 
 def _describe_debug(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,

@@ -8,6 +8,7 @@ from functools import partial
 
 from rbacmap.authorizer import Grant, rule_allows
 from rbacmap.model import PolicyRule, ResourceRequest
+from rbacmap.solver.admission import in_pod_condition
 from rbacmap.solver.context import ClusterObjects, PodFacts, SolverContext
 from rbacmap.solver.edges import POD_SERVICE_ACCOUNTS_POOL, Edge, Pool, lazy_edge
 from rbacmap.solver.identity import Identity
@@ -16,7 +17,7 @@ from rbacmap.solver.permissions import EffectivePermissions, PermissionScope
 from rbacmap.solver.targets import exec_target
 
 # (identity, its permissions, namespace or None for every namespace, token?) -> the full edge
-InPodDescriber = Callable[[Identity, EffectivePermissions, str | None, bool], Edge]
+InPodDescriber = Callable[[ClusterObjects, Identity, EffectivePermissions, str | None, bool], Edge]
 
 
 def in_pod_edges(
@@ -34,9 +35,9 @@ def in_pod_edges(
         places = permissions.where_any(requests)
         for namespace in places:
             yield lazy_edge(identity, exec_target(namespace), primitive,
-                            partial(describe, identity, permissions, namespace, False))
+                            partial(describe, ctx.objects, identity, permissions, namespace, False))
             yield lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), primitive,
-                            partial(describe, identity, permissions, namespace, True))
+                            partial(describe, ctx.objects, identity, permissions, namespace, True))
         for named in pods_reached_by_name(ctx.objects, permissions, requests, places):
             pod, request = named.pod, named.request
             if ctx.objects.token_mounted(pod):
@@ -47,6 +48,7 @@ def in_pod_edges(
                     "ServiceAccount token", grants=named.grants,
                     objects=(pod.ref(f"serviceAccountName: {pod.service_account}"),),
                     explain=sentence(identity, request, named.grants, token_read), primitive=primitive,
+                    condition=in_pod_condition(ctx.objects, pod.namespace, request.subresource),
                 )
 
 
