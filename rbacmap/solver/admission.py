@@ -115,14 +115,14 @@ def in_pod_condition(objects: ClusterObjects, namespace: str | None, subresource
     """The condition of running code in existing pods (exec or attach: CONNECT; a debug container: UPDATE of
     pods/ephemeralcontainers) in a namespace (None: every namespace, judged wherever something judges it): a
     webhook or policy may refuse it. The pod exists, so the attacker picks neither its labels nor its name."""
-    if not any_pod_judge(objects):
+    operation = "UPDATE" if subresource == "ephemeralcontainers" else "CONNECT"
+    resource = f"pods/{subresource}"
+    if not _may_judge(objects, operation, resource):
         return ""
     memo: dict[tuple[str | None, str], str] = objects.memo.setdefault("in_pod_condition", {})
     key = (namespace, subresource)
     known = memo.get(key)
     if known is None:
-        operation = "UPDATE" if subresource == "ephemeralcontainers" else "CONNECT"
-        resource = f"pods/{subresource}"
         judged: dict[str, list[str]] = {}  # judge -> the namespaces where it judges
         for name in [namespace] if namespace is not None else objects.all_namespaces():
             judges = [*(f"validating admission webhook {hook}" for hook in webhooks_judging(
@@ -136,6 +136,26 @@ def in_pod_condition(objects: ClusterObjects, namespace: str | None, subresource
             place = "" if namespace is not None else f" in {_some(where)}"
             texts.append(f"{judge} judges {operation} {resource}{place} (it may refuse it: check its rules)")
         known = memo[key] = "; ".join(texts)
+    return known
+
+
+def _may_judge(objects: ClusterObjects, operation: str, resource: str) -> bool:
+    """Whether any validating webhook or admission policy has a rule covering this operation, wherever (most
+    clusters: none covers exec; asked for every exec step shown)."""
+    memo: dict[tuple[str, str], bool] = objects.memo.setdefault("may_judge", {})
+    known = memo.get((operation, resource))
+    if known is None:
+        rules: list[Any] = [rule for configuration in objects.webhooks if configuration["kind"] == VALIDATING_KIND
+                            for hook in configuration["webhooks"] if isinstance(hook, dict)
+                            for rule in hook.get("rules") or []]
+        for row in objects.admission_policies:
+            spec = row["spec"] if isinstance(row["spec"], dict) else {}
+            match = spec.get("matchConstraints") if row["kind"] == "Policy" else spec.get("matchResources")
+            if isinstance(match, dict):
+                rules += match.get("resourceRules") or []
+        unlisted = objects.admission_policies_unlisted and any(row["kind"] == "Binding"
+                                                               for row in objects.admission_policies)
+        known = memo[(operation, resource)] = unlisted or covers(rules, operation, resource)
     return known
 
 
