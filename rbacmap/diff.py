@@ -1,5 +1,6 @@
 """What changed between two snapshots: roles and their rules, bindings and their subjects,
-service accounts, and escalation paths gained or lost (when the solver is installed).
+service accounts, admission control (`rbacmap.diff_admission`), and escalation paths gained or
+lost (when the solver is installed).
 
 Rules are compared by content, not index (reordering a role's rules changes nothing it
 grants); a role's rules are its effective ones, after ClusterRole aggregation.
@@ -13,43 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rbacmap.diff_admission import diff_admission
+from rbacmap.diff_model import ADDED, CHANGED, GAINED, LOST, REMOVED, FieldChange, ObjectChange
 from rbacmap.model import PolicyRule
 from rbacmap.store import Snapshot, Store, StoreError
 
-ADDED = "added"
-REMOVED = "removed"
-CHANGED = "changed"
-GAINED = "gained"
-LOST = "lost"
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: str | None
-    new: str | None
-
-
-@dataclass(frozen=True)
-class ObjectChange:
-    """One role, binding or service account that was added, removed or changed.
-
-    `members_added`/`members_removed` are a role's rules or a binding's subjects; an added
-    object lists all its members as added, a removed one all as removed.
-    """
-
-    kind: str
-    namespace: str
-    name: str
-    change: str
-    members_added: tuple[str, ...] = ()
-    members_removed: tuple[str, ...] = ()
-    fields: tuple[FieldChange, ...] = ()
-
-    @property
-    def ref(self) -> str:
-        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
-
+__all__ = ["ADDED", "CHANGED", "GAINED", "LOST", "REMOVED", "FieldChange", "ObjectChange", "PathChange",
+           "SnapshotDiff", "diff_snapshots", "two_latest"]
 
 @dataclass(frozen=True)
 class PathChange:
@@ -72,10 +43,12 @@ class SnapshotDiff:
     # Why paths were not compared (solver missing or failing); None when they were.
     paths_note: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    # Pod Security (configuration, namespace levels), admission policies, webhooks, RuntimeClasses.
+    admission: tuple[ObjectChange, ...] = ()
 
     @property
     def identical(self) -> bool:
-        return not (self.roles or self.bindings or self.service_accounts or self.paths)
+        return not (self.roles or self.bindings or self.service_accounts or self.admission or self.paths)
 
     def to_json(self) -> dict[str, Any]:
         def snapshot(s: Snapshot) -> dict[str, Any]:
@@ -88,6 +61,7 @@ class SnapshotDiff:
             "roles": [asdict(c) for c in self.roles],
             "bindings": [asdict(c) for c in self.bindings],
             "service_accounts": [asdict(c) for c in self.service_accounts],
+            "admission": [asdict(c) for c in self.admission],
             "escalation_paths": [asdict(c) for c in self.paths],
             "escalation_paths_note": self.paths_note,
             "warnings": list(self.warnings),
@@ -124,6 +98,7 @@ def diff_snapshots(
     return SnapshotDiff(
         old, new, _diff_roles(store, old.id, new.id), _diff_bindings(store, old.id, new.id),
         _diff_service_accounts(store, old.id, new.id), tuple(paths), note, warnings,
+        diff_admission(store, old.id, new.id),
     )
 
 

@@ -25,8 +25,9 @@ def diff_command(db_path: str, cluster: str | None, old: int | None, new: int | 
                  output: str) -> None:
     """Compare snapshots OLD and NEW (default: the cluster's two latest complete ones).
 
-    Shows roles and rules, bindings and subjects, service accounts and escalation paths
-    added, removed or changed. Exit 0 when identical, 1 when different.
+    Shows roles and rules, bindings and subjects, service accounts, admission control (Pod
+    Security configuration and namespace levels, admission policies, webhooks, RuntimeClasses)
+    and escalation paths added, removed or changed. Exit 0 when identical, 1 when different.
     """
     if (old is None) != (new is None):
         raise click.UsageError("give both OLD and NEW snapshot ids, or neither")
@@ -53,7 +54,7 @@ def format_diff(result: SnapshotDiff) -> list[str]:
     lines = [f"snapshot {old.id} ({old.cluster}, {old.started_at}) -> snapshot {new.id} "
              f"({new.cluster}, {new.started_at})"]
     for title, changes in (("roles", result.roles), ("bindings", result.bindings),
-                           ("service accounts", result.service_accounts)):
+                           ("service accounts", result.service_accounts), ("admission control", result.admission)):
         if changes:
             lines.append(f"{title}:")
             for change in changes:
@@ -80,5 +81,5 @@ def _object_lines(change: ObjectChange) -> list[str]:
 def _summary(result: SnapshotDiff) -> str:
     parts = [f"{len(changes)} {title}" for title, changes in (
         ("role(s)", result.roles), ("binding(s)", result.bindings), ("service account(s)", result.service_accounts),
-        ("escalation path(s)", result.paths)) if changes]
+        ("admission object(s)", result.admission), ("escalation path(s)", result.paths)) if changes]
     return "changed: " + ", ".join(parts)

@@ -154,3 +154,48 @@ def test_solver_paths_gained(drifted_db: Path, store: Store) -> None:
 
     gained = {(p.subject, p.target) for p in result.paths if p.change == "gained"}
     assert ("sa:ci/deployer", "cluster-admin") in gained
+
+
+def _loosened(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fixture cluster after its admission control was loosened (RBAC untouched)."""
+    objects = [o for o in objects if o["kind"] != "ValidatingAdmissionPolicyBinding"]
+    _find(objects, "Namespace", "payments")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "privileged"
+    _find(objects, "ValidatingWebhookConfiguration", "policy-guard")["webhooks"][0]["failurePolicy"] = "Fail"
+    objects += [
+        {"apiVersion": "pod-security.admission.config.k8s.io/v1", "kind": "PodSecurityConfiguration",
+         "defaults": {"enforce": "baseline"}, "exemptions": {"usernames": ["ci-bot"], "runtimeClasses": ["nvidia"]}},
+        {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "nvidia"}, "handler": "nvidia"},
+    ]
+    return objects
+
+
+def test_admission_control_changes_are_listed_without_any_rbac_change(store: Store, tmp_path: Path) -> None:
+    _import(store, tmp_path, _objects(), "before")
+    _import(store, tmp_path, _loosened(_objects()), "after")
+
+    answer = _diff(Path(store.path), "--no-paths")
+
+    assert answer.exit_code == 1, answer.output
+    body = answer.stdout
+    assert "roles:" not in body and "bindings:" not in body
+    assert """admission control:
+  + added PodSecurityConfiguration PodSecurity
+      defaults.enforce: - -> baseline
+      defaults.enforce-version: - -> latest
+      + exempt RuntimeClass nvidia
+      + exempt username ci-bot
+  ~ changed Namespace payments
+      label pod-security.kubernetes.io/enforce: restricted -> privileged
+  - removed ValidatingAdmissionPolicyBinding no-privileged-pods-everywhere
+      spec.policyName: no-privileged-pods -> -
+      spec.validationActions: ["Deny"] -> -
+  ~ changed ValidatingWebhookConfiguration policy-guard
+      webhook pods.policy-guard.example.com failurePolicy: Ignore -> Fail
+  + added RuntimeClass nvidia""" in body
+    assert "  + added RuntimeClass nvidia\n      handler: - -> nvidia" in body
+    assert body.splitlines()[-1] == "changed: 5 admission object(s)"
+    data = json.loads(_diff(Path(store.path), "--no-paths", "-o", "json").stdout)
+    assert [(c["kind"], c["name"], c["change"]) for c in data["admission"]] == [
+        ("PodSecurityConfiguration", "PodSecurity", "added"), ("Namespace", "payments", "changed"),
+        ("ValidatingAdmissionPolicyBinding", "no-privileged-pods-everywhere", "removed"),
+        ("ValidatingWebhookConfiguration", "policy-guard", "changed"), ("RuntimeClass", "nvidia", "added")]
