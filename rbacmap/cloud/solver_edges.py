@@ -36,6 +36,7 @@ from rbacmap.model import (
     USER,
     Binding,
     BindingKey,
+    PolicyRule,
     Role,
     RoleKey,
     Subject,
@@ -51,6 +52,9 @@ CLOUD_LOGIN = "CloudLogin"
 
 CLOUD_KINDS = (AWS_PRINCIPAL, GCP_PRINCIPAL)
 
+GCP_KUBERNETES_TOKEN = "GCPKubernetesToken"
+"""Intermediate node (never a subject): a Google service account's token good for GKE's API server alone."""
+
 CLOUD_GRAPH_MEMO = "cloud_graph"
 
 
@@ -64,6 +68,17 @@ def cloud_graph_for(ctx: SolverContext) -> CloudGraph | None:
     graph = None if imported is None else load_cloud_graph(ctx.store, imported)
     ctx.memo[CLOUD_GRAPH_MEMO] = graph
     return graph
+
+
+def _add_virtual_grant(ctx: SolverContext, identity: Identity, rules: tuple[PolicyRule, ...],
+                       namespaces: tuple[str, ...], role_name: str, provenance: str) -> None:
+    """A cloud grant as the identity's own bindings of a role with its rules (cluster-wide, or per namespace)."""
+    role = Role(RoleKey(CLUSTER_ROLE, role_name), rules)
+    subject = Subject(USER, identity.user_info().name)
+    for namespace in namespaces or ("",):
+        kind = ROLE_BINDING if namespace else CLUSTER_ROLE_BINDING
+        binding = Binding(BindingKey(kind, provenance, namespace), role.key, (subject,))
+        ctx.permission_index.add_virtual_binding(identity, binding, role)
 
 
 def principal_identity(kind: str, name: str) -> Identity:
@@ -106,12 +121,8 @@ def cloud_principals(ctx: SolverContext) -> Iterator[Identity]:
         if not grant.live:
             continue
         identity = ctx.add_identity(principal_identity(grant.principal_kind, grant.principal))
-        role = Role(RoleKey(CLUSTER_ROLE, f"cloud:{grant.mechanism}:{index}"), grant.rules)
-        subject = Subject(USER, identity.user_info().name)
-        for namespace in grant.namespaces or ("",):
-            kind = ROLE_BINDING if namespace else CLUSTER_ROLE_BINDING
-            binding = Binding(BindingKey(kind, grant.provenance, namespace), role.key, (subject,))
-            ctx.permission_index.add_virtual_binding(identity, binding, role)
+        _add_virtual_grant(ctx, identity, grant.rules, grant.namespaces, f"cloud:{grant.mechanism}:{index}",
+                           grant.provenance)
         yield identity
     for mapping in graph.mappings:
         if mapping.live:
@@ -274,6 +285,7 @@ def privileged_pods_refused(ctx: SolverContext) -> str:
 
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+USERINFO_EMAIL_SCOPE = "https://www.googleapis.com/auth/userinfo.email"
 GKE_NODE_POOL_LABEL = "cloud.google.com/gke-nodepool"
 
 
@@ -304,17 +316,43 @@ def _gke_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
     where = f"node {node}" if node is not None else "a node"
     for name in names:
         node_pool = pools.get(name)
-        if node_pool is None or CLOUD_PLATFORM_SCOPE not in node_pool["scopes"]:
+        if node_pool is None:
             continue
-        member = f"serviceAccount:{node_pool['service_account']}"
-        account = ctx.add_identity(principal_identity(GCP_PRINCIPAL, member))
-        objects = [ObjectRef("NodePool", name, note=f"config.serviceAccount {node_pool['service_account']},"
-                             f" oauthScopes {', '.join(node_pool['scopes'])}")]
+        scopes = node_pool["scopes"]
+        email = node_pool["service_account"]
+        if CLOUD_PLATFORM_SCOPE in scopes:
+            account = ctx.add_identity(principal_identity(GCP_PRINCIPAL, f"serviceAccount:{email}"))
+            scope = "cloud-platform"
+        elif USERINFO_EMAIL_SCOPE in scopes:
+            account = _kubernetes_only_token(ctx, graph, email)
+            scope = "userinfo.email: the Kubernetes API only"
+        else:
+            continue
+        objects = [ObjectRef("NodePool", name, note=f"config.serviceAccount {email}, oauthScopes {', '.join(scopes)}")]
         if node is not None and node in node_pools:
             objects.insert(0, ObjectRef("Node", node, note=f"{GKE_NODE_POOL_LABEL}: {name}"))
         yield Edge(pool, account, "", f"root on {where} of node pool {name} reads the token of its service account "
-                   f"{node_pool['service_account']} (scope cloud-platform) from the GCE metadata server",
+                   f"{email} (scope {scope}) from the GCE metadata server",
                    objects=tuple(objects), condition=conditions.get(name, ""), primitive="cloud")
+
+
+def _kubernetes_only_token(ctx: SolverContext, graph: CloudGraph, email: str) -> Identity:
+    """A node pool account's token scoped to `userinfo.email`: GKE's API server accepts it, as that account (RBAC of
+    its email, and the Kubernetes permissions of its IAM roles), but no other Google API does, so none of the
+    account's cloud steps (impersonation, say) follows. Its IAM grants are given to it once per solve."""
+    from rbacmap.solver.identity import Identity
+
+    member = f"serviceAccount:{email}"
+    token = Identity(GCP_KUBERNETES_TOKEN, member, "", (AUTHENTICATED,), email)
+    known = ctx.identities.get(token.key)
+    if known is not None:
+        return known
+    token = ctx.add_identity(token)
+    for index, grant in enumerate(graph.grants):
+        if grant.live and grant.principal_kind == GCP_PRINCIPAL and grant.principal == member:
+            _add_virtual_grant(ctx, token, grant.rules, grant.namespaces, f"cloud:{grant.mechanism}:{index}",
+                               grant.provenance)
+    return token
 
 
 def _node_labels(ctx: SolverContext, label: str) -> dict[str, str]:

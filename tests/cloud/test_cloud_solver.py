@@ -20,7 +20,7 @@ from rbacmap.cloud.model import (
     CloudImport,
     IdentityMapping,
 )
-from rbacmap.cloud.solver_edges import node_roles, principal_identity
+from rbacmap.cloud.solver_edges import GCP_KUBERNETES_TOKEN, node_roles, principal_identity
 from rbacmap.cloud.store import save_cloud_import
 from rbacmap.importers.eks import import_eks
 from rbacmap.importers.gke import GcpEndpoints, import_gke
@@ -140,6 +140,27 @@ def test_root_on_a_gke_node_holds_its_node_pool_s_service_account(tmp_path: Path
     # Without node pools in the cloud import: no node credentials at all.
     plain = _solve_gke_node_escapes(tmp_path, "gke-scenario.json")
     assert plain.paths(subject="user:pat", target="cluster-admin") == []
+
+
+def test_a_userinfo_email_token_is_good_for_the_kubernetes_api_only(tmp_path: Path) -> None:
+    result = _solve_gke_node_escapes(tmp_path, "gke-scenario-node-pools.json")
+    # ivy's exec lands on a pool-c node: email-only@'s token, scoped to userinfo.email.
+    [ivy] = result.paths(subject="user:ivy", target="cluster-admin")
+    escape = ivy.steps[0]
+    assert escape.as_identity.kind == GCP_KUBERNETES_TOKEN
+    assert escape.as_identity.name == "serviceAccount:email-only@acme-prod.iam.gserviceaccount.com"
+    assert "(scope userinfo.email: the Kubernetes API only)" in escape.detail
+    # Its Kubernetes power is the account's IAM role (roles/container.developer creates pods) ...
+    assert ivy.steps[1].action == "escape to the node" and "create a privileged pod" in ivy.steps[1].detail
+    assert "roles/container.developer" in str(ivy.to_json())
+    # ... but not the account's cloud steps: its iam.serviceAccountTokenCreator on nodes@ needs another scope.
+    graph = result.graph
+    token = graph.index[escape.as_identity]
+    assert [graph.edges[e].primitive for e in range(len(graph.edges)) if graph.sources[e] == token
+            and graph.edges[e].primitive == "cloud"] == []
+    principal = graph.index[principal_identity(GCP_PRINCIPAL, escape.as_identity.name)]
+    assert any(graph.sources[e] == principal and graph.edges[e].primitive == "cloud" for e in range(len(graph.edges)))
+    assert all(path.subject.kind != GCP_KUBERNETES_TOKEN for path in result.paths())
 
 
 def test_gke_autopilot_refuses_the_privileged_pod_so_no_node_is_reached(tmp_path: Path) -> None:
