@@ -124,11 +124,15 @@ def in_pod_condition(objects: ClusterObjects, namespace: str | None, subresource
     known = memo.get(key)
     if known is None:
         judged: dict[str, list[str]] = {}  # judge -> the namespaces where it judges
+        # A CONNECT's object is its options (PodExecOptions), which have no labels: a non-empty objectSelector
+        # never matches it (upstream object matcher), as if the attacker had chosen the labels. A debug
+        # container's object is the pod, whose labels the attacker does not choose.
+        connect = operation == "CONNECT"
         for name in [namespace] if namespace is not None else objects.all_namespaces():
             judges = [*(f"validating admission webhook {hook}" for hook in webhooks_judging(
-                objects, name, operation, resource, "", labels_chosen=False)),
+                objects, name, operation, resource, "", labels_chosen=connect)),
                 *(f"ValidatingAdmissionPolicy {policy}" for policy in policies_judging(
-                    objects, name, operation, resource, "", labels_chosen=False, name_chosen=False))]
+                    objects, name, operation, resource, "", labels_chosen=connect, name_chosen=False))]
             for judge in judges:
                 judged.setdefault(judge, []).append(name)
         texts = []
@@ -209,13 +213,17 @@ def _policies_judging(objects: ClusterObjects, namespace: str, operation: str, r
         if row["kind"] != "Binding" or not isinstance(spec, dict):
             continue
         name = spec.get("policyName")
-        if name not in policies:
-            if objects.admission_policies_unlisted and isinstance(name, str):  # the import could not list them
-                found.append(f"{name} (binding {row['name']}; the policy itself could not be listed)")
-            continue  # a binding to a policy that does not exist is ignored upstream
         actions = spec.get("validationActions")
         if actions is not None and "Deny" not in (actions if isinstance(actions, list) else [actions]):
             continue  # Warn / Audit only: reported, never rejected
+        if name not in policies:
+            # A binding to a policy that does not exist is ignored upstream; when the import could not list the
+            # policies, one may exist unseen: then only the binding's own matchResources can rule it out.
+            if (objects.admission_policies_unlisted and isinstance(name, str)
+                    and _policy_matches(spec.get("matchResources"), operation, resource, group, labels, known,
+                                        labels_chosen, name_chosen, required=False)):
+                found.append(f"{name} (binding {row['name']}; the policy itself could not be listed)")
+            continue
         policy = policies[name]
         criteria = [policy.get("matchConstraints") if isinstance(policy, dict) else None, spec.get("matchResources")]
         if all(_policy_matches(match, operation, resource, group, labels, known, labels_chosen, name_chosen,

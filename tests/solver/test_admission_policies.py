@@ -100,6 +100,11 @@ def test_a_binding_to_a_policy_the_import_could_not_list_may_judge() -> None:
     objects = _objects({"policyName": "unseen"}, unlisted=True)
     assert pod_policies(objects, "apps") == ["unseen (binding b; the policy itself could not be listed)"]
     assert pod_policies(_objects({"policyName": "unseen"}), "apps") == []
+    # Its binding must still deny, and match.
+    assert pod_policies(_objects({"policyName": "unseen", "validationActions": ["Audit"]}, unlisted=True),
+                        "apps") == []
+    elsewhere = {"namespaceSelector": {"matchLabels": {"tier": "db"}}}
+    assert pod_policies(_objects({"policyName": "unseen", "matchResources": elsewhere}, unlisted=True), "apps") == []
 
 
 def test_a_workload_s_pods_are_named_by_their_controller_and_the_workload_is_judged_too(tmp_path: Path) -> None:
@@ -116,7 +121,7 @@ def test_exec_and_debug_steps_name_what_judges_them_where_it_does(tmp_path: Path
     no_exec = ("ValidatingAdmissionPolicy no-exec (binding no-exec-prod) judges CONNECT pods/exec (it may refuse it: "
                "check its rules)")
     eli = path_of(result, "user:eli", EXEC, "prod")
-    assert eli is not None and eli.steps[0].condition == no_exec
+    assert eli is not None and eli.steps[0].condition == no_exec  # not web-exec: its objectSelector never matches
     flo = path_of(result, "user:flo", EXEC)
     assert flo is not None and flo.target.namespace is None
     assert flo.steps[0].condition == no_exec.replace("pods/exec", "pods/exec in namespaces prod")
