@@ -329,16 +329,21 @@ def normalize_workload(obj: Mapping[str, Any], default_namespace: str) -> Normal
     for ref in metadata.get("ownerReferences") or []:
         if isinstance(ref, dict) and (ref.get("controller") or owner_kind is None):
             owner_kind, owner_name = ref.get("kind"), ref.get("name")
+    pod_spec = pod_spec_of(kind, _spec(obj))
+    runtime_class = pod_spec.get("runtimeClassName")
+    if runtime_class is not None and not isinstance(runtime_class, str):
+        raise InvalidObject("runtimeClassName must be a string")
     row: Row = {
         "kind": kind,
         "namespace": namespace,
         "name": name,
-        **pod_security_facts(pod_spec_of(kind, _spec(obj))),
+        **pod_security_facts(pod_spec),
         "owner_kind": owner_kind,
         "owner_name": owner_name,
         "labels": _labels(metadata),
         "created_at": metadata.get("creationTimestamp"),
         "phase": pod_phase(kind, obj.get("status")),
+        "runtime_class": runtime_class or None,
     }
     return NormalizedObject(kind, name, namespace, [("workloads", row)])
 
@@ -443,7 +448,13 @@ def normalize_runtime_class(obj: Mapping[str, Any], default_namespace: str) -> N
     handler = obj.get("handler")
     if not isinstance(handler, str) or not handler:
         raise InvalidObject("handler is required")
-    row: Row = {"name": str(metadata["name"]), "handler": handler}
+    scheduling = obj.get("scheduling") or {}
+    node_selector = scheduling.get("nodeSelector") if isinstance(scheduling, dict) else None
+    if node_selector is not None and not isinstance(node_selector, dict):
+        raise InvalidObject("scheduling.nodeSelector must be a mapping")
+    # The RuntimeClass admission plugin adds its nodeSelector to every pod of the class.
+    row: Row = {"name": str(metadata["name"]), "handler": handler,
+                "node_selector": {str(k): str(v) for k, v in node_selector.items()} if node_selector else None}
     return NormalizedObject("RuntimeClass", row["name"], "", [("runtime_classes", row)])
 
 

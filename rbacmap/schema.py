@@ -332,6 +332,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        16,
+        # A pod's RuntimeClass (an exempt one skips Pod Security, debug containers included) and a RuntimeClass's
+        # scheduling.nodeSelector (its pods run only on matching nodes). NULL: none, or not known (older snapshots).
+        """
+        ALTER TABLE workloads ADD COLUMN runtime_class TEXT;
+        ALTER TABLE runtime_classes ADD COLUMN node_selector TEXT;
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

@@ -37,6 +37,7 @@ WORKLOAD_COLUMNS = (
     "labels",
     "created_at",
     "phase",
+    "runtime_class",
 )
 
 _CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")
@@ -143,6 +144,9 @@ def _values(obj: dict[str, Any], default_namespace: str) -> tuple[Any, ...] | No
     service_account = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount") or "default"
     automount = pod_spec.get("automountServiceAccountToken")
     node = pod_spec.get("nodeName")
+    runtime_class = pod_spec.get("runtimeClassName")
+    if runtime_class is not None and type(runtime_class) is not str:
+        return None
     created_at = metadata.get("creationTimestamp")
     return (
         kind,
@@ -163,6 +167,7 @@ def _values(obj: dict[str, Any], default_namespace: str) -> tuple[Any, ...] | No
         labels_cell,
         created_at if created_at is None or type(created_at) is str else sqlite_cell(created_at),
         pod_phase(kind, obj.get("status")),
+        runtime_class or None,
     )
 
 

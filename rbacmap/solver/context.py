@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import groupby
@@ -139,6 +139,8 @@ class ClusterObjects:
     # The import was forbidden to list ValidatingAdmissionPolicies: a binding's policy may exist unseen.
     admission_policies_unlisted: bool = False
     runtime_classes: dict[str, str] = field(default_factory=dict)  # RuntimeClass name -> its CRI handler
+    runtime_class_selectors: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> nodeSelector
+    runtime_classes_unlisted: bool = False  # the import was forbidden to list RuntimeClasses
     csrs: list[dict[str, Any]] = field(default_factory=list)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # The API server's PodSecurity configuration, when the import had it (None: upstream defaults assumed).
@@ -156,6 +158,7 @@ class ClusterObjects:
     _nodes_by_namespace: dict[str, list[str]] | None = field(default=None, repr=False)
     _pods_named: dict[frozenset[str], list[PodFacts]] = field(default_factory=dict, repr=False)
     _workload_kinds: dict[str, frozenset[str]] | None = field(default=None, repr=False)
+    _node_labels: dict[str, dict[str, str]] | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
     _snapshot_id: int = field(default=0, repr=False)
 
@@ -202,8 +205,11 @@ class ClusterObjects:
         for row in store.query("SELECT kind, name, spec FROM admission_policies WHERE snapshot_id = ? ORDER BY name",
                                sid):
             objects.admission_policies.append({**row, "spec": json.loads(row["spec"])})
-        objects.runtime_classes = {name: handler for name, handler in cursor.execute(
-            "SELECT name, handler FROM runtime_classes WHERE snapshot_id = ?", sid)}
+        for name, handler, node_selector in cursor.execute(
+                "SELECT name, handler, node_selector FROM runtime_classes WHERE snapshot_id = ?", sid):
+            objects.runtime_classes[name] = handler
+            if node_selector:
+                objects.runtime_class_selectors[name] = json.loads(node_selector)
         objects.csrs = store.query("SELECT name, signer_name FROM csrs WHERE snapshot_id = ?", sid)
         for row in store.query("SELECT * FROM pod_security_config WHERE snapshot_id = ?", sid):
             objects.pod_security = PodSecurityConfig.from_row(row)
@@ -278,14 +284,52 @@ class ClusterObjects:
             return True
         return not blocks_privileged_pods(self.enforced_level(namespace))
 
-    def exempt_runtime_classes(self) -> list[tuple[str, str]]:
-        """(name, handler) of the RuntimeClasses Pod Security exempts that exist in the snapshot: a privileged
-        pod of one is admitted anywhere (one naming a RuntimeClass that does not exist is refused)."""
+    def exempt_runtime_classes(self) -> list[tuple[str, str | None, dict[str, str]]]:
+        """(name, handler, scheduling.nodeSelector) of the RuntimeClasses Pod Security exempts that exist: a
+        privileged pod of one is admitted anywhere (one naming a RuntimeClass that does not exist is refused).
+        When the import could not list RuntimeClasses, every exempt one is taken to exist (handler None)."""
         config = self.pod_security
         if config is None:
             return []
-        return [(name, self.runtime_classes[name]) for name in config.exempt_runtime_classes
-                if name in self.runtime_classes]
+        return [(name, self.runtime_classes.get(name), self.runtime_class_selectors.get(name, {}))
+                for name in config.exempt_runtime_classes
+                if name in self.runtime_classes or self.runtime_classes_unlisted]
+
+    def missing_exempt_runtime_classes(self) -> list[str]:
+        """The RuntimeClasses Pod Security exempts that do not exist (known only when they could be listed)."""
+        config = self.pod_security
+        if config is None or self.runtime_classes_unlisted:
+            return []
+        return [name for name in config.exempt_runtime_classes if name not in self.runtime_classes]
+
+    def pods_of_runtime_classes(self, names: Collection[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """Namespace -> (pod, node, RuntimeClass) of the running pods bound to a node whose runtimeClassName is one
+        of `names`, by name (read when asked: only when Pod Security exempts a RuntimeClass)."""
+        found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        if self._store is None or not names:
+            return found
+        marks = ", ".join("?" * len(names))
+        for namespace, name, node, runtime_class in self._store.conn.execute(
+                "SELECT namespace, name, node, runtime_class FROM workloads WHERE snapshot_id = ? AND kind = ? AND"
+                f" {TOKEN_POD_SQL} AND runtime_class IN ({marks}) ORDER BY namespace, name",
+                [self._snapshot_id, POD, *names]):
+            found[namespace].append((name, node, runtime_class))
+        return found
+
+    def nodes_matching(self, selector: Mapping[str, str]) -> list[str]:
+        """The snapshot's nodes whose labels include every key and value of a nodeSelector, sorted."""
+        if self._node_labels is None:
+            self._node_labels = {}
+            if self._store is not None:
+                for name, labels in self._store.conn.execute(
+                        "SELECT name, labels FROM nodes WHERE snapshot_id = ?", [self._snapshot_id]):
+                    try:
+                        parsed = json.loads(labels) if labels else {}
+                    except ValueError:
+                        parsed = {}
+                    self._node_labels[name] = {str(k): str(v) for k, v in (parsed or {}).items()}
+        return sorted(name for name, labels in self._node_labels.items()
+                      if all(labels.get(key) == value for key, value in selector.items()))
 
     def exempts_user(self, username: str) -> bool:
         """Whether Pod Security admits every pod this user creates or updates."""
@@ -503,6 +547,7 @@ class SolverContext:
 
     def __post_init__(self) -> None:
         self.objects.admission_policies_unlisted = "ValidatingAdmissionPolicy" in self.snapshot.incomplete_kinds
+        self.objects.runtime_classes_unlisted = "RuntimeClass" in self.snapshot.incomplete_kinds
 
     def add_identity(self, identity: Identity) -> Identity:
         """Register an identity (the first registration of a key wins) and return the registered one."""

@@ -54,3 +54,64 @@ def test_risks_rank_the_exempt_classes_by_what_they_let_through(tmp_path: Path) 
 def test_sandbox_handlers() -> None:
     assert all(map(sandbox_handler, ["runsc", "gvisor", "kata", "kata-qemu", "kata-clh", "kata-fc", "firecracker"]))
     assert not any(map(sandbox_handler, ["runc", "crun", "nvidia", "youki", "runsc2", ""]))
+
+
+MORE = "review/exempt-runtime-class-pods.yaml"
+
+
+def _variant(tmp_path: Path, name: str, *, exempt: str = "legacy, gvisor, nvidia", nvidia_extra: str = "",
+             keep_classes: bool = True) -> Store:
+    text = (FIXTURES / FIXTURE).read_text().replace("runtimeClasses: [legacy, gvisor, nvidia]",
+                                                    f"runtimeClasses: [{exempt}]")
+    text = text.replace("metadata: {name: nvidia}\nhandler: nvidia", f"metadata: {{name: nvidia}}\nhandler: nvidia"
+                        f"{nvidia_extra}")
+    if not keep_classes:
+        text = "\n---\n".join(doc for doc in text.split("\n---\n") if "kind: RuntimeClass" not in doc)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    store = Store(tmp_path / f"{name}.db")
+    imported = import_files(store, [str(FIXTURES / "cluster-admin.yaml"), str(path), str(FIXTURES / MORE)], "test")
+    assert imported.errors == [], [e.describe() for e in imported.errors]
+    return store
+
+
+def test_a_debug_container_in_a_pod_of_an_exempt_class_is_root_on_its_node(tmp_path: Path) -> None:
+    result = solve(_variant(tmp_path, "debug"))
+    dee = path_of(result, "user:dee", CLUSTER_ADMIN)
+    assert dee is not None and actions(dee) == ["escape to the node", "holds cluster-admin"]
+    escape = dee.steps[0]
+    assert "pod gpu/trainer (runtimeClassName: nvidia) is root on its node n1" in escape.detail
+    assert ("Pod", "gpu", "trainer") in [(o.kind, o.namespace, o.name) for o in escape.objects]
+
+
+def test_a_runtime_class_node_selector_keeps_its_pods_on_matching_nodes(tmp_path: Path) -> None:
+    selector = "\nscheduling: {nodeSelector: {gpu: \"true\"}}"
+    result = solve(_variant(tmp_path, "selector", exempt="nvidia", nvidia_extra=selector))
+    # rae's pod lands on gpu-1, where no cluster-admin pod runs: keeper's token on n1 is out of reach.
+    assert path_of(result, "user:rae", CLUSTER_ADMIN) is None
+    rae = result.paths(subject="user:rae")
+    assert rae == []
+    graph = result.graph
+    escapes = {str(graph.nodes[graph.edge_targets[e]]) for e in range(len(graph.edges))
+               if getattr(graph.nodes[graph.sources[e]], "name", "") == "rae"
+               and graph.edges[e].primitive in ("node_escape", "exempt_runtime_class")}
+    assert escapes == {"the ServiceAccount of any pod running on node gpu-1"}
+
+
+def test_runtime_classes_the_import_could_not_list_are_taken_to_exist(tmp_path: Path) -> None:
+    store = _variant(tmp_path, "unlisted", exempt="nvidia", keep_classes=False)
+    store.conn.execute("UPDATE snapshots SET incomplete_kinds = '[\"RuntimeClass\"]'")
+    result = solve(store, use_cache=False)
+    rae = path_of(result, "user:rae", CLUSTER_ADMIN)
+    assert rae is not None and rae.steps[0].condition.startswith("the import could not list RuntimeClasses")
+    [risk] = [r for r in find_risks(store) if r.risk == "pod-security-exempt-runtime-class"]
+    assert risk.severity == "high" and "could not list RuntimeClasses" in risk.detail
+
+
+def test_whoever_may_create_runtime_classes_makes_the_missing_exempt_one(tmp_path: Path) -> None:
+    result = solve(_variant(tmp_path, "create", exempt="legacy"))
+    rook = path_of(result, "user:rook", CLUSTER_ADMIN)
+    assert rook is not None and actions(rook) == ["escape to the node", "holds cluster-admin"]
+    [security] = [o for o in rook.steps[0].objects if o.kind == "PodSecurityConfiguration"]
+    assert "create RuntimeClass legacy (handler runc; ClusterRoleBinding rae-makes-runtime-classes" in security.note
+    assert path_of(result, "user:rae", CLUSTER_ADMIN) is None  # rae may not create RuntimeClasses

@@ -32,7 +32,6 @@ from rbacmap.pod_security_config import (
     PLUGIN_NAME,
     POD_CREATING_CONTROLLERS,
     controller_usernames,
-    sandbox_handler,
 )
 from rbacmap.solver.admission import admission_condition, any_pod_judge, in_pod_condition, judges_pods
 from rbacmap.solver.context import ClusterObjects, PodFacts, SolverContext
@@ -66,12 +65,12 @@ ASKED = [*POD_WRITES, *EXEC_REQUESTS, *EPHEMERAL]
 POD_CREATE = POD_CREATORS[0]
 # (resource, API group) -> the workload kind whose controller creates the pods.
 WORKLOAD_KINDS = {**UPDATABLE, ("jobs", "batch"): "Job"}
-_ALONE = {request: [request] for request in POD_WRITES}  # one shared list per request (lookups memoize by list)
+SINGLE_WRITE = {request: [request] for request in POD_WRITES}  # one shared list per request (lookups memoize by list)
 
 
 def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     objects = ctx.objects
-    new_pods = not _new_privileged_pods_refused(ctx)
+    new_pods = not new_privileged_pods_refused(ctx)
     for identity, permissions in ctx.frontier_permissions(ASKED):
         if new_pods:
             yield from _new_pod_escapes(ctx, identity, permissions)
@@ -106,19 +105,18 @@ def _new_pod_escapes(ctx: SolverContext, identity: Identity, permissions: Effect
         candidates = open_namespaces if namespace is None else [namespace] if (
             objects.admits_privileged_pods(namespace)) else []
         if candidates:
-            yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
+            yield from lazy_pair(identity, partial(describe_create, ctx, identity, permissions, namespace,
                                                     candidates[0], requests, ""))
     # Pod Security exemptions admit a privileged pod whatever the namespace's level: pods the identity
     # creates itself when its username is exempt, a workload's pods when its controller's is.
     all_namespaces = _judged_last(ctx, "all_namespaces", objects.all_namespaces)
     if all_namespaces:
-        for namespace, request, note, condition in _exempt_writes(ctx, identity, permissions,
-                                                                  _exempt_workload_kinds(ctx)):
-            yield from _lazy_pair(identity, partial(_describe_create, ctx, identity, permissions, namespace,
-                                                    namespace or all_namespaces[0], _ALONE[request], note, condition))
+        for namespace, request, note in _exempt_writes(ctx, identity, permissions, _exempt_workload_kinds(ctx)):
+            yield from lazy_pair(identity, partial(describe_create, ctx, identity, permissions, namespace,
+                                                    namespace or all_namespaces[0], SINGLE_WRITE[request], note))
 
 
-def _new_privileged_pods_refused(ctx: SolverContext) -> bool:
+def new_privileged_pods_refused(ctx: SolverContext) -> bool:
     """Whether something the snapshot's imports know refuses every new privileged pod (GKE Autopilot)."""
     from rbacmap.solver.registry import PRIVILEGED_POD_REFUSALS
 
@@ -150,70 +148,50 @@ def _exempt_workload_kinds(ctx: SolverContext) -> dict[str, str]:
 
 def _exempt_writes(
     ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, exempt_kinds: dict[str, str],
-) -> Iterator[tuple[str | None, ResourceRequest, str, str]]:
+) -> Iterator[tuple[str | None, ResourceRequest, str]]:
     """Where Pod Security lets the identity's privileged pod in whatever the level, by an exemption: (place, the
-    write, a note naming the exemption, a condition). Its own pods when its username is exempt; a workload
-    created, or one that exists updated, when the controller that creates the workload's pods is exempt (Pod
-    Security judges the pods, not the workload); any pod or workload template naming an exempt RuntimeClass."""
+    write, a note naming the exemption). Its own pods when its username is exempt; a workload created, or one
+    that exists updated, when the controller that creates the workload's pods is exempt (Pod Security judges
+    the pods, not the workload). Exempt RuntimeClasses: `exempt_runtime_class`."""
     if ctx.objects.exempts_user(identity.username):
         for namespace in permissions.where(POD_CREATE):
-            yield namespace, POD_CREATE, _exempt_user_note(identity.username), ""
-    runtime_class = _exempt_runtime_class(ctx)
-    if runtime_class is not None:
-        class_note, condition = runtime_class
-        for request in POD_CREATORS:
-            for namespace in permissions.where(request):
-                yield namespace, request, class_note, condition
-        for namespace, updates in updatable_places(ctx, permissions):
-            for request in updates:
-                if None in (allowed := permissions.where(request)) or namespace in allowed:
-                    yield namespace, request, class_note, condition
+            yield namespace, POD_CREATE, _exempt_user_note(identity.username)
     if not exempt_kinds:
         return
-    for request in POD_CREATORS[1:]:
-        note = exempt_kinds.get(WORKLOAD_KINDS[(request.resource, request.api_group)])
+    for namespace, request in pod_writes(ctx, permissions):
+        note = exempt_kinds.get(WORKLOAD_KINDS[(request.resource, request.api_group)]) if request.resource != "pods" \
+            else None
         if note is not None:
-            for namespace in permissions.where(request):
-                yield namespace, request, note, ""
+            yield namespace, request, note
+
+
+def pod_writes(ctx: SolverContext, permissions: EffectivePermissions) -> Iterator[tuple[str | None, ResourceRequest]]:
+    """Each write by which the identity makes a pod from a spec of its choosing, and where (None: every
+    namespace): a pod or workload created, a workload that exists updated."""
+    for request in POD_CREATORS:
+        for namespace in permissions.where(request):
+            yield namespace, request
     for namespace, updates in updatable_places(ctx, permissions):
         for request in updates:  # the update requests of the kinds there: some, not all, allowed
-            note = exempt_kinds.get(UPDATABLE[(request.resource, request.api_group)])
-            if note is not None and (None in (allowed := permissions.where(request)) or namespace in allowed):
-                yield namespace, request, note, ""
+            if None in (allowed := permissions.where(request)) or namespace in allowed:
+                yield namespace, request
 
 
-def _exempt_runtime_class(ctx: SolverContext) -> tuple[str, str] | None:
-    """(note, condition) of the exempt RuntimeClass a privileged pod would name, one that is no sandbox first
-    (worked out once per snapshot); None when Pod Security exempts none that exists."""
-    if "exempt_runtime_class" not in ctx.memo:
-        classes = sorted(ctx.objects.exempt_runtime_classes(), key=lambda found: sandbox_handler(found[1]))
-        found = None
-        if classes:
-            name, handler = classes[0]
-            note = (f"exemptions.runtimeClasses lists {name} (handler {handler}): Pod Security admits any pod with "
-                    f"runtimeClassName: {name}, in any namespace")
-            condition = (f"RuntimeClass {name} runs pods in the {handler} sandbox: the escape goes through the "
-                         "hostPath volume of the node's /, which gVisor and Kata share into the sandbox unless "
-                         "configured not to" if sandbox_handler(handler) else "")
-            found = (note, condition)
-        ctx.memo["exempt_runtime_class"] = found
-    known: tuple[str, str] | None = ctx.memo["exempt_runtime_class"]
-    return known
-
-
-def _lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
+def lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
     """The two edges of `_escape`, their provenance built by `describe` when shown."""
-    return (lazy_edge(identity, exec_target(None), "node_escape", partial(_pick, describe, 0)),
-            lazy_edge(identity, Pool.of(ANY_NODE_POOL), "node_escape", partial(_pick, describe, 1)))
+    return (lazy_edge(identity, exec_target(None), "node_escape", partial(pick_edge, describe, 0)),
+            lazy_edge(identity, Pool.of(ANY_NODE_POOL), "node_escape", partial(pick_edge, describe, 1)))
 
 
-def _pick(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
+def pick_edge(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
     return describe()[index]
 
 
-def _describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
-                     namespace: str | None, candidate: str, requests: list[ResourceRequest],
-                     exemption: str, condition: str = "") -> tuple[Edge, Edge]:
+def describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
+                    namespace: str | None, candidate: str, requests: list[ResourceRequest],
+                    exemption: str, condition: str = "", node: str | None = None) -> tuple[Edge, Edge]:
+    """The edges of a privileged pod made by one of `requests` in `candidate` (on `node`, when it must run there:
+    then the second edge leads to that node's pool, and only it is used)."""
     grants = grants_in(permissions, requests, namespace)
     request = proving_request(grants, requests, candidate)
     how = f"create a privileged pod with hostPID and a hostPath / volume in {candidate}"
@@ -223,9 +201,11 @@ def _describe_create(ctx: SolverContext, identity: Identity, permissions: Effect
     elif request.resource != "pods":
         how = (f"create {request.resource} in {candidate} with a privileged pod template (hostPID and a hostPath / "
                "volume)")
+    if node is not None:
+        how += f", which runs on node {node}"
     return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how,
                    _conditions(assumed_workload(ctx, request, candidate), condition,
-                               _admission(ctx, candidate, request)))
+                               _admission(ctx, candidate, request)), node)
 
 
 def _admission(ctx: SolverContext, namespace: str, request: ResourceRequest) -> str:
@@ -305,13 +285,14 @@ def _conditions(*conditions: str) -> str:
 
 def _escape(
     identity: Identity, grants: tuple[Grant, ...], request: ResourceRequest, enabler: ObjectRef, how: str,
-    condition: str = "",
+    condition: str = "", node: str | None = None,
 ) -> tuple[Edge, Edge]:
     explain = sentence(identity, request, grants, f"{how}; root on the node then reads every pod's token "
                        "(kubectl get ns --show-labels shows the Pod Security level)")
+    landing = Pool.of(ANY_NODE_POOL) if node is None else Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node)
     return (Edge(identity, exec_target(None), "escape to the node", how, grants=grants, objects=(enabler,),
                  explain=explain, condition=condition, primitive="node_escape"),
-            Edge(identity, Pool.of(ANY_NODE_POOL), "escape to the node", how, grants=grants,
+            Edge(identity, landing, "escape to the node", how, grants=grants,
                  objects=(enabler,), explain=explain, condition=condition, primitive="node_escape"))
 
 
