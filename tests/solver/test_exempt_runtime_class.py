@@ -113,5 +113,5 @@ def test_whoever_may_create_runtime_classes_makes_the_missing_exempt_one(tmp_pat
     rook = path_of(result, "user:rook", CLUSTER_ADMIN)
     assert rook is not None and actions(rook) == ["escape to the node", "holds cluster-admin"]
     [security] = [o for o in rook.steps[0].objects if o.kind == "PodSecurityConfiguration"]
-    assert "create RuntimeClass legacy (handler runc; ClusterRoleBinding rae-makes-runtime-classes" in security.note
+    assert "create RuntimeClass legacy (handler runc; ClusterRoleBinding rook-makes-runtime-classes" in security.note
     assert path_of(result, "user:rae", CLUSTER_ADMIN) is None  # rae may not create RuntimeClasses
