@@ -302,18 +302,18 @@ class ClusterObjects:
             return []
         return [name for name in config.exempt_runtime_classes if name not in self.runtime_classes]
 
-    def pods_of_runtime_classes(self, names: Collection[str]) -> dict[str, list[tuple[str, str, str]]]:
-        """Namespace -> (pod, node, RuntimeClass) of the running pods bound to a node whose runtimeClassName is one
-        of `names`, by name (read when asked: only when Pod Security exempts a RuntimeClass)."""
-        found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    def pods_of_runtime_classes(self, names: Collection[str]) -> dict[str, list[tuple[str, str, str, tuple[str, ...]]]]:
+        """Namespace -> (pod, node, RuntimeClass, hostPath volumes) of the running pods bound to a node whose
+        runtimeClassName is one of `names`, by name (read when asked: only when Pod Security exempts a class)."""
+        found: dict[str, list[tuple[str, str, str, tuple[str, ...]]]] = defaultdict(list)
         if self._store is None or not names:
             return found
         marks = ", ".join("?" * len(names))
-        for namespace, name, node, runtime_class in self._store.conn.execute(
-                "SELECT namespace, name, node, runtime_class FROM workloads WHERE snapshot_id = ? AND kind = ? AND"
-                f" {TOKEN_POD_SQL} AND runtime_class IN ({marks}) ORDER BY namespace, name",
+        for namespace, name, node, runtime_class, host_paths in self._store.conn.execute(
+                "SELECT namespace, name, node, runtime_class, host_path_volumes FROM workloads WHERE snapshot_id = ?"
+                f" AND kind = ? AND {TOKEN_POD_SQL} AND runtime_class IN ({marks}) ORDER BY namespace, name",
                 [self._snapshot_id, POD, *names]):
-            found[namespace].append((name, node, runtime_class))
+            found[namespace].append((name, node, runtime_class, tuple(json.loads(host_paths or "[]"))))
         return found
 
     def nodes_matching(self, selector: Mapping[str, str]) -> list[str]:

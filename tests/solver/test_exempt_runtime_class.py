@@ -113,5 +113,37 @@ def test_whoever_may_create_runtime_classes_makes_the_missing_exempt_one(tmp_pat
     rook = path_of(result, "user:rook", CLUSTER_ADMIN)
     assert rook is not None and actions(rook) == ["escape to the node", "holds cluster-admin"]
     [security] = [o for o in rook.steps[0].objects if o.kind == "PodSecurityConfiguration"]
-    assert "create RuntimeClass legacy (handler runc; ClusterRoleBinding rook-makes-runtime-classes" in security.note
+    assert "create RuntimeClass legacy (handler runc" in security.note
+    # Both writes are the step's grants: the pod, and the RuntimeClass it names.
+    assert [grant.binding.key.name for grant in rook.steps[0].grants] == ["rook-pods", "rook-makes-runtime-classes"]
     assert path_of(result, "user:rae", CLUSTER_ADMIN) is None  # rae may not create RuntimeClasses
+
+
+def test_every_exempt_class_is_tried_not_just_the_first(tmp_path: Path) -> None:
+    selector = "\nscheduling: {nodeSelector: {gpu: \"true\"}}"
+    # nvidia (no sandbox) runs on gpu-1 only; gvisor (a sandbox) anywhere, n1 included, where keeper runs.
+    result = solve(_variant(tmp_path, "both", exempt="gvisor, nvidia", nvidia_extra=selector))
+    rae = path_of(result, "user:rae", CLUSTER_ADMIN)
+    assert rae is not None and "runs pods in the runsc sandbox" in rae.steps[0].condition
+    # An exempt class that exists does not hide creating a missing one, which needs no sandbox caveat.
+    created = solve(_variant(tmp_path, "created", exempt="gvisor, legacy"))
+    rook = path_of(created, "user:rook", CLUSTER_ADMIN)
+    assert rook is not None and rook.steps[0].condition == ""
+
+
+def test_debug_containers_by_the_pod_s_class_whatever_its_node_selector(tmp_path: Path) -> None:
+    selector = "\nscheduling: {nodeSelector: {gpu: \"true\"}}"
+    # trainer already runs on n1, which its class's nodeSelector would not pick now: the debug container
+    # joins it there all the same.
+    result = solve(_variant(tmp_path, "running", exempt="nvidia", nvidia_extra=selector))
+    dee = path_of(result, "user:dee", CLUSTER_ADMIN)
+    assert dee is not None and "is root on its node n1" in dee.steps[0].detail
+
+
+def test_a_debug_container_in_a_sandboxed_pod_needs_a_host_path_the_pod_mounts(tmp_path: Path) -> None:
+    store = _variant(tmp_path, "sandboxed-debug", exempt="gvisor")
+    store.conn.execute("UPDATE workloads SET runtime_class = 'gvisor' WHERE name = 'trainer'")
+    assert path_of(solve(store, use_cache=False), "user:dee", CLUSTER_ADMIN) is None
+    store.conn.execute("UPDATE workloads SET host_path_volumes = '[\"/var/log\"]' WHERE name = 'trainer'")
+    dee = path_of(solve(store, use_cache=False), "user:dee", CLUSTER_ADMIN)
+    assert dee is not None and "hostPath volume(s) /var/log" in dee.steps[0].condition

@@ -1,20 +1,26 @@
 """Pod Security's exempt RuntimeClasses: a pod naming one (`runtimeClassName`) skips Pod Security entirely.
 
 Upstream `pod-security-admission/admission/admission.go` admits a pod of an exempt RuntimeClass
-whoever writes it and in any namespace, and judges a debug container (an update of
-`pods/ephemeralcontainers`) the same way, by the pod's RuntimeClass. So:
+whoever writes it and in any namespace (it compares the name only), and judges a debug container
+(an update of `pods/ephemeralcontainers`) the same way, by the pod's RuntimeClass. So:
 
 - a privileged pod (or a workload template) naming an exempt class escapes to the node from a
-  namespace whose level blocks privileged pods. The RuntimeClass admission plugin refuses a pod
-  naming a class that does not exist, and adds the class's `scheduling.nodeSelector` to the pod:
-  with one, the pod runs only on the matching nodes (their pods' tokens, not every node's);
-- a privileged debug container in an existing pod of an exempt class is root on that pod's node;
+  namespace whose level blocks privileged pods. The RuntimeClass admission plugin refuses a new pod
+  naming a class that does not exist, and adds the class's `scheduling.nodeSelector` to the pod
+  (the kubelet refuses a pod whose selector its node does not match): with one, the pod runs only
+  on the matching nodes, and reaches their pods' tokens, not every node's. Every usable class
+  gives its edges (the graph keeps the first edge to each place: classes without a condition and
+  without a nodeSelector first);
 - an exempt class that does not exist is created by whoever may create RuntimeClasses (handler
-  `runc`, containerd's default), and then used.
+  `runc`, containerd's default), and then used; the step carries both grants;
+- a privileged debug container in a running pod of an exempt class is root on that pod's node,
+  whether or not the RuntimeClass still exists (RuntimeClass admission judges new pods only).
 
-A known sandbox handler (gVisor, Kata, Firecracker) keeps a privileged container inside it, but
-a hostPath volume of the node's `/` is shared into it: the step says so as its condition. When
-the import could not list RuntimeClasses, every exempt one is taken to exist, and the step says so.
+A known sandbox handler (gVisor, Kata, Firecracker) keeps a privileged container inside it: a new
+pod still mounts the node's `/` as a hostPath volume, which the sandbox shares in (the step's
+condition says so); a debug container cannot add a volume, so it escapes only from a pod that
+already mounts a hostPath. When the import could not list RuntimeClasses, every exempt one is
+taken to exist, with no nodeSelector, and the step says so.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from functools import partial
 from rbacmap.authorizer import Grant
 from rbacmap.model import ResourceRequest
 from rbacmap.pod_security_config import sandbox_handler
+from rbacmap.solver.admission import admission_condition
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import NODE_POD_SERVICE_ACCOUNTS_POOL, Edge, ObjectRef, Pool, lazy_edge
 from rbacmap.solver.identity import Identity
@@ -46,108 +53,149 @@ from rbacmap.solver.primitives.scopes import proving_request, where
 CREATE_RUNTIME_CLASS = ResourceRequest("create", "runtimeclasses", api_group="node.k8s.io")
 ASKED = [*POD_WRITES, *EPHEMERAL, CREATE_RUNTIME_CLASS]
 DEFAULT_HANDLER = "runc"
+PRIMITIVE = "exempt_runtime_class"
 
 
 @dataclass(frozen=True)
 class ExemptClass:
-    """An exempt RuntimeClass a privileged pod can name, and where such a pod runs."""
+    """An exempt RuntimeClass a new privileged pod can name, and where such a pod runs."""
 
     name: str
     note: str  # what the PodSecurity configuration exempts, and how the class is there
     condition: str
     nodes: tuple[str, ...] | None  # None: any node (no nodeSelector); else the nodes matching it
+    created_with: tuple[Grant, ...] = ()  # the grants to create it first (it does not exist yet)
+
+    @property
+    def rank(self) -> tuple[bool, bool, bool]:
+        """Sort key: the ones that reach more, with fewer caveats and fewer writes, first."""
+        return bool(self.condition), self.nodes is not None, bool(self.created_with)
+
+
+@dataclass(frozen=True)
+class ClassPod:
+    """A running pod of an exempt RuntimeClass (a debug container joins it)."""
+
+    namespace: str
+    name: str
+    node: str
+    runtime_class: str
+    host_paths: tuple[str, ...]
 
 
 def exempt_runtime_class(ctx: SolverContext) -> Iterator[Edge]:
-    existing, missing = _classes(ctx)
-    if not existing and not missing or new_privileged_pods_refused(ctx):
+    existing, missing, class_pods = _snapshot_facts(ctx)
+    if not (existing or missing or class_pods) or new_privileged_pods_refused(ctx):
         return
-    all_namespaces = ctx.objects.all_namespaces()
-    class_pods = ctx.objects.pods_of_runtime_classes([exempt.name for exempt in existing])
+    first_namespace = next(iter(ctx.objects.all_namespaces()), None)
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        chosen = existing[0] if existing else None
-        if chosen is None:
-            created = permissions.grants(CREATE_RUNTIME_CLASS)
-            if not created:
-                continue
-            chosen = _created(missing[0], created)
-        if all_namespaces:
-            yield from _new_pods(ctx, identity, permissions, chosen, all_namespaces[0])
-        if existing:
-            yield from _debug_containers(ctx, identity, permissions, existing, class_pods)
+        candidates = list(existing)
+        if missing and (created := permissions.grants(CREATE_RUNTIME_CLASS)):
+            candidates.append(_created(missing[0], created))
+            candidates.sort(key=lambda exempt: exempt.rank)
+        if candidates and first_namespace is not None:
+            writes = list(pod_writes(ctx, permissions))
+            for chosen in candidates:
+                yield from _new_pods(ctx, identity, permissions, chosen, writes, first_namespace)
+        if class_pods:
+            yield from _debug_containers(ctx, identity, permissions, class_pods)
 
 
 def _new_pods(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, chosen: ExemptClass,
-              first_namespace: str) -> Iterator[Edge]:
+              writes: list[tuple[str | None, ResourceRequest]], first_namespace: str) -> Iterator[Edge]:
     """A privileged pod, or workload template, naming the class: wherever the identity writes one."""
-    for namespace, request in pod_writes(ctx, permissions):
+    for namespace, request in writes:
         describe = partial(describe_create, ctx, identity, permissions, namespace, namespace or first_namespace,
-                           SINGLE_WRITE[request], chosen.note, chosen.condition)
+                           SINGLE_WRITE[request], chosen.note, chosen.condition, also=chosen.created_with)
         if chosen.nodes is None:
             yield from lazy_pair(identity, describe)
             continue
         for node in chosen.nodes:
-            yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node), "exempt_runtime_class",
+            yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node), PRIMITIVE,
                             partial(pick_edge, partial(describe, node=node), 1))
 
 
 def _debug_containers(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
-                      existing: list[ExemptClass], class_pods: dict[str, list[tuple[str, str, str]]],
-                      ) -> Iterator[Edge]:
+                      class_pods: dict[str, list[ClassPod]]) -> Iterator[Edge]:
     """A privileged debug container in a pod of an exempt class: Pod Security judges it by the pod's class."""
     for place in permissions.where_any(EPHEMERAL):
-        nodes: dict[str, tuple[str, str, str]] = {}  # node -> (namespace, pod, class): one pod per node is enough
+        nodes: dict[str, ClassPod] = {}  # node -> the first pod there: one is enough
         for namespace in [place] if place is not None else sorted(class_pods):
-            for pod, node, class_name in class_pods.get(namespace, ()):
-                nodes.setdefault(node, (namespace, pod, class_name))
-        for node, (namespace, pod, class_name) in sorted(nodes.items()):
-            exempt = next((found for found in existing if found.name == class_name), existing[0])
-            yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node), "exempt_runtime_class",
-                            partial(_describe_debug, ctx, identity, permissions, place, namespace, pod, node,
-                                    exempt))
+            for pod in class_pods.get(namespace, ()):
+                nodes.setdefault(pod.node, pod)
+        for node, pod in sorted(nodes.items()):
+            yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node), PRIMITIVE,
+                            partial(_describe_debug, ctx, identity, permissions, place, pod))
 
 
 def _describe_debug(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, place: str | None,
-                    namespace: str, pod: str, node: str, exempt: ExemptClass) -> Edge:
+                    pod: ClassPod) -> Edge:
     grants = permissions.grants_where(EPHEMERAL, place)
-    request = proving_request(grants, EPHEMERAL, namespace)
+    request = proving_request(grants, EPHEMERAL, pod.namespace)
     how = (f"{request.verb} pods/ephemeralcontainers{where(place)}: a privileged debug container (kubectl debug "
-           f"--profile=sysadmin) in pod {namespace}/{pod} (runtimeClassName: {exempt.name}) is root on its node {node}")
-    config = ctx.objects.pod_security
-    enabler = ObjectRef(config.kind if config else "PodSecurityConfiguration", "PodSecurity", "", exempt.note)
-    return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node), "escape to the node", how, grants=grants,
-                objects=(ObjectRef("Pod", pod, namespace, f"runtimeClassName: {exempt.name}, nodeName: {node}"),
-                         enabler),
+           f"--profile=sysadmin) in pod {pod.namespace}/{pod.name} (runtimeClassName: {pod.runtime_class}) is root on "
+           f"its node {pod.node}")
+    objects = ctx.objects
+    handler = objects.runtime_classes.get(pod.runtime_class)
+    conditions = [_debug_condition(pod, handler, objects.runtime_classes_unlisted),
+                  admission_condition(objects, pod.namespace, "UPDATE", "ephemeralcontainers", labels_chosen=False,
+                                      name_chosen=False)]
+    config = objects.pod_security
+    note = (f"exemptions.runtimeClasses lists {pod.runtime_class}: Pod Security admits a debug container in any "
+            "pod of that class")
+    return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node), "escape to the node", how, grants=grants,
+                objects=(ObjectRef("Pod", pod.name, pod.namespace,
+                                   f"runtimeClassName: {pod.runtime_class}, nodeName: {pod.node}"),
+                         ObjectRef(config.kind if config else "PodSecurityConfiguration", "PodSecurity", "", note)),
                 explain=sentence(identity, request, grants, "root on that node reads the token of every pod "
                                  "running there"),
-                condition=exempt.condition, primitive="exempt_runtime_class")
+                condition="; ".join(condition for condition in conditions if condition), primitive=PRIMITIVE)
 
 
-def _classes(ctx: SolverContext) -> tuple[list[ExemptClass], list[str]]:
-    """The exempt classes that exist, most useful first (no sandbox, then no nodeSelector), and the missing ones;
-    worked out once per snapshot."""
-    known: tuple[list[ExemptClass], list[str]] | None = ctx.memo.get("exempt_runtime_classes")
+def _debug_condition(pod: ClassPod, handler: str | None, unlisted: bool) -> str:
+    if handler is not None and sandbox_handler(handler):
+        return (f"RuntimeClass {pod.runtime_class} runs pods in the {handler} sandbox: the debug container reaches "
+                f"the node through the pod's hostPath volume(s) {', '.join(pod.host_paths)}, which the sandbox "
+                "shares in")
+    if handler is None:
+        why = "the import could not list RuntimeClasses" if unlisted else "the RuntimeClass no longer exists"
+        return f"{why}: the pod's handler is not known, taken to be no sandbox"
+    return ""
+
+
+def _snapshot_facts(ctx: SolverContext) -> tuple[list[ExemptClass], list[str], dict[str, list[ClassPod]]]:
+    """The exempt classes a new pod can name (`ExemptClass.rank` order), the missing ones, and the running pods of
+    exempt classes by namespace (sandboxed ones only when they mount a hostPath); worked out once per snapshot."""
+    known: tuple[list[ExemptClass], list[str], dict[str, list[ClassPod]]] | None = ctx.memo.get(PRIMITIVE)
     if known is None:
         objects = ctx.objects
         found = []
         for name, handler, selector in objects.exempt_runtime_classes():
             nodes = tuple(objects.nodes_matching(selector)) if selector else None
             if nodes == ():
-                continue  # no node matches its nodeSelector: its pods would not run
+                continue  # no node matches its nodeSelector: a new pod of it would not run
             note = (f"exemptions.runtimeClasses lists {name} (handler {handler or 'not known'}): Pod Security admits "
                     f"any pod with runtimeClassName: {name}, in any namespace")
             if selector:
                 note += f"; the RuntimeClass's nodeSelector {_labels(selector)} puts its pods on matching nodes"
-            found.append(ExemptClass(name, note, _condition(name, handler), nodes))
-        found.sort(key=lambda exempt: (bool(exempt.condition), exempt.nodes is not None))
-        known = ctx.memo["exempt_runtime_classes"] = (found, objects.missing_exempt_runtime_classes())
+            found.append(ExemptClass(name, note, _new_pod_condition(name, handler), nodes))
+        found.sort(key=lambda exempt: exempt.rank)
+        config = objects.pod_security
+        pods: dict[str, list[ClassPod]] = {}
+        for namespace, rows in objects.pods_of_runtime_classes(config.exempt_runtime_classes if config else ()).items():
+            kept = [ClassPod(namespace, *row) for row in rows]
+            kept = [pod for pod in kept if pod.host_paths or not sandbox_handler(
+                objects.runtime_classes.get(pod.runtime_class) or DEFAULT_HANDLER)]
+            if kept:
+                pods[namespace] = kept
+        known = ctx.memo[PRIMITIVE] = (found, objects.missing_exempt_runtime_classes(), pods)
     return known
 
 
-def _condition(name: str, handler: str | None) -> str:
+def _new_pod_condition(name: str, handler: str | None) -> str:
     if handler is None:
-        return (f"the import could not list RuntimeClasses: {name} is taken to exist with a handler that is no "
-                "sandbox")
+        return (f"the import could not list RuntimeClasses: {name} is taken to exist, with a handler that is no "
+                "sandbox and no nodeSelector")
     if sandbox_handler(handler):
         return (f"RuntimeClass {name} runs pods in the {handler} sandbox: the escape goes through the hostPath volume "
                 "of the node's /, which gVisor and Kata share into the sandbox unless configured not to")
@@ -155,11 +203,10 @@ def _condition(name: str, handler: str | None) -> str:
 
 
 def _created(name: str, grants: tuple[Grant, ...]) -> ExemptClass:
-    grant = grants[0]
     note = (f"exemptions.runtimeClasses lists {name}, which does not exist: create RuntimeClass {name} (handler "
-            f"{DEFAULT_HANDLER}; {grant.binding.key.kind} {grant.binding.key.name} grants create runtimeclasses, "
-            f"{grant.rule.describe()}), then any pod naming it skips Pod Security")
-    return ExemptClass(name, note, "", None)
+            f"{DEFAULT_HANDLER}; the step's grants include create runtimeclasses), then any pod naming it skips Pod "
+            "Security")
+    return ExemptClass(name, note, "", None, grants)
 
 
 def _labels(selector: dict[str, str]) -> str:

@@ -189,11 +189,14 @@ def pick_edge(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
 
 def describe_create(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
                     namespace: str | None, candidate: str, requests: list[ResourceRequest],
-                    exemption: str, condition: str = "", node: str | None = None) -> tuple[Edge, Edge]:
+                    exemption: str, condition: str = "", node: str | None = None,
+                    also: tuple[Grant, ...] = ()) -> tuple[Edge, Edge]:
     """The edges of a privileged pod made by one of `requests` in `candidate` (on `node`, when it must run there:
-    then the second edge leads to that node's pool, and only it is used)."""
+    then the second edge leads to that node's pool, and only it is used); `also`: the grants of another write
+    the step needs first (creating the RuntimeClass it names, say)."""
     grants = grants_in(permissions, requests, namespace)
     request = proving_request(grants, requests, candidate)
+    grants += also
     how = f"create a privileged pod with hostPID and a hostPath / volume in {candidate}"
     if request.verb != "create":
         how = (f"{request.verb} {request.resource} in {candidate}: a privileged pod template with hostPID and a "
