@@ -45,6 +45,8 @@ class SnapshotDiff:
     warnings: tuple[str, ...] = field(default=())
     # Pod Security (configuration, namespace levels), admission policies, webhooks, RuntimeClasses.
     admission: tuple[ObjectChange, ...] = ()
+    # Kinds of admission objects not compared (a snapshot older than rbacmap's recording of them).
+    admission_notes: tuple[str, ...] = ()
 
     @property
     def identical(self) -> bool:
@@ -62,6 +64,7 @@ class SnapshotDiff:
             "bindings": [asdict(c) for c in self.bindings],
             "service_accounts": [asdict(c) for c in self.service_accounts],
             "admission": [asdict(c) for c in self.admission],
+            "admission_notes": list(self.admission_notes),
             "escalation_paths": [asdict(c) for c in self.paths],
             "escalation_paths_note": self.paths_note,
             "warnings": list(self.warnings),
@@ -95,10 +98,10 @@ def diff_snapshots(
         note = "escalation paths not compared (rbacmap.solver is not available)"
     else:
         paths = differ(store, old, new)
+    admission, admission_notes = diff_admission(store, old, new)
     return SnapshotDiff(
         old, new, _diff_roles(store, old.id, new.id), _diff_bindings(store, old.id, new.id),
-        _diff_service_accounts(store, old.id, new.id), tuple(paths), note, warnings,
-        diff_admission(store, old.id, new.id),
+        _diff_service_accounts(store, old.id, new.id), tuple(paths), note, warnings, admission, admission_notes,
     )
 
 

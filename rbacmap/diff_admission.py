@@ -13,17 +13,46 @@ from typing import Any
 
 from rbacmap.diff_model import ADDED, CHANGED, REMOVED, FieldChange, ObjectChange
 from rbacmap.pod_security_config import PLUGIN_NAME, PodSecurityConfig
-from rbacmap.store import Store
+from rbacmap.store import Snapshot, Store
 
 ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 
+# The schema migration from which rbacmap records each kind of object: a snapshot taken before it was applied
+# holds none of them, which is "not recorded", not "absent".
+RECORDED_SINCE = {"the Pod Security configuration": 12, "admission policies": 14, "RuntimeClasses": 16}
 
-def diff_admission(store: Store, old_id: int, new_id: int) -> tuple[ObjectChange, ...]:
+
+def diff_admission(store: Store, old: Snapshot, new: Snapshot) -> tuple[tuple[ObjectChange, ...], tuple[str, ...]]:
     """Pod Security configuration and namespace levels, admission policies and bindings, validating and mutating
-    webhook configurations, RuntimeClasses: added, removed or changed, in that order."""
-    return (*_diff_pod_security(store, old_id, new_id), *_diff_namespace_levels(store, old_id, new_id),
-            *_diff_keyed(store, old_id, new_id, _admission_policies), *_diff_keyed(store, old_id, new_id, _webhooks),
-            *_diff_keyed(store, old_id, new_id, _runtime_classes))
+    webhook configurations, RuntimeClasses: added, removed or changed, in that order; and a note for each kind
+    one of the snapshots predates (not compared)."""
+    skipped = _not_recorded(store, old, new)
+    old_id, new_id = old.id, new.id
+    changes: list[ObjectChange] = []
+    if "the Pod Security configuration" not in skipped:
+        changes += _diff_pod_security(store, old_id, new_id)
+    changes += _diff_namespace_levels(store, old_id, new_id)
+    if "admission policies" not in skipped:
+        changes += _diff_keyed(store, old_id, new_id, _admission_policies)
+    changes += _diff_keyed(store, old_id, new_id, _webhooks)
+    if "RuntimeClasses" not in skipped:
+        changes += _diff_keyed(store, old_id, new_id, _runtime_classes)
+    notes = tuple(f"{kind} not compared: snapshot {snapshot} was taken before rbacmap recorded them"
+                  for kind, snapshot in skipped.items())
+    return tuple(changes), notes
+
+
+def _not_recorded(store: Store, old: Snapshot, new: Snapshot) -> dict[str, int]:
+    """Kind -> the snapshot taken before the migration that records that kind was applied to this DB."""
+    applied = {int(version): str(at) for version, at in store.conn.execute(
+        "SELECT version, applied_at FROM schema_version")}
+    found = {}
+    for kind, version in RECORDED_SINCE.items():
+        since = applied.get(version)
+        early = [s for s in (old, new) if since is not None and s.started_at < since]
+        if early:
+            found[kind] = early[0].id
+    return found
 
 
 # --- Pod Security ----------------------------------------------------------------------------
@@ -32,6 +61,14 @@ def diff_admission(store: Store, old_id: int, new_id: int) -> tuple[ObjectChange
 def _pod_security(store: Store, snapshot_id: int) -> PodSecurityConfig | None:
     rows = store.query("SELECT * FROM pod_security_config WHERE snapshot_id = ?", [snapshot_id])
     return PodSecurityConfig.from_row(rows[0]) if rows else None
+
+
+def _meaning(config: PodSecurityConfig | None) -> tuple[object, ...] | None:
+    """What a configuration decides (not which document held it, nor the order of its lists)."""
+    if config is None:
+        return None
+    return (config.default_enforce, config.default_enforce_version, frozenset(config.exempt_usernames),
+            frozenset(config.exempt_namespaces), frozenset(config.exempt_runtime_classes))
 
 
 def _exemptions(config: PodSecurityConfig | None) -> set[str]:
@@ -45,7 +82,7 @@ def _exemptions(config: PodSecurityConfig | None) -> set[str]:
 def _diff_pod_security(store: Store, old_id: int, new_id: int) -> tuple[ObjectChange, ...]:
     """The API server's PodSecurity configuration (absent: the upstream default `privileged`, no exemptions)."""
     before, after = _pod_security(store, old_id), _pod_security(store, new_id)
-    if before == after:
+    if _meaning(before) == _meaning(after):
         return ()
     old_exemptions, new_exemptions = _exemptions(before), _exemptions(after)
     fields = tuple(FieldChange(name, old, new) for name, old, new in (
@@ -120,5 +157,6 @@ def _webhooks(store: Store, snapshot_id: int) -> Objects:
 
 
 def _runtime_classes(store: Store, snapshot_id: int) -> Objects:
-    return {("RuntimeClass", row["name"]): {"handler": row["handler"]} for row in store.query(
-        "SELECT name, handler FROM runtime_classes WHERE snapshot_id = ?", [snapshot_id])}
+    return {("RuntimeClass", row["name"]): {"handler": row["handler"], "scheduling.nodeSelector": row["node_selector"]}
+            for row in store.query("SELECT name, handler, node_selector FROM runtime_classes WHERE snapshot_id = ?",
+                                   [snapshot_id])}

@@ -320,12 +320,17 @@ def _gke_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
             continue
         scopes = node_pool["scopes"]
         email = node_pool["service_account"]
+        condition = conditions.get(name, "")
         if CLOUD_PLATFORM_SCOPE in scopes:
             account = ctx.add_identity(principal_identity(GCP_PRINCIPAL, f"serviceAccount:{email}"))
             scope = "cloud-platform"
         elif USERINFO_EMAIL_SCOPE in scopes:
             account = _kubernetes_only_token(ctx, graph, email)
             scope = "userinfo.email: the Kubernetes API only"
+            # Google's own clients always ask for cloud-platform too; no public source says GKE refuses a token
+            # with userinfo.email alone, none says it accepts one.
+            condition = "; ".join(filter(None, [condition, "GKE's API server accepts a token scoped to "
+                                                "userinfo.email alone (Google's clients also ask for cloud-platform)"]))
         else:
             continue
         objects = [ObjectRef("NodePool", name, note=f"config.serviceAccount {email}, oauthScopes {', '.join(scopes)}")]
@@ -333,7 +338,7 @@ def _gke_node_credentials(ctx: SolverContext, graph: CloudGraph, pool: Pool, nod
             objects.insert(0, ObjectRef("Node", node, note=f"{GKE_NODE_POOL_LABEL}: {name}"))
         yield Edge(pool, account, "", f"root on {where} of node pool {name} reads the token of its service account "
                    f"{email} (scope {scope}) from the GCE metadata server",
-                   objects=tuple(objects), condition=conditions.get(name, ""), primitive="cloud")
+                   objects=tuple(objects), condition=condition, primitive="cloud")
 
 
 def _kubernetes_only_token(ctx: SolverContext, graph: CloudGraph, email: str) -> Identity:

@@ -65,6 +65,7 @@ def format_diff(result: SnapshotDiff) -> list[str]:
             lines.append(f"  {SIGNS[path.change]} {path.change} {path.subject} -> {path.target}: {path.proof}")
     if result.paths_note:
         lines.append(f"note: {result.paths_note}")
+    lines.extend(f"note: {note}" for note in result.admission_notes)
     lines.append("identical" if result.identical else _summary(result))
     return lines
 

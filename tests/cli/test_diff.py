@@ -199,3 +199,31 @@ def test_admission_control_changes_are_listed_without_any_rbac_change(store: Sto
         ("PodSecurityConfiguration", "PodSecurity", "added"), ("Namespace", "payments", "changed"),
         ("ValidatingAdmissionPolicyBinding", "no-privileged-pods-everywhere", "removed"),
         ("ValidatingWebhookConfiguration", "policy-guard", "changed"), ("RuntimeClass", "nvidia", "added")]
+
+
+def test_admission_changes_that_mean_nothing_and_snapshots_older_than_their_recording(
+    store: Store, tmp_path: Path
+) -> None:
+    config = {"apiVersion": "pod-security.admission.config.k8s.io/v1", "kind": "PodSecurityConfiguration",
+              "defaults": {"enforce": "baseline"}, "exemptions": {"usernames": ["a", "b"]}}
+    wrapped = {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration", "plugins": [
+        {"name": "PodSecurity", "configuration": {**config, "exemptions": {"usernames": ["b", "a"]}}}]}
+    _import(store, tmp_path, [*_objects(), config], "before")
+    _import(store, tmp_path, [*_objects(), wrapped], "after")  # same meaning: other document, other order
+    assert _diff(Path(store.path), "--no-paths").exit_code == 0
+    # A RuntimeClass's nodeSelector is compared.
+    runtime_class = {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "nvidia"},
+                     "handler": "nvidia"}
+    _import(store, tmp_path, [*_objects(), runtime_class], "rc")
+    _import(store, tmp_path, [*_objects(), {**runtime_class, "scheduling": {"nodeSelector": {"gpu": "true"}}}], "sel")
+    answer = _diff(Path(store.path), "--no-paths")
+    assert "      scheduling.nodeSelector: - -> {\"gpu\":\"true\"}" in answer.stdout
+    # A snapshot taken before the DB recorded admission policies holds none: not "added", not compared.
+    old, new = two_latest(store, "prod")
+    store.conn.execute("DELETE FROM admission_policies WHERE snapshot_id = ?", [old.id])
+    assert [c.change for c in diff_snapshots(store, old, new, compare_paths=False).admission
+            if c.kind.startswith("ValidatingAdmissionPolicy")] == ["added", "added"]
+    store.conn.execute("UPDATE schema_version SET applied_at = '2999-01-01T00:00:00+00:00' WHERE version = 14")
+    result = diff_snapshots(store, old, new, compare_paths=False)
+    assert not [c for c in result.admission if c.kind.startswith("ValidatingAdmissionPolicy")]
+    assert result.admission_notes[0].startswith("admission policies not compared: snapshot")

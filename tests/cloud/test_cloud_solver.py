@@ -150,6 +150,7 @@ def test_a_userinfo_email_token_is_good_for_the_kubernetes_api_only(tmp_path: Pa
     assert escape.as_identity.kind == GCP_KUBERNETES_TOKEN
     assert escape.as_identity.name == "serviceAccount:email-only@acme-prod.iam.gserviceaccount.com"
     assert "(scope userinfo.email: the Kubernetes API only)" in escape.detail
+    assert "accepts a token scoped to userinfo.email alone" in escape.condition
     # Its Kubernetes power is the account's IAM role (roles/container.developer creates pods) ...
     assert ivy.steps[1].action == "escape to the node" and "create a privileged pod" in ivy.steps[1].detail
     assert "roles/container.developer" in str(ivy.to_json())
