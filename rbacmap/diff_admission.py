@@ -44,12 +44,9 @@ def diff_admission(store: Store, old: Snapshot, new: Snapshot) -> tuple[tuple[Ob
 
 def _not_recorded(store: Store, old: Snapshot, new: Snapshot) -> dict[str, int]:
     """Kind -> the snapshot taken before the migration that records that kind was applied to this DB."""
-    applied = {int(version): str(at) for version, at in store.conn.execute(
-        "SELECT version, applied_at FROM schema_version")}
     found = {}
     for kind, version in RECORDED_SINCE.items():
-        since = applied.get(version)
-        early = [s for s in (old, new) if since is not None and s.started_at < since]
+        early = [snapshot for snapshot in (old, new) if store.predates(snapshot, version)]
         if early:
             found[kind] = early[0].id
     return found

@@ -164,6 +164,12 @@ class Store:
         row = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
 
+    def predates(self, snapshot: Snapshot, version: int) -> bool:
+        """Whether the snapshot was taken before migration `version` was applied to this DB: it holds nothing of
+        what that migration began to record (not recorded, which is not the same as absent)."""
+        row = self.conn.execute("SELECT applied_at FROM schema_version WHERE version = ?", [version]).fetchone()
+        return row is not None and row[0] is not None and snapshot.started_at < str(row[0])
+
     def _migrate(self) -> None:
         self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
         # Versions are assigned per feature and may land out of order: apply every missing one,

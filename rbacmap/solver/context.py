@@ -287,7 +287,8 @@ class ClusterObjects:
     def exempt_runtime_classes(self) -> list[tuple[str, str | None, dict[str, str]]]:
         """(name, handler, scheduling.nodeSelector) of the RuntimeClasses Pod Security exempts that exist: a
         privileged pod of one is admitted anywhere (one naming a RuntimeClass that does not exist is refused).
-        When the import could not list RuntimeClasses, every exempt one is taken to exist (handler None)."""
+        When the snapshot holds no RuntimeClasses (not listed, or taken before they were recorded), every
+        exempt one is taken to exist (handler None)."""
         config = self.pod_security
         if config is None:
             return []
@@ -546,8 +547,12 @@ class SolverContext:
     # --- identities ------------------------------------------------------------------------
 
     def __post_init__(self) -> None:
-        self.objects.admission_policies_unlisted = "ValidatingAdmissionPolicy" in self.snapshot.incomplete_kinds
-        self.objects.runtime_classes_unlisted = "RuntimeClass" in self.snapshot.incomplete_kinds
+        # Kinds the import could not list, or that a snapshot older than their recording (migrations 14 and 16)
+        # does not hold: what such objects would allow or refuse is unknown, not absent.
+        incomplete, snapshot = self.snapshot.incomplete_kinds, self.snapshot
+        self.objects.admission_policies_unlisted = ("ValidatingAdmissionPolicy" in incomplete
+                                                    or self.store.predates(snapshot, 14))
+        self.objects.runtime_classes_unlisted = "RuntimeClass" in incomplete or self.store.predates(snapshot, 16)
 
     def add_identity(self, identity: Identity) -> Identity:
         """Register an identity (the first registration of a key wins) and return the registered one."""

@@ -135,9 +135,9 @@ def _pod_security_exemptions(ctx: SolverContext) -> Iterator[Risk]:
         handler = ctx.objects.runtime_classes.get(name)
         if handler is None and ctx.objects.runtime_classes_unlisted:
             yield Risk("pod-security-exempt-runtime-class", "high", None,
-                       f"exemptions.runtimeClasses lists {name}; the import could not list RuntimeClasses, so its "
-                       "handler is not known: any pod naming it may skip Pod Security in every namespace", None, (),
-                       (source,))
+                       f"exemptions.runtimeClasses lists {name}; the snapshot holds no RuntimeClasses (not listed), so "
+                       "its handler is not known: any pod naming it may skip Pod Security in every namespace", None,
+                       (), (source,))
             continue
         if handler is None:
             yield Risk("pod-security-exempt-runtime-class", "low", None,

@@ -103,9 +103,9 @@ def test_runtime_classes_the_import_could_not_list_are_taken_to_exist(tmp_path: 
     store.conn.execute("UPDATE snapshots SET incomplete_kinds = '[\"RuntimeClass\"]'")
     result = solve(store, use_cache=False)
     rae = path_of(result, "user:rae", CLUSTER_ADMIN)
-    assert rae is not None and rae.steps[0].condition.startswith("the import could not list RuntimeClasses")
+    assert rae is not None and rae.steps[0].condition.startswith("the snapshot holds no RuntimeClasses (not listed)")
     [risk] = [r for r in find_risks(store) if r.risk == "pod-security-exempt-runtime-class"]
-    assert risk.severity == "high" and "could not list RuntimeClasses" in risk.detail
+    assert risk.severity == "high" and "holds no RuntimeClasses (not listed)" in risk.detail
 
 
 def test_whoever_may_create_runtime_classes_makes_the_missing_exempt_one(tmp_path: Path) -> None:
@@ -147,3 +147,11 @@ def test_a_debug_container_in_a_sandboxed_pod_needs_a_host_path_the_pod_mounts(t
     store.conn.execute("UPDATE workloads SET host_path_volumes = '[\"/var/log\"]' WHERE name = 'trainer'")
     dee = path_of(solve(store, use_cache=False), "user:dee", CLUSTER_ADMIN)
     assert dee is not None and "hostPath volume(s) /var/log" in dee.steps[0].condition
+
+
+def test_a_snapshot_older_than_runtime_class_recording_takes_exempt_classes_to_exist(tmp_path: Path) -> None:
+    store = _variant(tmp_path, "older", exempt="nvidia", keep_classes=False)
+    assert path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN) is None  # recorded, and absent
+    store.conn.execute("UPDATE schema_version SET applied_at = '2999-01-01T00:00:00+00:00' WHERE version = 16")
+    rae = path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN)
+    assert rae is not None and "taken to exist" in rae.steps[0].condition

@@ -19,7 +19,8 @@ whoever writes it and in any namespace (it compares the name only), and judges a
 A known sandbox handler (gVisor, Kata, Firecracker) keeps a privileged container inside it: a new
 pod still mounts the node's `/` as a hostPath volume, which the sandbox shares in (the step's
 condition says so); a debug container cannot add a volume, so it escapes only from a pod that
-already mounts a hostPath. When the import could not list RuntimeClasses, every exempt one is
+already mounts a hostPath. When the snapshot holds no RuntimeClasses (the import could not list
+them, or it predates their recording), every exempt one is
 taken to exist, with no nodeSelector, and the step says so.
 """
 
@@ -158,7 +159,7 @@ def _debug_condition(pod: ClassPod, handler: str | None, unlisted: bool) -> str:
                 f"the node through the pod's hostPath volume(s) {', '.join(pod.host_paths)}, which the sandbox "
                 "shares in")
     if handler is None:
-        why = "the import could not list RuntimeClasses" if unlisted else "the RuntimeClass no longer exists"
+        why = "the snapshot holds no RuntimeClasses (not listed)" if unlisted else "the RuntimeClass no longer exists"
         return f"{why}: the pod's handler is not known, taken to be no sandbox"
     return ""
 
@@ -194,8 +195,8 @@ def _snapshot_facts(ctx: SolverContext) -> tuple[list[ExemptClass], list[str], d
 
 def _new_pod_condition(name: str, handler: str | None) -> str:
     if handler is None:
-        return (f"the import could not list RuntimeClasses: {name} is taken to exist, with a handler that is no "
-                "sandbox and no nodeSelector")
+        return (f"the snapshot holds no RuntimeClasses (not listed): {name} is taken to exist, with a handler that "
+                "is no sandbox and no nodeSelector")
     if sandbox_handler(handler):
         return (f"RuntimeClass {name} runs pods in the {handler} sandbox: the escape goes through the hostPath volume "
                 "of the node's /, which gVisor and Kata share into the sandbox unless configured not to")
