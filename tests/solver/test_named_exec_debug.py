@@ -100,3 +100,14 @@ def test_root_on_a_node_finds_no_token_of_its_finished_pods(tmp_path: Path) -> N
     assert ivy is not None
     assert [(o.kind, o.namespace, o.name) for o in ivy.steps[0].objects] == [
         ("Pod", "sys", "agent-n2"), ("Pod", "sys", "keeper-0")]
+
+
+def test_a_privileged_debug_container_in_a_named_pod_is_root_on_its_node(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/named-debug.yaml")
+    nia = path_of(result, "user:nia", CLUSTER_ADMIN)
+    assert nia is not None and actions(nia) == ["escape to the node", "holds cluster-admin"]
+    escape = nia.steps[0]
+    assert "on Pod ops/agent (named in resourceNames)" in escape.detail and "root on its node n7" in escape.detail
+    assert [o.kind for o in escape.objects][:2] == ["Pod", "Namespace"]  # then the pod on n7 that runs as boss
+    # The same name in a restricted namespace: Pod Security refuses the privileged debug container.
+    assert path_of(result, "user:ray", CLUSTER_ADMIN) is None

@@ -86,11 +86,17 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
                 yield _named_exec(objects, identity, named)
         if new_pods:
             user_exempt = objects.exempts_user(identity.username)
-            for namespace in permissions.where_any(EPHEMERAL):
+            debug_places = permissions.where_any(EPHEMERAL)
+            for namespace in debug_places:
                 if (namespace is not None and (user_exempt or objects.admits_privileged_pods(namespace))
                         and objects.nodes_running_pods_of(namespace)):
                     yield lazy_edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "node_escape",
                                     partial(_describe_debug, ctx, identity, permissions, namespace))
+            # A debug container in a pod that resourceNames name: root on that pod's node.
+            for named in pods_reached_by_name(objects, permissions, EPHEMERAL, debug_places):
+                pod = named.pod
+                if pod.node and (user_exempt or objects.admits_privileged_pods(pod.namespace)):
+                    yield _named_debug(ctx, identity, named)
 
 
 def _new_pod_escapes(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions) -> Iterator[Edge]:
@@ -258,6 +264,21 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
                                            ctx.objects.exempts_user(identity.username) else ""),),
                 explain=explain, primitive="node_escape",
                 condition=admission_condition(ctx.objects, namespace, "UPDATE", "ephemeralcontainers",
+                                              labels_chosen=False, name_chosen=False))
+
+
+def _named_debug(ctx: SolverContext, identity: Identity, named: NamedPod) -> Edge:
+    pod, request = named.pod, named.request
+    how = (f"{request.verb} pods/ephemeralcontainers on {pod.kind} {pod.namespace}/{pod.name} (named in "
+           f"resourceNames): a privileged debug container (kubectl debug --profile=sysadmin) there is root on its node "
+           f"{pod.node}")
+    explain = sentence(identity, request, named.grants, "root on that node reads the token of every pod running there")
+    exemption = _exempt_user_note(identity.username) if ctx.objects.exempts_user(identity.username) else ""
+    return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
+                grants=named.grants, objects=(pod.ref(f"nodeName: {pod.node}"),
+                                              _pod_security_ref(ctx, pod.namespace, exemption)),
+                explain=explain, primitive="node_escape",
+                condition=admission_condition(ctx.objects, pod.namespace, "UPDATE", "ephemeralcontainers",
                                               labels_chosen=False, name_chosen=False))
 
 
