@@ -62,6 +62,7 @@ class PodFacts(NamedTuple):
     host_pid: bool
     host_path_volumes: tuple[str, ...]
     automount_token: bool | None = None
+    static: bool = False  # a static pod's mirror: no token mounted, no ephemeral containers
 
     @property
     def escapes_to_node(self) -> bool:
@@ -96,7 +97,8 @@ def _pod_facts(namespace: str, name: str, service_account: str, node: str | None
     """A pod row's `_POD_COLUMNS` as PodFacts (a static pod's token counts as not mounted)."""
     mounted = False if owner_kind == MIRROR_POD_OWNER else None if automount is None else bool(automount)
     return PodFacts(POD, namespace, name, service_account, node or None, bool(privileged), bool(host_pid),
-                    () if host_paths == "[]" else tuple(json.loads(host_paths)), mounted)
+                    () if host_paths == "[]" else tuple(json.loads(host_paths)), mounted,
+                    owner_kind == MIRROR_POD_OWNER)
 
 
 class NodePod(NamedTuple):

@@ -111,3 +111,5 @@ def test_a_privileged_debug_container_in_a_named_pod_is_root_on_its_node(tmp_pat
     assert [o.kind for o in escape.objects][:2] == ["Pod", "Namespace"]  # then the pod on n7 that runs as boss
     # The same name in a restricted namespace: Pod Security refuses the privileged debug container.
     assert path_of(result, "user:ray", CLUSTER_ADMIN) is None
+    # A static pod's mirror takes no ephemeral container at all.
+    assert path_of(result, "user:ula", CLUSTER_ADMIN) is None

@@ -95,7 +95,7 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
             # A debug container in a pod that resourceNames name: root on that pod's node.
             for named in pods_reached_by_name(objects, permissions, EPHEMERAL, debug_places):
                 pod = named.pod
-                if pod.node and (user_exempt or objects.admits_privileged_pods(pod.namespace)):
+                if pod.node and not pod.static and (user_exempt or objects.admits_privileged_pods(pod.namespace)):
                     yield _named_debug(ctx, identity, named)
 
 
