@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from rbacmap.diff_model import ADDED, CHANGED, REMOVED, FieldChange, ObjectChange
@@ -19,7 +20,8 @@ ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 
 # The schema migration from which rbacmap records each kind of object: a snapshot taken before it was applied
 # holds none of them, which is "not recorded", not "absent".
-RECORDED_SINCE = {"the Pod Security configuration": 12, "admission policies": 14, "RuntimeClasses": 16}
+RECORDED_SINCE = {"the Pod Security configuration": 12, "admission policies": 14, "RuntimeClasses": 15}
+NODE_SELECTORS_SINCE = 16  # RuntimeClass scheduling.nodeSelector
 
 
 def diff_admission(store: Store, old: Snapshot, new: Snapshot) -> tuple[tuple[ObjectChange, ...], tuple[str, ...]]:
@@ -36,7 +38,8 @@ def diff_admission(store: Store, old: Snapshot, new: Snapshot) -> tuple[tuple[Ob
         changes += _diff_keyed(store, old_id, new_id, _admission_policies)
     changes += _diff_keyed(store, old_id, new_id, _webhooks)
     if "RuntimeClasses" not in skipped:
-        changes += _diff_keyed(store, old_id, new_id, _runtime_classes)
+        selectors = not any(store.predates(snapshot, NODE_SELECTORS_SINCE) for snapshot in (old, new))
+        changes += _diff_keyed(store, old_id, new_id, partial(_runtime_classes, selectors=selectors))
     notes = tuple(f"{kind} not compared: snapshot {snapshot} was taken before rbacmap recorded them"
                   for kind, snapshot in skipped.items())
     return tuple(changes), notes
@@ -153,7 +156,14 @@ def _webhooks(store: Store, snapshot_id: int) -> Objects:
     return found
 
 
-def _runtime_classes(store: Store, snapshot_id: int) -> Objects:
-    return {("RuntimeClass", row["name"]): {"handler": row["handler"], "scheduling.nodeSelector": row["node_selector"]}
-            for row in store.query("SELECT name, handler, node_selector FROM runtime_classes WHERE snapshot_id = ?",
-                                   [snapshot_id])}
+def _runtime_classes(store: Store, snapshot_id: int, *, selectors: bool = True) -> Objects:
+    """Each RuntimeClass's handler, and its nodeSelector when both snapshots recorded them (compared by content)."""
+    found: Objects = {}
+    for row in store.query("SELECT name, handler, node_selector FROM runtime_classes WHERE snapshot_id = ?",
+                           [snapshot_id]):
+        fields: dict[str, str | None] = {"handler": row["handler"]}
+        if selectors:
+            fields["scheduling.nodeSelector"] = _compact(json.loads(row["node_selector"])) if row["node_selector"] \
+                else None
+        found[("RuntimeClass", row["name"])] = fields
+    return found

@@ -210,8 +210,9 @@ class ClusterObjects:
         for name, handler, node_selector in cursor.execute(
                 "SELECT name, handler, node_selector FROM runtime_classes WHERE snapshot_id = ?", sid):
             objects.runtime_classes[name] = handler
-            if node_selector:
-                objects.runtime_class_selectors[name] = json.loads(node_selector)
+            selector = json.loads(node_selector) if node_selector else None
+            if isinstance(selector, dict) and selector:
+                objects.runtime_class_selectors[name] = {str(k): str(v) for k, v in selector.items()}
         objects.csrs = store.query("SELECT name, signer_name FROM csrs WHERE snapshot_id = ?", sid)
         for row in store.query("SELECT * FROM pod_security_config WHERE snapshot_id = ?", sid):
             objects.pod_security = PodSecurityConfig.from_row(row)
@@ -316,7 +317,9 @@ class ClusterObjects:
                 "SELECT namespace, name, node, runtime_class, host_path_volumes FROM workloads WHERE snapshot_id = ?"
                 f" AND kind = ? AND {TOKEN_POD_SQL} AND runtime_class IN ({marks}) ORDER BY namespace, name",
                 [self._snapshot_id, POD, *names]):
-            found[namespace].append((name, node, runtime_class, tuple(json.loads(host_paths or "[]"))))
+            paths = json.loads(host_paths or "[]")
+            found[namespace].append((name, node, runtime_class,
+                                     tuple(str(path) for path in paths) if isinstance(paths, list) else ()))
         return found
 
     def nodes_matching(self, selector: Mapping[str, str]) -> list[str]:
@@ -549,12 +552,12 @@ class SolverContext:
     # --- identities ------------------------------------------------------------------------
 
     def __post_init__(self) -> None:
-        # Kinds the import could not list, or that a snapshot older than their recording (migrations 14 and 16)
+        # Kinds the import could not list, or that a snapshot older than their recording (migrations 14 and 15)
         # does not hold: what such objects would allow or refuse is unknown, not absent.
         incomplete, snapshot = self.snapshot.incomplete_kinds, self.snapshot
         self.objects.admission_policies_unlisted = ("ValidatingAdmissionPolicy" in incomplete
                                                     or self.store.predates(snapshot, 14))
-        self.objects.runtime_classes_unlisted = "RuntimeClass" in incomplete or self.store.predates(snapshot, 16)
+        self.objects.runtime_classes_unlisted = "RuntimeClass" in incomplete or self.store.predates(snapshot, 15)
 
     def add_identity(self, identity: Identity) -> Identity:
         """Register an identity (the first registration of a key wins) and return the registered one."""

@@ -80,7 +80,9 @@ def test_a_debug_container_in_a_pod_of_an_exempt_class_is_root_on_its_node(tmp_p
     dee = path_of(result, "user:dee", CLUSTER_ADMIN)
     assert dee is not None and actions(dee) == ["escape to the node", "holds cluster-admin"]
     escape = dee.steps[0]
+    # trainer (no sandbox) is shown for n1, not a-sandboxed, whose gVisor step would carry a caveat.
     assert "pod gpu/trainer (runtimeClassName: nvidia) is root on its node n1" in escape.detail
+    assert escape.condition == ""
     assert ("Pod", "gpu", "trainer") in [(o.kind, o.namespace, o.name) for o in escape.objects]
 
 
@@ -143,6 +145,7 @@ def test_debug_containers_by_the_pod_s_class_whatever_its_node_selector(tmp_path
 def test_a_debug_container_in_a_sandboxed_pod_needs_a_host_path_the_pod_mounts(tmp_path: Path) -> None:
     store = _variant(tmp_path, "sandboxed-debug", exempt="gvisor")
     store.conn.execute("UPDATE workloads SET runtime_class = 'gvisor' WHERE name = 'trainer'")
+    store.conn.execute("UPDATE workloads SET host_path_volumes = '[]' WHERE name = 'a-sandboxed'")
     assert path_of(solve(store, use_cache=False), "user:dee", CLUSTER_ADMIN) is None
     store.conn.execute("UPDATE workloads SET host_path_volumes = '[\"/var/log\"]' WHERE name = 'trainer'")
     dee = path_of(solve(store, use_cache=False), "user:dee", CLUSTER_ADMIN)
@@ -153,5 +156,16 @@ def test_a_snapshot_older_than_runtime_class_recording_takes_exempt_classes_to_e
     store = _variant(tmp_path, "older", exempt="nvidia", keep_classes=False)
     assert path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN) is None  # recorded, and absent
     store.conn.execute("UPDATE schema_version SET applied_at = '2999-01-01T00:00:00+00:00' WHERE version = 16")
+    # Migration 16 added nodeSelectors only: RuntimeClasses themselves were recorded, and legacy is absent.
+    assert path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN) is None
+    store.conn.execute("UPDATE schema_version SET applied_at = '2999-01-01T00:00:00+00:00' WHERE version = 15")
     rae = path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN)
     assert rae is not None and "taken to exist" in rae.steps[0].condition
+
+
+def test_a_debug_container_named_by_resource_names_in_a_pod_of_an_exempt_class(tmp_path: Path) -> None:
+    result = solve(_variant(tmp_path, "named"))
+    nan = path_of(result, "user:nan", CLUSTER_ADMIN)
+    assert nan is not None and actions(nan) == ["escape to the node", "holds cluster-admin"]
+    assert "in pod gpu/trainer (runtimeClassName: nvidia)" in nan.steps[0].detail
+    assert [grant.binding.key.name for grant in nan.steps[0].grants] == ["nan"]

@@ -45,11 +45,12 @@ from rbacmap.solver.primitives.node_escape import (
     SINGLE_WRITE,
     describe_create,
     lazy_pair,
+    namespaces_judged_last,
     new_privileged_pods_refused,
     pick_edge,
     pod_writes,
 )
-from rbacmap.solver.primitives.scopes import proving_request, where
+from rbacmap.solver.primitives.scopes import pods_reached_by_name, proving_request, where
 
 CREATE_RUNTIME_CLASS = ResourceRequest("create", "runtimeclasses", api_group="node.k8s.io")
 ASKED = [*POD_WRITES, *EPHEMERAL, CREATE_RUNTIME_CLASS]
@@ -82,13 +83,14 @@ class ClassPod:
     node: str
     runtime_class: str
     host_paths: tuple[str, ...]
+    sandboxed: bool = False  # its class's handler is a known sandbox (then `host_paths` is not empty)
 
 
 def exempt_runtime_class(ctx: SolverContext) -> Iterator[Edge]:
     existing, missing, class_pods = _snapshot_facts(ctx)
     if not (existing or missing or class_pods) or new_privileged_pods_refused(ctx):
         return
-    first_namespace = next(iter(ctx.objects.all_namespaces()), None)
+    first_namespace = next(iter(namespaces_judged_last(ctx)), None)
     for identity, permissions in ctx.frontier_permissions(ASKED):
         candidates = list(existing)
         if missing and (created := permissions.grants(CREATE_RUNTIME_CLASS)):
@@ -109,7 +111,7 @@ def _new_pods(ctx: SolverContext, identity: Identity, permissions: EffectivePerm
         describe = partial(describe_create, ctx, identity, permissions, namespace, namespace or first_namespace,
                            SINGLE_WRITE[request], chosen.note, chosen.condition, also=chosen.created_with)
         if chosen.nodes is None:
-            yield from lazy_pair(identity, describe)
+            yield from lazy_pair(identity, describe, PRIMITIVE)
             continue
         for node in chosen.nodes:
             yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node), PRIMITIVE,
@@ -118,20 +120,32 @@ def _new_pods(ctx: SolverContext, identity: Identity, permissions: EffectivePerm
 
 def _debug_containers(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,
                       class_pods: dict[str, list[ClassPod]]) -> Iterator[Edge]:
-    """A privileged debug container in a pod of an exempt class: Pod Security judges it by the pod's class."""
-    for place in permissions.where_any(EPHEMERAL):
-        nodes: dict[str, ClassPod] = {}  # node -> the first pod there: one is enough
-        for namespace in [place] if place is not None else sorted(class_pods):
-            for pod in class_pods.get(namespace, ()):
-                nodes.setdefault(pod.node, pod)
+    """A privileged debug container in a pod of an exempt class: Pod Security judges it by the pod's class.
+    Where the identity may debug any pod, one pod per node (one whose class is no sandbox first); where
+    resourceNames limit it, each named pod of an exempt class."""
+    places = permissions.where_any(EPHEMERAL)
+    for place in places:
+        nodes: dict[str, ClassPod] = {}  # node -> the pod shown for it: one without the sandbox caveat first
+        candidates = [pod for namespace in ([place] if place is not None else sorted(class_pods))
+                      for pod in class_pods.get(namespace, ())]
+        for pod in sorted(candidates, key=lambda pod: pod.sandboxed):  # stable: by namespace and name otherwise
+            nodes.setdefault(pod.node, pod)
         for node, pod in sorted(nodes.items()):
             yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node), PRIMITIVE,
                             partial(_describe_debug, ctx, identity, permissions, place, pod))
+    for named in pods_reached_by_name(ctx.objects, permissions, EPHEMERAL, places):
+        class_pod = next((found for found in class_pods.get(named.pod.namespace, ())
+                          if found.name == named.pod.name), None)
+        if class_pod is not None:
+            yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, class_pod.node), PRIMITIVE,
+                            partial(_describe_debug, ctx, identity, permissions, class_pod.namespace, class_pod,
+                                    named.grants))
 
 
 def _describe_debug(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, place: str | None,
-                    pod: ClassPod) -> Edge:
-    grants = permissions.grants_where(EPHEMERAL, place)
+                    pod: ClassPod, named: tuple[Grant, ...] = ()) -> Edge:
+    """The step of a debug container in `pod`, allowed in `place`, or (`named`: its grants) by its name."""
+    grants = named or permissions.grants_where(EPHEMERAL, place)
     request = proving_request(grants, EPHEMERAL, pod.namespace)
     how = (f"{request.verb} pods/ephemeralcontainers{where(place)}: a privileged debug container (kubectl debug "
            f"--profile=sysadmin) in pod {pod.namespace}/{pod.name} (runtimeClassName: {pod.runtime_class}) is root on "
@@ -184,9 +198,9 @@ def _snapshot_facts(ctx: SolverContext) -> tuple[list[ExemptClass], list[str], d
         config = objects.pod_security
         pods: dict[str, list[ClassPod]] = {}
         for namespace, rows in objects.pods_of_runtime_classes(config.exempt_runtime_classes if config else ()).items():
-            kept = [ClassPod(namespace, *row) for row in rows]
-            kept = [pod for pod in kept if pod.host_paths or not sandbox_handler(
-                objects.runtime_classes.get(pod.runtime_class) or DEFAULT_HANDLER)]
+            kept = [ClassPod(namespace, *row, sandbox_handler(objects.runtime_classes.get(row[2]) or DEFAULT_HANDLER))
+                    for row in rows]
+            kept = [pod for pod in kept if pod.host_paths or not pod.sandboxed]
             if kept:
                 pods[namespace] = kept
         known = ctx.memo[PRIMITIVE] = (found, objects.missing_exempt_runtime_classes(), pods)

@@ -115,7 +115,7 @@ def _new_pod_escapes(ctx: SolverContext, identity: Identity, permissions: Effect
                                                     candidates[0], requests, ""))
     # Pod Security exemptions admit a privileged pod whatever the namespace's level: pods the identity
     # creates itself when its username is exempt, a workload's pods when its controller's is.
-    all_namespaces = _judged_last(ctx, "all_namespaces", objects.all_namespaces)
+    all_namespaces = namespaces_judged_last(ctx)
     if all_namespaces:
         for namespace, request, note in _exempt_writes(ctx, identity, permissions, _exempt_workload_kinds(ctx)):
             yield from lazy_pair(identity, partial(describe_create, ctx, identity, permissions, namespace,
@@ -183,10 +183,11 @@ def pod_writes(ctx: SolverContext, permissions: EffectivePermissions) -> Iterato
                 yield namespace, request
 
 
-def lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]]) -> tuple[Edge, Edge]:
+def lazy_pair(identity: Identity, describe: partial[tuple[Edge, Edge]], primitive: str = "node_escape",
+              ) -> tuple[Edge, Edge]:
     """The two edges of `_escape`, their provenance built by `describe` when shown."""
-    return (lazy_edge(identity, exec_target(None), "node_escape", partial(pick_edge, describe, 0)),
-            lazy_edge(identity, Pool.of(ANY_NODE_POOL), "node_escape", partial(pick_edge, describe, 1)))
+    return (lazy_edge(identity, exec_target(None), primitive, partial(pick_edge, describe, 0)),
+            lazy_edge(identity, Pool.of(ANY_NODE_POOL), primitive, partial(pick_edge, describe, 1)))
 
 
 def pick_edge(describe: partial[tuple[Edge, Edge]], index: int) -> Edge:
@@ -280,6 +281,12 @@ def _named_debug(ctx: SolverContext, identity: Identity, named: NamedPod) -> Edg
                 explain=explain, primitive="node_escape",
                 condition=admission_condition(ctx.objects, pod.namespace, "UPDATE", "ephemeralcontainers",
                                               labels_chosen=False, name_chosen=False))
+
+
+def namespaces_judged_last(ctx: SolverContext) -> list[str]:
+    """Every namespace, those where a validating webhook or policy judges a new pod last: a write allowed in
+    every namespace is shown in the first (once per snapshot; do not modify)."""
+    return _judged_last(ctx, "all_namespaces", ctx.objects.all_namespaces)
 
 
 def _open_namespaces(ctx: SolverContext) -> list[str]:
