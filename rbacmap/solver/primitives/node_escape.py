@@ -165,8 +165,8 @@ def _exempt_writes(
     if not exempt_kinds:
         return
     for namespace, request in pod_writes(ctx, permissions):
-        note = exempt_kinds.get(WORKLOAD_KINDS[(request.resource, request.api_group)]) if request.resource != "pods" \
-            else None
+        kind = WORKLOAD_KINDS.get((request.resource, request.api_group))  # None for a pod of its own
+        note = exempt_kinds.get(kind) if kind is not None else None
         if note is not None:
             yield namespace, request, note
 
