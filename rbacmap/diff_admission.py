@@ -38,8 +38,10 @@ def diff_admission(store: Store, old: Snapshot, new: Snapshot) -> tuple[tuple[Ob
         changes += _diff_keyed(store, old_id, new_id, _admission_policies)
     changes += _diff_keyed(store, old_id, new_id, _webhooks)
     if "RuntimeClasses" not in skipped:
-        selectors = not any(store.predates(snapshot, NODE_SELECTORS_SINCE) for snapshot in (old, new))
-        changes += _diff_keyed(store, old_id, new_id, partial(_runtime_classes, selectors=selectors))
+        early = [snapshot.id for snapshot in (old, new) if store.predates(snapshot, NODE_SELECTORS_SINCE)]
+        if early:
+            skipped["RuntimeClass nodeSelectors"] = early[0]
+        changes += _diff_keyed(store, old_id, new_id, partial(_runtime_classes, selectors=not early))
     notes = tuple(f"{kind} not compared: snapshot {snapshot} was taken before rbacmap recorded them"
                   for kind, snapshot in skipped.items())
     return tuple(changes), notes

@@ -143,6 +143,8 @@ class ClusterObjects:
     runtime_classes: dict[str, str] = field(default_factory=dict)  # RuntimeClass name -> its CRI handler
     runtime_class_selectors: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> nodeSelector
     runtime_classes_unlisted: bool = False  # the import was forbidden to list RuntimeClasses
+    # The snapshot predates the recording of RuntimeClass nodeSelectors and of pods' runtimeClassName.
+    runtime_class_selectors_unknown: bool = False
     csrs: list[dict[str, Any]] = field(default_factory=list)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # The API server's PodSecurity configuration, when the import had it (None: upstream defaults assumed).
@@ -558,6 +560,7 @@ class SolverContext:
         self.objects.admission_policies_unlisted = ("ValidatingAdmissionPolicy" in incomplete
                                                     or self.store.predates(snapshot, 14))
         self.objects.runtime_classes_unlisted = "RuntimeClass" in incomplete or self.store.predates(snapshot, 15)
+        self.objects.runtime_class_selectors_unknown = self.store.predates(snapshot, 16)
 
     def add_identity(self, identity: Identity) -> Identity:
         """Register an identity (the first registration of a key wins) and return the registered one."""

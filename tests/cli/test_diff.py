@@ -227,3 +227,7 @@ def test_admission_changes_that_mean_nothing_and_snapshots_older_than_their_reco
     result = diff_snapshots(store, old, new, compare_paths=False)
     assert not [c for c in result.admission if c.kind.startswith("ValidatingAdmissionPolicy")]
     assert result.admission_notes[0].startswith("admission policies not compared: snapshot")
+    # Across migration 16, RuntimeClass handlers are compared but their nodeSelectors are not, and a note says so.
+    store.conn.execute("UPDATE schema_version SET applied_at = '2999-01-01T00:00:00+00:00' WHERE version = 16")
+    notes = diff_snapshots(store, old, new, compare_paths=False).admission_notes
+    assert any(note.startswith("RuntimeClass nodeSelectors not compared") for note in notes)

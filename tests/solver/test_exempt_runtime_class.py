@@ -156,7 +156,8 @@ def test_a_snapshot_older_than_runtime_class_recording_takes_exempt_classes_to_e
     store = _variant(tmp_path, "older", exempt="nvidia", keep_classes=False)
     assert path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN) is None  # recorded, and absent
     store.conn.execute("UPDATE schema_version SET applied_at = '2999-01-01T00:00:00+00:00' WHERE version = 16")
-    # Migration 16 added nodeSelectors only: RuntimeClasses themselves were recorded, and legacy is absent.
+    # Migration 16 added nodeSelectors and pods' runtimeClassName: RuntimeClasses themselves were recorded
+    # (migration 15), and legacy is absent.
     assert path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN) is None
     store.conn.execute("UPDATE schema_version SET applied_at = '2999-01-01T00:00:00+00:00' WHERE version = 15")
     rae = path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN)
@@ -167,5 +168,15 @@ def test_a_debug_container_named_by_resource_names_in_a_pod_of_an_exempt_class(t
     result = solve(_variant(tmp_path, "named"))
     nan = path_of(result, "user:nan", CLUSTER_ADMIN)
     assert nan is not None and actions(nan) == ["escape to the node", "holds cluster-admin"]
-    assert "in pod gpu/trainer (runtimeClassName: nvidia)" in nan.steps[0].detail
-    assert [grant.binding.key.name for grant in nan.steps[0].grants] == ["nan"]
+    step = nan.steps[0]
+    assert step.detail.startswith("patch pods/ephemeralcontainers on Pod gpu/trainer (named in resourceNames)")
+    assert [grant.binding.key.name for grant in step.grants] == ["nan"]
+    # Its check asks about that pod, which the rule names (a check on the namespace would answer no).
+    assert "can-i patch pods/trainer --subresource=ephemeralcontainers -n gpu" in str(step.explanations)
+
+
+def test_a_snapshot_without_recorded_node_selectors_says_so(tmp_path: Path) -> None:
+    store = _variant(tmp_path, "no-selectors", exempt="nvidia")
+    store.conn.execute("UPDATE schema_version SET applied_at = '2999-01-01T00:00:00+00:00' WHERE version = 16")
+    rae = path_of(solve(store, use_cache=False), "user:rae", CLUSTER_ADMIN)
+    assert rae is not None and "predates rbacmap's recording of RuntimeClass nodeSelectors" in rae.steps[0].condition

@@ -84,6 +84,7 @@ class ClassPod:
     runtime_class: str
     host_paths: tuple[str, ...]
     sandboxed: bool = False  # its class's handler is a known sandbox (then `host_paths` is not empty)
+    caveat: bool = False  # its step carries a condition (a sandbox, or a handler not known)
 
 
 def exempt_runtime_class(ctx: SolverContext) -> Iterator[Edge]:
@@ -128,7 +129,7 @@ def _debug_containers(ctx: SolverContext, identity: Identity, permissions: Effec
         nodes: dict[str, ClassPod] = {}  # node -> the pod shown for it: one without the sandbox caveat first
         candidates = [pod for namespace in ([place] if place is not None else sorted(class_pods))
                       for pod in class_pods.get(namespace, ())]
-        for pod in sorted(candidates, key=lambda pod: pod.sandboxed):  # stable: by namespace and name otherwise
+        for pod in sorted(candidates, key=lambda pod: pod.caveat):  # stable: by namespace and name otherwise
             nodes.setdefault(pod.node, pod)
         for node, pod in sorted(nodes.items()):
             yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, node), PRIMITIVE,
@@ -139,17 +140,22 @@ def _debug_containers(ctx: SolverContext, identity: Identity, permissions: Effec
         if class_pod is not None:
             yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, class_pod.node), PRIMITIVE,
                             partial(_describe_debug, ctx, identity, permissions, class_pod.namespace, class_pod,
-                                    named.grants))
+                                    (named.request, named.grants)))
 
 
 def _describe_debug(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, place: str | None,
-                    pod: ClassPod, named: tuple[Grant, ...] = ()) -> Edge:
-    """The step of a debug container in `pod`, allowed in `place`, or (`named`: its grants) by its name."""
-    grants = named or permissions.grants_where(EPHEMERAL, place)
-    request = proving_request(grants, EPHEMERAL, pod.namespace)
-    how = (f"{request.verb} pods/ephemeralcontainers{where(place)}: a privileged debug container (kubectl debug "
-           f"--profile=sysadmin) in pod {pod.namespace}/{pod.name} (runtimeClassName: {pod.runtime_class}) is root on "
-           f"its node {pod.node}")
+                    pod: ClassPod, named: tuple[ResourceRequest, tuple[Grant, ...]] | None = None) -> Edge:
+    """The step of a debug container in `pod`, allowed in `place`, or (`named`: the request on the pod and its
+    grants) only by the pod's name."""
+    if named is not None:
+        request, grants = named
+        allowed = f"{request.verb} pods/ephemeralcontainers on Pod {pod.namespace}/{pod.name} (named in resourceNames)"
+    else:
+        grants = permissions.grants_where(EPHEMERAL, place)
+        request = proving_request(grants, EPHEMERAL, pod.namespace)
+        allowed = f"{request.verb} pods/ephemeralcontainers{where(place)}"
+    how = (f"{allowed}: a privileged debug container (kubectl debug --profile=sysadmin) in pod "
+           f"{pod.namespace}/{pod.name} (runtimeClassName: {pod.runtime_class}) is root on its node {pod.node}")
     objects = ctx.objects
     handler = objects.runtime_classes.get(pod.runtime_class)
     conditions = [_debug_condition(pod, handler, objects.runtime_classes_unlisted),
@@ -193,13 +199,20 @@ def _snapshot_facts(ctx: SolverContext) -> tuple[list[ExemptClass], list[str], d
                     f"any pod with runtimeClassName: {name}, in any namespace")
             if selector:
                 note += f"; the RuntimeClass's nodeSelector {_labels(selector)} puts its pods on matching nodes"
-            found.append(ExemptClass(name, note, _new_pod_condition(name, handler), nodes))
+            condition = _new_pod_condition(name, handler)
+            if handler is not None and objects.runtime_class_selectors_unknown:
+                condition = "; ".join(filter(None, [condition, f"the snapshot predates rbacmap's recording of "
+                                                    f"RuntimeClass nodeSelectors: {name} is taken to have none"]))
+            found.append(ExemptClass(name, note, condition, nodes))
         found.sort(key=lambda exempt: exempt.rank)
         config = objects.pod_security
         pods: dict[str, list[ClassPod]] = {}
         for namespace, rows in objects.pods_of_runtime_classes(config.exempt_runtime_classes if config else ()).items():
-            kept = [ClassPod(namespace, *row, sandbox_handler(objects.runtime_classes.get(row[2]) or DEFAULT_HANDLER))
-                    for row in rows]
+            kept = []
+            for row in rows:
+                handler = objects.runtime_classes.get(row[2])
+                sandboxed = sandbox_handler(handler or DEFAULT_HANDLER)
+                kept.append(ClassPod(namespace, *row, sandboxed, sandboxed or handler is None))
             kept = [pod for pod in kept if pod.host_paths or not pod.sandboxed]
             if kept:
                 pods[namespace] = kept
