@@ -361,13 +361,12 @@ def _kubernetes_only_token(ctx: SolverContext, graph: CloudGraph, email: str) ->
 
 
 def _node_labels(ctx: SolverContext, label: str) -> dict[str, str]:
-    """Node name -> the value of one of its labels (nodes without it left out), read once per solve."""
+    """Node name -> the value of one of its labels (nodes without it, or with it empty, left out), once per solve:
+    asked for each node pool."""
     found: dict[str, str] | None = ctx.memo.get(f"node_label:{label}")
     if found is None:
-        rows = ctx.store.query(
-            f"SELECT name, json_extract(labels, '$.\"{label}\"') AS value FROM nodes"
-            " WHERE snapshot_id = ? AND json_valid(labels)", [ctx.snapshot.id])
-        found = ctx.memo[f"node_label:{label}"] = {row["name"]: str(row["value"]) for row in rows if row["value"]}
+        found = ctx.memo[f"node_label:{label}"] = {
+            name: labels[label] for name, labels in ctx.objects.node_labels().items() if labels.get(label)}
     return found
 
 

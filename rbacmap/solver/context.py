@@ -324,8 +324,8 @@ class ClusterObjects:
                                      tuple(str(path) for path in paths) if isinstance(paths, list) else ()))
         return found
 
-    def nodes_matching(self, selector: Mapping[str, str]) -> list[str]:
-        """The snapshot's nodes whose labels include every key and value of a nodeSelector, sorted."""
+    def node_labels(self) -> dict[str, dict[str, str]]:
+        """Node name -> its labels, read once (when a node pool, RuntimeClass or cloud step asks; do not modify)."""
         if self._node_labels is None:
             self._node_labels = {}
             if self._store is not None:
@@ -335,8 +335,13 @@ class ClusterObjects:
                         parsed = json.loads(labels) if labels else {}
                     except ValueError:
                         parsed = {}
-                    self._node_labels[name] = {str(k): str(v) for k, v in (parsed or {}).items()}
-        return sorted(name for name, labels in self._node_labels.items()
+                    self._node_labels[name] = ({str(k): str(v) for k, v in parsed.items()}
+                                               if isinstance(parsed, dict) else {})
+        return self._node_labels
+
+    def nodes_matching(self, selector: Mapping[str, str]) -> list[str]:
+        """The snapshot's nodes whose labels include every key and value of a nodeSelector, sorted."""
+        return sorted(name for name, labels in self.node_labels().items()
                       if all(labels.get(key) == value for key, value in selector.items()))
 
     def exempts_user(self, username: str) -> bool:
