@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     differences = 0
     for name, files in datasets().items():
+        if args.compare and not (folder / f"{name}.{QUESTIONS[0][0]}").exists():
+            print(f"{name}: no reference answers (a dataset added after --save): not compared")
+            continue
         db = database(folder, name, files)
         for answer, question in QUESTIONS:
             output = run(question, db)

@@ -36,6 +36,7 @@ from rbacmap.solver.primitives import (
     exempt_runtime_class,
     impersonate,
     kubelet,
+    mount_secrets,
     node_escape,
     nodes_proxy,
     pod_create,
@@ -58,6 +59,7 @@ EDGE_SOURCES: list[EdgeSource] = [
     direct.direct_grants,
     pod_create.pod_create,
     workload_update.workload_update,
+    mount_secrets.mount_secrets,  # after direct: a direct read keeps its one-step proof
     exec_attach.exec_attach,
     ephemeral_containers.ephemeral_containers,
     nodes_proxy.nodes_proxy,

@@ -28,3 +28,10 @@ def path_of(result: SolverResult, subject: str, target: str, namespace: str | No
 def actions(path: EscalationPath | None) -> list[str]:
     assert path is not None
     return [step.action for step in path.steps]
+
+
+def beyond_mounted_secrets(result: SolverResult, subject: str) -> list[EscalationPath]:
+    """The subject's findings but the one-step reads of its namespaces' Secrets that starting pods gives
+    (`mount_secrets`): what a pod creator reaches besides them."""
+    return [path for path in result.paths(subject=subject)
+            if [step.primitive for step in path.steps] != ["mount_secrets"]]

@@ -13,7 +13,7 @@ from pathlib import Path
 from rbacmap.model import SYSTEM_MASTERS
 from rbacmap.solver import CLUSTER_ADMIN, SECRETS
 from rbacmap.solver.primitives.webhooks import CONDITION
-from tests.solver.helpers import actions, path_of, solve_fixture
+from tests.solver.helpers import actions, beyond_mounted_secrets, path_of, solve_fixture
 
 EDGE_CASES = "review/edge-cases.yaml"
 
@@ -24,7 +24,7 @@ def test_pod_security_enforce_levels_for_created_pods(tmp_path: Path) -> None:
         assert actions(path_of(result, open_namespace_user, CLUSTER_ADMIN)) == [
             "escape to the node", "holds cluster-admin"]
     # enforce=baseline rejects the privileged pod; bea's pods only run as the powerless `default`.
-    assert result.paths(subject="user:bea") == []
+    assert beyond_mounted_secrets(result, "user:bea") == []
 
 
 def test_workload_update_in_an_open_namespace_escapes_to_the_node(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ def test_workload_update_in_an_open_namespace_escapes_to_the_node(tmp_path: Path
     assert dep is not None and dep.steps[0].grants[0].binding.key.name == "dep"
     assert "patch deployments" in dep.steps[0].detail
     # The same patch in a baseline namespace: the controller's privileged pod is rejected.
-    assert result.paths(subject="user:dbp") == []
+    assert beyond_mounted_secrets(result, "user:dbp") == []
 
 
 def test_nodes_proxy_counts_only_cluster_wide(tmp_path: Path) -> None:
