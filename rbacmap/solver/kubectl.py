@@ -7,7 +7,7 @@ import shlex
 
 from rbacmap.authorizer import Grant
 from rbacmap.model import AUTHENTICATED, ResourceRequest
-from rbacmap.solver.identity import Identity
+from rbacmap.solver.identity import ROLE_HOLDER, Identity
 
 
 def as_flags(identity: Identity) -> str:
@@ -94,8 +94,10 @@ class Sentence:
 
     def __str__(self) -> str:
         granted = f" (granted by {grants_text(self.grants)})" if self.grants else ""
+        # A RoleHolder's grant does not exist yet: kubectl answers "no" until the bind or rewrite is done.
+        when = " (once the bind or rewrite above is done)" if self.identity.kind == ROLE_HOLDER else ""
         return (f"{self.identity} may {self.request.describe()}{granted}: {self.consequence}. "
-                f"Check: `{can_i(self.identity, self.request)}`")
+                f"Check{when}: `{can_i(self.identity, self.request)}`")
 
 
 def sentence(identity: Identity, request: ResourceRequest, grants: tuple[Grant, ...], consequence: str) -> Sentence:

@@ -635,7 +635,7 @@ class PermissionIndex:
     _cache: dict[tuple[str, str, str], EffectivePermissions] = field(default_factory=dict)
     # Hypothetical bindings added by the solver (bind / escalate steps, cloud grants), by identity key:
     # a RoleHolder shares its attacker's username, but only it holds the new role.
-    _virtual: dict[tuple[str, str, str], list[tuple[Binding, Role]]] = field(
+    _virtual: dict[tuple[str, str, str], list[tuple[Binding, int, Role]]] = field(
         default_factory=lambda: defaultdict(list))
     # Shared groups an identity is in -> their bindings placed once, and the last one's order per list.
     _shared: dict[tuple[str, ...], tuple[EffectivePermissions, dict[str, int]]] = field(default_factory=dict)
@@ -667,9 +667,10 @@ class PermissionIndex:
                     by_username[name].append((order, binding, subject_index, role))
         return index
 
-    def add_virtual_binding(self, identity: Identity, binding: Binding, role: Role) -> None:
-        """Give a hypothetical identity a binding that does not exist (yet) in the snapshot."""
-        self._virtual[identity.key].append((binding, role))
+    def add_virtual_binding(self, identity: Identity, binding: Binding, role: Role, subject_index: int = 0) -> None:
+        """Give a hypothetical identity a binding that does not exist (yet) in the snapshot, or an existing
+        binding to a role as it will be once rewritten (`subject_index` names the subject that applies)."""
+        self._virtual[identity.key].append((binding, subject_index, role))
         self._cache.pop(identity.key, None)
 
     def for_identity(self, identity: Identity) -> EffectivePermissions:
@@ -703,8 +704,8 @@ class PermissionIndex:
             permissions = self._class_for(identity)(identity, SYSTEM_MASTERS in groups, self.matcher)
         if matches:
             _place_in_order(permissions, matches)
-        for binding, role in self._virtual.get(key, ()):
-            permissions.place(binding, 0, role)
+        for binding, subject_index, role in self._virtual.get(key, ()):
+            permissions.place(binding, subject_index, role)
         self._cache[key] = permissions
         return permissions
 

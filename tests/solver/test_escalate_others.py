@@ -44,6 +44,12 @@ def test_rewriting_a_role_gives_everything_in_its_namespace_only(tmp_path: Path)
                             "read secrets"]
     assert hal is not None
     assert hal.steps[2].as_identity.namespace == "shop"  # the holder's new power is scoped to shop
+    # The secrets read is granted by the binding that exists, to the role it names, as rewritten: no new binding.
+    [read] = hal.steps[3].grants
+    assert (str(read.binding.key), str(read.role.key), read.rule.verbs) == (
+        "RoleBinding shop/clerk-reads", "Role shop/reader", ("*",))
+    assert (read.subject.kind, read.subject.name) == (hal.steps[1].as_identity.kind, hal.steps[1].as_identity.name)
+    assert "Check (once the bind or rewrite above is done)" in hal.steps[3].explanation
     assert path_of(result, "user:hal", EXEC, "shop") is not None
     assert path_of(result, "user:hal", CLUSTER_ADMIN) is None
     assert path_of(result, "user:hal", SECRETS, "ops") is None

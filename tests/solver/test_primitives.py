@@ -180,6 +180,10 @@ def test_bind_without_create_only_joins_existing_bindings(tmp_path: Path) -> Non
     assert path_of(result, "user:uma", CLUSTER_ADMIN) is None
     uno = path_of(result, "user:uno", SECRETS, "team")
     assert uno is not None and "existing RoleBinding team/readers" in uno.steps[0].detail
+    # The read is granted by that binding once uno has added itself as its last subject: no new binding.
+    [read] = uno.steps[1].grants
+    assert (str(read.binding.key), read.subject.kind, read.subject.name) == ("RoleBinding team/readers", "User", "uno")
+    assert read.subject_index == len(read.binding.subjects) - 1
     # In `empty` there is no binding to join, and patch cannot create one.
     assert path_of(result, "user:uno", SECRETS, "empty") is None
     assert {p.target.namespace for p in result.paths(subject="user:uno")} == {"team"}
@@ -309,3 +313,19 @@ def test_in_memory_stores_never_share_a_cached_solution() -> None:
     del first
     second = Store(":memory:")
     assert _cache_key(second, snapshot) != key
+
+
+def test_a_rewritten_role_is_shown_as_the_existing_role_and_binding(tmp_path: Path) -> None:
+    _, result = solve_fixture(tmp_path, "review/escalate-own-role.yaml")
+    devs = path_of(result, "group:devs", SECRETS, "ns3")
+    assert actions(devs) == ["escalate Role ns3/escal", "read secrets"]
+    assert devs is not None
+    [read] = devs.steps[1].grants
+    # Not a new ClusterRole nor a new binding: the binding that exists, through the subject naming devs.
+    assert (str(read.binding.key), str(read.role.key), read.rule.verbs) == (
+        "RoleBinding ns3/escal", "Role ns3/escal", ("*",))
+    assert (read.subject.kind, read.subject.name) == ("Group", "devs")
+    assert devs.steps[1].as_identity.name == "Role ns3/escal rewritten to */*/* held by group:devs"
+    # kubectl answers "no" until the rewrite is done: the check says when it holds.
+    assert "Check (once the bind or rewrite above is done): `kubectl auth can-i list secrets -n ns3" in (
+        devs.steps[1].explanation)

@@ -24,6 +24,7 @@ from rbacmap.model import (
     USER,
     Binding,
     BindingKey,
+    PolicyRule,
     ResourceRequest,
     Role,
     Subject,
@@ -63,18 +64,36 @@ def is_full_power(role: Role) -> bool:
     return answer
 
 
-def hold_role(ctx: SolverContext, attacker: Identity, role: Role, scope: str) -> Identity:
-    """`attacker` plus `role` in `scope` ('' cluster-wide, '*' every namespace, or a namespace)."""
-    holder = identity_for_role_holder(str(role.key), scope, attacker)
+def hold_role(
+    ctx: SolverContext, attacker: Identity, role: Role, scope: str, existing: Binding | None = None,
+) -> Identity:
+    """`attacker` plus `role` in `scope` ('' cluster-wide, '*' every namespace, or a namespace), through a
+    binding it creates, or through the `existing` binding once it has added itself as its last subject."""
+    label = str(role.key) if existing is None else f"{role.key} through {existing.key}"
+    holder = identity_for_role_holder(label, scope, attacker)
     known = holder.key in ctx.identities
     holder = ctx.add_identity(holder)
     if not known:
-        kind = CLUSTER_ROLE_BINDING if scope == "" else ROLE_BINDING
-        binding = Binding(
-            BindingKey(kind, f"<new binding of {role.key.name}>", scope), role.key,
-            (Subject(USER, holder.user_info().name),),
-        )
-        ctx.permission_index.add_virtual_binding(holder, binding, role)
+        itself = Subject(USER, holder.user_info().name)
+        if existing is None:
+            kind = CLUSTER_ROLE_BINDING if scope == "" else ROLE_BINDING
+            binding = Binding(BindingKey(kind, f"<new binding of {role.key.name}>", scope), role.key, (itself,))
+        else:
+            binding = Binding(existing.key, existing.role_ref, (*existing.subjects, itself))
+        ctx.permission_index.add_virtual_binding(holder, binding, role, len(binding.subjects) - 1)
+    return holder
+
+
+def hold_rewritten_role(ctx: SolverContext, attacker: Identity, binding: Binding, subject_index: int,
+                        role: Role) -> Identity:
+    """`attacker` once the role an existing binding grants it has been rewritten to allow everything: the same
+    binding (through the same subject) and the same role, whose only rule is then `*`/`*`/`*`."""
+    rewritten = Role(role.key, (PolicyRule(("*",), ("*",), ("*",)),))
+    holder = identity_for_role_holder(f"{role.key} rewritten to */*/*", binding.key.namespace, attacker)
+    known = holder.key in ctx.identities
+    holder = ctx.add_identity(holder)
+    if not known:
+        ctx.permission_index.add_virtual_binding(holder, binding, rewritten, subject_index)
     return holder
 
 
@@ -264,5 +283,5 @@ def _edge(
     if scope == "" and is_full_power(role):
         return Edge(identity, CLUSTER_ADMIN_TARGET, f"bind {role.key}", detail, grants=grants,
                     explain=explain, primitive="bind")
-    return Edge(identity, hold_role(ctx, identity, role, scope), f"bind {role.key}", detail, grants=grants,
-                explain=explain, primitive="bind")
+    return Edge(identity, hold_role(ctx, identity, role, scope, existing), f"bind {role.key}", detail,
+                grants=grants, explain=explain, primitive="bind")

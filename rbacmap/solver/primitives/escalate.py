@@ -1,7 +1,8 @@
 """Primitive 12: update/patch a role bound to you AND `escalate` on it -> rewrite it to everything.
 
 A ClusterRoleBinding to the rewritten role is cluster-admin; a RoleBinding is every
-permission in its namespace (the attacker plus a `*`/`*`/`*` role there, see `hold_role`).
+permission in its namespace (the attacker holding, through that same binding, the same role
+rewritten to `*`/`*`/`*`: see `hold_rewritten_role`).
 Without `escalate` the API server refuses rules you do not already hold: no path. The
 roles considered are those of every binding that applies to the identity, its groups'
 included. Rewriting a role bound to another identity and then becoming that identity is
@@ -13,18 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rbacmap.authorizer import Grant
-from rbacmap.model import CLUSTER_ROLE, CLUSTER_ROLE_BINDING, PolicyRule, ResourceRequest, Role, RoleKey
+from rbacmap.model import CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ResourceRequest, Role
 from rbacmap.normalize import RBAC_GROUP
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import Edge
 from rbacmap.solver.identity import ROLE_HOLDER
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import AppliedBinding, EffectivePermissions
-from rbacmap.solver.primitives.bind import hold_role
+from rbacmap.solver.primitives.bind import hold_rewritten_role
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET
-
-EVERYTHING = Role(RoleKey(CLUSTER_ROLE, "<any role rewritten to */*/*>"), (PolicyRule(("*",), ("*",), ("*",)),))
-
 
 # Without `escalate` on some role or ClusterRole (any name), there is nothing to look at.
 ESCALATE_ANY = [ResourceRequest("escalate", resource, api_group=RBAC_GROUP) for resource in ("roles", "clusterroles")]
@@ -36,7 +34,7 @@ def escalate(ctx: SolverContext) -> Iterator[Edge]:
             continue
         applied = applied_bindings(permissions)
         done: set[tuple[str, str]] = set()
-        for binding, _, role in applied:
+        for binding, subject_index, role in applied:
             scope = "" if binding.key.kind == CLUSTER_ROLE_BINDING else binding.key.namespace
             if (str(role.key), scope) in done:
                 continue
@@ -47,7 +45,8 @@ def escalate(ctx: SolverContext) -> Iterator[Edge]:
             update, escalate_request, grants = rewrite
             detail = f"rewrite {role.key} (bound to it by {binding.key}) to allow everything {where(scope)}"
             explain = sentence(identity, escalate_request, grants, f"with {update.verb} it can {detail}")
-            target = CLUSTER_ADMIN_TARGET if scope == "" else hold_role(ctx, identity, EVERYTHING, scope)
+            target = (CLUSTER_ADMIN_TARGET if scope == ""
+                      else hold_rewritten_role(ctx, identity, binding, subject_index, role))
             yield Edge(identity, target, f"escalate {role.key}", detail, grants=grants, explain=explain,
                        primitive="escalate")
 

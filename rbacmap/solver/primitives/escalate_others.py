@@ -35,8 +35,8 @@ from rbacmap.solver.graph import EscalationGraph
 from rbacmap.solver.identity import ROLE_HOLDER, Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EffectivePermissions
-from rbacmap.solver.primitives.bind import hold_role
-from rbacmap.solver.primitives.escalate import ESCALATE_ANY, EVERYTHING, applied_bindings, rewrite_grants, where
+from rbacmap.solver.primitives.bind import hold_rewritten_role
+from rbacmap.solver.primitives.escalate import ESCALATE_ANY, applied_bindings, rewrite_grants, where
 from rbacmap.solver.primitives.scopes import in_namespace
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, Target
 
@@ -188,7 +188,7 @@ def _rewrites_for(ctx: SolverContext, attacker: Identity, permissions: Effective
                   own: set[BindingKey], rewritable: dict[RoleKey, Rewrite | None], done: set[tuple[RoleKey, str]],
                   path_to: Callable[[], tuple[Edge, ...]], distance: int) -> Iterator[ChainedEdge]:
     holder_permissions = ctx.permissions(holder)
-    for binding, _, role in applied_bindings(holder_permissions):
+    for binding, subject_index, role in applied_bindings(holder_permissions):
         if binding.key in own:
             continue
         scope = "" if binding.key.kind == CLUSTER_ROLE_BINDING else binding.key.namespace
@@ -203,12 +203,13 @@ def _rewrites_for(ctx: SolverContext, attacker: Identity, permissions: Effective
             continue
         done.add((role.key, scope))
         via = path_to()
-        yield _chain(ctx, attacker, holder, binding, role, scope, rewrite, via, distance)
+        yield _chain(ctx, attacker, holder, (binding, subject_index), role, scope, rewrite, via, distance)
 
 
-def _chain(ctx: SolverContext, attacker: Identity, holder: Identity, binding: Binding, role: Role, scope: str,
-           rewrite: Rewrite, via: tuple[Edge, ...], distance: int) -> ChainedEdge:
+def _chain(ctx: SolverContext, attacker: Identity, holder: Identity, applied: tuple[Binding, int], role: Role,
+           scope: str, rewrite: Rewrite, via: tuple[Edge, ...], distance: int) -> ChainedEdge:
     update, escalate_request, grants = rewrite
+    binding, subject_index = applied
     binding_ref = ObjectRef(binding.key.kind, binding.key.name, binding.key.namespace,
                             f"roleRef {role.key}, applies to {holder}")
     detail = (f"rewrite {role.key} to allow everything; {binding.key} grants it {where(scope)} to "
@@ -216,7 +217,8 @@ def _chain(ctx: SolverContext, attacker: Identity, holder: Identity, binding: Bi
     first = Edge(attacker, attacker, f"escalate {role.key}", detail, grants=grants, objects=(binding_ref,),
                  explain=sentence(attacker, escalate_request, grants, f"with {update.verb} it can {detail}"),
                  primitive="escalate")
-    target = CLUSTER_ADMIN_TARGET if scope == "" else hold_role(ctx, holder, EVERYTHING, scope)
+    target = (CLUSTER_ADMIN_TARGET if scope == ""
+              else hold_rewritten_role(ctx, holder, binding, subject_index, role))
     final = Edge(holder, target, "holds the rewritten role",
                  f"{binding.key} grants {holder} {role.key}, rewritten to allow everything {where(scope)}",
                  objects=(binding_ref,), primitive="escalate")
