@@ -168,13 +168,18 @@ def render_fix(fixes: list[ClusterFix], people: list[str]) -> str:
     documents: list[str] = []
     for fix in fixes:
         lines += ["#", f"# == cluster {fix.cluster} (snapshot {fix.snapshot_id}) =="]
+        step = 0  # numbered in order, over the kinds of step this cluster needs
         if fix.objects:
-            lines.append(f"# 1. apply the {len(fix.objects)} rewritten object(s) below: kubectl apply -f THIS_FILE")
+            step += 1
+            lines.append(
+                f"# {step}. apply the {len(fix.objects)} rewritten object(s) below: kubectl apply -f THIS_FILE")
         if fix.deletions:
-            lines.append("# 2. delete (YAML cannot express deletion):")
+            step += 1
+            lines.append(f"# {step}. delete (YAML cannot express deletion):")
             lines += [f"#    {command}" for command in fix.delete_commands()]
         if fix.commands:
-            lines.append("# 3. cloud-side steps to review:")
+            step += 1
+            lines.append(f"# {step}. cloud-side steps to review:")
             for command, note in fix.commands:
                 lines.append(f"#    {command}" + (f"   # {note}" if note else ""))
         lines += [f"# note: {note}" for note in fix.notes]

@@ -16,7 +16,9 @@ from rbacmap.cli import cli
 from rbacmap.importers.manifests import import_files
 from rbacmap.model import ResourceRequest, UserInfo
 from rbacmap.offboard import offboard
+from rbacmap.offboard_fix import ClusterFix, render_fix
 from rbacmap.offboard_identity import parse_person
+from rbacmap.offboard_report import ObjectRef
 from rbacmap.policy import load_policy
 from rbacmap.store import Store
 
@@ -120,3 +122,12 @@ def test_applied_fix_removes_the_access_the_bindings_gave(tmp_path: Path, build_
     assert {"group-binding", "client-certificate"} <= left
     mappings = [f for f in report.clusters[0].findings if f.type == "aws-auth-mapping"]
     assert [f.provenance["section"] for f in mappings] == ["mapRoles"]
+
+
+def test_fix_steps_are_numbered_over_the_steps_a_cluster_needs() -> None:
+    deletions_only = ClusterFix("prod", 3, deletions=[ObjectRef("ClusterRoleBinding", "alice-admin")],
+                                commands=[("aws iam delete-user --user-name alice", "")])
+    text = render_fix([deletions_only], [ALICE])
+    assert "# 1. delete (YAML cannot express deletion):" in text
+    assert "# 2. cloud-side steps to review:" in text
+    assert "#    kubectl delete clusterrolebinding alice-admin" in text
