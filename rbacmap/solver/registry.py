@@ -34,6 +34,7 @@ from rbacmap.solver.primitives import (
     escalate_others,
     exec_attach,
     exempt_runtime_class,
+    hostpath_volume,
     impersonate,
     kubelet,
     mount_secrets,
@@ -65,6 +66,7 @@ EDGE_SOURCES: list[EdgeSource] = [
     nodes_proxy.nodes_proxy,
     node_escape.node_escape,
     exempt_runtime_class.exempt_runtime_class,
+    hostpath_volume.hostpath_volume,  # after node_escape: a privileged pod needs fewer permissions
     secrets.secrets,
     revive_tokens.revive_tokens,
     token_request.token_request,

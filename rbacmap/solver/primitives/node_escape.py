@@ -213,12 +213,12 @@ def describe_create(ctx: SolverContext, identity: Identity, permissions: Effecti
                "volume)")
     if node is not None:
         how += f", which runs on node {node}"
-    return _escape(identity, grants, request, _pod_security_ref(ctx, candidate, exemption), how,
-                   _conditions(assumed_workload(ctx, request, candidate), condition,
-                               _admission(ctx, candidate, request)), node)
+    return escape_edges(identity, grants, request, pod_security_ref(ctx, candidate, exemption), how,
+                   join_conditions(assumed_workload(ctx, request, candidate), condition,
+                               pod_write_admission(ctx, candidate, request)), node)
 
 
-def _admission(ctx: SolverContext, namespace: str, request: ResourceRequest) -> str:
+def pod_write_admission(ctx: SolverContext, namespace: str, request: ResourceRequest) -> str:
     """The admission condition of a privileged pod made by this write: the pod is judged (its labels chosen
     on a create, its name only when the attacker creates the pod itself: a controller names a workload's
     pods), and so is the workload written."""
@@ -261,7 +261,7 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
     explain = sentence(identity, request, grants, "root on a node reads the token of every pod running there "
                        "(kubectl get ns --show-labels shows the Pod Security level)")
     return Edge(identity, Pool.of(NAMESPACE_NODES_POOL, namespace), "escape to the node", how, grants=grants,
-                objects=(_pod_security_ref(ctx, namespace, _exempt_user_note(identity.username) if
+                objects=(pod_security_ref(ctx, namespace, _exempt_user_note(identity.username) if
                                            ctx.objects.exempts_user(identity.username) else ""),),
                 explain=explain, primitive="node_escape",
                 condition=admission_condition(ctx.objects, namespace, "UPDATE", "ephemeralcontainers",
@@ -277,7 +277,7 @@ def _named_debug(ctx: SolverContext, identity: Identity, named: NamedPod) -> Edg
     exemption = _exempt_user_note(identity.username) if ctx.objects.exempts_user(identity.username) else ""
     return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
                 grants=named.grants, objects=(pod.ref(f"nodeName: {pod.node}"),
-                                              _pod_security_ref(ctx, pod.namespace, exemption)),
+                                              pod_security_ref(ctx, pod.namespace, exemption)),
                 explain=explain, primitive="node_escape",
                 condition=admission_condition(ctx.objects, pod.namespace, "UPDATE", "ephemeralcontainers",
                                               labels_chosen=False, name_chosen=False))
@@ -286,18 +286,18 @@ def _named_debug(ctx: SolverContext, identity: Identity, named: NamedPod) -> Edg
 def namespaces_judged_last(ctx: SolverContext) -> list[str]:
     """Every namespace, those where a validating webhook or policy judges a new pod last: a write allowed in
     every namespace is shown in the first (once per snapshot; do not modify)."""
-    return _judged_last(ctx, "all_namespaces", ctx.objects.all_namespaces)
+    return judged_last(ctx, "all_namespaces", ctx.objects.all_namespaces)
 
 
 def _open_namespaces(ctx: SolverContext) -> list[str]:
     """The namespaces that admit a privileged pod, those no validating webhook or policy judges pods in first
     (once per snapshot; do not modify): "every namespace" is shown in the first."""
     objects = ctx.objects
-    return _judged_last(ctx, "open_namespaces",
+    return judged_last(ctx, "open_namespaces",
                         lambda: [ns for ns in objects.all_namespaces() if objects.admits_privileged_pods(ns)])
 
 
-def _judged_last(ctx: SolverContext, name: str, namespaces: Callable[[], list[str]]) -> list[str]:
+def judged_last(ctx: SolverContext, name: str, namespaces: Callable[[], list[str]]) -> list[str]:
     """`namespaces()`, those where a validating webhook or policy judges a new pod last (worked out once per
     snapshot and kept as `name`: asked for each identity that may write pods)."""
     found: list[str] | None = ctx.memo.get(name)
@@ -310,11 +310,11 @@ def _judged_last(ctx: SolverContext, name: str, namespaces: Callable[[], list[st
     return found
 
 
-def _conditions(*conditions: str) -> str:
+def join_conditions(*conditions: str) -> str:
     return "; ".join(condition for condition in conditions if condition)
 
 
-def _escape(
+def escape_edges(
     identity: Identity, grants: tuple[Grant, ...], request: ResourceRequest, enabler: ObjectRef, how: str,
     condition: str = "", node: str | None = None,
 ) -> tuple[Edge, Edge]:
@@ -327,7 +327,7 @@ def _escape(
                  objects=(enabler,), explain=explain, condition=condition, primitive="node_escape"))
 
 
-def _pod_security_ref(ctx: SolverContext, namespace: str, exemption: str) -> ObjectRef:
+def pod_security_ref(ctx: SolverContext, namespace: str, exemption: str) -> ObjectRef:
     """What lets a privileged pod into the namespace: a username exemption of the PodSecurity configuration
     (`exemption` says which), an exempt namespace, or the namespace's level (its label, else the default)."""
     config = ctx.objects.pod_security
