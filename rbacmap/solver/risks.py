@@ -55,6 +55,9 @@ PERMISSION_RISKS: list[tuple[str, str, list[ResourceRequest], str]] = [
                                                              "validatingwebhookconfigurations")
       for v in ("create", "update", "patch", "delete")],
      "controls admission webhooks: can intercept or block every API write"),
+    ("create-persistent-volumes", "high", [ResourceRequest("create", "persistentvolumes")],
+     "creates PersistentVolumes: a hostPath one gives any pod claiming it the node's files, which Pod Security "
+     "never judges (a full path where it may also make the claim and the pod: see hostpath_volume)"),
     ("node-status-edit", "medium", [ResourceRequest(v, "nodes", subresource="status") for v in ("update", "patch")],
      "edits node status (can steer scheduling and hide nodes)"),
     ("pod-status-edit", "medium", [ResourceRequest(v, "pods", subresource="status") for v in ("update", "patch")],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rbacmap.solver import CLUSTER_ADMIN
+from rbacmap.solver import CLUSTER_ADMIN, find_risks
 from rbacmap.solver.primitives.hostpath_volume import CONDITION
 from tests.solver.helpers import actions, beyond_mounted_secrets, path_of, solve_fixture
 
@@ -35,6 +35,13 @@ def test_a_statefulset_makes_the_claim(tmp_path: Path) -> None:
     sam = path_of(result, "user:sam", CLUSTER_ADMIN)
     assert sam is not None and sam.steps[0].primitive == "hostpath_volume"
     assert "then a StatefulSet in base whose volumeClaimTemplates claim it" in sam.steps[0].detail
+
+
+def test_volume_creation_is_a_risk_even_without_a_claim(tmp_path: Path) -> None:
+    store, _ = solve_fixture(tmp_path, FIXTURE)
+    risky = {r.subject.name: r for r in find_risks(store) if r.risk == "create-persistent-volumes" and r.subject}
+    assert set(risky) == {"vera", "lena", "sam", "pia", "node-agent"}  # pia has no path, but the power is there
+    assert str(risky["pia"].grants[0].binding.key) == "ClusterRoleBinding volume-makers"
 
 
 def test_no_node_from_restricted_nor_without_the_volume_or_the_claim(tmp_path: Path) -> None:
