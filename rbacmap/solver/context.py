@@ -414,6 +414,12 @@ class ClusterObjects:
             self._nodes_by_namespace = nodes_by_namespace
         return self._nodes_by_namespace.get(namespace, [])
 
+    def namespaces_running_pods(self) -> list[str]:
+        """The namespaces with a pod running on a node (static pods left out), sorted."""
+        self.nodes_running_pods_of("")  # indexes every namespace's nodes
+        assert self._nodes_by_namespace is not None
+        return sorted(self._nodes_by_namespace)
+
     def workload_kinds(self, namespace: str) -> frozenset[str]:
         """The kinds of the workloads (not pods) of a namespace: what an update or patch can change."""
         if self._workload_kinds is None:

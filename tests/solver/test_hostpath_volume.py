@@ -1,4 +1,4 @@
-"""A hostPath PersistentVolume, a claim and a root pod mounting it: the node, from a `baseline` namespace."""
+"""A hostPath PersistentVolume and a root pod whose claim binds it: the node, from a `baseline` namespace."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def test_a_volume_maker_reaches_the_node_from_a_baseline_namespace(tmp_path: Pat
     escape = vera.steps[0]
     assert escape.primitive == "hostpath_volume"
     assert "PersistentVolume with hostPath /" in escape.detail and "create pods in base" in escape.detail
-    # All three writes are named: the volume (ClusterRoleBinding), the claim and the pod (RoleBinding).
+    assert "generic ephemeral volume" in escape.detail
+    # Both writes are named: the volume (ClusterRoleBinding) and the pod (RoleBinding).
     assert {(str(g.binding.key), g.rule.resources) for g in escape.grants} == {
         ("ClusterRoleBinding volume-makers", ("persistentvolumes",)),
         ("RoleBinding base/vera", ("persistentvolumeclaims", "pods"))}
@@ -30,22 +31,25 @@ def test_a_volume_maker_reaches_the_node_from_a_baseline_namespace(tmp_path: Pat
     assert vera.steps[1].as_identity.name == "node-agent"
 
 
-def test_a_statefulset_makes_the_claim(tmp_path: Path) -> None:
+def test_no_claim_permission_is_needed(tmp_path: Path) -> None:
     _, result = solve_fixture(tmp_path, FIXTURE)
+    # The generic ephemeral volume's claim is created by its controller: pods (pia) or a workload (sam) suffice.
+    pia = path_of(result, "user:pia", CLUSTER_ADMIN)
+    assert pia is not None and pia.steps[0].primitive == "hostpath_volume"
     sam = path_of(result, "user:sam", CLUSTER_ADMIN)
     assert sam is not None and sam.steps[0].primitive == "hostpath_volume"
-    assert "then a StatefulSet in base whose volumeClaimTemplates claim it" in sam.steps[0].detail
+    assert "then create statefulsets in base whose pod runs as root" in sam.steps[0].detail
 
 
-def test_volume_creation_is_a_risk_even_without_a_claim(tmp_path: Path) -> None:
+def test_volume_creation_is_a_risk_even_without_a_pod(tmp_path: Path) -> None:
     store, _ = solve_fixture(tmp_path, FIXTURE)
     risky = {r.subject.name: r for r in find_risks(store) if r.risk == "create-persistent-volumes" and r.subject}
-    assert set(risky) == {"vera", "lena", "sam", "pia", "node-agent"}  # pia has no path, but the power is there
-    assert str(risky["pia"].grants[0].binding.key) == "ClusterRoleBinding volume-makers"
+    assert set(risky) == {"vera", "lena", "sam", "pia", "dee", "node-agent"}  # dee has no path, but the power
+    assert str(risky["dee"].grants[0].binding.key) == "ClusterRoleBinding volume-makers"
 
 
-def test_no_node_from_restricted_nor_without_the_volume_or_the_claim(tmp_path: Path) -> None:
+def test_no_node_from_restricted_nor_without_the_volume_or_a_pod(tmp_path: Path) -> None:
     _, result = solve_fixture(tmp_path, FIXTURE)
-    # Restricted makes the pod run as non-root; nora cannot create the volume; pia cannot make a claim.
-    for person in ("lena", "nora", "pia"):
+    # Restricted makes the pod run as non-root; nora cannot create the volume; dee can start no pod.
+    for person in ("lena", "nora", "dee"):
         assert beyond_mounted_secrets(result, f"user:{person}") == [], person

@@ -325,7 +325,8 @@ def test_a_rewritten_role_is_shown_as_the_existing_role_and_binding(tmp_path: Pa
     assert (str(read.binding.key), str(read.role.key), read.rule.verbs) == (
         "RoleBinding ns3/escal", "Role ns3/escal", ("*",))
     assert (read.subject.kind, read.subject.name) == ("Group", "devs")
-    assert devs.steps[1].as_identity.name == "Role ns3/escal rewritten to */*/* held by group:devs"
+    assert devs.steps[1].as_identity.name == (
+        "Role ns3/escal rewritten to */*/* through RoleBinding ns3/escal held by group:devs")
     # kubectl answers "no" until the rewrite is done: the check says when it holds.
     assert "Check (once the bind or rewrite above is done): `kubectl auth can-i list secrets -n ns3" in (
         devs.steps[1].explanation)

@@ -89,7 +89,9 @@ def hold_rewritten_role(ctx: SolverContext, attacker: Identity, binding: Binding
     """`attacker` once the role an existing binding grants it has been rewritten to allow everything: the same
     binding (through the same subject) and the same role, whose only rule is then `*`/`*`/`*`."""
     rewritten = Role(role.key, (PolicyRule(("*",), ("*",), ("*",)),))
-    holder = identity_for_role_holder(f"{role.key} rewritten to */*/*", binding.key.namespace, attacker)
+    # Named after the binding too: two bindings may grant the same role, and each holder shows its own.
+    holder = identity_for_role_holder(f"{role.key} rewritten to */*/* through {binding.key}", binding.key.namespace,
+                                      attacker)
     known = holder.key in ctx.identities
     holder = ctx.add_identity(holder)
     if not known:

@@ -1,20 +1,21 @@
-"""Primitive 7d: create a hostPath PersistentVolume, a claim bound to it in N, and a root pod mounting the claim
--> the node -> every pod's token on the nodes.
+"""Primitive 7d: create a hostPath PersistentVolume and a root pod whose claim binds it -> the node -> every
+pod's token on the nodes.
 
 PersistentVolumes are cluster-scoped and Pod Security never sees them: it judges the pod, whose volume is a
-`persistentVolumeClaim` (allowed at every level). So whoever may create PersistentVolumes reaches a node's files
-from a namespace enforcing `baseline`, where a hostPath volume in the pod itself is refused ("Persistent volume
-creation" in the Kubernetes RBAC good practices: "that access includes the creation of hostPath volumes, which
-then means that a Pod would get access to the underlying host filesystem(s) on the associated node").
-`baseline` lets the pod run as root, and root with the node's `/` mounted reads every pod's token under
-/var/lib/kubelet and can write the node's files. Not from `restricted`, which makes the pod run as non-root:
-the kubelet's directories are root's. In a namespace admitting privileged pods, `node_escape` already gives
-the same step with fewer permissions.
+claim (`persistentVolumeClaim` or a generic `ephemeral` volume, both allowed at every level). So whoever may
+create PersistentVolumes reaches a node's files from a namespace enforcing `baseline`, where a hostPath volume
+in the pod itself is refused ("Persistent volume creation" in the Kubernetes RBAC good practices: "that access
+includes the creation of hostPath volumes, which then means that a Pod would get access to the underlying host
+filesystem(s) on the associated node"). `baseline` lets the pod run as root, and root with the node's `/`
+mounted reads every pod's token under /var/lib/kubelet and can write the node's files. Not from `restricted`,
+which makes the pod run as non-root: the kubelet's directories are root's. In a namespace admitting privileged
+pods, `node_escape` already gives the same step with fewer permissions.
 
-The claim comes from `create persistentvolumeclaims`, or from a StatefulSet the identity creates (its
-controller creates the claims of `volumeClaimTemplates`, whose `volumeName` may name the new volume). The pod
-is created, or made by a controller, or a workload that exists is updated to mount the claim. The new volume
-names no node, and the pod may pick its node (`nodeName`): every node is reached, as with `node_escape`.
+No permission on claims is needed: the pod's generic ephemeral volume (`ephemeral.volumeClaimTemplate`, with
+`volumeName` naming the new volume and `storageClassName: ""`) makes the ephemeral volume controller create the
+claim (pkg/controller/volume/ephemeral: it copies the template's spec). The pod is created, or made by a
+controller, or a workload that exists is updated to carry that volume. The new volume names no node, and the
+pod may pick its node (`nodeName`): every node is reached, as with `node_escape`.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ from rbacmap.solver.targets import exec_target
 PRIMITIVE = "hostpath_volume"
 ESCAPE = "escape to the node"  # the action node_escape's steps show: the same step, by another way in
 VOLUME_CREATE = ResourceRequest("create", "persistentvolumes")  # cluster-scoped: only ClusterRoleBindings allow it
-CLAIM_MAKERS = [ResourceRequest("create", "persistentvolumeclaims"),
-                ResourceRequest("create", "statefulsets", api_group="apps")]
 BASELINE = "baseline"
+VOLUME = ("a generic ephemeral volume whose volumeClaimTemplate names it (volumeName, storageClassName \"\": the "
+          "ephemeral volume controller creates the claim)")
 # An unprivileged container reads the node's files only where no SELinux policy confines it.
 CONDITION = ("the node does not confine containers with SELinux (where it does, as on OpenShift or RHEL nodes, an "
              "unprivileged container cannot read the host's files)")
@@ -60,27 +61,24 @@ def hostpath_volume(ctx: SolverContext) -> Iterator[Edge]:
         volume_grants = permissions.grants(VOLUME_CREATE)
         if not volume_grants:
             continue
-        claims = permissions.where_any(CLAIM_MAKERS)
-        if not claims:
-            continue
         writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
         for namespace, updates in updatable_places(ctx, permissions):
             writes.setdefault(namespace, updates)
-        found = _first_place(ctx, claims, writes)
+        found = _first_place(ctx, writes)
         if found is not None:
             namespace, requests = found
             yield from lazy_pair(identity, partial(_describe, ctx, identity, permissions, namespace, requests,
                                                    volume_grants), PRIMITIVE)
 
 
-def _first_place(ctx: SolverContext, claims: tuple[str | None, ...], writes: dict[str | None, list[ResourceRequest]],
+def _first_place(ctx: SolverContext, writes: dict[str | None, list[ResourceRequest]],
                  ) -> tuple[str, list[ResourceRequest]] | None:
-    """A namespace admitting root pods where the identity may make both the claim and the pod, with the pod
-    writes allowed there (every edge leads to the same nodes: one place is enough)."""
+    """A namespace admitting root pods where the identity may make a pod, with the pod writes allowed there
+    (every edge leads to the same nodes: one place is enough)."""
     every_write = writes.get(None)
     for namespace in _root_namespaces(ctx):
         requests = writes.get(namespace, every_write)
-        if requests is not None and (None in claims or namespace in claims):
+        if requests is not None:
             return namespace, requests
     return None
 
@@ -97,30 +95,17 @@ def _root_namespaces(ctx: SolverContext) -> list[str]:
 
 def _describe(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, namespace: str,
               requests: list[ResourceRequest], volume_grants: tuple[Grant, ...]) -> tuple[Edge, Edge]:
-    claim_grants = grants_in(permissions, CLAIM_MAKERS, namespace)
-    claim = proving_request(claim_grants, CLAIM_MAKERS, namespace)
     write_grants = grants_in(permissions, requests, namespace)
     write = proving_request(write_grants, requests, namespace)
-    volume = "create a PersistentVolume with hostPath / (cluster-scoped: Pod Security never sees it)"
-    checked = [VOLUME_CREATE]
-    if claim.resource == write.resource == "statefulsets":  # one StatefulSet makes both the claim and the pods
-        how = (f"{volume}, then a StatefulSet in {namespace} whose volumeClaimTemplates claim it and whose pods "
-               "run as root mounting the claim")
-    else:
-        checked.append(in_namespace(claim, namespace))
-        made_by = ("a PersistentVolumeClaim" if claim.resource == "persistentvolumeclaims"
-                   else "a StatefulSet whose volumeClaimTemplates claim it")
-        pod = (f"create {write.resource} in {namespace} running as root and mounting the claim"
-               if write.verb == "create" else
-               f"{write.verb} {write.resource} in {namespace} so that its pod template runs as root and mounts "
-               "the claim")
-        how = f"{volume}, {made_by} in {namespace} bound to it, and {pod}"
-    grants = tuple(dict.fromkeys(volume_grants + claim_grants + write_grants))
+    pod = (f"create {write.resource} in {namespace} whose pod runs as root with {VOLUME}" if write.verb == "create"
+           else f"{write.verb} {write.resource} in {namespace} so that its pod template runs as root with {VOLUME}")
+    how = f"create a PersistentVolume with hostPath / (cluster-scoped: Pod Security never sees it), then {pod}"
+    grants = tuple(dict.fromkeys(volume_grants + write_grants))
     condition = join_conditions(CONDITION, assumed_workload(ctx, write, namespace),
                                 pod_write_admission(ctx, namespace, write))
-    also = "; also allowed: " + " and ".join(f"`{can_i(identity, request)}`" for request in checked)
     explain = sentence(identity, in_namespace(write, namespace), grants,
-                       f"{how}; root on the node then reads every pod's token{also}")
+                       f"{how}; root on the node then reads every pod's token; also allowed: "
+                       f"`{can_i(identity, VOLUME_CREATE)}`")
     enabler = pod_security_ref(ctx, namespace, "")
     return (Edge(identity, exec_target(None), ESCAPE, how, grants=grants, objects=(enabler,), explain=explain,
                  condition=condition, primitive=PRIMITIVE),
