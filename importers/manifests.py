@@ -61,6 +61,20 @@ class StrictImportError(Exception):
         super().__init__(f"{len(self.errors)} error(s) in the input; --strict: nothing was imported")
 
 
+class NothingReadError(Exception):
+    """No object could be read from any input (all missing, empty or broken); nothing was committed.
+
+    An empty snapshot would become the cluster's latest and every answer would lose all its
+    grants, so a typo'd path or a failed `kubectl get ... |` pipe must not replace the last good one.
+    """
+
+    def __init__(self, inputs: Sequence[str], errors: Sequence[ImportError_]) -> None:
+        self.inputs = list(inputs)
+        self.errors = list(errors)
+        why = f"{len(self.errors)} error(s)" if self.errors else "no document in the input"
+        super().__init__(f"nothing could be read from {', '.join(self.inputs)} ({why}): nothing was imported")
+
+
 @dataclass(frozen=True)
 class Document:
     """One YAML/JSON document of a source: index counts documents with content from 1; line from 1."""
@@ -201,18 +215,20 @@ class _DocumentError(Exception):
 
 
 def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | None = None,
-              only_kinds: Collection[str] | None = None) -> None:
+              only_kinds: Collection[str] | None = None) -> int:
     """Read one source and add all its objects to the builder, recording errors.
 
-    With `only_kinds`, an object of another kind is an error, not imported (a file meant to hold one
-    thing, such as `import kube --admission-config`, must not slip RBAC into a live snapshot)."""
+    Returns how many documents parsed (to anything but null): 0 means the source was unreadable,
+    empty, or all broken. With `only_kinds`, an object of another kind is an error, not imported
+    (a file meant to hold one thing, such as `import kube --admission-config`, must not slip RBAC
+    into a live snapshot)."""
     name = "<stdin>" if source == "-" else str(source)
     writer = builder.writer
     try:
         raw = read_source(source, stdin)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         writer.error(ImportError_(name, f"cannot read: {exc}"))
-        return
+        return 0
     whole_json = _parse_json_bytes(raw)
     if whole_json is not None:
         documents: Iterable[Document] = [Document(name, 1, 1, "", True, whole_json)]
@@ -221,8 +237,9 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             writer.error(ImportError_(name, f"not UTF-8 text: {exc}"))
-            return
+            return 0
         documents = split_documents(name, text)
+    parsed_count = 0
     for document in documents:
         try:
             parsed = parse_document(document)
@@ -231,6 +248,7 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
             continue
         if parsed is None:
             continue
+        parsed_count += 1
         # The builder records a bad object (or list item) as an error and goes on.
         objects: Iterable[Any] = iter_objects(parsed)
         if isinstance(parsed, dict) and parsed.get("kind") == ADMISSION_CONFIGURATION:
@@ -239,6 +257,7 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
         if only_kinds is not None:
             objects = _only(objects, only_kinds, builder, name, document)
         builder.add_all(objects, name, document.index, document.line)
+    return parsed_count
 
 
 def _only(objects: Iterable[Any], kinds: Collection[str], builder: SnapshotBuilder, name: str,
@@ -272,15 +291,43 @@ def import_files(
     stdin: IO[bytes] | None = None,
     default_namespace: str = "default",
 ) -> ImportResult:
-    """Import manifests as a new snapshot of `cluster`, in one transaction."""
+    """Import manifests as a new snapshot of `cluster`, in one transaction.
+
+    Raises NothingReadError (nothing committed, the previous snapshot stays the latest) when no
+    object could be read at all; with `strict`, StrictImportError on any error.
+    """
     source = ", ".join(paths)
     with store.write_snapshot(cluster, f"files: {source}"[:500]) as writer:
         builder = SnapshotBuilder(writer, default_namespace)
-        for path in expand_paths(paths):
-            load_into(builder, path, stdin)
+        documents = sum(_load_input(builder, given, stdin) for given in paths)
         builder.finish()
+        # Raised inside the transaction, as --strict does, so the store records the failed import.
+        if not (writer.object_counts or writer.skipped_counts) and (writer.errors or not documents):
+            raise NothingReadError(["<stdin>" if given == "-" else given for given in paths], writer.errors)
         if strict and writer.errors:
             raise StrictImportError(writer.errors)
         snapshot_id = writer.snapshot_id
         errors = list(writer.errors)
     return ImportResult(store.snapshot(snapshot_id), errors)
+
+
+def _load_input(builder: SnapshotBuilder, given: str, stdin: IO[bytes] | None) -> int:
+    """Load one path as the user gave it; returns the documents parsed.
+
+    A directory without manifests, and a file or stdin named explicitly that holds no document, are
+    errors: most likely a wrong path or a failed pipe. (Empty files found inside a directory are not:
+    `helm template --output-dir` leaves some.)"""
+    files = list(expand_paths([given]))
+    if not files:
+        builder.writer.error(ImportError_(given, f"no manifest file ({', '.join(MANIFEST_SUFFIXES)}, "
+                                                 "optionally .gz) in this directory"))
+        return 0
+    explicit = given == "-" or not Path(given).is_dir()
+    documents = 0
+    for path in files:
+        errors_before = len(builder.writer.errors)
+        read = load_into(builder, path, stdin)
+        if explicit and read == 0 and len(builder.writer.errors) == errors_before:
+            builder.writer.error(ImportError_("<stdin>" if path == "-" else str(path), "no document in this input"))
+        documents += read
+    return documents

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rbacmap.importers.manifests import StrictImportError, import_files, split_documents
+from rbacmap.importers.manifests import NothingReadError, StrictImportError, import_files, split_documents
 from rbacmap.store import Store
 
 BOOTSTRAP_ROLES = Path("/work/shared/data/k8s-bootstrap-rbac/cluster-roles.yaml")
@@ -255,16 +255,72 @@ def test_list_item_errors_name_the_item(store: Store) -> None:
     assert names(store, result.snapshot.id, "namespaces") == ["ok", "ok2"]
 
 
-def test_unreadable_and_non_utf8_sources(store: Store, tmp_path: Path) -> None:
+def test_unreadable_and_non_utf8_sources(store: Store, tmp_path: Path, fixtures_dir: Path) -> None:
     (tmp_path / "latin1.yaml").write_bytes("kind: Namespace\nmetadata: {name: caf\xe9}\n".encode("latin-1"))
     (tmp_path / "broken.yaml.gz").write_bytes(b"\x1f\x8b" + b"not really gzip")
-    result = import_files(
-        store, [str(tmp_path / "missing.yaml"), str(tmp_path / "latin1.yaml"), str(tmp_path / "broken.yaml.gz")], "c"
-    )
-    assert [e.source for e in result.errors] == [
-        str(tmp_path / "missing.yaml"), str(tmp_path / "latin1.yaml"), str(tmp_path / "broken.yaml.gz")
-    ]
-    assert result.snapshot.status == "complete"
+    bad = [str(tmp_path / "missing.yaml"), str(tmp_path / "latin1.yaml"), str(tmp_path / "broken.yaml.gz")]
+    result = import_files(store, [*bad, str(fixtures_dir / "core" / "role-list.json")], "c")
+    assert [e.source for e in result.errors] == bad
+    # Some inputs failed, one was read: that one is imported and the failures are named.
+    assert result.snapshot.status == "complete" and result.snapshot.object_counts == {"Role": 2}
+
+
+# --- nothing read: the previous snapshot stays ----------------------------------------------
+
+
+def _nothing_to_read(tmp_path: Path, fixtures_dir: Path, case: str) -> tuple[list[str], bytes]:
+    """Paths (and stdin) of an import that reads nothing, as users get it wrong."""
+    if case == "typo":
+        return [str(fixtures_dir / "dmeo")], b""
+    if case == "empty directory":
+        (tmp_path / "empty").mkdir()
+        return [str(tmp_path / "empty")], b""
+    if case == "directory without manifests":
+        (tmp_path / "docs").mkdir()
+        (tmp_path / "docs" / "README.md").write_text("kind: Namespace\n")
+        return [str(tmp_path / "docs")], b""
+    if case == "empty stdin":  # a failed `kubectl get ... -o yaml |`
+        return ["-"], b""
+    if case == "comment-only file":
+        (tmp_path / "disabled.yaml").write_text("# Source: chart/templates/disabled.yaml\n---\n")
+        return [str(tmp_path / "disabled.yaml")], b""
+    assert case == "only broken input"
+    return [str(fixtures_dir / "core" / "truncated.json")], b""
+
+
+@pytest.mark.parametrize("case", ["typo", "empty directory", "directory without manifests", "empty stdin",
+                                  "comment-only file", "only broken input"])
+def test_nothing_read_keeps_the_previous_snapshot(store: Store, tmp_path: Path, fixtures_dir: Path,
+                                                  case: str) -> None:
+    first = import_files(store, [str(fixtures_dir / "demo")], "demo").snapshot
+    paths, stdin = _nothing_to_read(tmp_path, fixtures_dir, case)
+    with pytest.raises(NothingReadError) as raised:
+        import_files(store, paths, "demo", stdin=io.BytesIO(stdin))
+    named = ["<stdin>" if path == "-" else path for path in paths]
+    assert raised.value.inputs == named and str(raised.value).startswith(f"nothing could be read from {named[0]}")
+    # Every reason names its input.
+    assert raised.value.errors and all(e.source == named[0] for e in raised.value.errors)
+    assert store.latest_snapshot("demo").id == first.id
+    (failed,) = [s for s in store.snapshots("demo") if s.status == "failed"]
+    assert "NothingReadError" in (failed.message or "")
+    assert counts(store, failed.id, "import_errors") == 0
+
+
+def test_an_empty_list_is_read_and_imported_as_such(store: Store) -> None:
+    # `kubectl get roles -A -o json` in a cluster without Roles: an answer, not a failure.
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(b'{"kind": "List", "items": []}'))
+    assert result.errors == [] and result.snapshot.object_counts == {}
+    assert store.latest_snapshot("c").id == result.snapshot.id
+
+
+def test_an_empty_input_among_good_ones_is_named(store: Store, tmp_path: Path, fixtures_dir: Path) -> None:
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "also-empty.yaml").write_text("")  # found in a directory: not an error
+    paths = [str(tmp_path / "empty.yaml"), str(tmp_path / "dir"), str(fixtures_dir / "core" / "role-list.json")]
+    result = import_files(store, paths, "c")
+    assert [e.describe() for e in result.errors] == [f"{tmp_path / 'empty.yaml'}: no document in this input"]
+    assert result.snapshot.object_counts == {"Role": 2}
 
 
 def test_wrong_shaped_fields_are_bad_input_not_a_crash(store: Store) -> None:
