@@ -14,16 +14,16 @@ import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
 
 from rbacmap.importers.sources import expand_paths as expand_source_paths
-from rbacmap.normalize import iter_objects
+from rbacmap.normalize import ItemPath, iter_list_items
 from rbacmap.pod_security_config import ADMISSION_CONFIGURATION, inline_plugin_file
-from rbacmap.snapshot_builder import SnapshotBuilder
+from rbacmap.snapshot_builder import ItemLines, SnapshotBuilder, located
 from rbacmap.store import ImportError_, Snapshot, Store
 
 try:  # libyaml is several times faster; fall back to the pure-Python loader.
@@ -231,7 +231,7 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
         return 0
     whole_json = _parse_json_bytes(raw)
     if whole_json is not None:
-        documents: Iterable[Document] = [Document(name, 1, 1, "", True, whole_json)]
+        documents: Iterable[Document] = [Document(name, 1, 1, raw, True, whole_json)]
     else:
         try:
             text = raw.decode("utf-8-sig")
@@ -250,26 +250,52 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
             continue
         parsed_count += 1
         # The builder records a bad object (or list item) as an error and goes on.
-        objects: Iterable[Any] = iter_objects(parsed)
+        objects: Iterable[tuple[ItemPath, Any]] = iter_list_items(parsed)
+        item_lines = cache(partial(item_start_lines, document))
         if isinstance(parsed, dict) and parsed.get("kind") == ADMISSION_CONFIGURATION:
             base = Path(name).parent if source != "-" else Path.cwd()
-            objects = [inline_plugin_file(parsed, partial(_read_plugin_file, base))]
+            objects = [((), inline_plugin_file(parsed, partial(_read_plugin_file, base)))]
         if only_kinds is not None:
-            objects = _only(objects, only_kinds, builder, name, document)
-        builder.add_all(objects, name, document.index, document.line)
+            objects = _only(objects, only_kinds, builder, document, item_lines)
+        builder.add_all(objects, name, document.index, document.line, item_lines)
     return parsed_count
 
 
-def _only(objects: Iterable[Any], kinds: Collection[str], builder: SnapshotBuilder, name: str,
-          document: Document) -> list[Any]:
+def item_start_lines(document: Document) -> dict[ItemPath, int]:
+    """The line where each item of a `kind: List` document starts, as far as a parser can tell.
+
+    Parsing keeps no positions, so the document is composed again (YAML nodes know their start; a
+    JSON document is YAML too); only done for a document with a bad item. {} when that fails."""
+    try:
+        root = yaml.compose(document.text, Loader=YamlLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return {}
+    lines: dict[ItemPath, int] = {}
+    pending: list[tuple[yaml.Node | None, ItemPath]] = [(root, ())]
+    while pending:
+        node, path = pending.pop()
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        for key, value in node.value:
+            if key.value == "items" and isinstance(value, yaml.SequenceNode):
+                for index, item in enumerate(value.value):
+                    lines[(*path, index)] = document.line + item.start_mark.line
+                    if isinstance(item, yaml.MappingNode):  # a list inside the list
+                        pending.append((item, (*path, index)))
+    return lines
+
+
+def _only(objects: Iterable[tuple[ItemPath, Any]], kinds: Collection[str], builder: SnapshotBuilder,
+          document: Document, item_lines: ItemLines) -> list[tuple[ItemPath, Any]]:
     kept = []
-    for obj in objects:
+    for path, obj in objects:
         kind = obj.get("kind") if isinstance(obj, dict) else None
         if kind in kinds:
-            kept.append(obj)
+            kept.append((path, obj))
         else:
-            builder.writer.error(ImportError_(name, f"not read from this file: only {' and '.join(kinds)} is",
-                                              document.index, document.line, str(kind or "") or None))
+            error = ImportError_(document.source, f"not read from this file: only {' and '.join(kinds)} is",
+                                 document.index, document.line, str(kind or "") or None)
+            builder.writer.error(located(error, path, item_lines))
     return kept
 
 

@@ -76,30 +76,46 @@ def object_identity(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(obj.get("kind") or ""), str(metadata.get("name") or ""), str(metadata.get("namespace") or "")
 
 
+# Where an object sits in its document: the index in `items` at each level of nested lists; () for
+# a document that is the object itself.
+ItemPath = tuple[int, ...]
+
+
 def iter_objects(document: Any) -> Iterator[Any]:
-    """Flatten `kind: List` and typed lists (RoleList, …) into their items, filling in item kinds.
+    """Flatten `kind: List` and typed lists (RoleList, …) into their items, filling in item kinds."""
+    for _, obj in iter_list_items(document):
+        yield obj
+
+
+def iter_list_items(document: Any, path: ItemPath = ()) -> Iterator[tuple[ItemPath, Any]]:
+    """Each object of a document with its item path: list items (kinds filled in) or the document itself.
 
     Items are yielded as they are, even when they are not mappings: `normalize` rejects a
     bad item on its own, so one bad item does not cost the rest of the list.
     """
     if not isinstance(document, dict):
-        yield document
+        yield path, document
         return
     kind = str(document.get("kind") or "")
     if kind.endswith("List") and isinstance(document.get("items"), list):
         item_kind = kind[: -len("List")] if kind != "List" else ""
-        for item in document["items"]:
+        for index, item in enumerate(document["items"]):
             # The usual item (a plain object with its kind) needs no nested generator.
             if type(item) is dict:
                 own_kind = item.get("kind")
                 if type(own_kind) is str and own_kind and not own_kind.endswith("List"):
-                    yield item
+                    yield (*path, index), item
                     continue
             if isinstance(item, dict) and item_kind and not item.get("kind"):
                 item = {**item, "kind": item_kind}
-            yield from iter_objects(item)
+            yield from iter_list_items(item, (*path, index))
         return
-    yield document
+    yield path, document
+
+
+def describe_item(path: ItemPath) -> str | None:
+    """An item path as a reader writes it (`items[2]`, `items[0].items[1]`); None for the document itself."""
+    return ".".join(f"items[{index}]" for index in path) or None
 
 
 def _metadata(obj: Mapping[str, Any]) -> dict[str, Any]:

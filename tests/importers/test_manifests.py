@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from rbacmap.importers.manifests import NothingReadError, StrictImportError, import_files, split_documents
-from rbacmap.store import Store
+from rbacmap.importers.manifests import (
+    Document,
+    NothingReadError,
+    StrictImportError,
+    import_files,
+    item_start_lines,
+    split_documents,
+)
+from rbacmap.snapshot_builder import located
+from rbacmap.store import ImportError_, Store
 
 BOOTSTRAP_ROLES = Path("/work/shared/data/k8s-bootstrap-rbac/cluster-roles.yaml")
 
@@ -251,8 +259,40 @@ def test_list_item_errors_name_the_item(store: Store) -> None:
   {"kind": "Namespace", "metadata": {"name": "ok2"}}
 ]}"""
     result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
-    assert [(e.document, e.kind, e.name) for e in result.errors] == [(1, "RoleBinding", "rb"), (1, None, None)]
+    assert [(e.document, e.item, e.line, e.kind, e.name) for e in result.errors] == [
+        (1, "items[1]", 3, "RoleBinding", "rb"), (1, "items[2]", 4, None, None)
+    ]
     assert names(store, result.snapshot.id, "namespaces") == ["ok", "ok2"]
+
+
+def test_yaml_list_item_errors_name_the_item_and_its_line(store: Store, fixtures_dir: Path) -> None:
+    path = str(fixtures_dir / "core" / "list-bad-items.yaml")
+    result = import_files(store, [path], "c")
+    assert [e.describe() for e in result.errors] == [
+        f"{path} document 1 items[1] (line 8): ClusterRole/rules-not-a-list rules must be a list",
+        f"{path} document 1 items[2] (line 13): RoleBinding/no-roleref has no roleRef (kind and name are required)",
+        f"{path} document 1 items[3].items[1] (line 20): ServiceAccount metadata must be a mapping",
+    ]
+    assert result.snapshot.object_counts == {"Namespace": 1, "ServiceAccount": 1}
+    # The store keeps where each error is.
+    assert store.import_errors(result.snapshot.id) == result.errors
+
+
+def test_json_list_item_without_a_name_is_located(store: Store) -> None:
+    # Read whole by the fast JSON path: the item's line comes from composing it again.
+    text = b'{"kind": "List", "items": [\n  {"kind": "Namespace", "metadata": {"name": "ok"}},\n' \
+           b'\t{"kind": "ClusterRole", "metadata": "oops"}\n]}\n'
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    assert [e.describe() for e in result.errors] == [
+        "<stdin> document 1 items[1] (line 3): ClusterRole metadata must be a mapping"
+    ]
+
+
+def test_list_item_without_a_known_line_still_names_the_item() -> None:
+    broken = Document("f.json", 1, 1, '{"items": [{"a": 1}, ', True)
+    assert item_start_lines(broken) == {}
+    error = located(ImportError_("f.json", "bad", 1, 1, "ClusterRole"), (4,), lambda: item_start_lines(broken))
+    assert error.describe() == "f.json document 1 items[4]: ClusterRole bad"
 
 
 def test_unreadable_and_non_utf8_sources(store: Store, tmp_path: Path, fixtures_dir: Path) -> None:
