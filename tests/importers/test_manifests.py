@@ -269,7 +269,7 @@ def test_yaml_list_item_errors_name_the_item_and_its_line(store: Store, fixtures
     path = str(fixtures_dir / "core" / "list-bad-items.yaml")
     result = import_files(store, [path], "c")
     assert [e.describe() for e in result.errors] == [
-        f"{path} document 1 items[1] (line 8): ClusterRole/rules-not-a-list rules must be a list",
+        f"{path} document 1 items[1] (line 8): ClusterRole/rules-not-a-list rules must be a list, got a string",
         f"{path} document 1 items[2] (line 13): RoleBinding/no-roleref has no roleRef (kind and name are required)",
         f"{path} document 1 items[3].items[1] (line 20): ServiceAccount metadata must be a mapping",
     ]
@@ -383,6 +383,50 @@ aggregationRule: {clusterRoleSelectors: [{matchExpressions: [{key: a, operator: 
     # One bad aggregationRule does not stop the others: admin is still aggregated.
     admin_rules = store.query("SELECT count(*) AS n FROM rules WHERE role_name = 'admin'")[0]["n"]
     assert admin_rules > 10
+
+
+def test_malformed_fields_are_reported_not_converted(store: Store, fixtures_dir: Path) -> None:
+    path = str(fixtures_dir / "core" / "malformed-fields.yaml")
+    result = import_files(store, [path], "c")
+    assert [(e.source, e.document, e.kind, e.name, e.message) for e in result.errors] == [
+        (path, 1, "ClusterRole", "api-groups-a-string", "rule #0: apiGroups must be a list of strings, got a string"),
+        (path, 2, "ClusterRole", "api-group-null", "rule #0: apiGroups[0] must be a string, got null"),
+        (path, 3, "ClusterRole", "resource-a-number", "rule #0: resources[0] must be a string, got a number"),
+        (path, 4, "Role", "verbs-a-string", "rule #0: verbs must be a list of strings, got a string"),
+        (path, 5, "ClusterRole", "odd-names-and-urls", "rule #0: resourceNames[0] must be a string, got a list"),
+        (path, 6, "ServiceAccount", None, "metadata.name must be a string, got a list"),
+        (path, 7, "ServiceAccount", "builder", "metadata.namespace must be a string, got a mapping"),
+        (path, 8, "RoleBinding", "subjects-a-string", "subjects must be a list, got a string"),
+        (path, 9, "RoleBinding", "subject-name-a-list", "subject #0 name must be a string, got a list"),
+        (path, 10, "ClusterRoleBinding", "role-ref-name-a-list", "roleRef.name must be a string, got a list"),
+        (path, 11, "ClusterRole", "selectors-a-string",
+         "aggregationRule.clusterRoleSelectors must be a list, got a string"),
+        (path, 12, "ClusterRole", "selector-label-a-list",
+         "aggregationRule.clusterRoleSelectors[0]: matchLabels must map strings to strings, got a string: a list"),
+        (path, 13, "ClusterRole", "selector-values-a-string",
+         "aggregationRule.clusterRoleSelectors[0]: matchExpressions values must be a list of strings, got a string"),
+    ]
+    # Only the well-formed objects are stored: no rule that silently matches nothing (or "None", "1").
+    assert result.snapshot.object_counts == {"ClusterRole": 1, "ServiceAccount": 1}
+    assert store.query("SELECT role_name, api_groups, resources FROM rules") == [
+        {"role_name": "well-formed", "api_groups": '[""]', "resources": '["pods"]'}
+    ]
+    assert names(store, result.snapshot.id, "service_accounts") == ["well-formed"]
+
+
+def test_a_malformed_field_in_a_list_item_names_the_item(store: Store) -> None:
+    text = b"""kind: List
+items:
+- kind: ClusterRole
+  metadata: {name: fine}
+- kind: ClusterRole
+  metadata: {name: nulls}
+  rules: [{apiGroups: [null], resources: [pods], verbs: [get]}]
+"""
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    assert [e.describe() for e in result.errors] == [
+        "<stdin> document 1 items[1] (line 5): ClusterRole/nulls rule #0: apiGroups[0] must be a string, got null"
+    ]
 
 
 # --- strict and dangling -------------------------------------------------------------------
