@@ -154,20 +154,32 @@ def _json_documents(source: str, text: str) -> Iterator[Document]:
                     index += 1
                     yield Document(source, index, number, line, True)
             return
+        # One broken document: parsing it again reports the error at its real line.
         yield Document(source, 1, 1, text, True)
         return
-    yield Document(source, 1, 1, "", True, parsed)
+    yield Document(source, 1, 1, text, True, parsed)
 
 
 def _is_json_lines(text: str) -> bool:
-    """Several objects one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken object."""
+    """Several values one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken document.
+
+    Called once the whole text failed to parse. JSON lines have a first line that is a whole value
+    on its own, or (when that very line is the broken one) a second line that is. A document printed
+    over several lines has neither, whatever its lines start with; only two short lines are parsed.
+    """
+    lines = iter(line for line in text.splitlines() if line.strip())
+    first, second = next(lines, ""), next(lines, "")
+    if not second:
+        return False
+    return _is_json_value(first) or (first.lstrip().startswith("{") and _is_json_value(second))
+
+
+def _is_json_value(line: str) -> bool:
     try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":
-            return True
-    lines = [line.lstrip() for line in text.splitlines() if line.strip()]
-    return len(lines) > 1 and all(line.startswith("{") for line in lines)
+        _json_loads(line)
+    except _JSON_ERRORS:
+        return False
+    return True
 
 
 def _parse_json_bytes(raw: bytes) -> Any:

@@ -153,6 +153,25 @@ def test_json_lines_with_a_broken_line(store: Store, fixtures_dir: Path) -> None
     assert "JSON syntax error" in error.message
 
 
+def test_a_broken_json_document_whose_lines_all_start_with_a_brace_is_one_document(store: Store) -> None:
+    text = (b'{"kind": "List", "items": [\n'
+            b'{"kind": "Namespace", "metadata": {"name": "a"}},\n'
+            b'{"kind": "Namespace", "metadata": {"name": b}},\n'
+            b'{"kind": "Namespace", "metadata": {"name": "c"}}]}\n')
+    with pytest.raises(NothingReadError) as raised:
+        import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    (error,) = raised.value.errors
+    assert (error.document, error.line) == (1, 1)
+    assert error.message.startswith("JSON syntax error at line 3:")
+
+
+def test_json_lines_with_a_broken_first_line(store: Store) -> None:
+    text = b'{"kind": "Namespace", "metadata": {"name": broken}}\n{"kind": "Namespace", "metadata": {"name": "b"}}\n'
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    assert [(e.document, e.line) for e in result.errors] == [(1, 1)]
+    assert names(store, result.snapshot.id, "namespaces") == ["b"]
+
+
 def test_v1beta1_rbac_and_nested_lists(store: Store) -> None:
     text = b"""apiVersion: v1
 kind: List
