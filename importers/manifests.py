@@ -226,6 +226,35 @@ class _DocumentError(Exception):
         super().__init__(error.describe())
 
 
+def read_documents(source: Path | str, on_error: Callable[[ImportError_], None],
+                   stdin: IO[bytes] | None = None) -> Iterator[tuple[Document, Any]]:
+    """Each document of one source, parsed (null ones left out); read and syntax errors go to `on_error`."""
+    name = "<stdin>" if source == "-" else str(source)
+    try:
+        raw = read_source(source, stdin)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        on_error(ImportError_(name, f"cannot read: {exc}"))
+        return
+    whole_json = _parse_json_bytes(raw)
+    if whole_json is not None:
+        documents: Iterable[Document] = [Document(name, 1, 1, raw, True, whole_json)]
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            on_error(ImportError_(name, f"not UTF-8 text: {exc}"))
+            return
+        documents = split_documents(name, text)
+    for document in documents:
+        try:
+            parsed = parse_document(document)
+        except _DocumentError as exc:
+            on_error(exc.error)
+            continue
+        if parsed is not None:
+            yield document, parsed
+
+
 def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | None = None,
               only_kinds: Collection[str] | None = None) -> int:
     """Read one source and add all its objects to the builder, recording errors.
@@ -235,31 +264,8 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
     (a file meant to hold one thing, such as `import kube --admission-config`, must not slip RBAC
     into a live snapshot)."""
     name = "<stdin>" if source == "-" else str(source)
-    writer = builder.writer
-    try:
-        raw = read_source(source, stdin)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        writer.error(ImportError_(name, f"cannot read: {exc}"))
-        return 0
-    whole_json = _parse_json_bytes(raw)
-    if whole_json is not None:
-        documents: Iterable[Document] = [Document(name, 1, 1, raw, True, whole_json)]
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            writer.error(ImportError_(name, f"not UTF-8 text: {exc}"))
-            return 0
-        documents = split_documents(name, text)
     parsed_count = 0
-    for document in documents:
-        try:
-            parsed = parse_document(document)
-        except _DocumentError as exc:
-            writer.error(exc.error)
-            continue
-        if parsed is None:
-            continue
+    for document, parsed in read_documents(source, builder.writer.error, stdin):
         parsed_count += 1
         # The builder records a bad object (or list item) as an error and goes on.
         objects: Iterable[tuple[ItemPath, Any]] = iter_list_items(parsed)
