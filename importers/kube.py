@@ -29,7 +29,8 @@ from rbacmap.importers.kube_fetch import (
     ServerInfo,
 )
 from rbacmap.importers.kube_kinds import KINDS, ResourceKind
-from rbacmap.importers.manifests import load_into
+from rbacmap.importers.manifests import load_into, read_documents
+from rbacmap.normalize import iter_list_items
 from rbacmap.pod_security_config import CONFIGURATION_KINDS, PodSecurityConfig
 from rbacmap.snapshot_builder import SnapshotBuilder
 from rbacmap.store import ImportError_, Snapshot, Store
@@ -42,6 +43,18 @@ class KubeImportFailed(Exception):
         self.failures = list(failures)
         detail = "; ".join(f"{f.resource.kind}: {f.message}" for f in self.failures)
         super().__init__(f"could not fetch {len(self.failures)} kind(s), nothing imported: {detail}")
+
+
+class AdmissionConfigError(Exception):
+    """An --admission-config file gave no usable configuration; nothing was imported.
+
+    Importing without it would silently answer as if the API server had no Pod Security defaults
+    or exemptions, which is the very thing the file was given to say."""
+
+    def __init__(self, path: str | Path, errors: Sequence[ImportError_]) -> None:
+        self.path = str(path)
+        self.errors = list(errors)
+        super().__init__(f"no admission configuration could be read from {self.path}, nothing imported")
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,8 @@ def import_kube(
     AdmissionConfiguration or a PodSecurityConfiguration: Pod Security defaults and exemptions); any other
     object in them is an import error. A dump gets the configuration too."""
     options = options or FetchOptions()
+    for path in extra_files:  # before the fetch, which can take minutes
+        check_configuration_file(path)
     fetcher = KubeFetcher(api_client, page_size=options.page_size, retry=options.retry, on_progress=on_progress)
     server = fetcher.server_info()
     fetched = fetcher.fetch_all(kinds, options.concurrency)
@@ -105,7 +120,7 @@ def import_kube(
             for item in result.items:
                 builder.add(item, f"{source} {result.resource.list_path}")
         for path in extra_files:
-            load_into(builder, path, only_kinds=CONFIGURATION_KINDS)
+            _load_configuration_file(builder, path)
         builder.finish()
         if dump_dir is not None and builder.pod_security is not None:
             write_pod_security(dump_dir, PodSecurityConfig.from_row(builder.pod_security))
@@ -113,3 +128,26 @@ def import_kube(
         errors = list(writer.errors)
     reports = [KindReport(f.resource.kind, f.status, len(f.items), f.message, f.restarts) for f in fetched]
     return KubeImportResult(store.snapshot(snapshot_id), reports, errors, server)
+
+
+def check_configuration_file(path: str | Path) -> None:
+    """Raise AdmissionConfigError unless the file parses and holds an AdmissionConfiguration or a
+    PodSecurityConfiguration (an empty file, a YAML error or the wrong file altogether)."""
+    errors: list[ImportError_] = []
+    kinds = {obj.get("kind") for _, parsed in read_documents(path, errors.append)
+             for _, obj in iter_list_items(parsed) if isinstance(obj, dict)}
+    if not errors and not kinds & set(CONFIGURATION_KINDS):
+        errors.append(ImportError_(str(path), f"holds no {' or '.join(CONFIGURATION_KINDS)}"))
+    if errors:
+        raise AdmissionConfigError(path, errors)
+
+
+def _load_configuration_file(builder: SnapshotBuilder, path: str | Path) -> None:
+    """Load one admission configuration file; raise AdmissionConfigError when none of its
+    configurations was valid (objects of other kinds in it are errors, but do not fail the import)."""
+    writer = builder.writer
+    errors_before = len(writer.errors)
+    accepted_before = sum(writer.object_counts[k] + writer.skipped_counts[k] for k in CONFIGURATION_KINDS)
+    load_into(builder, path, only_kinds=CONFIGURATION_KINDS)
+    if sum(writer.object_counts[k] + writer.skipped_counts[k] for k in CONFIGURATION_KINDS) == accepted_before:
+        raise AdmissionConfigError(path, writer.errors[errors_before:])

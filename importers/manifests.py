@@ -14,16 +14,16 @@ import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
 
 from rbacmap.importers.sources import expand_paths as expand_source_paths
-from rbacmap.normalize import iter_objects
+from rbacmap.normalize import ItemPath, iter_list_items
 from rbacmap.pod_security_config import ADMISSION_CONFIGURATION, inline_plugin_file
-from rbacmap.snapshot_builder import SnapshotBuilder
+from rbacmap.snapshot_builder import ItemLines, SnapshotBuilder, located
 from rbacmap.store import ImportError_, Snapshot, Store
 
 try:  # libyaml is several times faster; fall back to the pure-Python loader.
@@ -59,6 +59,20 @@ class StrictImportError(Exception):
     def __init__(self, errors: Sequence[ImportError_]) -> None:
         self.errors = list(errors)
         super().__init__(f"{len(self.errors)} error(s) in the input; --strict: nothing was imported")
+
+
+class NothingReadError(Exception):
+    """No object could be read from any input (all missing, empty or broken); nothing was committed.
+
+    An empty snapshot would become the cluster's latest and every answer would lose all its
+    grants, so a typo'd path or a failed `kubectl get ... |` pipe must not replace the last good one.
+    """
+
+    def __init__(self, inputs: Sequence[str], errors: Sequence[ImportError_]) -> None:
+        self.inputs = list(inputs)
+        self.errors = list(errors)
+        why = f"{len(self.errors)} error(s)" if self.errors else "no document in the input"
+        super().__init__(f"nothing could be read from {', '.join(self.inputs)} ({why}): nothing was imported")
 
 
 @dataclass(frozen=True)
@@ -140,20 +154,32 @@ def _json_documents(source: str, text: str) -> Iterator[Document]:
                     index += 1
                     yield Document(source, index, number, line, True)
             return
+        # One broken document: parsing it again reports the error at its real line.
         yield Document(source, 1, 1, text, True)
         return
-    yield Document(source, 1, 1, "", True, parsed)
+    yield Document(source, 1, 1, text, True, parsed)
 
 
 def _is_json_lines(text: str) -> bool:
-    """Several objects one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken object."""
+    """Several values one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken document.
+
+    Called once the whole text failed to parse. JSON lines have a first line that is a whole value
+    on its own, or (when that very line is the broken one) a second line that is. A document printed
+    over several lines has neither, whatever its lines start with; only two short lines are parsed.
+    """
+    lines = iter(line for line in text.splitlines() if line.strip())
+    first, second = next(lines, ""), next(lines, "")
+    if not second:
+        return False
+    return _is_json_value(first) or (first.lstrip().startswith("{") and _is_json_value(second))
+
+
+def _is_json_value(line: str) -> bool:
     try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":
-            return True
-    lines = [line.lstrip() for line in text.splitlines() if line.strip()]
-    return len(lines) > 1 and all(line.startswith("{") for line in lines)
+        _json_loads(line)
+    except _JSON_ERRORS:
+        return False
+    return True
 
 
 def _parse_json_bytes(raw: bytes) -> Any:
@@ -200,57 +226,94 @@ class _DocumentError(Exception):
         super().__init__(error.describe())
 
 
-def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | None = None,
-              only_kinds: Collection[str] | None = None) -> None:
-    """Read one source and add all its objects to the builder, recording errors.
-
-    With `only_kinds`, an object of another kind is an error, not imported (a file meant to hold one
-    thing, such as `import kube --admission-config`, must not slip RBAC into a live snapshot)."""
+def read_documents(source: Path | str, on_error: Callable[[ImportError_], None],
+                   stdin: IO[bytes] | None = None) -> Iterator[tuple[Document, Any]]:
+    """Each document of one source, parsed (null ones left out); read and syntax errors go to `on_error`."""
     name = "<stdin>" if source == "-" else str(source)
-    writer = builder.writer
     try:
         raw = read_source(source, stdin)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        writer.error(ImportError_(name, f"cannot read: {exc}"))
+        on_error(ImportError_(name, f"cannot read: {exc}"))
         return
     whole_json = _parse_json_bytes(raw)
     if whole_json is not None:
-        documents: Iterable[Document] = [Document(name, 1, 1, "", True, whole_json)]
+        documents: Iterable[Document] = [Document(name, 1, 1, raw, True, whole_json)]
     else:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            writer.error(ImportError_(name, f"not UTF-8 text: {exc}"))
+            on_error(ImportError_(name, f"not UTF-8 text: {exc}"))
             return
         documents = split_documents(name, text)
     for document in documents:
         try:
             parsed = parse_document(document)
         except _DocumentError as exc:
-            writer.error(exc.error)
+            on_error(exc.error)
             continue
-        if parsed is None:
-            continue
+        if parsed is not None:
+            yield document, parsed
+
+
+def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | None = None,
+              only_kinds: Collection[str] | None = None) -> int:
+    """Read one source and add all its objects to the builder, recording errors.
+
+    Returns how many documents parsed (to anything but null): 0 means the source was unreadable,
+    empty, or all broken. With `only_kinds`, an object of another kind is an error, not imported
+    (a file meant to hold one thing, such as `import kube --admission-config`, must not slip RBAC
+    into a live snapshot)."""
+    name = "<stdin>" if source == "-" else str(source)
+    parsed_count = 0
+    for document, parsed in read_documents(source, builder.writer.error, stdin):
+        parsed_count += 1
         # The builder records a bad object (or list item) as an error and goes on.
-        objects: Iterable[Any] = iter_objects(parsed)
+        objects: Iterable[tuple[ItemPath, Any]] = iter_list_items(parsed)
+        item_lines = cache(partial(item_start_lines, document))
         if isinstance(parsed, dict) and parsed.get("kind") == ADMISSION_CONFIGURATION:
             base = Path(name).parent if source != "-" else Path.cwd()
-            objects = [inline_plugin_file(parsed, partial(_read_plugin_file, base))]
+            objects = [((), inline_plugin_file(parsed, partial(_read_plugin_file, base)))]
         if only_kinds is not None:
-            objects = _only(objects, only_kinds, builder, name, document)
-        builder.add_all(objects, name, document.index, document.line)
+            objects = _only(objects, only_kinds, builder, document, item_lines)
+        builder.add_all(objects, name, document.index, document.line, item_lines)
+    return parsed_count
 
 
-def _only(objects: Iterable[Any], kinds: Collection[str], builder: SnapshotBuilder, name: str,
-          document: Document) -> list[Any]:
+def item_start_lines(document: Document) -> dict[ItemPath, int]:
+    """The line where each item of a `kind: List` document starts, as far as a parser can tell.
+
+    Parsing keeps no positions, so the document is composed again (YAML nodes know their start; a
+    JSON document is YAML too); only done for a document with a bad item. {} when that fails."""
+    try:
+        root = yaml.compose(document.text, Loader=YamlLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return {}
+    lines: dict[ItemPath, int] = {}
+    pending: list[tuple[yaml.Node | None, ItemPath]] = [(root, ())]
+    while pending:
+        node, path = pending.pop()
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        for key, value in node.value:
+            if key.value == "items" and isinstance(value, yaml.SequenceNode):
+                for index, item in enumerate(value.value):
+                    lines[(*path, index)] = document.line + item.start_mark.line
+                    if isinstance(item, yaml.MappingNode):  # a list inside the list
+                        pending.append((item, (*path, index)))
+    return lines
+
+
+def _only(objects: Iterable[tuple[ItemPath, Any]], kinds: Collection[str], builder: SnapshotBuilder,
+          document: Document, item_lines: ItemLines) -> list[tuple[ItemPath, Any]]:
     kept = []
-    for obj in objects:
+    for path, obj in objects:
         kind = obj.get("kind") if isinstance(obj, dict) else None
         if kind in kinds:
-            kept.append(obj)
+            kept.append((path, obj))
         else:
-            builder.writer.error(ImportError_(name, f"not read from this file: only {' and '.join(kinds)} is",
-                                              document.index, document.line, str(kind or "") or None))
+            error = ImportError_(document.source, f"not read from this file: only {' and '.join(kinds)} is",
+                                 document.index, document.line, str(kind or "") or None)
+            builder.writer.error(located(error, path, item_lines))
     return kept
 
 
@@ -272,15 +335,43 @@ def import_files(
     stdin: IO[bytes] | None = None,
     default_namespace: str = "default",
 ) -> ImportResult:
-    """Import manifests as a new snapshot of `cluster`, in one transaction."""
+    """Import manifests as a new snapshot of `cluster`, in one transaction.
+
+    Raises NothingReadError (nothing committed, the previous snapshot stays the latest) when no
+    object could be read at all; with `strict`, StrictImportError on any error.
+    """
     source = ", ".join(paths)
     with store.write_snapshot(cluster, f"files: {source}"[:500]) as writer:
         builder = SnapshotBuilder(writer, default_namespace)
-        for path in expand_paths(paths):
-            load_into(builder, path, stdin)
+        documents = sum(_load_input(builder, given, stdin) for given in paths)
         builder.finish()
+        # Raised inside the transaction, as --strict does, so the store records the failed import.
+        if not (writer.object_counts or writer.skipped_counts) and (writer.errors or not documents):
+            raise NothingReadError(["<stdin>" if given == "-" else given for given in paths], writer.errors)
         if strict and writer.errors:
             raise StrictImportError(writer.errors)
         snapshot_id = writer.snapshot_id
         errors = list(writer.errors)
     return ImportResult(store.snapshot(snapshot_id), errors)
+
+
+def _load_input(builder: SnapshotBuilder, given: str, stdin: IO[bytes] | None) -> int:
+    """Load one path as the user gave it; returns the documents parsed.
+
+    A directory without manifests, and a file or stdin named explicitly that holds no document, are
+    errors: most likely a wrong path or a failed pipe. (Empty files found inside a directory are not:
+    `helm template --output-dir` leaves some.)"""
+    files = list(expand_paths([given]))
+    if not files:
+        builder.writer.error(ImportError_(given, f"no manifest file ({', '.join(MANIFEST_SUFFIXES)}, "
+                                                 "optionally .gz) in this directory"))
+        return 0
+    explicit = given == "-" or not Path(given).is_dir()
+    documents = 0
+    for path in files:
+        errors_before = len(builder.writer.errors)
+        read = load_into(builder, path, stdin)
+        if explicit and read == 0 and len(builder.writer.errors) == errors_before:
+            builder.writer.error(ImportError_("<stdin>" if path == "-" else str(path), "no document in this input"))
+        documents += read
+    return documents

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from rbacmap.model import PolicyRule, Role
+from rbacmap.model import PolicyRule, Role, value_type
 
 
 class SelectorError(ValueError):
@@ -26,19 +26,29 @@ Requirement = tuple[str, str, frozenset[str]]
 def parse_selector(selector: Mapping[str, object]) -> tuple[Requirement, ...]:
     """metav1.LabelSelectorAsSelector: every requirement is built (and checked) before any label is
     matched, so an invalid selector is an error whatever the labels; no requirements = everything."""
-    match_labels = selector.get("matchLabels") or {}
-    expressions = selector.get("matchExpressions") or []
-    if not isinstance(match_labels, dict) or not isinstance(expressions, list):
-        raise SelectorError("matchLabels must be a mapping and matchExpressions a list")
-    # A JSON null decodes to "" in Go's map[string]string.
-    requirements: list[Requirement] = [
-        (str(key), "=", frozenset(("" if value is None else str(value),))) for key, value in match_labels.items()
-    ]
-    for expression in expressions:
+    match_labels = selector.get("matchLabels")
+    expressions = selector.get("matchExpressions")
+    if match_labels is not None and not isinstance(match_labels, dict):
+        raise SelectorError(f"matchLabels must be a mapping, got {value_type(match_labels)}")
+    if expressions is not None and not isinstance(expressions, list):
+        raise SelectorError(f"matchExpressions must be a list, got {value_type(expressions)}")
+    requirements: list[Requirement] = []
+    for key, value in (match_labels or {}).items():
+        # A JSON null decodes to "" in Go's map[string]string; any other non-string is rejected.
+        if not isinstance(key, str) or not isinstance(value, str | None):
+            raise SelectorError(f"matchLabels must map strings to strings, got {value_type(key)}: {value_type(value)}")
+        requirements.append((key, "=", frozenset(("" if value is None else value,))))
+    for expression in expressions or []:
         if not isinstance(expression, dict):
             raise SelectorError("a matchExpressions entry must be a mapping")
         operator = expression.get("operator")
-        values = frozenset(str(v) for v in expression.get("values") or [])
+        raw_values = expression.get("values")
+        if raw_values is not None and not (isinstance(raw_values, list)
+                                           and all(isinstance(value, str) for value in raw_values)):
+            raise SelectorError(f"matchExpressions values must be a list of strings, got {value_type(raw_values)}")
+        if not isinstance(expression.get("key"), str):
+            raise SelectorError(f"a matchExpressions key must be a string, got {value_type(expression.get('key'))}")
+        values = frozenset(raw_values or [])
         # As the API server's ValidateLabelSelectorRequirement (meta/v1/validation).
         if operator in ("In", "NotIn"):
             if not values:
@@ -48,7 +58,7 @@ def parse_selector(selector: Mapping[str, object]) -> tuple[Requirement, ...]:
                 raise SelectorError(f"operator {operator!r} takes no values")
         else:
             raise SelectorError(f"unknown selector operator {operator!r}")
-        requirements.append((str(expression.get("key", "")), str(operator), values))
+        requirements.append((expression["key"], operator, values))
     return tuple(requirements)
 
 

@@ -24,6 +24,23 @@ SERVICE_ACCOUNT_USER_PREFIX = "system:serviceaccount:"
 SERVICE_ACCOUNT_GROUP_PREFIX = "system:serviceaccounts:"
 
 
+def value_type(value: object) -> str:
+    """A value's type as YAML and JSON name it, for messages about malformed input."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
 @dataclass(frozen=True)
 class PolicyRule:
     """One rbac.authorization.k8s.io/v1 PolicyRule, lists kept in their original order."""
@@ -36,11 +53,18 @@ class PolicyRule:
 
     @classmethod
     def from_dict(cls, raw: dict[str, object]) -> PolicyRule:
+        # The API server rejects anything but a list of strings; converting (a string to [], null to
+        # "None") would store a rule that silently matches something else.
         def strings(key: str) -> tuple[str, ...]:
-            value = raw.get(key) or []
+            value = raw.get(key)
+            if value is None:
+                return ()
             if not isinstance(value, list):
-                raise ValueError(f"rule field {key!r} must be a list, got {type(value).__name__}")
-            return tuple(str(item) for item in value)
+                raise ValueError(f"{key} must be a list of strings, got {value_type(value)}")
+            for index, item in enumerate(value):
+                if not isinstance(item, str):
+                    raise ValueError(f"{key}[{index}] must be a string, got {value_type(item)}")
+            return tuple(value)
 
         return cls(
             verbs=strings("verbs"),

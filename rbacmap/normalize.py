@@ -25,6 +25,7 @@ from rbacmap.model import (
     Role,
     RoleKey,
     Subject,
+    value_type,
 )
 from rbacmap.pod_security_config import (
     ADMISSION_CONFIGURATION,
@@ -71,35 +72,56 @@ class NormalizedObject:
 
 
 def object_identity(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Kind, name and namespace, each "" unless it is a string (a malformed one is reported, not shown)."""
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     assert isinstance(metadata, dict)
-    return str(obj.get("kind") or ""), str(metadata.get("name") or ""), str(metadata.get("namespace") or "")
+    return _text(obj.get("kind")), _text(metadata.get("name")), _text(metadata.get("namespace"))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# Where an object sits in its document: the index in `items` at each level of nested lists; () for
+# a document that is the object itself.
+ItemPath = tuple[int, ...]
 
 
 def iter_objects(document: Any) -> Iterator[Any]:
-    """Flatten `kind: List` and typed lists (RoleList, …) into their items, filling in item kinds.
+    """Flatten `kind: List` and typed lists (RoleList, …) into their items, filling in item kinds."""
+    for _, obj in iter_list_items(document):
+        yield obj
+
+
+def iter_list_items(document: Any, path: ItemPath = ()) -> Iterator[tuple[ItemPath, Any]]:
+    """Each object of a document with its item path: list items (kinds filled in) or the document itself.
 
     Items are yielded as they are, even when they are not mappings: `normalize` rejects a
     bad item on its own, so one bad item does not cost the rest of the list.
     """
     if not isinstance(document, dict):
-        yield document
+        yield path, document
         return
     kind = str(document.get("kind") or "")
     if kind.endswith("List") and isinstance(document.get("items"), list):
         item_kind = kind[: -len("List")] if kind != "List" else ""
-        for item in document["items"]:
+        for index, item in enumerate(document["items"]):
             # The usual item (a plain object with its kind) needs no nested generator.
             if type(item) is dict:
                 own_kind = item.get("kind")
                 if type(own_kind) is str and own_kind and not own_kind.endswith("List"):
-                    yield item
+                    yield (*path, index), item
                     continue
             if isinstance(item, dict) and item_kind and not item.get("kind"):
                 item = {**item, "kind": item_kind}
-            yield from iter_objects(item)
+            yield from iter_list_items(item, (*path, index))
         return
-    yield document
+    yield path, document
+
+
+def describe_item(path: ItemPath) -> str | None:
+    """An item path as a reader writes it (`items[2]`, `items[0].items[1]`); None for the document itself."""
+    return ".".join(f"items[{index}]" for index in path) or None
 
 
 def _metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,7 +132,21 @@ def _metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidObject("metadata must be a mapping")
     if not metadata.get("name"):
         raise InvalidObject("has no metadata.name")
+    _string(metadata["name"], "metadata.name")
+    _optional_string(metadata.get("namespace"), "metadata.namespace")
     return metadata
+
+
+# Fields the API server types as strings: anything else is reported, never converted with str().
+def _string(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidObject(f"{what} must be a string, got {value_type(value)}")
+    return value
+
+
+def _optional_string(value: Any, what: str) -> str:
+    """A string field that may be left out (None and "" both mean unset)."""
+    return "" if value is None else _string(value, what)
 
 
 def _string_map(value: Any, what: str) -> dict[str, str]:
@@ -143,9 +179,11 @@ def _spec(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _rules(obj: Mapping[str, Any]) -> tuple[PolicyRule, ...]:
-    raw_rules = obj.get("rules") or []
+    raw_rules = obj.get("rules")
+    if raw_rules is None:
+        return ()
     if not isinstance(raw_rules, list):
-        raise InvalidObject("rules must be a list")
+        raise InvalidObject(f"rules must be a list, got {value_type(raw_rules)}")
     rules = []
     for index, raw in enumerate(raw_rules):
         if not isinstance(raw, dict):
@@ -164,9 +202,12 @@ def normalize_role(obj: Mapping[str, Any], default_namespace: str) -> Normalized
     selectors = None
     aggregation = obj.get("aggregationRule")
     if kind == CLUSTER_ROLE and aggregation is not None:
-        if not isinstance(aggregation, dict) or not isinstance(aggregation.get("clusterRoleSelectors") or [], list):
-            raise InvalidObject("aggregationRule.clusterRoleSelectors must be a list")
-        selectors = tuple(aggregation.get("clusterRoleSelectors") or [])
+        if not isinstance(aggregation, dict):
+            raise InvalidObject(f"aggregationRule must be a mapping, got {value_type(aggregation)}")
+        raw_selectors = aggregation.get("clusterRoleSelectors")
+        if raw_selectors is not None and not isinstance(raw_selectors, list):
+            raise InvalidObject(f"aggregationRule.clusterRoleSelectors must be a list, got {value_type(raw_selectors)}")
+        selectors = tuple(raw_selectors or [])
         for index, selector in enumerate(selectors):
             # The API server rejects invalid selectors; one here must not spoil every other role's aggregation.
             try:
@@ -214,33 +255,33 @@ def normalize_binding(obj: Mapping[str, Any], default_namespace: str) -> Normali
     role_ref = obj.get("roleRef")
     if not isinstance(role_ref, dict) or not role_ref.get("name") or not role_ref.get("kind"):
         raise InvalidObject("has no roleRef (kind and name are required)")
-    ref_kind = str(role_ref["kind"])
+    ref_kind = _string(role_ref["kind"], "roleRef.kind")
+    ref_name = _string(role_ref["name"], "roleRef.name")
+    ref_api_group = _optional_string(role_ref.get("apiGroup"), "roleRef.apiGroup")
     allowed_ref_kinds = (CLUSTER_ROLE,) if kind == CLUSTER_ROLE_BINDING else (ROLE, CLUSTER_ROLE)
     if ref_kind not in allowed_ref_kinds:
         raise InvalidObject(f"roleRef.kind {ref_kind!r} is not allowed in a {kind}")
-    raw_subjects = obj.get("subjects") or []
-    if not isinstance(raw_subjects, list):
-        raise InvalidObject("subjects must be a list")
+    raw_subjects = obj.get("subjects")
+    if raw_subjects is not None and not isinstance(raw_subjects, list):
+        raise InvalidObject(f"subjects must be a list, got {value_type(raw_subjects)}")
     subjects = []
-    for index, raw in enumerate(raw_subjects):
+    for index, raw in enumerate(raw_subjects or []):
         if not isinstance(raw, dict) or not raw.get("name"):
             raise InvalidObject(f"subject #{index} must be a mapping with a name")
-        subject_kind = str(raw.get("kind") or "")
+        subject_kind = _optional_string(raw.get("kind"), f"subject #{index} kind")
         if subject_kind not in SUBJECT_KINDS:
             raise InvalidObject(f"subject #{index} has unknown kind {subject_kind!r} (User, Group or ServiceAccount)")
-        subjects.append(
-            Subject(subject_kind, str(raw["name"]), str(raw.get("namespace") or ""), str(raw.get("apiGroup") or ""))
-        )
-    binding = Binding(
-        BindingKey(kind, name, namespace), RoleKey(ref_kind, str(role_ref["name"]), ""), tuple(subjects)
-    )
+        subjects.append(Subject(subject_kind, _string(raw["name"], f"subject #{index} name"),
+                                _optional_string(raw.get("namespace"), f"subject #{index} namespace"),
+                                _optional_string(raw.get("apiGroup"), f"subject #{index} apiGroup")))
+    binding = Binding(BindingKey(kind, name, namespace), RoleKey(ref_kind, ref_name, ""), tuple(subjects))
     row: Row = {
         "kind": kind,
         "namespace": namespace,
         "name": name,
         "role_kind": ref_kind,
         "role_name": binding.role_ref.name,
-        "role_api_group": str(role_ref.get("apiGroup") or RBAC_GROUP),
+        "role_api_group": ref_api_group or RBAC_GROUP,
         "labels": _labels(metadata),
         "annotations": _annotations(metadata),
         "created_at": metadata.get("creationTimestamp"),
@@ -563,7 +604,8 @@ def normalize(obj: Mapping[str, Any], default_namespace: str = "default") -> Nor
         raise InvalidObject(f"expected a mapping (a Kubernetes object), got {type(obj).__name__}")
     kind, name, namespace = object_identity(obj)
     if not kind:
-        raise InvalidObject("has no kind")
+        raise InvalidObject("has no kind" if obj.get("kind") in (None, "") else
+                            f"kind must be a string, got {value_type(obj.get('kind'))}")
     normalizer = NORMALIZERS.get(kind)
     if normalizer is None:
         return NormalizedObject(kind, name, namespace, [], skipped=True)

@@ -341,6 +341,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE runtime_classes ADD COLUMN node_selector TEXT;
         """,
     ),
+    (
+        17,
+        # An import error inside a `kind: List` names the item ("items[2]"); its line is then the item's.
+        """
+        ALTER TABLE import_errors ADD COLUMN item TEXT;
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

@@ -7,16 +7,28 @@ held until the end because aggregation and dangling-binding detection need all o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rbacmap.aggregation import SelectorError, aggregate_cluster_roles
 from rbacmap.model import CLUSTER_ROLE, Binding, Role, RoleKey
-from rbacmap.normalize import WORKLOAD_KINDS, InvalidObject, Row, normalize, object_identity, role_rule_rows
+from rbacmap.normalize import (
+    WORKLOAD_KINDS,
+    InvalidObject,
+    ItemPath,
+    Row,
+    describe_item,
+    normalize,
+    object_identity,
+    role_rule_rows,
+)
 from rbacmap.pod_security_config import PLUGIN_NAME, POD_SECURITY_TABLE
 from rbacmap.store import ImportError_, SnapshotWriter, sqlite_values
 from rbacmap.workload_rows import WORKLOAD_COLUMNS, workload_values
+
+# The line where each list item of a document starts (`ItemPath` -> line); items it lacks have no known line.
+ItemLines = Callable[[], Mapping[ItemPath, int]]
 
 
 @dataclass
@@ -50,19 +62,23 @@ class SnapshotBuilder:
 
     def add_all(
         self,
-        objects: Iterable[Any],
+        objects: Iterable[tuple[ItemPath, Any]],
         source: str,
         document: int | None = None,
         line: int | None = None,
+        item_lines: ItemLines | None = None,
     ) -> None:
-        """`add` each object (of one document, say); bad ones are recorded as import errors."""
+        """`add` each object of one document, given with its item path (`iter_list_items`).
+
+        A bad one is recorded as an import error naming its list item, and the item's line when
+        `item_lines` knows it (called only then: finding lines may mean parsing the document again)."""
         # The same as calling add() in a loop, unrolled for pods and workload templates (most
         # objects of a big cluster): they go straight to row values. normalize_workload gives
         # the same row, and handles whatever workload_values declines.
         counts = self.writer.object_counts
         namespace = self.default_namespace
         queue = self._queue
-        for obj in objects:
+        for path, obj in objects:
             if type(obj) is dict:
                 kind = obj.get("kind")
                 if type(kind) is str and kind in WORKLOAD_KINDS:
@@ -71,15 +87,17 @@ class SnapshotBuilder:
                         counts[kind] += 1
                         queue("workloads", WORKLOAD_COLUMNS, values)
                         continue
-            self._add_normalized(obj, source, document, line)
+            self._add_normalized(obj, source, document, line, path, item_lines)
 
-    def _add_normalized(self, obj: Any, source: str, document: int | None, line: int | None) -> bool:
+    def _add_normalized(self, obj: Any, source: str, document: int | None, line: int | None,
+                        path: ItemPath = (), item_lines: ItemLines | None = None) -> bool:
         """The reference path for any object: normalize, then hold or queue its rows."""
         try:
             normalized = normalize(obj, self.default_namespace)
         except InvalidObject as exc:
             kind, name, _ = object_identity(obj) if isinstance(obj, Mapping) else ("", "", "")
-            self.writer.error(ImportError_(source, str(exc), document, line, kind or None, name or None))
+            self.writer.error(located(ImportError_(source, str(exc), document, line, kind or None, name or None),
+                                       path, item_lines))
             return False
         if normalized.skipped:
             self.writer.skip(normalized.kind)
@@ -91,7 +109,8 @@ class SnapshotBuilder:
             self.bindings.append((normalized.binding, normalized.rows))
         else:
             for table, row in normalized.rows:
-                if table == POD_SECURITY_TABLE and not self._first_pod_security(row, source, document, line):
+                if table == POD_SECURITY_TABLE and not self._first_pod_security(row, source, document, line,
+                                                                                path, item_lines):
                     return False
                 columns = WORKLOAD_COLUMNS if table == "workloads" else self._columns(table, row)
                 self._queue(table, columns, sqlite_values(row, columns))
@@ -102,7 +121,8 @@ class SnapshotBuilder:
         """The PodSecurity configuration row kept, if any."""
         return self._pod_security[0] if self._pod_security is not None else None
 
-    def _first_pod_security(self, row: Row, source: str, document: int | None, line: int | None) -> bool:
+    def _first_pod_security(self, row: Row, source: str, document: int | None, line: int | None,
+                            path: ItemPath, item_lines: ItemLines | None) -> bool:
         """Whether to keep this PodSecurity configuration: the first one, or the same one again (the
         AdmissionConfiguration and the file its plugin names, say); a different second one is an error."""
         where = source + (f" document {document}" if document is not None else "")
@@ -111,9 +131,9 @@ class SnapshotBuilder:
             return True
         kept, kept_where = self._pod_security
         if {**row, "kind": ""} != {**kept, "kind": ""}:
-            self.writer.error(ImportError_(source, f"a second, different PodSecurity configuration: the one from "
-                                           f"{kept_where} is kept (an API server reads one)", document, line,
-                                           row["kind"], PLUGIN_NAME))
+            self.writer.error(located(ImportError_(
+                source, f"a second, different PodSecurity configuration: the one from {kept_where} is kept "
+                "(an API server reads one)", document, line, row["kind"], PLUGIN_NAME), path, item_lines))
         return False
 
     def _columns(self, table: str, row: Row) -> Sequence[str]:
@@ -158,3 +178,10 @@ class SnapshotBuilder:
                     subject_rows.append(row)
         self.writer.insert("bindings", binding_rows)
         self.writer.insert("binding_subjects", subject_rows)
+
+
+def located(error: ImportError_, path: ItemPath, item_lines: ItemLines | None) -> ImportError_:
+    """The error of a list item names the item, and its line instead of the document's (None if not known)."""
+    if not path:
+        return error
+    return replace(error, item=describe_item(path), line=(item_lines() if item_lines is not None else {}).get(path))

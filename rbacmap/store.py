@@ -88,11 +88,15 @@ class ImportError_:
     line: int | None = None
     kind: str | None = None
     name: str | None = None
+    # Which item of a `kind: List` document, as a path: "items[2]", "items[0].items[1]" for a list in a list.
+    item: str | None = None
 
     def describe(self) -> str:
         where = self.source
         if self.document is not None:
             where += f" document {self.document}"
+        if self.item is not None:
+            where += f" {self.item}"
         if self.line is not None:
             where += f" (line {self.line})"
         what = f" {self.kind}/{self.name}" if self.kind and self.name else (f" {self.kind}" if self.kind else "")
@@ -240,7 +244,7 @@ class Store:
 
     def import_errors(self, snapshot_id: int) -> list[ImportError_]:
         return [
-            ImportError_(r["source"], r["message"], r["document"], r["line"], r["kind"], r["name"])
+            ImportError_(r["source"], r["message"], r["document"], r["line"], r["kind"], r["name"], r["item"])
             for r in self.query("SELECT * FROM import_errors WHERE snapshot_id = ? ORDER BY rowid", [snapshot_id])
         ]
 
@@ -375,6 +379,7 @@ class SnapshotWriter:
                     "line": e.line,
                     "kind": e.kind,
                     "name": e.name,
+                    "item": e.item,
                     "message": e.message,
                 }
                 for e in self.errors

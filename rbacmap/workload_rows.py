@@ -59,9 +59,12 @@ def _values(obj: dict[str, Any], default_namespace: str) -> tuple[Any, ...] | No
     name = metadata.get("name")
     if type(name) is not str or not name:
         return None
-    namespace = metadata.get("namespace") or default_namespace
-    if type(namespace) is not str:
+    namespace = metadata.get("namespace")
+    if namespace is None:
+        namespace = default_namespace
+    elif type(namespace) is not str:  # even a falsy one ([], false): the reference path reports it
         return None
+    namespace = namespace or default_namespace
 
     owner_kind = owner_name = None
     refs = metadata.get("ownerReferences")

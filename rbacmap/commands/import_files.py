@@ -7,7 +7,8 @@ import sys
 import click
 
 from rbacmap.commands.options import db_option, open_store
-from rbacmap.importers.manifests import StrictImportError, import_files
+from rbacmap.importers.manifests import NothingReadError, StrictImportError, import_files
+from rbacmap.store import Store, StoreError
 
 
 @click.command("files")
@@ -18,7 +19,12 @@ from rbacmap.importers.manifests import StrictImportError, import_files
 @click.option("-n", "--namespace", "default_namespace", default="default", show_default=True,
               help="Namespace for namespaced objects that name none (as kubectl apply -n).")
 def files_command(db_path: str, paths: tuple[str, ...], cluster: str, strict: bool, default_namespace: str) -> None:
-    """Import YAML/JSON manifests, kubectl dumps, directories, .gz files or - (stdin)."""
+    """Import YAML/JSON manifests, kubectl dumps, directories, .gz files or - (stdin).
+
+    A bad document or object is reported (file, document, line) and the rest imports. When
+    nothing at all can be read (a wrong path, an empty directory or pipe): exit 1, nothing
+    is imported and the cluster's previous snapshot stays the latest.
+    """
     with open_store(db_path) as store:
         try:
             result = import_files(store, list(paths), cluster, strict=strict, default_namespace=default_namespace)
@@ -26,6 +32,11 @@ def files_command(db_path: str, paths: tuple[str, ...], cluster: str, strict: bo
             for error in exc.errors:
                 click.echo(f"error: {error.describe()}", err=True)
             click.echo(f"--strict: {len(exc.errors)} error(s); nothing was imported", err=True)
+            sys.exit(1)
+        except NothingReadError as exc:
+            for error in exc.errors:
+                click.echo(f"error: {error.describe()}", err=True)
+            click.echo(f"error: {exc}; {_still_latest(store, cluster)}", err=True)
             sys.exit(1)
     snapshot = result.snapshot
     for error in result.errors:
@@ -37,3 +48,10 @@ def files_command(db_path: str, paths: tuple[str, ...], cluster: str, strict: bo
         click.echo(f"skipped (not used by rbacmap): {skipped}")
     rejected = f"{len(result.errors)} document(s)/object(s) with errors" if result.errors else "none"
     click.echo(f"rejected: {rejected}")
+
+
+def _still_latest(store: Store, cluster: str) -> str:
+    try:
+        return f"the latest snapshot of cluster {cluster} is still {store.latest_snapshot(cluster).id}"
+    except StoreError:
+        return f"cluster {cluster} has no snapshot"

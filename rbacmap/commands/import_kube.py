@@ -10,7 +10,13 @@ from typing import TextIO
 import click
 
 from rbacmap.commands.options import db_option, open_store
-from rbacmap.importers.kube import FetchOptions, KubeImportFailed, KubeImportResult, import_kube
+from rbacmap.importers.kube import (
+    AdmissionConfigError,
+    FetchOptions,
+    KubeImportFailed,
+    KubeImportResult,
+    import_kube,
+)
 from rbacmap.importers.kube_auth import ClusterTarget, KubeconfigError, resolve_targets
 from rbacmap.importers.kube_fetch import FORBIDDEN, NOT_SERVED, ProgressEvent, RetryPolicy
 
@@ -63,7 +69,8 @@ class ProgressPrinter:
               type=click.Path(exists=True, dir_okay=False),
               help="The API server's admission configuration file (AdmissionConfiguration, or the "
                    "PodSecurityConfiguration its PodSecurity plugin names): Pod Security defaults and exemptions, "
-                   "which the API does not serve. One cluster's: not with --all-contexts.")
+                   "which the API does not serve. One cluster's: not with --all-contexts. A file that gives no "
+                   "valid configuration (empty, broken, another kind) fails the import, before fetching.")
 def kube_command(
     db_path: str, kubeconfig: str | None, context: str | None, all_contexts: bool, cluster: str | None,
     dump_dir: str | None, page_size: int, concurrency: int, timeout: float, retries: int,
@@ -99,6 +106,13 @@ def kube_command(
                                      on_progress=progress, dump_dir=target_dump, extra_files=admission_configs)
             except KubeImportFailed as exc:
                 progress.close()
+                click.echo(f"{label}: import of cluster {name} FAILED: {exc}", err=True)
+                failed += 1
+                continue
+            except AdmissionConfigError as exc:
+                progress.close()
+                for error in exc.errors:
+                    click.echo(f"  error: {error.describe()}", err=True)
                 click.echo(f"{label}: import of cluster {name} FAILED: {exc}", err=True)
                 failed += 1
                 continue

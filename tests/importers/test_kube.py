@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from rbacmap.cli import cli
 from rbacmap.commands.import_kube import ProgressPrinter
-from rbacmap.importers.kube import KubeImportFailed
+from rbacmap.importers.kube import AdmissionConfigError, KubeImportFailed
 from rbacmap.importers.kube_auth import KubeconfigError, resolve_targets
 from rbacmap.importers.kube_fetch import KubeFetcher, ProgressEvent, RetryPolicy, TableRefused, secret_table_rows
 from rbacmap.importers.kube_kinds import KINDS, PARTIAL_METADATA_LIST, TABLE
@@ -365,8 +365,11 @@ def test_cli_adds_the_admission_configuration_the_api_does_not_serve(
     config.write_text("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"
                       "- name: PodSecurity\n  configuration:\n    defaults: {enforce: restricted}\n"
                       "    exemptions: {namespaces: [kube-system]}\n")
+    # Beside a configuration, another object is an error but the configuration is still read.
     sneaky = tmp_path / "sneaky.yaml"
-    sneaky.write_text("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: evil}\n"
+    sneaky.write_text("apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n"
+                      "defaults: {enforce: restricted}\nexemptions: {namespaces: [kube-system]}\n---\n"
+                      "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: evil}\n"
                       "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
                       "subjects: [{kind: User, name: mallory}]\n")
     db, dump = str(tmp_path / "rbacmap.db"), tmp_path / "dump"
@@ -376,7 +379,7 @@ def test_cli_adds_the_admission_configuration_the_api_does_not_serve(
                                       "--save-dump", str(dump)])
 
     assert answer.exit_code == 0, answer.output
-    assert f"error: {sneaky} document 1 (line 1): ClusterRoleBinding not read from this file" in answer.stderr
+    assert f"error: {sneaky} document 2 (line 6): ClusterRoleBinding not read from this file" in answer.stderr
     with Store(db) as store:
         [row] = store.query("SELECT kind, default_enforce, exempt_namespaces FROM pod_security_config")
         assert row == {"kind": "AdmissionConfiguration", "default_enforce": "restricted",
@@ -399,6 +402,48 @@ def test_cli_admission_config_must_exist_and_fits_one_cluster(kubeconfig: Path, 
     every = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig),
                                      "--all-contexts", "--admission-config", str(tmp_path / "a.yaml")])
     assert every.exit_code == 2 and "one API server's file" in every.output
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("", "holds no AdmissionConfiguration or PodSecurityConfiguration"),
+    ("# nothing here yet\n", "holds no AdmissionConfiguration or PodSecurityConfiguration"),
+    ("kind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n configuration: {}\n",
+     "document 1 (line 1): YAML syntax error at line 4"),
+    ("apiVersion: v1\nkind: Config\nclusters: []\n", "holds no AdmissionConfiguration or PodSecurityConfiguration"),
+])
+def test_cli_an_unusable_admission_config_fails_before_fetching(
+    server: Any, kubeconfig: Path, tmp_path: Path, content: str, expected: str
+) -> None:
+    db = str(tmp_path / "rbacmap.db")
+    first = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig), "--cluster", "c"])
+    assert first.exit_code == 0, first.output
+    config = tmp_path / "admission.yaml"
+    config.write_text(content)
+
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--kubeconfig", str(kubeconfig), "--cluster", "c",
+                                      "--admission-config", str(config)])
+
+    assert answer.exit_code == 1
+    assert f"error: {config}" in answer.stderr and expected in answer.stderr
+    assert f"FAILED: no admission configuration could be read from {config}, nothing imported" in answer.stderr
+    with Store(db) as store:
+        # Refused before anything was fetched or written: no second snapshot, not even a failed one.
+        assert [(s.id, s.status) for s in store.snapshots("c")] == [(1, "complete")]
+
+
+def test_an_invalid_admission_config_fails_the_import_and_keeps_the_previous_latest(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    first = fake.import_from(store, kubeconfig).snapshot
+    config = tmp_path / "pod-security.yaml"
+    config.write_text("apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n"
+                      "defaults: {enforce: strictest}\n")
+    with pytest.raises(AdmissionConfigError) as raised:
+        fake.import_from(store, kubeconfig, extra_files=[str(config)])
+    (error,) = raised.value.errors
+    assert error.source == str(config) and "strictest" in error.message
+    assert store.latest_snapshot("prod-eks").id == first.id
+    assert [s.status for s in store.snapshots("prod-eks")] == ["complete", "failed"]
 
 
 def test_admission_policies_are_imported_and_older_servers_without_them_are_not_a_failure(

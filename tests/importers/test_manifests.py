@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from rbacmap.importers.manifests import StrictImportError, import_files, split_documents
-from rbacmap.store import Store
+from rbacmap.importers.manifests import (
+    Document,
+    NothingReadError,
+    StrictImportError,
+    import_files,
+    item_start_lines,
+    split_documents,
+)
+from rbacmap.snapshot_builder import located
+from rbacmap.store import ImportError_, Store
 
 BOOTSTRAP_ROLES = Path("/work/shared/data/k8s-bootstrap-rbac/cluster-roles.yaml")
 
@@ -145,6 +153,25 @@ def test_json_lines_with_a_broken_line(store: Store, fixtures_dir: Path) -> None
     assert "JSON syntax error" in error.message
 
 
+def test_a_broken_json_document_whose_lines_all_start_with_a_brace_is_one_document(store: Store) -> None:
+    text = (b'{"kind": "List", "items": [\n'
+            b'{"kind": "Namespace", "metadata": {"name": "a"}},\n'
+            b'{"kind": "Namespace", "metadata": {"name": b}},\n'
+            b'{"kind": "Namespace", "metadata": {"name": "c"}}]}\n')
+    with pytest.raises(NothingReadError) as raised:
+        import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    (error,) = raised.value.errors
+    assert (error.document, error.line) == (1, 1)
+    assert error.message.startswith("JSON syntax error at line 3:")
+
+
+def test_json_lines_with_a_broken_first_line(store: Store) -> None:
+    text = b'{"kind": "Namespace", "metadata": {"name": broken}}\n{"kind": "Namespace", "metadata": {"name": "b"}}\n'
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    assert [(e.document, e.line) for e in result.errors] == [(1, 1)]
+    assert names(store, result.snapshot.id, "namespaces") == ["b"]
+
+
 def test_v1beta1_rbac_and_nested_lists(store: Store) -> None:
     text = b"""apiVersion: v1
 kind: List
@@ -251,20 +278,108 @@ def test_list_item_errors_name_the_item(store: Store) -> None:
   {"kind": "Namespace", "metadata": {"name": "ok2"}}
 ]}"""
     result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
-    assert [(e.document, e.kind, e.name) for e in result.errors] == [(1, "RoleBinding", "rb"), (1, None, None)]
+    assert [(e.document, e.item, e.line, e.kind, e.name) for e in result.errors] == [
+        (1, "items[1]", 3, "RoleBinding", "rb"), (1, "items[2]", 4, None, None)
+    ]
     assert names(store, result.snapshot.id, "namespaces") == ["ok", "ok2"]
 
 
-def test_unreadable_and_non_utf8_sources(store: Store, tmp_path: Path) -> None:
+def test_yaml_list_item_errors_name_the_item_and_its_line(store: Store, fixtures_dir: Path) -> None:
+    path = str(fixtures_dir / "core" / "list-bad-items.yaml")
+    result = import_files(store, [path], "c")
+    assert [e.describe() for e in result.errors] == [
+        f"{path} document 1 items[1] (line 8): ClusterRole/rules-not-a-list rules must be a list, got a string",
+        f"{path} document 1 items[2] (line 13): RoleBinding/no-roleref has no roleRef (kind and name are required)",
+        f"{path} document 1 items[3].items[1] (line 20): ServiceAccount metadata must be a mapping",
+    ]
+    assert result.snapshot.object_counts == {"Namespace": 1, "ServiceAccount": 1}
+    # The store keeps where each error is.
+    assert store.import_errors(result.snapshot.id) == result.errors
+
+
+def test_json_list_item_without_a_name_is_located(store: Store) -> None:
+    # Read whole by the fast JSON path: the item's line comes from composing it again.
+    text = b'{"kind": "List", "items": [\n  {"kind": "Namespace", "metadata": {"name": "ok"}},\n' \
+           b'\t{"kind": "ClusterRole", "metadata": "oops"}\n]}\n'
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    assert [e.describe() for e in result.errors] == [
+        "<stdin> document 1 items[1] (line 3): ClusterRole metadata must be a mapping"
+    ]
+
+
+def test_list_item_without_a_known_line_still_names_the_item() -> None:
+    broken = Document("f.json", 1, 1, '{"items": [{"a": 1}, ', True)
+    assert item_start_lines(broken) == {}
+    error = located(ImportError_("f.json", "bad", 1, 1, "ClusterRole"), (4,), lambda: item_start_lines(broken))
+    assert error.describe() == "f.json document 1 items[4]: ClusterRole bad"
+
+
+def test_unreadable_and_non_utf8_sources(store: Store, tmp_path: Path, fixtures_dir: Path) -> None:
     (tmp_path / "latin1.yaml").write_bytes("kind: Namespace\nmetadata: {name: caf\xe9}\n".encode("latin-1"))
     (tmp_path / "broken.yaml.gz").write_bytes(b"\x1f\x8b" + b"not really gzip")
-    result = import_files(
-        store, [str(tmp_path / "missing.yaml"), str(tmp_path / "latin1.yaml"), str(tmp_path / "broken.yaml.gz")], "c"
-    )
-    assert [e.source for e in result.errors] == [
-        str(tmp_path / "missing.yaml"), str(tmp_path / "latin1.yaml"), str(tmp_path / "broken.yaml.gz")
-    ]
-    assert result.snapshot.status == "complete"
+    bad = [str(tmp_path / "missing.yaml"), str(tmp_path / "latin1.yaml"), str(tmp_path / "broken.yaml.gz")]
+    result = import_files(store, [*bad, str(fixtures_dir / "core" / "role-list.json")], "c")
+    assert [e.source for e in result.errors] == bad
+    # Some inputs failed, one was read: that one is imported and the failures are named.
+    assert result.snapshot.status == "complete" and result.snapshot.object_counts == {"Role": 2}
+
+
+# --- nothing read: the previous snapshot stays ----------------------------------------------
+
+
+def _nothing_to_read(tmp_path: Path, fixtures_dir: Path, case: str) -> tuple[list[str], bytes]:
+    """Paths (and stdin) of an import that reads nothing, as users get it wrong."""
+    if case == "typo":
+        return [str(fixtures_dir / "dmeo")], b""
+    if case == "empty directory":
+        (tmp_path / "empty").mkdir()
+        return [str(tmp_path / "empty")], b""
+    if case == "directory without manifests":
+        (tmp_path / "docs").mkdir()
+        (tmp_path / "docs" / "README.md").write_text("kind: Namespace\n")
+        return [str(tmp_path / "docs")], b""
+    if case == "empty stdin":  # a failed `kubectl get ... -o yaml |`
+        return ["-"], b""
+    if case == "comment-only file":
+        (tmp_path / "disabled.yaml").write_text("# Source: chart/templates/disabled.yaml\n---\n")
+        return [str(tmp_path / "disabled.yaml")], b""
+    assert case == "only broken input"
+    return [str(fixtures_dir / "core" / "truncated.json")], b""
+
+
+@pytest.mark.parametrize("case", ["typo", "empty directory", "directory without manifests", "empty stdin",
+                                  "comment-only file", "only broken input"])
+def test_nothing_read_keeps_the_previous_snapshot(store: Store, tmp_path: Path, fixtures_dir: Path,
+                                                  case: str) -> None:
+    first = import_files(store, [str(fixtures_dir / "demo")], "demo").snapshot
+    paths, stdin = _nothing_to_read(tmp_path, fixtures_dir, case)
+    with pytest.raises(NothingReadError) as raised:
+        import_files(store, paths, "demo", stdin=io.BytesIO(stdin))
+    named = ["<stdin>" if path == "-" else path for path in paths]
+    assert raised.value.inputs == named and str(raised.value).startswith(f"nothing could be read from {named[0]}")
+    # Every reason names its input.
+    assert raised.value.errors and all(e.source == named[0] for e in raised.value.errors)
+    assert store.latest_snapshot("demo").id == first.id
+    (failed,) = [s for s in store.snapshots("demo") if s.status == "failed"]
+    assert "NothingReadError" in (failed.message or "")
+    assert counts(store, failed.id, "import_errors") == 0
+
+
+def test_an_empty_list_is_read_and_imported_as_such(store: Store) -> None:
+    # `kubectl get roles -A -o json` in a cluster without Roles: an answer, not a failure.
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(b'{"kind": "List", "items": []}'))
+    assert result.errors == [] and result.snapshot.object_counts == {}
+    assert store.latest_snapshot("c").id == result.snapshot.id
+
+
+def test_an_empty_input_among_good_ones_is_named(store: Store, tmp_path: Path, fixtures_dir: Path) -> None:
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "also-empty.yaml").write_text("")  # found in a directory: not an error
+    paths = [str(tmp_path / "empty.yaml"), str(tmp_path / "dir"), str(fixtures_dir / "core" / "role-list.json")]
+    result = import_files(store, paths, "c")
+    assert [e.describe() for e in result.errors] == [f"{tmp_path / 'empty.yaml'}: no document in this input"]
+    assert result.snapshot.object_counts == {"Role": 2}
 
 
 def test_wrong_shaped_fields_are_bad_input_not_a_crash(store: Store) -> None:
@@ -287,6 +402,50 @@ aggregationRule: {clusterRoleSelectors: [{matchExpressions: [{key: a, operator: 
     # One bad aggregationRule does not stop the others: admin is still aggregated.
     admin_rules = store.query("SELECT count(*) AS n FROM rules WHERE role_name = 'admin'")[0]["n"]
     assert admin_rules > 10
+
+
+def test_malformed_fields_are_reported_not_converted(store: Store, fixtures_dir: Path) -> None:
+    path = str(fixtures_dir / "core" / "malformed-fields.yaml")
+    result = import_files(store, [path], "c")
+    assert [(e.source, e.document, e.kind, e.name, e.message) for e in result.errors] == [
+        (path, 1, "ClusterRole", "api-groups-a-string", "rule #0: apiGroups must be a list of strings, got a string"),
+        (path, 2, "ClusterRole", "api-group-null", "rule #0: apiGroups[0] must be a string, got null"),
+        (path, 3, "ClusterRole", "resource-a-number", "rule #0: resources[0] must be a string, got a number"),
+        (path, 4, "Role", "verbs-a-string", "rule #0: verbs must be a list of strings, got a string"),
+        (path, 5, "ClusterRole", "odd-names-and-urls", "rule #0: resourceNames[0] must be a string, got a list"),
+        (path, 6, "ServiceAccount", None, "metadata.name must be a string, got a list"),
+        (path, 7, "ServiceAccount", "builder", "metadata.namespace must be a string, got a mapping"),
+        (path, 8, "RoleBinding", "subjects-a-string", "subjects must be a list, got a string"),
+        (path, 9, "RoleBinding", "subject-name-a-list", "subject #0 name must be a string, got a list"),
+        (path, 10, "ClusterRoleBinding", "role-ref-name-a-list", "roleRef.name must be a string, got a list"),
+        (path, 11, "ClusterRole", "selectors-a-string",
+         "aggregationRule.clusterRoleSelectors must be a list, got a string"),
+        (path, 12, "ClusterRole", "selector-label-a-list",
+         "aggregationRule.clusterRoleSelectors[0]: matchLabels must map strings to strings, got a string: a list"),
+        (path, 13, "ClusterRole", "selector-values-a-string",
+         "aggregationRule.clusterRoleSelectors[0]: matchExpressions values must be a list of strings, got a string"),
+    ]
+    # Only the well-formed objects are stored: no rule that silently matches nothing (or "None", "1").
+    assert result.snapshot.object_counts == {"ClusterRole": 1, "ServiceAccount": 1}
+    assert store.query("SELECT role_name, api_groups, resources FROM rules") == [
+        {"role_name": "well-formed", "api_groups": '[""]', "resources": '["pods"]'}
+    ]
+    assert names(store, result.snapshot.id, "service_accounts") == ["well-formed"]
+
+
+def test_a_malformed_field_in_a_list_item_names_the_item(store: Store) -> None:
+    text = b"""kind: List
+items:
+- kind: ClusterRole
+  metadata: {name: fine}
+- kind: ClusterRole
+  metadata: {name: nulls}
+  rules: [{apiGroups: [null], resources: [pods], verbs: [get]}]
+"""
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    assert [e.describe() for e in result.errors] == [
+        "<stdin> document 1 items[1] (line 5): ClusterRole/nulls rule #0: apiGroups[0] must be a string, got null"
+    ]
 
 
 # --- strict and dangling -------------------------------------------------------------------

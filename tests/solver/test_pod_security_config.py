@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rbacmap.importers.manifests import import_files
+from rbacmap.importers.manifests import NothingReadError, import_files
 from rbacmap.pod_security_config import (
     PodSecurityConfig,
     parse_admission_configuration,
@@ -138,10 +138,12 @@ def test_a_plugin_configuration_in_its_own_file_is_read_relative_to_the_admissio
         assert imported.errors == []
         [row] = store.query("SELECT * FROM pod_security_config WHERE snapshot_id = ?", [imported.snapshot.id])
         assert (row["default_enforce"], row["exempt_namespaces"]) == ("restricted", '["kube-system"]')
-    # The file it names is missing: an error naming the path, and no configuration.
+    # The file it names is missing: an error naming the path, and no configuration (nor, as nothing
+    # else was read, a snapshot).
     (tmp_path / "psa" / "podsecurity.yaml").unlink()
-    imported = import_files(store, [str(tmp_path / "admission.yaml")], "test")
-    [error] = imported.errors
+    with pytest.raises(NothingReadError) as raised:
+        import_files(store, [str(tmp_path / "admission.yaml")], "test")
+    [error] = raised.value.errors
     assert "configuration file psa/podsecurity.yaml cannot be read" in error.describe()
 
 
