@@ -315,10 +315,13 @@ def import_audit(
 
 def import_observations(
     store: Store, cluster: str, source: str, fmt: str, records: Iterable[NumberedRecord],
-    dedup_window: int = DEFAULT_DEDUP_WINDOW,
+    dedup_window: int = DEFAULT_DEDUP_WINDOW, flush_keys: int = DEFAULT_FLUSH_KEYS,
 ) -> AuditImportResult:
-    """Import already-fetched records (e.g. CloudWatch events) through the same path as files."""
-    with write_usage(store, cluster, source, fmt) as job:
+    """Import records (e.g. CloudWatch events, fetched as they are read) through the same path as files.
+
+    An exception raised while reading `records` rolls the whole import back.
+    """
+    with write_usage(store, cluster, source, fmt, flush_keys) as job:
         dedup = StageDeduplicator(job.aggregator.add, dedup_window)
         consume_records(job, dedup, source, records, fmt)
         dedup.close()
