@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rbacmap.importers.audit_dedup import DEFAULT_DEDUP_WINDOW, StageDeduplicator
+from rbacmap.importers.audit_earlier import EarlierImports, record_counted
 from rbacmap.importers.audit_formats import BadRecord, detect_format, from_gke_entry, from_k8s_event
 from rbacmap.importers.audit_lines import (
     EXPORT_TASK_LINE,
@@ -67,6 +68,8 @@ class AuditImportResult:
     requests: int
     errors: list[AuditImportError]
     window: UsageWindow
+    already_imported: int = 0  # requests skipped: an earlier import of the cluster counted their auditID
+    without_audit_id: int = 0  # requests counted without an auditID (importing them again counts them again)
 
 
 # --- reading sources ---------------------------------------------------------------------
@@ -263,13 +266,14 @@ def _import_in_parallel(
         return False
     start, end = stream.tell(), os.fstat(stream.fileno()).st_size
     count = worker_count(end - start, workers)
-    if count < 2:
-        return False
+    store_path = job.aggregator.conn.execute("PRAGMA database_list").fetchone()[2]
+    if count < 2 or (not store_path and dedup.earlier is not None and dedup.earlier.recorded):
+        return False  # workers could not ask an in-memory store what earlier imports counted
     points = cut_points(stream, start, end, count)
     agg = job.aggregator
     with tempfile.TemporaryDirectory(prefix="rbacmap-audit-") as spools:
         range_job = RangeJob(str(path), name, NORMALIZERS[fmt], fmt == "eks", agg.flush_keys, dedup.window,
-                             agg.cluster, table_definitions(agg.conn), Path(spools))
+                             agg.cluster, table_definitions(agg.conn), Path(spools), store_path, dedup.earlier)
         reader.lines += import_ranges(range_job, points, job, dedup, reader.lines)
     return True
 
@@ -292,7 +296,7 @@ def import_audit(
     if fmt not in FORMATS:
         raise AuditFormatError(f"unknown audit format {fmt!r} (choose from {', '.join(FORMATS)})")
     with write_usage(store, cluster, "audit: " + ", ".join(paths), fmt, flush_keys) as job:
-        dedup = StageDeduplicator(job.aggregator.add, dedup_window)
+        dedup = _deduplicator(job, dedup_window)
         for source in expand_paths(paths):
             name = "<stdin>" if source == "-" else str(source)
             reader: LineReader | None = None
@@ -306,11 +310,8 @@ def import_audit(
                 job.error(name, where, f"cannot read: {exc}")
             finally:
                 job.lines += reader.lines if reader is not None else 0
-        dedup.close()
-        import_id = job.import_id
-        result_counts = (job.lines, job.events, job.aggregator.requests, list(job.errors))
-        window = UsageWindow(job.aggregator.window_start, job.aggregator.window_end)
-    return AuditImportResult(import_id, cluster, *result_counts, window)
+        result = _finish(job, dedup)
+    return result
 
 
 def import_observations(
@@ -322,11 +323,25 @@ def import_observations(
     An exception raised while reading `records` rolls the whole import back.
     """
     with write_usage(store, cluster, source, fmt, flush_keys) as job:
-        dedup = StageDeduplicator(job.aggregator.add, dedup_window)
+        dedup = _deduplicator(job, dedup_window)
         consume_records(job, dedup, source, records, fmt)
-        dedup.close()
         job.lines = job.events
-        import_id = job.import_id
-        result_counts = (job.lines, job.events, job.aggregator.requests, list(job.errors))
-        window = UsageWindow(job.aggregator.window_start, job.aggregator.window_end)
-    return AuditImportResult(import_id, cluster, *result_counts, window)
+        result = _finish(job, dedup)
+    return result
+
+
+def _deduplicator(job: UsageImport, dedup_window: int) -> StageDeduplicator:
+    """The import's stage de-duplication, which also skips (and records) what earlier imports counted."""
+    agg = job.aggregator
+    earlier = EarlierImports.load(agg.conn, agg.cluster)
+    return StageDeduplicator(agg.add, dedup_window, earlier, functools.partial(record_counted, agg.conn, agg.cluster))
+
+
+def _finish(job: UsageImport, dedup: StageDeduplicator) -> AuditImportResult:
+    """Count what still waits in `dedup`, then the import's result (its rows are written as the transaction ends)."""
+    dedup.close()
+    job.already_imported, job.without_audit_id = dedup.already_imported, dedup.without_audit_id
+    agg = job.aggregator
+    return AuditImportResult(job.import_id, agg.cluster, job.lines, job.events, agg.requests, list(job.errors),
+                             UsageWindow(agg.window_start, agg.window_end), job.already_imported,
+                             job.without_audit_id)

@@ -156,6 +156,8 @@ class UsageImport:
     import_id: int
     lines: int = 0
     events: int = 0
+    already_imported: int = 0  # requests not counted: an earlier import of the cluster counted them (auditID)
+    without_audit_id: int = 0  # requests counted with no auditID to tell whether an earlier import did
     errors: list[AuditImportError] = field(default_factory=list)
     # Run once the transaction has ended (committed or rolled back), e.g. to detach a spool database,
     # which SQLite refuses while the transaction still holds a lock on it.
@@ -196,9 +198,9 @@ def write_usage(
         agg = job.aggregator
         conn.execute(
             """UPDATE audit_imports SET finished_at = ?, lines = ?, events = ?, requests = ?, error_count = ?,
-                   window_start = ?, window_end = ? WHERE id = ?""",
+                   window_start = ?, window_end = ?, already_imported = ?, without_audit_id = ? WHERE id = ?""",
             (utc_now(), job.lines, job.events, agg.requests, len(job.errors), agg.window_start, agg.window_end,
-             job.import_id),
+             job.already_imported, job.without_audit_id, job.import_id),
         )
         conn.execute("COMMIT")
     except BaseException:

@@ -67,7 +67,14 @@ def report_import(result: AuditImportResult) -> None:
         click.echo(f"error: {error.describe()}", err=True)
     click.echo(f"audit import {result.import_id} into cluster {result.cluster}: {result.lines} line(s), "
                f"{result.events} record(s), {result.requests} request(s) counted once each")
-    click.echo(f"window: {result.window.describe()}")
+    if result.already_imported:
+        click.echo(f"skipped: {result.already_imported} request(s) already imported (an earlier import of "
+                   f"{result.cluster} counted their auditID)")
+    if result.without_audit_id:
+        click.echo(f"note: {result.without_audit_id} request(s) had no auditID: counted, though nothing tells "
+                   "whether an earlier import counted them too")
+    nothing_new = not result.requests and result.already_imported
+    click.echo("window: no new request" if nothing_new else f"window: {result.window.describe()}")
     click.echo(f"rejected: {len(result.errors)} record(s) with errors" if result.errors else "rejected: none")
 
 
