@@ -5,7 +5,8 @@ Reads JSON lines (plain or gzip, files, directories, stdin) and whole JSON docum
 arrays). Memory stays flat: lines are parsed one at a time, requests are aggregated in
 `UsageAggregator` (flushed to SQLite when it grows), and stage de-duplication keeps a
 bounded window of audit IDs (see `StageDeduplicator`). Bad records are reported with file
-and line and skipped; the rest imports.
+and line (for an item of a document's list: the document's first line, and which item) and
+skipped; the rest imports.
 
 JSON lines of Kubernetes (and EKS export) events take the fast path in `audit_lines`; the
 first line, whole documents, GKE entries and CloudWatch records go through `consume_records`.
@@ -161,19 +162,27 @@ def _line_records(
             on_error(number, json_error(line) if reader and kept else f"JSON syntax error: {exc}")
 
 
+@dataclass(frozen=True)
+class ListedRecord:
+    """One item of a list inside a JSON document: its errors say which, since the whole list shares one line."""
+
+    place: str  # e.g. "item 3 of the EventList (.items[2])": the ordinal to count, the jq path to look
+    record: Any
+
+
 def _document_records(document: Any, line: int) -> Iterator[NumberedRecord]:
     """Records of one parsed JSON value: EventList items, filter-log-events events, array items."""
     if isinstance(document, list):
-        for item in document:
-            yield line, item
+        items, list_name, path = document, "JSON array", "."
     elif isinstance(document, dict) and document.get("kind") == "EventList":
-        for item in document.get("items") or []:
-            yield line, item
+        items, list_name, path = document.get("items") or [], "EventList", ".items"
     elif isinstance(document, dict) and isinstance(document.get("events"), list) and "verb" not in document:
-        for item in document["events"]:
-            yield line, item
+        items, list_name, path = document["events"], "CloudWatch events", ".events"
     else:
         yield line, document
+        return
+    for index, item in enumerate(items):
+        yield line, ListedRecord(f"item {index + 1} of the {list_name} ({path}[{index}])", item)
 
 
 def from_eks_record(record: Any) -> Observation:
@@ -208,27 +217,31 @@ def consume_records(
     errors = job.errors
     for line, record in records:
         job.events += 1
+        place = ""
+        if type(record) is ListedRecord:
+            place, record = f"{record.place}: ", record.record
         if normalize is None:
             detected = detect_format(record)
             if detected is None:
-                errors.append(AuditImportError(name, line, "not an audit record of a known format (k8s, eks, gke)"))
+                errors.append(AuditImportError(name, line, f"{place}not an audit record of a known format "
+                                                           "(k8s, eks, gke)"))
                 continue
             fmt, normalize = detected, NORMALIZERS[detected]
             if until_detected:
-                _add_record(add, normalize, errors, name, line, record)
+                _add_record(add, normalize, errors, name, line, place, record)
                 break
-        _add_record(add, normalize, errors, name, line, record)
+        _add_record(add, normalize, errors, name, line, place, record)
     return fmt
 
 
 def _add_record(
     add: Callable[[Observation], None], normalize: Normalizer, errors: list[AuditImportError], name: str,
-    line: int | None, record: Any,
+    line: int | None, place: str, record: Any,
 ) -> None:
     try:
         add(normalize(record))
     except BadRecord as exc:
-        errors.append(AuditImportError(name, line, str(exc)))
+        errors.append(AuditImportError(name, line, f"{place}{exc}"))
 
 
 def import_source(

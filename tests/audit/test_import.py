@@ -240,3 +240,30 @@ def test_null_verb_or_username_is_a_bad_line_not_a_failed_import(store: Store, a
     ]
     assert result.requests == 1  # the good request (two stages) still imports
     assert len(usage_records(store, "prod")) == 1
+
+
+def test_errors_in_a_document_name_the_item(store: Store, audit_dir: Path, tmp_path: Path) -> None:
+    """A whole JSON document starts at one line for all its items: each error says which item (and its jq path)."""
+    gke = import_audit(store, [str(audit_dir / "gke-cloud-logging.json")], "gke", fmt="k8s")
+    assert [(e.line, e.message) for e in gke.errors] == [
+        (1, f"item {n + 1} of the JSON array (.[{n}]): not a Kubernetes audit event: missing field 'verb'")
+        for n in range(7)]
+    assert "gke-cloud-logging.json line 1: item 3 of the JSON array (.[2]): not a Kubernetes audit event" \
+        in audit_import_errors(store, gke.import_id)[2].describe()
+    eventlist = json.loads((audit_dir / "eventlist.json").read_text())
+    del eventlist["items"][1]["verb"]
+    eventlist["items"][3] = "not an event"
+    pretty = tmp_path / "eventlist.json"
+    pretty.write_text("\n" + json.dumps(eventlist, indent=2))
+    one_line = tmp_path / "eventlists.jsonl"
+    one_line.write_text(json.dumps(eventlist) + "\n")
+    for path, line in ((pretty, 2), (one_line, 1)):
+        result = import_audit(store, [str(path)], "c")
+        assert [(e.line, e.message.split(": ")[0]) for e in result.errors] == [
+            (line, "item 2 of the EventList (.items[1])"), (line, "item 4 of the EventList (.items[3])")]
+    events = json.loads((audit_dir / "eks-filter-log-events.json").read_text())
+    events["events"][0]["message"] = "{not json"
+    cloudwatch = tmp_path / "filter-log-events.json"
+    cloudwatch.write_text(json.dumps(events, indent=1))
+    [error] = import_audit(store, [str(cloudwatch)], "eks", fmt="eks").errors
+    assert error.message.startswith("item 1 of the CloudWatch events (.events[0]): CloudWatch message is not JSON")
