@@ -5,7 +5,8 @@ Reads JSON lines (plain or gzip, files, directories, stdin) and whole JSON docum
 arrays). Memory stays flat: lines are parsed one at a time, requests are aggregated in
 `UsageAggregator` (flushed to SQLite when it grows), and stage de-duplication keeps a
 bounded window of audit IDs (see `StageDeduplicator`). Bad records are reported with file
-and line and skipped; the rest imports.
+and line (for an item of a document's list: the document's first line, and which item) and
+skipped; the rest imports.
 
 JSON lines of Kubernetes (and EKS export) events take the fast path in `audit_lines`; the
 first line, whole documents, GKE entries and CloudWatch records go through `consume_records`.
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rbacmap.importers.audit_dedup import DEFAULT_DEDUP_WINDOW, StageDeduplicator
+from rbacmap.importers.audit_earlier import EarlierImports, record_counted
 from rbacmap.importers.audit_formats import BadRecord, detect_format, from_gke_entry, from_k8s_event
 from rbacmap.importers.audit_lines import (
     EXPORT_TASK_LINE,
@@ -67,6 +69,8 @@ class AuditImportResult:
     requests: int
     errors: list[AuditImportError]
     window: UsageWindow
+    already_imported: int = 0  # requests skipped: an earlier import of the cluster counted their auditID
+    without_audit_id: int = 0  # requests counted without an auditID (importing them again counts them again)
 
 
 # --- reading sources ---------------------------------------------------------------------
@@ -158,19 +162,27 @@ def _line_records(
             on_error(number, json_error(line) if reader and kept else f"JSON syntax error: {exc}")
 
 
+@dataclass(frozen=True)
+class ListedRecord:
+    """One item of a list inside a JSON document: its errors say which, since the whole list shares one line."""
+
+    place: str  # e.g. "item 3 of the EventList (.items[2])": the ordinal to count, the jq path to look
+    record: Any
+
+
 def _document_records(document: Any, line: int) -> Iterator[NumberedRecord]:
     """Records of one parsed JSON value: EventList items, filter-log-events events, array items."""
     if isinstance(document, list):
-        for item in document:
-            yield line, item
+        items, list_name, path = document, "JSON array", "."
     elif isinstance(document, dict) and document.get("kind") == "EventList":
-        for item in document.get("items") or []:
-            yield line, item
+        items, list_name, path = document.get("items") or [], "EventList", ".items"
     elif isinstance(document, dict) and isinstance(document.get("events"), list) and "verb" not in document:
-        for item in document["events"]:
-            yield line, item
+        items, list_name, path = document["events"], "CloudWatch events", ".events"
     else:
         yield line, document
+        return
+    for index, item in enumerate(items):
+        yield line, ListedRecord(f"item {index + 1} of the {list_name} ({path}[{index}])", item)
 
 
 def from_eks_record(record: Any) -> Observation:
@@ -205,27 +217,31 @@ def consume_records(
     errors = job.errors
     for line, record in records:
         job.events += 1
+        place = ""
+        if type(record) is ListedRecord:
+            place, record = f"{record.place}: ", record.record
         if normalize is None:
             detected = detect_format(record)
             if detected is None:
-                errors.append(AuditImportError(name, line, "not an audit record of a known format (k8s, eks, gke)"))
+                errors.append(AuditImportError(name, line, f"{place}not an audit record of a known format "
+                                                           "(k8s, eks, gke)"))
                 continue
             fmt, normalize = detected, NORMALIZERS[detected]
             if until_detected:
-                _add_record(add, normalize, errors, name, line, record)
+                _add_record(add, normalize, errors, name, line, place, record)
                 break
-        _add_record(add, normalize, errors, name, line, record)
+        _add_record(add, normalize, errors, name, line, place, record)
     return fmt
 
 
 def _add_record(
     add: Callable[[Observation], None], normalize: Normalizer, errors: list[AuditImportError], name: str,
-    line: int | None, record: Any,
+    line: int | None, place: str, record: Any,
 ) -> None:
     try:
         add(normalize(record))
     except BadRecord as exc:
-        errors.append(AuditImportError(name, line, str(exc)))
+        errors.append(AuditImportError(name, line, f"{place}{exc}"))
 
 
 def import_source(
@@ -263,13 +279,14 @@ def _import_in_parallel(
         return False
     start, end = stream.tell(), os.fstat(stream.fileno()).st_size
     count = worker_count(end - start, workers)
-    if count < 2:
-        return False
+    store_path = job.aggregator.conn.execute("PRAGMA database_list").fetchone()[2]
+    if count < 2 or (not store_path and dedup.earlier is not None and dedup.earlier.recorded):
+        return False  # workers could not ask an in-memory store what earlier imports counted
     points = cut_points(stream, start, end, count)
     agg = job.aggregator
     with tempfile.TemporaryDirectory(prefix="rbacmap-audit-") as spools:
         range_job = RangeJob(str(path), name, NORMALIZERS[fmt], fmt == "eks", agg.flush_keys, dedup.window,
-                             agg.cluster, table_definitions(agg.conn), Path(spools))
+                             agg.cluster, table_definitions(agg.conn), Path(spools), store_path, dedup.earlier)
         reader.lines += import_ranges(range_job, points, job, dedup, reader.lines)
     return True
 
@@ -292,7 +309,7 @@ def import_audit(
     if fmt not in FORMATS:
         raise AuditFormatError(f"unknown audit format {fmt!r} (choose from {', '.join(FORMATS)})")
     with write_usage(store, cluster, "audit: " + ", ".join(paths), fmt, flush_keys) as job:
-        dedup = StageDeduplicator(job.aggregator.add, dedup_window)
+        dedup = _deduplicator(job, dedup_window)
         for source in expand_paths(paths):
             name = "<stdin>" if source == "-" else str(source)
             reader: LineReader | None = None
@@ -306,24 +323,38 @@ def import_audit(
                 job.error(name, where, f"cannot read: {exc}")
             finally:
                 job.lines += reader.lines if reader is not None else 0
-        dedup.close()
-        import_id = job.import_id
-        result_counts = (job.lines, job.events, job.aggregator.requests, list(job.errors))
-        window = UsageWindow(job.aggregator.window_start, job.aggregator.window_end)
-    return AuditImportResult(import_id, cluster, *result_counts, window)
+        result = _finish(job, dedup)
+    return result
 
 
 def import_observations(
     store: Store, cluster: str, source: str, fmt: str, records: Iterable[NumberedRecord],
-    dedup_window: int = DEFAULT_DEDUP_WINDOW,
+    dedup_window: int = DEFAULT_DEDUP_WINDOW, flush_keys: int = DEFAULT_FLUSH_KEYS,
 ) -> AuditImportResult:
-    """Import already-fetched records (e.g. CloudWatch events) through the same path as files."""
-    with write_usage(store, cluster, source, fmt) as job:
-        dedup = StageDeduplicator(job.aggregator.add, dedup_window)
+    """Import records (e.g. CloudWatch events, fetched as they are read) through the same path as files.
+
+    An exception raised while reading `records` rolls the whole import back.
+    """
+    with write_usage(store, cluster, source, fmt, flush_keys) as job:
+        dedup = _deduplicator(job, dedup_window)
         consume_records(job, dedup, source, records, fmt)
-        dedup.close()
         job.lines = job.events
-        import_id = job.import_id
-        result_counts = (job.lines, job.events, job.aggregator.requests, list(job.errors))
-        window = UsageWindow(job.aggregator.window_start, job.aggregator.window_end)
-    return AuditImportResult(import_id, cluster, *result_counts, window)
+        result = _finish(job, dedup)
+    return result
+
+
+def _deduplicator(job: UsageImport, dedup_window: int) -> StageDeduplicator:
+    """The import's stage de-duplication, which also skips (and records) what earlier imports counted."""
+    agg = job.aggregator
+    earlier = EarlierImports.load(agg.conn, agg.cluster)
+    return StageDeduplicator(agg.add, dedup_window, earlier, functools.partial(record_counted, agg.conn, agg.cluster))
+
+
+def _finish(job: UsageImport, dedup: StageDeduplicator) -> AuditImportResult:
+    """Count what still waits in `dedup`, then the import's result (its rows are written as the transaction ends)."""
+    dedup.close()
+    job.already_imported, job.without_audit_id = dedup.already_imported, dedup.without_audit_id
+    agg = job.aggregator
+    return AuditImportResult(job.import_id, agg.cluster, job.lines, job.events, agg.requests, list(job.errors),
+                             UsageWindow(agg.window_start, agg.window_end), job.already_imported,
+                             job.without_audit_id)

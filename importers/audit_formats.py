@@ -86,7 +86,7 @@ def from_k8s_event(event: Any) -> Observation:
             event.get("stageTimestamp") or event.get("requestReceivedTimestamp") or event.get("timestamp") or ""
         )
         return Observation(
-            event.get("auditID") or "", stage in FINAL_STAGES or not stage, key, timestamp,
+            str(event.get("auditID") or ""), stage in FINAL_STAGES or not stage, key, timestamp,
             tuple(groups), impersonator,
         )
     except (KeyError, TypeError, AttributeError) as exc:
@@ -142,7 +142,7 @@ def from_gke_entry(entry: Any) -> Observation:
             group, namespace, name = parse_gke_resource_name(resource_name, resource)
             key = (user, verb, group, resource, subresource, namespace, name, "", decision)
         operation = entry.get("operation") or {}
-        audit_id = operation.get("id") or entry.get("insertId") or ""
+        audit_id = str(operation.get("id") or entry.get("insertId") or "")  # stored as text: see audit_earlier
         final = bool(operation.get("last", True))
         return Observation(audit_id, final, key, entry.get("timestamp") or "", (), "")
     except (KeyError, TypeError, AttributeError) as exc:

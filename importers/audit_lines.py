@@ -4,7 +4,7 @@ A million-event log spends most of its time here, so `import_k8s_lines` is one f
 with everything bound to locals: it decodes each line by schema (`audit_event_schema`:
 msgspec Structs holding only the fields usage needs), computes the request's attributes
 exactly as `audit_formats.from_k8s_event` does, and inlines the final-stage case of
-`StageDeduplicator.add` and `UsageAggregator.add`. Anything unusual (a line that does not
+`StageDeduplicator.add` (with its `count`) and `UsageAggregator.add`. Anything unusual (a line that does not
 decode into the schema, impersonation, an earlier stage, a missing auditID, an EKS
 CloudWatch record) goes through those reference functions instead (parsed by orjson), so
 results and error messages are identical to the plain path; `tests/audit/test_hot_loop.py`
@@ -90,6 +90,10 @@ def import_k8s_lines(
     counted_add = counted.add
     counted_room = dedup.counted_limit - len(counted)  # adds left before the counted IDs rotate
     window = dedup.window
+    # StageDeduplicator.count's question, asked only within the earlier imports' time span.
+    earlier = dedup.earlier
+    earlier_start, earlier_end = ("", "") if earlier is None or not earlier.recorded else (earlier.start, earlier.end)
+    earlier_holds = earlier.holds if earlier is not None else None
     final_stages = FINAL_STAGES
     decode, schema_errors, unset = decode_event_fields, SCHEMA_ERRORS, UNSET
     events = 0
@@ -173,10 +177,14 @@ def import_k8s_lines(
             counted_add(audit_id)
             counted_room -= 1
             if counted_room < 0:  # StageDeduplicator.mark_counted's rotation
-                dedup.counted_old = counted_old = counted
-                dedup.counted = counted = set()
+                dedup.rotate_counted()
+                counted, counted_old = dedup.counted, dedup.counted_old
                 counted_add = counted.add
                 counted_room = dedup.counted_limit
+            if (earlier_end and earlier_start <= timestamp <= earlier_end and earlier_holds is not None
+                    and earlier_holds(audit_id)):
+                dedup.already_imported += 1
+                continue
             # UsageAggregator.add, with `groups` riding in the key.
             entry = usage_get(key)
             if entry is None:

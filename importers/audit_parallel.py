@@ -14,12 +14,17 @@ the end of one range and its ResponseComplete at the start of the next is one re
 with the sequential deduplicator's window, a request logged twice at its final stage on both
 sides of a cut is counted twice: counts can be off by that, the set of requests used is exact.
 
+Across imports: each worker asks the store (read-only, its own connection: the parent's
+transaction hides nothing committed before it) whether an earlier import counted a request,
+and spools the auditIDs it counts; the parent merges them into `audit_request_ids`.
+
 Line numbers in errors are made absolute from the workers' line counts, so messages are the
 same as a sequential import's. Any worker failure fails the import (nothing is stored).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import multiprocessing
 import os
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rbacmap.importers.audit_dedup import StageDeduplicator
+from rbacmap.importers.audit_earlier import EarlierImports, record_counted
 from rbacmap.importers.audit_lines import LineReader, Normalizer, import_k8s_lines
 from rbacmap.importers.audit_spool import SpoolingAggregator, merge_spool, open_spool
 from rbacmap.usage import AuditImportError, Observation, UsageImport
@@ -106,6 +112,8 @@ class WorkerOutcome:
     requests: int = 0
     window_start: str | None = None
     window_end: str | None = None
+    already_imported: int = 0
+    without_audit_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,8 @@ class RangeJob:
     cluster: str
     table_definitions: list[str]  # the store's, for the spools
     spool_folder: Path
+    store_path: str  # workers look up what earlier imports counted through connections of their own
+    earlier: EarlierImports | None
 
 
 class _RangeDeduplicator(StageDeduplicator):
@@ -147,18 +157,23 @@ def _run_worker(job: RangeJob, start: int, end: int, index: int, channel: Any) -
         spool = job.spool_folder / f"worker-{index}.db"
         aggregator = SpoolingAggregator(open_spool(spool, job.table_definitions), job.cluster, job.flush_keys)
         usage_import = UsageImport(aggregator, 0)
-        dedup = _RangeDeduplicator(aggregator.add, job.dedup_window)
+        earlier = job.earlier.reopened(job.store_path) if job.earlier is not None and job.earlier.recorded else None
+        # The IDs it counts go to its spool, with its usage; the parent merges both.
+        dedup = _RangeDeduplicator(aggregator.add, job.dedup_window, earlier,
+                                   functools.partial(record_counted, aggregator.conn, job.cluster))
         with io.BufferedReader(ByteRange(job.path, start, end), buffer_size=1 << 16) as stream:
             reader = LineReader(stream)
             try:
                 import_k8s_lines(reader, 0, usage_import, dedup, job.name, job.normalize, job.cloudwatch_records)
             except OSError as exc:
                 usage_import.error(job.name, reader.lines or None, f"cannot read: {exc}")
-        aggregator.finish()
         waiting = [*dedup.pending_old.values(), *dedup.pending.values()]
-        outcome = WorkerOutcome(reader.lines, usage_import.events, usage_import.errors, waiting,
-                                dedup.counted | dedup.counted_old | (dedup.first_counted or set()), spool,
-                                aggregator.requests, aggregator.window_start, aggregator.window_end)
+        counted = dedup.counted | dedup.counted_old | (dedup.first_counted or set())
+        dedup.record_counted()
+        aggregator.finish()
+        outcome = WorkerOutcome(reader.lines, usage_import.events, usage_import.errors, waiting, counted, spool,
+                                aggregator.requests, aggregator.window_start, aggregator.window_end,
+                                dedup.already_imported, dedup.without_audit_id)
         channel.put(("done", index, outcome))
     except BaseException:  # the parent must hear of any failure, or it would wait forever
         channel.put(("failed", index, traceback.format_exc()))
@@ -229,6 +244,8 @@ def _merge_outcomes(
     offset = first_line
     for outcome in outcomes:
         usage_import.events += outcome.events
+        dedup.already_imported += outcome.already_imported
+        dedup.without_audit_id += outcome.without_audit_id
         usage_import.errors.extend(
             replace(error, line=None if error.line is None else error.line + offset) for error in outcome.errors
         )

@@ -26,7 +26,7 @@ from rbacmap.usage_key import (
     upsert_usage,
 )
 
-SPOOLED_TABLES = ("audit_usage", "audit_user_groups", "audit_impersonations")
+SPOOLED_TABLES = ("audit_usage", "audit_user_groups", "audit_impersonations", "audit_request_ids")
 _USAGE_COLUMNS = ", ".join(("key_hash", *KEY_COLUMNS, "count", "first_seen", "last_seen"))
 _SAME_KEY = " AND ".join(f"{column} = excluded.{column}" for column in KEY_COLUMNS)
 # `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
@@ -38,6 +38,7 @@ _MERGE = {
                          f" ON CONFLICT (cluster, username, group_name) DO UPDATE SET {WIDEN_SEEN}",
     "audit_impersonations": "INSERT INTO audit_impersonations SELECT * FROM {spool}.audit_impersonations WHERE true"
                             f" ON CONFLICT (cluster, impersonator, username) DO UPDATE SET {WIDEN_SEEN}",
+    "audit_request_ids": "INSERT OR IGNORE INTO audit_request_ids SELECT * FROM {spool}.audit_request_ids",
 }
 
 
@@ -99,6 +100,7 @@ def merge_spool(job: UsageImport, path: Path) -> None:
         _upsert_in_batches(conn, conn.execute(select + " WHERE key_hash < 0"))
     conn.execute(_MERGE["audit_user_groups"].format(spool=alias))
     conn.execute(_MERGE["audit_impersonations"].format(spool=alias))
+    conn.execute(_MERGE["audit_request_ids"].format(spool=alias))
 
 
 def _batches(cursor: sqlite3.Cursor) -> Iterator[list[Any]]:
@@ -127,6 +129,8 @@ def _merge_through_python(conn: sqlite3.Connection, path: Path) -> None:
         _upsert_in_batches(conn, spool.execute(f"SELECT {_USAGE_COLUMNS} FROM audit_usage"))
         conn.executemany(GROUPS_UPSERT, spool.execute("SELECT * FROM audit_user_groups"))
         conn.executemany(IMPERSONATION_UPSERT, spool.execute("SELECT * FROM audit_impersonations"))
+        conn.executemany("INSERT OR IGNORE INTO audit_request_ids VALUES (?, ?)",
+                         spool.execute("SELECT * FROM audit_request_ids"))
     finally:
         spool.close()
 

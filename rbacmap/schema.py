@@ -348,6 +348,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE import_errors ADD COLUMN item TEXT;
         """,
     ),
+    (
+        18,
+        # Audit imports count each request once across imports of a cluster: the auditIDs counted
+        # (rbacmap/importers/audit_earlier.py). Only the IDs are kept, one row each, no event data.
+        """
+        CREATE TABLE audit_request_ids (
+            cluster TEXT NOT NULL, audit_id TEXT NOT NULL,
+            PRIMARY KEY (cluster, audit_id)
+        ) WITHOUT ROWID;
+        ALTER TABLE audit_imports ADD COLUMN already_imported INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE audit_imports ADD COLUMN without_audit_id INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

@@ -7,11 +7,12 @@ rows (count added, first/last seen widened), so importing more logs only refines
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from rbacmap.model import NonResourceRequest, Request, ResourceRequest
@@ -155,6 +156,8 @@ class UsageImport:
     import_id: int
     lines: int = 0
     events: int = 0
+    already_imported: int = 0  # requests not counted: an earlier import of the cluster counted them (auditID)
+    without_audit_id: int = 0  # requests counted with no auditID to tell whether an earlier import did
     errors: list[AuditImportError] = field(default_factory=list)
     # Run once the transaction has ended (committed or rolled back), e.g. to detach a spool database,
     # which SQLite refuses while the transaction still holds a lock on it.
@@ -195,9 +198,9 @@ def write_usage(
         agg = job.aggregator
         conn.execute(
             """UPDATE audit_imports SET finished_at = ?, lines = ?, events = ?, requests = ?, error_count = ?,
-                   window_start = ?, window_end = ? WHERE id = ?""",
+                   window_start = ?, window_end = ?, already_imported = ?, without_audit_id = ? WHERE id = ?""",
             (utc_now(), job.lines, job.events, agg.requests, len(job.errors), agg.window_start, agg.window_end,
-             job.import_id),
+             job.already_imported, job.without_audit_id, job.import_id),
         )
         conn.execute("COMMIT")
     except BaseException:
@@ -243,15 +246,32 @@ class UsageWindow:
         return f"{self.start} .. {self.end} ({self.days:.1f} days)"
 
 
+# RFC 3339 as audit logs write it: a fraction of 1-9 digits (Kubernetes writes nanoseconds),
+# then Z, an offset with or without its colon, or no zone at all. Lowercase t/z are RFC 3339 too.
+_RFC3339 = re.compile(
+    r"(?P<seconds>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d{1,9}))?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<hours>\d\d):?(?P<minutes>\d\d))?"
+)
+
+
 def parse_time(text: str) -> datetime:
-    """RFC 3339 with or without fractional seconds (nanoseconds are cut to microseconds)."""
-    text = text.replace("Z", "+00:00")
-    head, dot, rest = text.partition(".")
-    if dot:
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits):]
-        text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
-    return datetime.fromisoformat(text)
+    """An RFC 3339 timestamp as an aware datetime in UTC (nanoseconds cut to microseconds).
+
+    A timestamp without a zone is taken to be UTC, as the API server writes them: every value
+    returned is aware, so any two can be compared or subtracted.
+    """
+    match = _RFC3339.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+    parsed = datetime.fromisoformat(match["seconds"].replace("t", "T").replace(" ", "T"))
+    fraction = match["fraction"]
+    if fraction:
+        parsed = parsed.replace(microsecond=int(fraction[:6].ljust(6, "0")))
+    zone = UTC
+    if match["sign"]:
+        offset = timedelta(hours=int(match["hours"]), minutes=int(match["minutes"]))
+        zone = timezone(-offset if match["sign"] == "-" else offset)
+    return parsed.replace(tzinfo=zone).astimezone(UTC)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -270,6 +290,8 @@ def usage_window(store: Store, cluster: str, since: timedelta | None = None) -> 
     )[0]
     start, end = row["start"], row["end"]
     if since is not None and end:
+        # Compared as text with stored timestamps, so written as they are: UTC with a Z. Always with
+        # its fraction: a whole-second timestamp of the cutoff's own second then counts as inside.
         cutoff = (parse_time(end) - since).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         if start is None or cutoff > start:
             start = cutoff

@@ -35,17 +35,23 @@ def audit_command(
             if not cluster_name:
                 raise click.UsageError("--eks-cloudwatch needs --cluster-name")
             import boto3
+            import botocore.exceptions
 
-            from rbacmap.importers.audit_cloudwatch import fetch_eks_audit_records, log_group_for
+            from rbacmap.importers.audit_cloudwatch import CloudWatchReadError, fetch_eks_audit_records, log_group_for
 
             try:
                 window = parse_duration(since)
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--since") from exc
-            client = boto3.Session(profile_name=profile, region_name=region).client("logs")
-            records = fetch_eks_audit_records(client, cluster_name, window)
-            result = import_observations(store, cluster or cluster_name, f"eks-cloudwatch: "
-                                         f"{log_group_for(cluster_name)}", "eks", records)
+            try:
+                client = boto3.Session(profile_name=profile, region_name=region).client("logs")
+                records = fetch_eks_audit_records(client, cluster_name, window)
+                result = import_observations(store, cluster or cluster_name, f"eks-cloudwatch: "
+                                             f"{log_group_for(cluster_name)}", "eks", records)
+            except (CloudWatchReadError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                # Session and client setup fail with botocore's errors; reading the group, with ours.
+                raise click.ClickException(f"EKS audit import of {cluster_name} failed: {exc}\n"
+                                           "nothing was imported") from exc
         else:
             if not paths:
                 raise click.UsageError("give audit log PATHs (or - for stdin), or --eks-cloudwatch")
@@ -61,7 +67,14 @@ def report_import(result: AuditImportResult) -> None:
         click.echo(f"error: {error.describe()}", err=True)
     click.echo(f"audit import {result.import_id} into cluster {result.cluster}: {result.lines} line(s), "
                f"{result.events} record(s), {result.requests} request(s) counted once each")
-    click.echo(f"window: {result.window.describe()}")
+    if result.already_imported:
+        click.echo(f"skipped: {result.already_imported} request(s) already imported (an earlier import of "
+                   f"{result.cluster} counted their auditID)")
+    if result.without_audit_id:
+        click.echo(f"note: {result.without_audit_id} request(s) had no auditID: counted, though nothing tells "
+                   "whether an earlier import counted them too")
+    nothing_new = not result.requests and result.already_imported
+    click.echo("window: no new request" if nothing_new else f"window: {result.window.describe()}")
     click.echo(f"rejected: {len(result.errors)} record(s) with errors" if result.errors else "rejected: none")
 
 

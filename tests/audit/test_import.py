@@ -8,11 +8,23 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from rbacmap.cli import cli
 from rbacmap.importers.audit import StageDeduplicator, import_audit
+from rbacmap.importers.audit_earlier import EarlierImports
 from rbacmap.importers.audit_formats import parse_gke_method, parse_gke_resource_name
 from rbacmap.model import NonResourceRequest, ResourceRequest
 from rbacmap.store import Store
-from rbacmap.usage import Observation, audit_import_errors, impersonations, usage_records, user_groups
+from rbacmap.usage import (
+    Observation,
+    audit_import_errors,
+    audit_imports,
+    impersonations,
+    usage_records,
+    user_groups,
+)
 
 
 def _usage(store: Store, cluster: str = "prod") -> dict[tuple[str, str, str], tuple[int, str]]:
@@ -52,10 +64,100 @@ def test_impersonated_user_is_the_acting_user(store: Store, audit_dir: Path) -> 
     assert user_groups(store, "prod")["alice@example.com"] == ("devs", "payments-devs", "system:authenticated")
 
 
-def test_importing_again_merges_counts(store: Store, audit_dir: Path) -> None:
-    import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
-    import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
-    assert _usage(store)[("prometheus", "get /metrics", "allow")][0] == 4
+def test_importing_the_same_log_again_counts_nothing_twice(store: Store, audit_dir: Path) -> None:
+    log = str(audit_dir / "k8s-audit.jsonl")
+    first = import_audit(store, [log], "prod")
+    counts = _usage(store)
+    again = import_audit(store, [log], "prod")
+    assert (again.requests, again.already_imported, again.without_audit_id) == (0, first.requests, 0)
+    assert _usage(store) == counts and counts[("prometheus", "get /metrics", "allow")][0] == 2
+    assert [(r["requests"], r["already_imported"]) for r in audit_imports(store, "prod")] == [(18, 0), (0, 18)]
+    # Only the auditIDs are kept, one row per request counted.
+    assert store.query("SELECT count(*) AS n FROM audit_request_ids")[0]["n"] == first.requests
+    # Another cluster's imports are another record.
+    assert import_audit(store, [log], "staging").requests == first.requests
+
+
+def _event(audit_id: str | None, stage: str, stamp: str, user: str = "alice") -> str:
+    event = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "stage": stage, "verb": "get",
+             "user": {"username": user}, "objectRef": {"resource": "pods", "namespace": "web"},
+             "responseStatus": {"code": 200}, "requestReceivedTimestamp": stamp, "stageTimestamp": stamp}
+    if audit_id is not None:
+        event["auditID"] = audit_id
+    return json.dumps(event) + "\n"
+
+
+def test_rotated_logs_count_a_request_cut_between_its_stages_once(store: Store, tmp_path: Path) -> None:
+    """The first file ends with a request's RequestReceived (counted then, no final stage in sight); the next
+    starts with its ResponseComplete, an hour later than anything imported before."""
+    first, second = tmp_path / "audit.log.1", tmp_path / "audit.log"
+    first.write_text(_event("a", "ResponseComplete", "2024-05-01T10:00:00Z")
+                     + _event("watch", "RequestReceived", "2024-05-01T10:30:00Z"))
+    second.write_text(_event("watch", "ResponseComplete", "2024-05-01T11:30:00Z")
+                      + _event("b", "ResponseComplete", "2024-05-01T12:00:00Z"))
+    assert import_audit(store, [str(first)], "prod").requests == 2
+    result = import_audit(store, [str(second)], "prod")
+    assert (result.requests, result.already_imported) == (1, 1)
+    assert _usage(store)[("alice", "get pods in namespace web", "allow")][0] == 3
+
+
+def test_events_without_audit_id_are_counted_and_said_so(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    log.write_text(_event(None, "ResponseComplete", "2024-05-01T10:00:00Z")
+                   + _event("a", "ResponseComplete", "2024-05-01T10:00:01Z"))
+    assert (import_audit(store, [str(log)], "prod").without_audit_id) == 1
+    again = import_audit(store, [str(log)], "prod")
+    assert (again.requests, again.already_imported, again.without_audit_id) == (1, 1, 1)
+    assert _usage(store)[("alice", "get pods in namespace web", "allow")][0] == 3
+    assert [r["without_audit_id"] for r in audit_imports(store, "prod")] == [1, 1]
+
+
+def test_logs_of_another_time_are_not_looked_up(store: Store, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next day's log shares no request with what was imported: no auditID is looked up in the store."""
+    monday, tuesday = tmp_path / "monday.jsonl", tmp_path / "tuesday.jsonl"
+    monday.write_text("".join(_event(f"m{i}", "ResponseComplete", f"2024-05-06T1{i}:00:00Z") for i in range(5)))
+    tuesday.write_text("".join(_event(f"t{i}", "ResponseComplete", f"2024-05-07T1{i}:00:00Z") for i in range(5)))
+    import_audit(store, [str(monday)], "prod")
+    looked_up: list[str] = []
+    holds = EarlierImports.holds
+
+    def spy(self: EarlierImports, audit_id: str) -> bool:
+        looked_up.append(audit_id)
+        return holds(self, audit_id)
+
+    monkeypatch.setattr(EarlierImports, "holds", spy)
+    assert import_audit(store, [str(tuesday)], "prod").requests == 5
+    assert looked_up == []
+    assert import_audit(store, [str(monday)], "prod").already_imported == 5
+    assert len(looked_up) == 5
+
+
+def test_report_says_what_was_skipped(tmp_path: Path, fixtures_dir: Path) -> None:
+    """The demo: importing its two weeks again leaves erin's 14 list requests at 14."""
+    db = str(tmp_path / "demo.db")
+    log = str(fixtures_dir / "demo-audit" / "audit.jsonl")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["import", "files", "--db", db, str(fixtures_dir / "demo"), "--cluster", "demo"]
+                         ).exit_code == 0
+    first = runner.invoke(cli, ["import", "audit", "--db", db, log, "--cluster", "demo"])
+    assert "171 request(s) counted once each" in first.output and "skipped" not in first.output
+    again = runner.invoke(cli, ["import", "audit", "--db", db, log, "--cluster", "demo"])
+    assert again.exit_code == 0, again.output
+    assert "0 request(s) counted once each" in again.output
+    assert "skipped: 171 request(s) already imported (an earlier import of demo counted their auditID)" \
+        in again.output
+    assert "window: no new request" in again.output
+    usage = runner.invoke(cli, ["usage", "--db", db, "--user", "erin@example.com", "-o", "json"])
+    counts = {u["request"]: u["count"] for u in json.loads(usage.output)["usage"]}
+    assert counts["list pods in namespace web"] == 14
+    offboard = runner.invoke(cli, ["offboard", "--db", db, "erin@example.com"])
+    assert "29 request(s) in the imported audit logs" in offboard.output
+    with_no_ids = tmp_path / "no-ids.jsonl"
+    with_no_ids.write_text(_event(None, "ResponseComplete", "2026-11-20T10:00:00Z", "erin@example.com"))
+    note = runner.invoke(cli, ["import", "audit", "--db", db, str(with_no_ids), "--cluster", "demo"])
+    assert "note: 1 request(s) had no auditID: counted, though nothing tells whether an earlier import counted " \
+           "them too" in note.output
 
 
 def test_gzip_directory_and_stdin(store: Store, audit_dir: Path, tmp_path: Path) -> None:
@@ -138,3 +240,30 @@ def test_null_verb_or_username_is_a_bad_line_not_a_failed_import(store: Store, a
     ]
     assert result.requests == 1  # the good request (two stages) still imports
     assert len(usage_records(store, "prod")) == 1
+
+
+def test_errors_in_a_document_name_the_item(store: Store, audit_dir: Path, tmp_path: Path) -> None:
+    """A whole JSON document starts at one line for all its items: each error says which item (and its jq path)."""
+    gke = import_audit(store, [str(audit_dir / "gke-cloud-logging.json")], "gke", fmt="k8s")
+    assert [(e.line, e.message) for e in gke.errors] == [
+        (1, f"item {n + 1} of the JSON array (.[{n}]): not a Kubernetes audit event: missing field 'verb'")
+        for n in range(7)]
+    assert "gke-cloud-logging.json line 1: item 3 of the JSON array (.[2]): not a Kubernetes audit event" \
+        in audit_import_errors(store, gke.import_id)[2].describe()
+    eventlist = json.loads((audit_dir / "eventlist.json").read_text())
+    del eventlist["items"][1]["verb"]
+    eventlist["items"][3] = "not an event"
+    pretty = tmp_path / "eventlist.json"
+    pretty.write_text("\n" + json.dumps(eventlist, indent=2))
+    one_line = tmp_path / "eventlists.jsonl"
+    one_line.write_text(json.dumps(eventlist) + "\n")
+    for path, line in ((pretty, 2), (one_line, 1)):
+        result = import_audit(store, [str(path)], "c")
+        assert [(e.line, e.message.split(": ")[0]) for e in result.errors] == [
+            (line, "item 2 of the EventList (.items[1])"), (line, "item 4 of the EventList (.items[3])")]
+    events = json.loads((audit_dir / "eks-filter-log-events.json").read_text())
+    events["events"][0]["message"] = "{not json"
+    cloudwatch = tmp_path / "filter-log-events.json"
+    cloudwatch.write_text(json.dumps(events, indent=1))
+    [error] = import_audit(store, [str(cloudwatch)], "eks", fmt="eks").errors
+    assert error.message.startswith("item 1 of the CloudWatch events (.events[0]): CloudWatch message is not JSON")

@@ -71,7 +71,8 @@ def _stored(store: Store) -> tuple[Any, ...]:
     tables = ("audit_usage", "audit_user_groups", "audit_impersonations")
     rows = tuple(store.query(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5, 6") for table in tables)
     errors = store.query("SELECT source, line, message FROM audit_import_errors ORDER BY rowid")
-    return (*rows, errors)
+    audit_ids = store.query("SELECT * FROM audit_request_ids ORDER BY cluster, audit_id")
+    return (*rows, errors, audit_ids)
 
 
 @pytest.mark.parametrize(("seed", "workers", "flush_keys", "fmt"),
@@ -195,3 +196,29 @@ def test_a_request_cut_between_its_stages_counts_once_in_a_long_range(
         with Store(str(tmp_path / f"w{workers}.db")) as store:
             result = import_audit(store, [str(log)], "c", fmt="k8s", dedup_window=2, workers=workers)
             assert result.requests == 200, workers  # 201 lines, 200 requests (counted IDs rotate every 11)
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_importing_an_overlapping_log_again_counts_nothing_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 workers: int) -> None:
+    """Workers ask the store what earlier imports counted; the IDs they count are merged from their spools."""
+    monkeypatch.setattr(audit_parallel, "PARALLEL_MIN_BYTES", 1)
+    lines = _log(random.Random(7), 600).splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_bytes(b"".join(lines[: len(lines) * 2 // 3]))
+    second.write_bytes(b"".join(lines[len(lines) // 3 :]))  # overlaps the first by a third
+    whole = tmp_path / "whole.jsonl"
+    whole.write_bytes(b"".join(lines))
+    with Store(str(tmp_path / "once.db")) as once:
+        expected = import_audit(once, [str(whole)], "c", workers=1)
+        counts_once = once.query("SELECT username, verb, resource, count FROM audit_usage ORDER BY 1, 2, 3, 4")
+        ids_once = once.query("SELECT count(*) AS n FROM audit_request_ids")[0]["n"]
+    with Store(str(tmp_path / "twice.db")) as store:
+        import_audit(store, [str(first)], "c", workers=workers)
+        again = import_audit(store, [str(second)], "c", workers=workers)
+        assert again.already_imported > 0
+        assert store.query("SELECT username, verb, resource, count FROM audit_usage ORDER BY 1, 2, 3, 4") \
+            == counts_once
+        assert store.query("SELECT count(*) AS n FROM audit_request_ids")[0]["n"] == ids_once == expected.requests
+        everything = import_audit(store, [str(whole)], "c", workers=workers)
+        assert (everything.requests, everything.already_imported) == (0, expected.requests)

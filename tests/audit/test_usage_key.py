@@ -85,6 +85,8 @@ def test_migration_8_carries_usage_over_and_the_next_import_rehomes_it(
     with Store(str(tmp_path / "current.db")) as current:
         import_audit(current, [log], "c")
         before = _usage(current)
+        # Forget the auditIDs counted, as a DB from before migration 18 never had them: the log counts twice.
+        current.conn.execute("DELETE FROM audit_request_ids")
         import_audit(current, [log], "c")
         expected = current.query("SELECT * FROM audit_usage ORDER BY key_hash")
     # A DB written before schema 8 (10-column primary key), holding the rows of the first import.
