@@ -54,7 +54,7 @@ def can(
     db_path: str, cluster: str | None, user: str, verb: str, resource: str | None, name: str | None,
     namespace: str, groups: tuple[str, ...], path: str | None, api_group: str | None, no_implicit_groups: bool,
 ) -> None:
-    """May USER do VERB on RESOURCE? Prints yes/no and why; exit 0 allowed, 1 denied.
+    """May USER do VERB on RESOURCE? Prints yes/no and why; exit 0 allowed, 1 denied, 2 error.
 
     USER is a username, `system:serviceaccount:NS:NAME`, `sa:NS/NAME` or `user:NAME`.
     """
