@@ -42,7 +42,7 @@ def eks_command(db_path: str, cluster_name: str, region: str | None, profile: st
     from rbacmap.importers.eks import import_eks
 
     endpoints = {k: v for k, v in (("eks", eks_endpoint), ("iam", iam_endpoint)) if v}
-    with open_store(db_path) as store:
+    with open_store(db_path, create=True) as store:
         try:
             session = boto3.Session(profile_name=profile, region_name=region)
             imported = import_eks(store, session, cluster_name, cluster_key or cluster_name, region=region,
@@ -73,7 +73,7 @@ def gke_command(db_path: str, project: str, location: str, cluster_name: str, cl
     from rbacmap.importers.gke import GcpEndpoints, GkeApiError, import_gke
 
     scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-    with open_store(db_path) as store:
+    with open_store(db_path, create=True) as store:
         try:
             if credentials:
                 creds: Any = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]

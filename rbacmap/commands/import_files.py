@@ -19,7 +19,7 @@ from rbacmap.importers.manifests import StrictImportError, import_files
               help="Namespace for namespaced objects that name none (as kubectl apply -n).")
 def files_command(db_path: str, paths: tuple[str, ...], cluster: str, strict: bool, default_namespace: str) -> None:
     """Import YAML/JSON manifests, kubectl dumps, directories, .gz files or - (stdin)."""
-    with open_store(db_path) as store:
+    with open_store(db_path, create=True) as store:
         try:
             result = import_files(store, list(paths), cluster, strict=strict, default_namespace=default_namespace)
         except StrictImportError as exc:

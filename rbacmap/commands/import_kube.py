@@ -87,7 +87,7 @@ def kube_command(
         raise click.ClickException(str(exc)) from exc
     options = FetchOptions(page_size, concurrency, RetryPolicy(attempts=retries + 1, timeout=timeout))
     failed = 0
-    with open_store(db_path) as store:
+    with open_store(db_path, create=True) as store:
         for target in targets:
             name = cluster or target.cluster
             label = target.context or "in-cluster"
