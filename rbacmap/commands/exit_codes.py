@@ -14,7 +14,7 @@ import click
 from rbacmap.commands.lazy_group import LazyGroup
 from rbacmap.store import StoreError
 
-EXIT_YES, EXIT_NO, EXIT_ERROR = 0, 1, 2
+EXIT_NO, EXIT_ERROR = 1, 2
 
 EXIT_CODES_HELP = """\b
 Exit codes:
