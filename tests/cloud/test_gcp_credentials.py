@@ -55,7 +55,7 @@ def test_an_authorized_user_file_loads(tmp_path: Path) -> None:
     [
         ("not json at all\n", "is not JSON (Expecting value at line 1 column 1)"),
         ("[1, 2]", "holds a JSON list, not an object"),
-        ('{"type": "service_account"}', "missing fields client_email, token_uri"),
+        ('{"type": "service_account"}', "Service account info was not in the expected format, missing fields"),
         ('{"type": "external_account"}', "has type 'external_account'"),
         ("{}", "has type None"),
     ],
