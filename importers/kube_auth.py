@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config.config_exception import ConfigException
@@ -59,8 +60,8 @@ def resolve_targets(
         raise KubeconfigError(f"no kubeconfig found (looked at {looked}) and not running in a pod")
     try:
         contexts, current = kube_config.list_kube_config_contexts(config_file=path)
-    except (ConfigException, OSError) as exc:
-        raise KubeconfigError(f"cannot read kubeconfig {path}: {exc}") from exc
+    except UNREADABLE_KUBECONFIG as exc:
+        raise _unreadable(path, exc) from exc
     if all_contexts:
         chosen = list(contexts)
     elif context:
@@ -84,9 +85,32 @@ def _context_target(path: str, entry: Mapping[str, Any]) -> ClusterTarget:
         client = kube_config.new_client_from_config(
             config_file=path, context=name, persist_config=False, client_configuration=configuration
         )
-    except (ConfigException, OSError) as exc:
-        raise KubeconfigError(f"context {name!r} of {path}: {exc}") from exc
+    except UNREADABLE_KUBECONFIG as exc:
+        raise _unreadable(path, exc, context=name) from exc
     return ClusterTarget(name, cluster, client)
+
+
+# What the client's loader raises on a file it cannot use. Besides its ConfigException it
+# indexes the parsed YAML without checking its shape, so a list or a scalar where a mapping
+# belongs gives TypeError/AttributeError; bytes that are not UTF-8 give UnicodeDecodeError.
+UNREADABLE_KUBECONFIG = (ConfigException, OSError, yaml.YAMLError, ValueError, TypeError, AttributeError)
+
+
+def _unreadable(path: str, exc: Exception, context: str | None = None) -> KubeconfigError:
+    """The error for a kubeconfig the client could not load, naming the file (and line for bad YAML)."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        # The mark names the one file of a ':'-separated list that is broken; its line is 0-based.
+        mark = exc.problem_mark
+        problem = ", ".join(part for part in (exc.context, exc.problem) if part)
+        return KubeconfigError(f"kubeconfig {mark.name} line {mark.line + 1}: not valid YAML: {problem}")
+    subject = f"context {context!r} of kubeconfig {path}" if context else f"kubeconfig {path}"
+    if isinstance(exc, yaml.YAMLError):
+        return KubeconfigError(f"{subject}: not valid YAML: {exc}")
+    if isinstance(exc, UnicodeDecodeError):
+        return KubeconfigError(f"{subject}: not UTF-8 text ({exc})")
+    if isinstance(exc, TypeError | AttributeError):
+        return KubeconfigError(f"{subject}: not a kubeconfig, a field holds the wrong type ({exc})")
+    return KubeconfigError(f"cannot read {subject}: {exc}")
 
 
 def _in_cluster_target(environ: Mapping[str, str]) -> ClusterTarget:

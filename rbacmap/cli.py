@@ -6,9 +6,13 @@ kubernetes client, boto3, google-auth or textual. Register a command with one li
 
 from __future__ import annotations
 
+import sys
+import traceback
+
 import click
 
 from rbacmap import __version__
+from rbacmap.commands.exit_codes import EXIT_CODES_HELP, EXIT_ERROR, RootGroup
 from rbacmap.commands.lazy_group import LazyGroup
 
 IMPORT_COMMANDS = {
@@ -37,7 +41,8 @@ COMMANDS = {
 }
 
 
-@click.group(cls=LazyGroup, lazy_subcommands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RootGroup, lazy_subcommands=COMMANDS, epilog=EXIT_CODES_HELP,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rbacmap")
 def cli() -> None:
     """Who can really do what in your Kubernetes clusters, and how to cut it down."""
@@ -49,4 +54,9 @@ def import_group() -> None:
 
 
 def main() -> None:
-    cli(prog_name="rbacmap")
+    try:
+        cli(prog_name="rbacmap")
+    except Exception:
+        # Python exits 1 on a traceback, which `can` and `diff` use for an answer.
+        traceback.print_exc()
+        sys.exit(EXIT_ERROR)

@@ -109,11 +109,15 @@ _INSTANCES = itertools.count(1)
 class Store:
     """One SQLite file holding many clusters' snapshots."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        """Open (and migrate) the DB at path; a missing file is created 0600, or with create=False refused."""
         self.path = str(path)
         self.instance = next(_INSTANCES)  # names this open store for in-process caches (id() can be reused)
         if self.path != ":memory:":
-            _create_private_file(self.path)
+            if create:
+                _create_private_file(self.path)
+            elif not os.path.exists(self.path):
+                raise StoreError(f"{self.path} does not exist")
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so a snapshot is one transaction.
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row

@@ -5,6 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from rbacmap.authorizer import SubjectGrant
+from rbacmap.model import Request, ResourceRequest
+
+
+def describe_question(request: Request, all_namespaces: bool) -> str:
+    """What who-can was asked: `list secrets in any namespace` with -A, else the request's own words."""
+    # The request of an all-namespaces question carries no namespace, which on its own reads "cluster-wide".
+    if all_namespaces and isinstance(request, ResourceRequest):
+        return f"{request.action()} in any namespace"
+    return request.describe()
 
 
 def who_can_rows(answers: list[SubjectGrant]) -> list[dict[str, Any]]:

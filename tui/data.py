@@ -27,7 +27,7 @@ from rbacmap.permissions import SubjectPermissions, permissions_in_policy
 from rbacmap.resources import is_cluster_scoped, split_resource
 from rbacmap.store import Snapshot, Store
 from rbacmap.tui.session import RoleRow, SnapshotData, SubjectRow
-from rbacmap.who_can import who_can_rows
+from rbacmap.who_can import describe_question, who_can_rows
 
 __all__ = ["RoleRow", "SubjectRow"]
 
@@ -97,7 +97,10 @@ class WhoCanAnswer:
     answers: tuple[SubjectGrant, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"request": self.request.describe(), "subjects": who_can_rows(list(self.answers))}
+        return {"request": self.question(), "subjects": who_can_rows(list(self.answers))}
+
+    def question(self) -> str:
+        return describe_question(self.request, self.all_namespaces)
 
 
 def build_request(verb: str, resource: str, namespace: str) -> tuple[Request, bool]:

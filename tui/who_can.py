@@ -77,8 +77,7 @@ class WhoCanScreen(RbacScreen):
                 key=str(index),
             )
         table.settle_dimensions()
-        status = [line(f"{len(answer.answers)} answers: who can {answer.request.describe()}"
-                       + (" (any namespace)" if answer.all_namespaces else ""))]
+        status = [line(f"{len(answer.answers)} answers: who can {answer.question()}")]
         if warning:
             status.append(line((f"⚠ {warning}", "yellow")))
         self.set_status(lines(status))
@@ -93,5 +92,5 @@ class WhoCanScreen(RbacScreen):
     def current_object(self) -> ObjectView | None:
         if self.answer is None:
             return None
-        return ObjectView(f"who can {self.answer.request.describe()}", self.answer.to_json(),
-                          "who-can-" + self.answer.request.describe())
+        return ObjectView(f"who can {self.answer.question()}", self.answer.to_json(),
+                          "who-can-" + self.answer.question())

@@ -30,7 +30,7 @@ def audit_command(
     cluster_name: str | None, since: str, region: str | None, profile: str | None, jobs: int | None,
 ) -> None:
     """Import Kubernetes audit logs (JSON lines, .gz, dirs, - for stdin) as observed usage."""
-    with open_store(db_path) as store:
+    with open_store(db_path, create=True) as store:
         if eks_cloudwatch:
             if not cluster_name:
                 raise click.UsageError("--eks-cloudwatch needs --cluster-name")

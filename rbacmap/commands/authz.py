@@ -17,7 +17,7 @@ from rbacmap.policy import SqlitePolicy
 from rbacmap.resources import is_cluster_scoped, split_resource
 from rbacmap.review import check_lines
 from rbacmap.subjects import SubjectSpecError, parse_subject, subject_user_info
-from rbacmap.who_can import who_can_rows
+from rbacmap.who_can import describe_question, who_can_rows
 
 
 def build_request(
@@ -54,7 +54,7 @@ def can(
     db_path: str, cluster: str | None, user: str, verb: str, resource: str | None, name: str | None,
     namespace: str, groups: tuple[str, ...], path: str | None, api_group: str | None, no_implicit_groups: bool,
 ) -> None:
-    """May USER do VERB on RESOURCE? Prints yes/no and why; exit 0 allowed, 1 denied.
+    """May USER do VERB on RESOURCE? Prints yes/no and why; exit 0 allowed, 1 denied, 2 error.
 
     USER is a username, `system:serviceaccount:NS:NAME`, `sa:NS/NAME` or `user:NAME`.
     """
@@ -105,13 +105,11 @@ def who_can(
         cloud_rows = cluster_cloud_rows(store, snapshot.cluster, snapshot.id, request, answers,
                                         all_namespaces=all_namespaces)
     rows = who_can_rows(answers) + cloud_rows
+    asked = describe_question(request, all_namespaces)
     if output != "table":
-        emit({"request": request.describe(), "snapshot": snapshot.id,
-              "incomplete": snapshot.incomplete_kinds, "subjects": rows}, output)
+        emit({"request": asked, "snapshot": snapshot.id, "incomplete": snapshot.incomplete_kinds,
+              "subjects": rows}, output)
         return
-    asked = request.describe()
-    if all_namespaces and isinstance(request, ResourceRequest):
-        asked = f"{request.action()} in any namespace"
     click.echo(f"who can {asked} (snapshot {snapshot.id} of {snapshot.cluster}):")
     click.echo(format_table(
         ["kind", "subject", "where", "binding", "role", "rule"],

@@ -1,4 +1,4 @@
-"""`rbacmap diff`: what changed between two snapshots (exit 1 when anything did, for CI drift gates)."""
+"""`rbacmap diff`: what changed between two snapshots (exit 1 when anything did, for CI drift gates; 2: error)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def diff_command(db_path: str, cluster: str | None, old: int | None, new: int | 
 
     Shows roles and rules, bindings and subjects, service accounts, admission control (Pod
     Security configuration and namespace levels, admission policies, webhooks, RuntimeClasses)
-    and escalation paths added, removed or changed. Exit 0 when identical, 1 when different.
+    and escalation paths added, removed or changed. Exit 0 when identical, 1 when different,
+    2 on an error (unknown snapshot or cluster, fewer than two snapshots).
     """
     if (old is None) != (new is None):
         raise click.UsageError("give both OLD and NEW snapshot ids, or neither")

@@ -42,7 +42,7 @@ def eks_command(db_path: str, cluster_name: str, region: str | None, profile: st
     from rbacmap.importers.eks import import_eks
 
     endpoints = {k: v for k, v in (("eks", eks_endpoint), ("iam", iam_endpoint)) if v}
-    with open_store(db_path) as store:
+    with open_store(db_path, create=True) as store:
         try:
             session = boto3.Session(profile_name=profile, region_name=region)
             imported = import_eks(store, session, cluster_name, cluster_key or cluster_name, region=region,
@@ -59,7 +59,7 @@ def eks_command(db_path: str, cluster_name: str, region: str | None, profile: st
 @click.option("--cluster-name", required=True, help="The GKE cluster's name.")
 @click.option("--cluster", "cluster_key", help="rbacmap cluster to file it under (default: --cluster-name).")
 @click.option("--credentials", type=click.Path(exists=True, dir_okay=False),
-              help="Service account key file (default: Application Default Credentials).")
+              help="Service-account key or authorized-user JSON file (default: Application Default Credentials).")
 @click.option("--api-root", envvar="RBACMAP_GCP_API_ROOT",
               help="Serve every Google API from this URL root (tests, private endpoints).")
 def gke_command(db_path: str, project: str, location: str, cluster_name: str, cluster_key: str | None,
@@ -68,17 +68,18 @@ def gke_command(db_path: str, project: str, location: str, cluster_name: str, cl
     import google.auth
     import google.auth.exceptions
     from google.auth.transport.requests import AuthorizedSession
-    from google.oauth2 import service_account
 
+    from rbacmap.importers.gcp_credentials import GcpCredentialsError, load_credentials_file
     from rbacmap.importers.gke import GcpEndpoints, GkeApiError, import_gke
 
     scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-    with open_store(db_path) as store:
+    try:
+        creds: Any = load_credentials_file(credentials, scopes) if credentials else None
+    except GcpCredentialsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with open_store(db_path, create=True) as store:
         try:
-            if credentials:
-                creds: Any = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                    credentials, scopes=scopes)
-            else:
+            if creds is None:
                 creds, _ = google.auth.default(scopes=scopes)
             session = AuthorizedSession(creds)  # type: ignore[no-untyped-call]
             endpoints = GcpEndpoints.rooted_at(api_root) if api_root else GcpEndpoints()

@@ -25,7 +25,7 @@ def files_command(db_path: str, paths: tuple[str, ...], cluster: str, strict: bo
     nothing at all can be read (a wrong path, an empty directory or pipe): exit 1, nothing
     is imported and the cluster's previous snapshot stays the latest.
     """
-    with open_store(db_path) as store:
+    with open_store(db_path, create=True) as store:
         try:
             result = import_files(store, list(paths), cluster, strict=strict, default_namespace=default_namespace)
         except StrictImportError as exc:

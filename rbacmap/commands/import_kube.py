@@ -80,7 +80,8 @@ def kube_command(
 
     403 on a kind: the import goes on and the snapshot is marked incomplete. A kind that
     still fails after retries (timeouts, 5xx) fails that cluster's import: nothing is
-    imported and its previous snapshot stays the latest. Exit 1 if any cluster failed.
+    imported and its previous snapshot stays the latest. Exit 1 if any cluster failed, 2 when
+    nothing could start (unreadable kubeconfig, unknown context).
     """
     if all_contexts and admission_configs:
         raise click.UsageError("--admission-config is one API server's file; import each context on its own")
@@ -93,7 +94,7 @@ def kube_command(
         raise click.ClickException(str(exc)) from exc
     options = FetchOptions(page_size, concurrency, RetryPolicy(attempts=retries + 1, timeout=timeout))
     failed = 0
-    with open_store(db_path) as store:
+    with open_store(db_path, create=True) as store:
         for target in targets:
             name = cluster or target.cluster
             label = target.context or "in-cluster"

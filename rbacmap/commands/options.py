@@ -41,10 +41,16 @@ def output_option(*choices: str, default: str = "table") -> Callable[[F], F]:
     return decorate
 
 
+MISSING_DB_HINT = "import a cluster first (`rbacmap import files` or `rbacmap import kube`)"
+
+
 @contextmanager
-def open_store(db_path: str) -> Iterator[Store]:
+def open_store(db_path: str, *, create: bool = False) -> Iterator[Store]:
+    """The store at db_path; only import commands pass create=True (a typo'd --db must not leave a file)."""
     try:
-        store = Store(db_path)
+        store = Store(db_path, create=create)
+    except StoreError as exc:  # the only one Store raises on opening: the file is missing
+        raise click.ClickException(f"{exc}: {MISSING_DB_HINT}") from exc
     except Exception as exc:  # sqlite3.DatabaseError and friends: name the file
         raise click.ClickException(f"cannot open {db_path}: {exc}") from exc
     try:

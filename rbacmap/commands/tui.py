@@ -11,7 +11,7 @@ import os
 
 import click
 
-from rbacmap.commands.options import cluster_option, db_option, latest, open_store
+from rbacmap.commands.options import MISSING_DB_HINT, cluster_option, db_option, latest, open_store
 from rbacmap.store import Store, StoreError
 
 
@@ -21,7 +21,7 @@ from rbacmap.store import Store, StoreError
 def tui(db_path: str, cluster: str | None) -> None:
     """Browse subjects, roles, who-can, paths, trims and offboarding in a terminal UI (read-only)."""
     if not os.path.exists(db_path):
-        raise click.ClickException(f"{db_path} does not exist: import a cluster first (`rbacmap import files`)")
+        raise click.ClickException(f"{db_path} does not exist: {MISSING_DB_HINT}")
     with open_store_read_only(db_path) as store:
         if cluster or len(store.clusters()) <= 1:
             latest(store, cluster)  # fail early, in plain text, on an empty DB or unknown cluster

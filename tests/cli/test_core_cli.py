@@ -189,7 +189,7 @@ def test_who_can_table(db: str) -> None:
 def test_who_can_json(db: str) -> None:
     result = run(db, "who-can", "create", "pods/exec", "-A", "-o", "json")
     data = json.loads(result.stdout)
-    assert data["request"] == "create pods/exec cluster-wide" and data["snapshot"] == 1
+    assert data["request"] == "create pods/exec in any namespace" and data["snapshot"] == 1
     subjects = {(s["subject"]["kind"], s["subject"]["name"], s["where"]) for s in data["subjects"]}
     assert ("Group", "system:serviceaccounts:ci", "web") in subjects
     assert ("User", "erin@example.com", "web") in subjects
@@ -197,6 +197,23 @@ def test_who_can_json(db: str) -> None:
     erin = next(s for s in data["subjects"] if s["subject"]["name"] == "erin@example.com")
     assert erin["binding"] == "RoleBinding web/web-admins" and erin["role"] == "ClusterRole admin"
     assert erin["aggregated_from"] == "system:aggregate-to-edit"
+
+
+@pytest.mark.parametrize(
+    ("args", "question"),
+    [
+        (["list", "secrets", "-A"], "list secrets in any namespace"),
+        (["list", "secrets", "-n", "payments"], "list secrets in namespace payments"),
+        (["list", "secrets"], "list secrets cluster-wide"),
+        (["list", "nodes", "-A"], "list nodes cluster-wide"),  # cluster-scoped: -A changes nothing
+    ],
+)
+def test_who_can_json_and_table_describe_the_same_question(db: str, args: list[str], question: str) -> None:
+    table = run(db, "who-can", *args)
+    data = json.loads(run(db, "who-can", *args, "-o", "json").stdout)
+
+    assert table.stdout.splitlines()[0] == f"who can {question} (snapshot 1 of demo):"
+    assert data["request"] == question
 
 
 def test_who_can_yaml_and_cluster_scoped_all_namespaces(db: str) -> None:

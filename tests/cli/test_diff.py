@@ -125,7 +125,7 @@ def test_needs_two_complete_snapshots(store: Store, tmp_path: Path) -> None:
 
     answer = _diff(Path(store.path))
 
-    assert answer.exit_code == 1 and "has 1 complete snapshot(s); a diff needs two" in answer.output
+    assert answer.exit_code == 2 and "has 1 complete snapshot(s); a diff needs two" in answer.output
 
 
 def test_incomplete_snapshot_warns(drifted_db: Path, store: Store) -> None:

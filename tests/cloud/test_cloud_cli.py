@@ -74,4 +74,4 @@ def test_gke_import_command(tmp_path: Path, gke_world: Any, monkeypatch: pytest.
     result = runner.invoke(cli, ["import", "gke", "--db", db, "--project", "acme-prod", "--location",
                                  "europe-west1", "--cluster-name", "missing", "--cluster", "web",
                                  "--api-root", gke_world.url])
-    assert result.exit_code == 1 and "GKE import of missing failed" in result.output
+    assert result.exit_code == 2 and "GKE import of missing failed" in result.output

@@ -18,13 +18,13 @@ from rbacmap.store import Store, StoreError
 def test_tui_command_fails_cleanly_on_a_missing_or_empty_db(tmp_path: Path) -> None:
     missing = tmp_path / "missing.db"
     result = CliRunner().invoke(cli, ["tui", "--db", str(missing)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "does not exist" in result.output
     assert not missing.exists()  # read-only: the TUI never creates a DB
 
     Store(tmp_path / "empty.db").close()
     result = CliRunner().invoke(cli, ["tui", "--db", str(tmp_path / "empty.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "holds no cluster yet" in result.output
 
 

@@ -181,7 +181,10 @@ async def test_who_can_all_namespaces(tui_db: str, ui: Any) -> None:
         assert names == ["system:masters", "platform-admins"]
         # bob may only get the secret named db-password: a resourceNames rule is not the whole resource
         assert "bob@example.com" not in names
-        assert "(any namespace)" in ui.static_text(app, "#status")
+        assert "who can get secrets in any namespace" in ui.static_text(app, "#status")
+        view = app.screen.current_object()
+        assert view.title == "who can get secrets in any namespace"
+        assert view.data["request"] == "get secrets in any namespace"  # not "cluster-wide": rows say where
 
 
 async def test_paths_and_trim_without_audit_data(tui_db: str, ui: Any) -> None:
