@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from rbacmap.commands.exit_codes import EXIT_ERROR
 from rbacmap.commands.options import db_option, open_store
 from rbacmap.importers.manifests import NothingReadError, StrictImportError, import_files
 from rbacmap.store import Store, StoreError
@@ -22,7 +23,7 @@ def files_command(db_path: str, paths: tuple[str, ...], cluster: str, strict: bo
     """Import YAML/JSON manifests, kubectl dumps, directories, .gz files or - (stdin).
 
     A bad document or object is reported (file, document, line) and the rest imports. When
-    nothing at all can be read (a wrong path, an empty directory or pipe): exit 1, nothing
+    nothing at all can be read (a wrong path, an empty directory or pipe): exit 2, nothing
     is imported and the cluster's previous snapshot stays the latest.
     """
     with open_store(db_path, create=True) as store:
@@ -37,7 +38,7 @@ def files_command(db_path: str, paths: tuple[str, ...], cluster: str, strict: bo
             for error in exc.errors:
                 click.echo(f"error: {error.describe()}", err=True)
             click.echo(f"error: {exc}; {_still_latest(store, cluster)}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_ERROR)  # unreadable input is an error (2), not the answer --strict gives (1)
     snapshot = result.snapshot
     for error in result.errors:
         click.echo(f"error: {error.describe()}", err=True)

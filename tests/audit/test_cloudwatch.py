@@ -122,7 +122,7 @@ def test_cli_without_credentials_is_a_clear_error(store: Store, monkeypatch: pyt
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     result = CliRunner().invoke(cli, ["import", "audit", "--db", str(store.path), "--eks-cloudwatch",
                                       "--cluster-name", "x", "--region", "eu-west-1"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an error, not an answer
     assert not isinstance(result.exception, ClientError) and "Traceback" not in result.output
     assert "Error: EKS audit import of x failed: reading log group /aws/eks/x/cluster: Unable to locate " \
            "credentials" in result.output
@@ -131,5 +131,5 @@ def test_cli_without_credentials_is_a_clear_error(store: Store, monkeypatch: pyt
     # A profile that does not exist fails before any request, just as clearly.
     result = CliRunner().invoke(cli, ["import", "audit", "--db", str(store.path), "--eks-cloudwatch",
                                       "--cluster-name", "x", "--profile", "nope"])
-    assert result.exit_code == 1 and "EKS audit import of x failed: The config profile (nope) could not be found" \
+    assert result.exit_code == 2 and "EKS audit import of x failed: The config profile (nope) could not be found" \
         in result.output

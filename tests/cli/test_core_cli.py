@@ -45,15 +45,15 @@ def test_import_strict_exits_1_and_commits_nothing(tmp_path: Path, fixtures_dir:
     assert json.loads(clusters.stdout)[0]["latest"] is None
 
 
-def test_import_of_nothing_exits_1_and_keeps_the_latest_snapshot(db: str, fixtures_dir: Path) -> None:
+def test_import_of_nothing_exits_2_and_keeps_the_latest_snapshot(db: str, fixtures_dir: Path) -> None:
     result = run(db, "import", "files", str(fixtures_dir / "dmeo"), "--cluster", "demo")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"error: {fixtures_dir / 'dmeo'}: cannot read:" in result.stderr
     assert (f"error: nothing could be read from {fixtures_dir / 'dmeo'} (1 error(s)): nothing was imported; "
             "the latest snapshot of cluster demo is still 1") in result.stderr
     assert "snapshot 2" not in result.stdout
     empty_pipe = run(db, "import", "files", "-", "--cluster", "demo", input=b"")
-    assert empty_pipe.exit_code == 1 and "<stdin>: no document in this input" in empty_pipe.stderr
+    assert empty_pipe.exit_code == 2 and "<stdin>: no document in this input" in empty_pipe.stderr
     clusters = json.loads(run(db, "clusters", "-o", "json").stdout)
     assert [(c["name"], c["latest"]) for c in clusters] == [("demo", 1)]
     who = run(db, "who-can", "get", "secrets", "-n", "payments")
