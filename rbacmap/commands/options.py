@@ -67,7 +67,12 @@ def latest(store: Store, cluster: str | None) -> Snapshot:
 
 
 def warn_if_incomplete(snapshot: Snapshot) -> None:
-    """Every answer from an incomplete snapshot says so (on stderr, so JSON stays clean)."""
+    """Every answer from an incomplete snapshot, or one whose import rejected input, says so (on stderr, so
+    JSON stays clean)."""
     warning = snapshot.incompleteness_warning()
     if warning:
         click.echo(f"warning: {warning}; answers may miss permissions", err=True)
+    if snapshot.error_count:
+        click.echo(f"warning: the import of snapshot {snapshot.id} of {snapshot.cluster} rejected "
+                   f"{snapshot.error_count} document(s)/object(s) (listed by that import, kept in the import_errors "
+                   "table); answers miss whatever they held", err=True)

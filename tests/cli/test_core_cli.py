@@ -267,3 +267,15 @@ def test_check_from_stdin(db: str) -> None:
                                                                          "group": "rbac.authorization.k8s.io"}})
     result = run(db, "check", "--requests", "-", input=line + "\n")
     assert json.loads(result.stdout)["allowed"] is True
+
+
+def test_answers_from_a_snapshot_with_rejected_input_say_so(tmp_path: Path, fixtures_dir: Path) -> None:
+    db_path = str(tmp_path / "x.db")
+    run(db_path, "import", "files", str(fixtures_dir / "core" / "bad-inputs.yaml"))
+    for question in (["who-can", "get", "secrets"], ["can", "alice", "get", "pods"], ["paths"], ["risks"]):
+        result = run(db_path, *question)
+        warning = "warning: the import of snapshot 1 of default rejected 5 document(s)/object(s)"
+        assert warning in result.stderr, question
+    clean = str(tmp_path / "clean.db")
+    run(clean, "import", "files", str(fixtures_dir / "demo"))
+    assert "rejected" not in run(clean, "who-can", "get", "secrets").stderr
