@@ -116,6 +116,17 @@ def test_can_service_account_forms_and_resource_names(db: str) -> None:
         assert run(db, "can", user, "list", "configmaps", "-n", "web").exit_code == 1  # nameless
 
 
+def test_can_warns_that_a_create_is_never_authorized_with_a_name(tmp_path: Path, fixtures_dir: Path) -> None:
+    db_path = str(tmp_path / "x.db")
+    run(db_path, "import", "files", str(fixtures_dir / "core" / "named-create.yaml"))
+    named = run(db_path, "can", "alice", "create", "configmaps", "app-config", "-n", "ns1")
+    # Answered as a SubjectAccessReview naming the object would be, with the note that a real create has no name.
+    assert named.exit_code == 0
+    assert "asked without the name, the answer is no" in named.stdout
+    assert "without the name" not in run(db_path, "can", "alice", "get", "configmaps", "app-config", "-n", "ns1").stdout
+    assert "without the name" not in run(db_path, "can", "bob", "create", "configmaps", "x", "-n", "ns1").stdout
+
+
 def test_can_groups_of_service_accounts_and_subresources(db: str) -> None:
     # Every ci SA can exec into web pods through the Group system:serviceaccounts:ci.
     result = run(db, "can", "sa:ci/anything", "create", "pods/exec", "-n", "web")
