@@ -9,7 +9,7 @@ privileged-group authorizer answers before RBAC does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from rbacmap.model import (
@@ -274,6 +274,34 @@ class Authorizer:
         answers: list[SubjectGrant] = [
             SubjectGrant(Subject(GROUP, SYSTEM_MASTERS), None, None, "allowed everything before RBAC")
         ]
+        for binding, binding_namespace, role, rule_index, rule in self._rules_in_scope(request, all_namespaces):
+            if rule_allows(self._scoped(request, binding_namespace), rule):
+                answers += self._subject_grants(binding, binding_namespace, role, rule_index)
+        return answers
+
+    def who_can_named_only(
+        self, request: ResourceRequest, *, all_namespaces: bool = False,
+    ) -> list[tuple[tuple[str, ...], SubjectGrant]]:
+        """For a request without a name: the grants whose rules allow it only for the objects their
+        resourceNames list (an unnamed request matches none of them), with those names. `who_can` leaves
+        them out, as the API server does; a reviewer still wants to know who may act on some objects."""
+        if request.name:
+            return []
+        found: list[tuple[tuple[str, ...], SubjectGrant]] = []
+        for binding, binding_namespace, role, rule_index, rule in self._rules_in_scope(request, all_namespaces):
+            if not rule.resource_names:
+                continue
+            named = replace(request, namespace=binding_namespace or request.namespace, name=rule.resource_names[0])
+            if rule_allows(named, rule):
+                found += [(rule.resource_names, answer)
+                          for answer in self._subject_grants(binding, binding_namespace, role, rule_index)]
+        return found
+
+    def _rules_in_scope(
+        self, request: Request, all_namespaces: bool,
+    ) -> Iterator[tuple[Binding, str, Role, int, PolicyRule]]:
+        """Every rule of every binding that could apply to the request: ClusterRoleBindings, then the
+        RoleBindings of its namespace (of every namespace with `all_namespaces`)."""
         scopes: list[tuple[Iterable[Binding], str]] = [(self.policy.cluster_role_bindings(), "")]
         if isinstance(request, ResourceRequest):
             if all_namespaces:
@@ -283,17 +311,18 @@ class Authorizer:
         for bindings, binding_namespace in scopes:
             for binding in bindings:
                 role = self._role(binding.role_key())
-                if role is None:
-                    continue
-                for rule_index, rule in enumerate(role.rules):
-                    if not rule_allows(self._scoped(request, binding_namespace), rule):
-                        continue
-                    for subject_index, subject in enumerate(binding.subjects):
-                        effective = effective_subject(subject, binding_namespace)
-                        grant = Grant(binding, subject_index, role, rule_index)
-                        if effective is None:
-                            continue
-                        answers.append(SubjectGrant(effective, grant, binding_namespace or None))
+                if role is not None:
+                    for rule_index, rule in enumerate(role.rules):
+                        yield binding, binding_namespace, role, rule_index, rule
+
+    @staticmethod
+    def _subject_grants(binding: Binding, binding_namespace: str, role: Role, rule_index: int) -> list[SubjectGrant]:
+        answers = []
+        for subject_index, subject in enumerate(binding.subjects):
+            effective = effective_subject(subject, binding_namespace)
+            if effective is not None:
+                answers.append(SubjectGrant(effective, Grant(binding, subject_index, role, rule_index),
+                                            binding_namespace or None))
         return answers
 
     @staticmethod

@@ -37,3 +37,9 @@ def who_can_rows(answers: list[SubjectGrant]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def named_only_rows(found: list[tuple[tuple[str, ...], SubjectGrant]]) -> list[dict[str, Any]]:
+    """`who_can_rows` of the grants that allow a request only on named objects, each with those names."""
+    return [{**row, "names": list(names)}
+            for (names, _), row in zip(found, who_can_rows([answer for _, answer in found]), strict=True)]

@@ -18,7 +18,7 @@ from rbacmap.policy import SqlitePolicy
 from rbacmap.resources import is_cluster_scoped, split_resource
 from rbacmap.review import check_lines
 from rbacmap.subjects import SubjectSpecError, parse_subject, subject_user_info
-from rbacmap.who_can import describe_question, who_can_rows
+from rbacmap.who_can import describe_question, named_only_rows, who_can_rows
 
 
 def build_request(
@@ -115,14 +115,17 @@ def who_can(
     with open_store(db_path) as store:
         snapshot = latest(store, cluster)
         warn_if_incomplete(snapshot)
-        answers = Authorizer(SqlitePolicy(store, snapshot.id)).who_can(request, all_namespaces=all_namespaces)
+        authorizer = Authorizer(SqlitePolicy(store, snapshot.id))
+        answers = authorizer.who_can(request, all_namespaces=all_namespaces)
+        named_only = (named_only_rows(authorizer.who_can_named_only(request, all_namespaces=all_namespaces))
+                      if isinstance(request, ResourceRequest) and request.verb not in NAMELESS_VERBS else [])
         cloud_rows = cluster_cloud_rows(store, snapshot.cluster, snapshot.id, request, answers,
                                         all_namespaces=all_namespaces)
     rows = who_can_rows(answers) + cloud_rows
     asked = describe_question(request, all_namespaces)
     if output != "table":
         emit({"request": asked, "snapshot": snapshot.id, "incomplete": snapshot.incomplete_kinds,
-              "subjects": rows}, output)
+              "subjects": rows, "named_only": named_only}, output)
         return
     click.echo(f"who can {asked} (snapshot {snapshot.id} of {snapshot.cluster}):")
     click.echo(format_table(
@@ -132,6 +135,13 @@ def who_can(
     ))
     if cloud_rows:
         click.echo("cloud identities, step by step:\n" + format_cloud_paths(cloud_rows))
+    if named_only:
+        click.echo("also allowed, but only on the objects resourceNames list (ask with NAME):")
+        click.echo(format_table(
+            ["kind", "subject", "where", "names", "binding", "role", "rule"],
+            [[r["subject"]["kind"], _subject_name(r["subject"]), r["where"], ",".join(r["names"]), r["binding"],
+              r["role"], _rule_text(r)] for r in named_only],
+        ))
 
 
 def _rule_text(row: dict[str, Any]) -> str:

@@ -290,3 +290,19 @@ def test_answers_from_a_snapshot_with_rejected_input_say_so(tmp_path: Path, fixt
     clean = str(tmp_path / "clean.db")
     run(clean, "import", "files", str(fixtures_dir / "demo"))
     assert "rejected" not in run(clean, "who-can", "get", "secrets").stderr
+
+
+def test_who_can_lists_grants_limited_to_named_objects_apart(tmp_path: Path, fixtures_dir: Path) -> None:
+    db_path = str(tmp_path / "x.db")
+    run(db_path, "import", "files", str(fixtures_dir / "core" / "named-create.yaml"))
+    table = run(db_path, "who-can", "get", "configmaps", "-n", "ns1")
+    # No one may get an unnamed configmap (the API server's answer), but alice may get app-config: said apart.
+    assert "also allowed, but only on the objects resourceNames list" in table.stdout
+    assert "alice" in table.stdout.split("also allowed")[1] and "app-config" in table.stdout
+    data = json.loads(run(db_path, "who-can", "get", "configmaps", "-n", "ns1", "-o", "json").stdout)
+    assert [s["subject"]["name"] for s in data["subjects"]] == ["system:masters"]
+    assert [(s["subject"]["name"], s["names"], s["binding"]) for s in data["named_only"]] == [
+        ("alice", ["app-config"], "RoleBinding ns1/named")]
+    # A create never carries a name: nothing to list apart.
+    assert json.loads(run(db_path, "who-can", "create", "configmaps", "-n", "ns1", "-o", "json").stdout)[
+        "named_only"] == []
