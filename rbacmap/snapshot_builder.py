@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rbacmap.aggregation import SelectorError, aggregate_cluster_roles
-from rbacmap.model import CLUSTER_ROLE, Binding, Role, RoleKey
+from rbacmap.model import CLUSTER_ROLE, Binding, BindingKey, Role, RoleKey
 from rbacmap.normalize import (
     WORKLOAD_KINDS,
     InvalidObject,
@@ -36,7 +36,9 @@ class SnapshotBuilder:
     writer: SnapshotWriter
     default_namespace: str = "default"
     roles: dict[RoleKey, tuple[Role, Row]] = field(default_factory=dict)
-    bindings: list[tuple[Binding, list[tuple[str, Row]]]] = field(default_factory=list)
+    bindings: dict[BindingKey, tuple[Binding, list[tuple[str, Row]]]] = field(default_factory=dict)
+    # Where each role and binding held was read, to name it when the same object comes again.
+    _read_at: dict[RoleKey | BindingKey, str] = field(default_factory=dict)
     # Rows waiting for the next batch insert, per table: the columns and the rows' values.
     _pending: dict[str, tuple[Sequence[str], list[Sequence[Any]]]] = field(default_factory=dict)
     # The PodSecurity configuration kept (an API server reads one), and where it came from.
@@ -102,19 +104,45 @@ class SnapshotBuilder:
         if normalized.skipped:
             self.writer.skip(normalized.kind)
             return True
+        if normalized.role is not None or normalized.binding is not None:
+            self._hold(normalized.role, normalized.binding, normalized.rows, source, document, line, path,
+                       item_lines)
+            return True
         self.writer.count(normalized.kind)
-        if normalized.role is not None:
-            self.roles[normalized.role.key] = (normalized.role, normalized.rows[0][1])
-        elif normalized.binding is not None:
-            self.bindings.append((normalized.binding, normalized.rows))
-        else:
-            for table, row in normalized.rows:
-                if table == POD_SECURITY_TABLE and not self._first_pod_security(row, source, document, line,
-                                                                                path, item_lines):
-                    return False
-                columns = WORKLOAD_COLUMNS if table == "workloads" else self._columns(table, row)
-                self._queue(table, columns, sqlite_values(row, columns))
+        for table, row in normalized.rows:
+            if table == POD_SECURITY_TABLE and not self._first_pod_security(row, source, document, line,
+                                                                            path, item_lines):
+                return False
+            columns = WORKLOAD_COLUMNS if table == "workloads" else self._columns(table, row)
+            self._queue(table, columns, sqlite_values(row, columns))
         return True
+
+    def _hold(self, role: Role | None, binding: Binding | None, rows: list[tuple[str, Row]], source: str,
+              document: int | None, line: int | None, path: ItemPath, item_lines: ItemLines | None) -> None:
+        """Hold a role or binding until `finish`. The same object read again (overlapping dumps) counts once, and
+        the later one is kept, whole: an earlier binding's extra subjects must not survive under the later one. A
+        later one that authorizes differently (rules, aggregation and labels of a role: labels select roles into
+        aggregated ones; roleRef and subjects of a binding) is an error naming both places; annotations alone
+        are no error."""
+        key: RoleKey | BindingKey
+        if role is not None:
+            key, held_role = role.key, self.roles.get(role.key)
+            same = held_role is None or (held_role[0] == role and held_role[0].labels == role.labels)
+            self.roles[role.key] = (role, rows[0][1])
+        else:
+            assert binding is not None  # `_add_normalized` holds a role or a binding
+            key, held_binding = binding.key, self.bindings.get(binding.key)
+            same = held_binding is None or held_binding[0] == binding
+            self.bindings[binding.key] = (binding, rows)
+        earlier = self._read_at.get(key)
+        if earlier is None:
+            self.writer.count(key.kind)
+        elif not same:
+            self.writer.error(located(ImportError_(
+                source, f"{key} again, different from the one in {earlier}: this later one is kept",
+                document, line, key.kind, key.name), path, item_lines))
+        self._read_at[key] = source + (f" document {document}" if document is not None else "") + (
+            f" {describe_item(path)}" if path else "")
 
     @property
     def pod_security(self) -> Row | None:
@@ -170,7 +198,7 @@ class SnapshotBuilder:
         )
         binding_rows: list[Row] = []
         subject_rows: list[Row] = []
-        for binding, rows in self.bindings:
+        for binding, rows in self.bindings.values():
             for table, row in rows:
                 if table == "bindings":
                     binding_rows.append({**row, "dangling": binding.role_key() not in self.roles})

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rbacmap.authorizer import Authorizer
 from rbacmap.importers.manifests import (
     Document,
     NothingReadError,
@@ -17,6 +18,8 @@ from rbacmap.importers.manifests import (
     item_start_lines,
     split_documents,
 )
+from rbacmap.model import ResourceRequest, UserInfo
+from rbacmap.policy import SqlitePolicy
 from rbacmap.snapshot_builder import located
 from rbacmap.store import ImportError_, Store
 
@@ -141,6 +144,24 @@ def test_typed_list_without_item_kinds(store: Store, fixtures_dir: Path) -> None
         {"kind": "Role", "namespace": "team-b", "name": "cm-writer"},
         {"kind": "Role", "namespace": "team-a", "name": "pod-reader"},
     ]
+
+
+def test_the_same_object_twice_counts_once_and_the_later_one_is_kept_whole(store: Store, fixtures_dir: Path) -> None:
+    source = str(fixtures_dir / "core" / "duplicates.yaml")
+    result = import_files(store, [source], "c")
+    assert result.snapshot.object_counts == {"Role": 1, "RoleBinding": 1}
+    # The identical Role is no error; the changed binding is, naming where the dropped one was.
+    [error] = result.errors
+    assert (error.document, error.kind, error.name) == (4, "RoleBinding", "readers")
+    assert error.message == (f"RoleBinding ns1/readers again, different from the one in {source} document 2: "
+                             "this later one is kept")
+    # The earlier binding's second subject does not survive under the later one.
+    subjects = store.query("SELECT name FROM binding_subjects WHERE snapshot_id = ?", [result.snapshot.id])
+    assert subjects == [{"name": "alice"}]
+    authorizer = Authorizer(SqlitePolicy(store, result.snapshot.id))
+    get_config = ResourceRequest("get", "configmaps", "ns1")
+    assert not authorizer.authorize(UserInfo("mallory", ()), get_config).allowed
+    assert authorizer.authorize(UserInfo("alice", ()), get_config).allowed
 
 
 def test_json_lines_with_a_broken_line(store: Store, fixtures_dir: Path) -> None:

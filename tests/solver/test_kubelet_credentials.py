@@ -75,7 +75,7 @@ def test_a_kubelet_may_still_create_the_workloads_node_restriction_does_not_judg
 
 def test_the_node_risk_names_only_bindings_of_the_node_group_itself(tmp_path: Path) -> None:
     bootstrap = sorted((Path(__file__).resolve().parents[2] / "bench" / "data" / "k8s-bootstrap-rbac").glob("*.yaml"))
-    store, _ = solve_fixture(tmp_path, GROUP_BOUND, *(str(path) for path in bootstrap))
+    store, _ = solve_fixture(tmp_path, GROUP_BOUND, *(str(path) for path in bootstrap), shared=False)
     [risk] = [risk for risk in find_risks(store) if risk.risk == "node-identity-granted"]
     # Not system:basic-user or system:discovery, which system:nodes holds through system:authenticated.
     assert [obj.name for obj in risk.objects] == ["legacy-node"]
