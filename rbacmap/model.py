@@ -122,7 +122,9 @@ class Role:
     # For aggregated ClusterRoles: which ClusterRole each rule came from (same length as rules).
     rule_sources: tuple[str | None, ...] = ()
     labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
-    aggregation_selectors: tuple[dict[str, object], ...] | None = None
+    # Label selectors (dicts, which cannot be hashed): compared, but left out of the hash, so a Role (and a
+    # Grant holding one) can still key a dict or a set.
+    aggregation_selectors: tuple[dict[str, object], ...] | None = field(default=None, hash=False)
     annotations: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def source_of(self, index: int) -> str | None:

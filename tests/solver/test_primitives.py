@@ -330,3 +330,12 @@ def test_a_rewritten_role_is_shown_as_the_existing_role_and_binding(tmp_path: Pa
     # kubectl answers "no" until the rewrite is done: the check says when it holds.
     assert "Check (once the bind or rewrite above is done): `kubectl auth can-i list secrets -n ns3" in (
         devs.steps[1].explanation)
+
+
+def test_a_power_granted_through_an_aggregated_role(tmp_path: Path) -> None:
+    # Its grants hold a role with label selectors (dicts): the bind step lists them once, keyed by grant.
+    _, result = solve_fixture(tmp_path, "review/aggregated-bind.yaml")
+    bo = path_of(result, "user:bo", CLUSTER_ADMIN)
+    assert actions(bo) == ["bind ClusterRole cluster-admin"]
+    assert bo is not None
+    assert {(str(g.role.key), g.aggregated_from) for g in bo.steps[0].grants} == {("ClusterRole binder", "binder-part")}
