@@ -7,6 +7,7 @@ missing DB as "denied". click exits 1 for a ClickException; the root group turns
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -15,6 +16,7 @@ from rbacmap.commands.lazy_group import LazyGroup
 from rbacmap.store import StoreError
 
 EXIT_NO, EXIT_ERROR = 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it: click's own Ctrl-C exit (1) reads as "denied"
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -22,7 +24,8 @@ Exit codes:
   1  the "no" answer (can: denied, diff: the snapshots differ, offboard: access remains;
      import kube: a cluster's import failed; import files --strict: input errors)
   2  error: bad usage, a --db that does not exist (only `import` creates one), unknown
-     cluster or snapshot, bad subject, unreadable input, or an unexpected failure"""
+     cluster or snapshot, bad subject, unreadable input, or an unexpected failure
+  130  interrupted (Ctrl-C); an interrupted import leaves the last good snapshot"""
 
 
 class CommandError(click.ClickException):
@@ -37,6 +40,9 @@ class RootGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except StoreError as exc:  # unknown cluster, snapshot, …: a message for the user, not a traceback
             raise CommandError(str(exc)) from exc
         except click.ClickException as exc:

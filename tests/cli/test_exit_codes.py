@@ -72,8 +72,19 @@ def test_an_unexpected_failure_exits_2_with_its_traceback(
     assert "RuntimeError: a bug" in capsys.readouterr().err
 
 
+def test_ctrl_c_exits_130_not_an_answer(demo_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rbacmap.commands.authz.Authorizer.authorize", interrupted)
+    result = invoke("can", "--db", demo_db, "alice", "get", "pods")
+    assert result.exit_code == 130  # click's own Abort exits 1, which `can` uses for "denied"
+    assert "interrupted" in result.stderr
+
+
 def test_help_documents_the_exit_codes() -> None:
     result = invoke("--help")
 
     assert "Exit codes:" in result.output
     assert "2  error: bad usage, a --db that does not exist" in result.output
+    assert "130  interrupted (Ctrl-C)" in result.output
