@@ -67,3 +67,13 @@ def split_resource(spec: str, api_group: str | None = None) -> tuple[str, str, s
     if group is None:
         group = BUILTIN_RESOURCE_GROUPS.get(resource, "")
     return resource, subresource, group
+
+
+def guessed_group_note(spec: str, api_group: str | None) -> str | None:
+    """A note when `split_resource` put a resource it does not know in the core group ('widgets' is asked as
+    core/widgets, which no rule for a custom resource's group allows): say how to name the group."""
+    resource = spec.partition("/")[0]
+    if api_group is not None or "." in resource or resource in BUILTIN_RESOURCE_GROUPS or resource == "*":
+        return None
+    return (f"rbacmap does not know the API group of {resource}: asked in the core group; for a custom "
+            f"resource give its group, as {resource}.GROUP or --api-group GROUP")

@@ -15,7 +15,7 @@ from rbacmap.commands.options import cluster_option, db_option, latest, open_sto
 from rbacmap.commands.output import emit, format_table
 from rbacmap.model import NonResourceRequest, Request, ResourceRequest, UserInfo
 from rbacmap.policy import SqlitePolicy
-from rbacmap.resources import is_cluster_scoped, split_resource
+from rbacmap.resources import guessed_group_note, is_cluster_scoped, split_resource
 from rbacmap.review import check_lines
 from rbacmap.subjects import SubjectSpecError, parse_subject, subject_user_info
 from rbacmap.who_can import describe_question, named_only_rows, who_can_rows
@@ -43,6 +43,13 @@ def build_request(
 # "You cannot restrict create or deletecollection requests by their resource name").
 NAMELESS_VERBS = ("create", "deletecollection")
 
+
+def note_guessed_group(resource: str | None, api_group: str | None) -> None:
+    note = guessed_group_note(resource, api_group) if resource and not resource.startswith("/") else None
+    if note is not None:
+        click.echo(f"note: {note}", err=True)
+
+
 @click.command()
 @db_option
 @cluster_option
@@ -69,6 +76,8 @@ def can(
     except SubjectSpecError as exc:
         raise click.UsageError(str(exc)) from exc
     request = build_request(verb, resource, name, namespace, path, api_group)
+    if path is None:
+        note_guessed_group(resource, api_group)
     with open_store(db_path) as store:
         snapshot = latest(store, cluster)
         warn_if_incomplete(snapshot)
@@ -110,6 +119,7 @@ def who_can(
 ) -> None:
     """Every subject allowed VERB on RESOURCE, with binding -> role -> rule."""
     request = build_request(verb, resource, name, namespace, None, api_group)
+    note_guessed_group(resource, api_group)
     if isinstance(request, ResourceRequest) and is_cluster_scoped(request.resource, request.api_group):
         all_namespaces = False
     with open_store(db_path) as store:

@@ -306,3 +306,12 @@ def test_who_can_lists_grants_limited_to_named_objects_apart(tmp_path: Path, fix
     # A create never carries a name: nothing to list apart.
     assert json.loads(run(db_path, "who-can", "create", "configmaps", "-n", "ns1", "-o", "json").stdout)[
         "named_only"] == []
+
+
+def test_a_resource_of_unknown_group_is_asked_in_the_core_group_with_a_note(db: str) -> None:
+    widgets = run(db, "can", "alice", "get", "widgets", "-n", "web")
+    assert "note: rbacmap does not know the API group of widgets: asked in the core group" in widgets.stderr
+    assert "get widgets in namespace web" in widgets.stdout
+    for explicit in (["widgets.example.com"], ["widgets", "--api-group", "example.com"], ["deployments"]):
+        assert "note:" not in run(db, "can", "alice", "get", *explicit, "-n", "web").stderr, explicit
+    assert "does not know the API group" in run(db, "who-can", "get", "widgets").stderr
