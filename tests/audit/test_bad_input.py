@@ -1,7 +1,8 @@
-"""Audit input that cannot be used (bad timestamps), and timestamps with offsets."""
+"""Audit input that cannot be used (bad timestamps, unreadable or empty inputs), and timestamps with offsets."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,9 +11,9 @@ from click.testing import CliRunner
 
 from rbacmap.cli import cli
 from rbacmap.importers import audit_parallel
-from rbacmap.importers.audit import import_audit
+from rbacmap.importers.audit import NothingReadError, import_audit
 from rbacmap.store import Store
-from rbacmap.usage import parse_duration, usage_records, usage_window
+from rbacmap.usage import audit_imports, parse_duration, usage_records, usage_window
 
 
 def _event(audit_id: str, stamp: str) -> str:
@@ -82,3 +83,27 @@ def test_an_event_with_an_offset_near_the_since_cutoff_is_kept(store: Store, tmp
     import_audit(store, [str(log)], "prod")
     window = usage_window(store, "prod", parse_duration("1d"))
     assert {r.username for r in usage_records(store, "prod", window)} == {"alice", "bob"}
+
+
+@pytest.mark.parametrize("given", ["missing", "empty", "stdin", "bad records"])
+def test_nothing_read_exits_2_and_records_nothing(tmp_path: Path, given: str) -> None:
+    db = str(tmp_path / "e.db")
+    path = {"missing": str(tmp_path / "nonexistent.jsonl"), "empty": str(tmp_path / "empty.jsonl"),
+            "stdin": "-", "bad records": str(tmp_path / "bad.jsonl")}[given]
+    (tmp_path / "empty.jsonl").write_text("")
+    (tmp_path / "bad.jsonl").write_text(_event("a", "garbage") + "{not json\n")
+    result = CliRunner().invoke(cli, ["import", "audit", "--db", db, "--cluster", "c", path], input="")
+    assert result.exit_code == 2, result.output
+    assert "nothing was imported" in result.output
+    with Store(db) as store:
+        assert audit_imports(store) == []
+
+
+def test_partly_read_input_imports_what_it_read(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    log.write_text(_event("a", "2024-05-01T10:00:00Z"))
+    result = import_audit(store, [str(tmp_path / "nonexistent.jsonl"), str(log)], "prod")
+    assert (result.requests, len(result.errors)) == (1, 1)
+    with pytest.raises(NothingReadError, match="nothing could be read from <stdin>"):
+        import_audit(store, ["-"], "prod", stdin=io.BytesIO(b""))
+    assert len(audit_imports(store, "prod")) == 1
