@@ -50,14 +50,27 @@ from rbacmap.usage import (
     write_usage,
 )
 
-__all__ = ["FORMATS", "AuditFormatError", "AuditImportResult", "StageDeduplicator", "import_audit",
-           "import_observations"]
+__all__ = ["FORMATS", "AuditFormatError", "AuditImportResult", "NothingReadError", "StageDeduplicator",
+           "import_audit", "import_observations"]
 
 FORMATS = ("auto", "k8s", "eks", "gke")
 
 
 class AuditFormatError(ValueError):
     pass
+
+
+class NothingReadError(Exception):
+    """No audit record could be read from any input (all missing, unreadable, empty or bad); nothing was stored.
+
+    As with `import files`: a typo'd path or a failed pipe is an error, not an import of no requests.
+    """
+
+    def __init__(self, inputs: Sequence[str], errors: Sequence[AuditImportError]) -> None:
+        self.inputs = list(inputs)
+        self.errors = list(errors)
+        why = f"{len(self.errors)} error(s)" if self.errors else "no audit record in the input"
+        super().__init__(f"nothing could be read from {', '.join(self.inputs)} ({why}): nothing was imported")
 
 
 @dataclass(frozen=True)
@@ -305,6 +318,7 @@ def import_audit(
     """Import audit log files into the usage tables of `cluster`, in one transaction.
 
     `workers`: processes for large plain files (default: one per CPU, at most 4; 1 = sequential).
+    Raises NothingReadError (nothing stored) when no record could be read from any input.
     """
     if fmt not in FORMATS:
         raise AuditFormatError(f"unknown audit format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -324,6 +338,9 @@ def import_audit(
             finally:
                 job.lines += reader.lines if reader is not None else 0
         result = _finish(job, dedup)
+        if not result.requests and not result.already_imported and (result.errors or not result.events):
+            # Raised inside the transaction, which rolls back: no empty import is recorded.
+            raise NothingReadError(["<stdin>" if given == "-" else given for given in paths], result.errors)
     return result
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from rbacmap.usage import parse_time
+from rbacmap.usage import parse_time, stored_window
 
 # Longer than the stages of one request are apart: a watch ends within twice the API server's
 # --min-request-timeout (30 minutes by default).
@@ -32,6 +32,7 @@ MARGIN = timedelta(hours=2)
 _RECORD = "INSERT OR IGNORE INTO audit_request_ids (cluster, audit_id) SELECT ?1, value FROM json_each(?2)"
 _LOOKUP = "SELECT 1 FROM audit_request_ids WHERE cluster = ? AND audit_id = ?"
 _TEXT_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+_EVER = ("0", "9")  # a span that holds every timestamp text
 
 
 @dataclass
@@ -55,11 +56,11 @@ class EarlierImports:
         recorded = conn.execute("SELECT 1 FROM audit_request_ids WHERE cluster = ? LIMIT 1", (cluster,)).fetchone()
         if recorded is None:
             return cls(conn, cluster, False)
-        first, last = conn.execute(
-            "SELECT min(window_start), max(window_end) FROM audit_imports WHERE cluster = ?", (cluster,)
-        ).fetchone()
-        if not first or not last:
-            return cls(conn, cluster, True)
+        first, last, readable = stored_window(conn, cluster)
+        if not first or not last or not readable:
+            # An import whose window cannot be read (stored before imports checked timestamps) may have
+            # counted a request of any time: every dated request is looked up.
+            return cls(conn, cluster, True, "" if readable else _EVER[0], "" if readable else _EVER[1])
         return cls(conn, cluster, True, (parse_time(first) - MARGIN).strftime(_TEXT_TIME),
                    (parse_time(last) + MARGIN).strftime(_TEXT_TIME))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rbacmap.usage import Observation, UsageKey
+from rbacmap.usage import Observation, UsageKey, utc_text
 
 DECISION_ANNOTATION = "authorization.k8s.io/decision"
 FINAL_STAGES = frozenset({"ResponseComplete", "Panic"})
@@ -86,7 +86,7 @@ def from_k8s_event(event: Any) -> Observation:
             event.get("stageTimestamp") or event.get("requestReceivedTimestamp") or event.get("timestamp") or ""
         )
         return Observation(
-            str(event.get("auditID") or ""), stage in FINAL_STAGES or not stage, key, timestamp,
+            str(event.get("auditID") or ""), stage in FINAL_STAGES or not stage, key, _utc(timestamp),
             tuple(groups), impersonator,
         )
     except (KeyError, TypeError, AttributeError) as exc:
@@ -144,7 +144,7 @@ def from_gke_entry(entry: Any) -> Observation:
         operation = entry.get("operation") or {}
         audit_id = str(operation.get("id") or entry.get("insertId") or "")  # stored as text: see audit_earlier
         final = bool(operation.get("last", True))
-        return Observation(audit_id, final, key, entry.get("timestamp") or "", (), "")
+        return Observation(audit_id, final, key, _utc(entry.get("timestamp") or ""), (), "")
     except (KeyError, TypeError, AttributeError) as exc:
         raise BadRecord(f"not a GKE Kubernetes audit entry: {_describe(exc)}") from None
 
@@ -160,6 +160,16 @@ def _gke_decision(entry: dict[str, Any], payload: dict[str, Any]) -> str:
     if code is None:
         return "unknown"
     return "deny" if code == 7 else "allow"  # google.rpc.Code 7 = PERMISSION_DENIED
+
+
+def _utc(timestamp: object) -> str:
+    """The record's timestamp as UTC text ('' stays undated); BadRecord when no timestamp parser reads it."""
+    if timestamp == "":
+        return ""
+    try:
+        return utc_text(timestamp)  # type: ignore[arg-type]  # utc_text refuses what is not text
+    except ValueError as exc:
+        raise BadRecord(f"not a usable audit event: bad timestamp ({exc})") from None
 
 
 def _describe(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ from typing import IO, Any
 from rbacmap.importers.audit_dedup import StageDeduplicator
 from rbacmap.importers.audit_event_schema import SCHEMA_ERRORS, UNSET, decode_event_fields
 from rbacmap.importers.audit_formats import FINAL_STAGES, BadRecord
-from rbacmap.usage import AuditImportError, Observation, UsageImport
+from rbacmap.usage import AuditImportError, Observation, UsageImport, is_utc_text
 
 try:
     import orjson
@@ -96,6 +96,7 @@ def import_k8s_lines(
     earlier_holds = earlier.holds if earlier is not None else None
     final_stages = FINAL_STAGES
     decode, schema_errors, unset = decode_event_fields, SCHEMA_ERRORS, UNSET
+    utc_seconds: set[str] = set()  # is_utc_text's shortcut: whole seconds of timestamps found good
     events = 0
     try:
         for line in reader.stream:
@@ -135,6 +136,10 @@ def import_k8s_lines(
                 timestamp = fields.stageTimestamp or fields.requestReceivedTimestamp or fields.timestamp
                 if not acting or not verb or not timestamp:
                     audit_id = ""  # the reference path reports the record as bad, or counts it undated
+                elif not (timestamp[:19] in utc_seconds and timestamp[-1] == "Z" and (
+                        len(timestamp) == 27 and timestamp[19] == "." and timestamp[20:26].isdecimal())
+                          ) and not is_utc_text(timestamp, utc_seconds):
+                    audit_id = ""  # converted to UTC, or reported as bad, by the reference path
                 stage = fields.stage
                 final = stage == "ResponseComplete" or stage in final_stages or not stage
             if not audit_id:

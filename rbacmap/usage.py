@@ -236,9 +236,10 @@ class UsageWindow:
 
     @property
     def days(self) -> float:
-        if not self.start or not self.end:
+        start, end = readable_time(self.start), readable_time(self.end)
+        if start is None or end is None:
             return 0.0
-        return (parse_time(self.end) - parse_time(self.start)).total_seconds() / 86400
+        return (end - start).total_seconds() / 86400
 
     def describe(self) -> str:
         if not self.start or not self.end:
@@ -274,6 +275,79 @@ def parse_time(text: str) -> datetime:
     return parsed.replace(tzinfo=zone).astimezone(UTC)
 
 
+def utc_text(text: str) -> str:
+    """An RFC 3339 timestamp as UTC text ending in `Z` (its fraction kept as written), which compares as
+    text the way the times compare; ValueError when `parse_time` cannot read it.
+
+    The usage tables compare timestamps as text: a record written with an offset (`+02:00`) is stored
+    in UTC, so it sorts, widens windows and matches earlier imports by its real time.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+    parsed = parse_time(text)
+    match = _RFC3339.fullmatch(text.strip())
+    fraction = match["fraction"] if match is not None else None
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+
+
+# Whole seconds (`YYYY-MM-DDTHH:MM:SS`) already checked by `is_utc_text`; bounded, as it is only a shortcut.
+_UTC_SECONDS_LIMIT = 1 << 16
+
+
+def is_utc_text(text: str, seconds_seen: set[str]) -> bool:
+    """Whether `text` is a timestamp as `utc_text` writes it (so it needs no conversion).
+
+    `seconds_seen` holds the whole-second prefixes found valid so far (the audit hot loop checks
+    them itself, then calls this only for a second it has not seen).
+    """
+    if not (text[-1:] == "Z" and (len(text) == 20 or (text[19:20] == "." and 22 <= len(text) <= 30
+                                                     and text[20:-1].isdecimal()))):
+        return False
+    seconds = text[:19]
+    if seconds in seconds_seen:
+        return True
+    try:
+        valid = utc_text(text) == text
+    except ValueError:
+        return False
+    if valid:
+        if len(seconds_seen) >= _UTC_SECONDS_LIMIT:
+            seconds_seen.clear()
+        seconds_seen.add(seconds)
+    return valid
+
+
+def readable_time(text: str | None) -> datetime | None:
+    """A stored timestamp, or None when it is missing or unreadable (a DB written before imports checked them)."""
+    if not text:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None
+
+
+def stored_window(conn: sqlite3.Connection, cluster: str) -> tuple[str | None, str | None, bool]:
+    """Earliest start and latest end of the cluster's audit imports (as `utc_text`), and whether every stored
+    value was readable.
+
+    Read one import at a time (few rows) and compared as times, not text: a DB written before imports
+    converted timestamps to UTC may hold offsets, or values no timestamp parser reads (those are skipped).
+    """
+    starts: list[tuple[datetime, str]] = []
+    ends: list[tuple[datetime, str]] = []
+    readable = True
+    for texts in conn.execute("SELECT window_start, window_end FROM audit_imports WHERE cluster = ?", (cluster,)):
+        for text, found in zip(texts, (starts, ends), strict=True):
+            parsed = readable_time(text)
+            if parsed is not None:
+                found.append((parsed, utc_text(text)))
+            elif text:
+                readable = False
+    first, last = min(starts, default=None), max(ends, default=None)
+    return None if first is None else first[1], None if last is None else last[1], readable
+
+
 def parse_duration(text: str) -> timedelta:
     """`30d`, `12h`, `90m`, `2w` -> timedelta."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -283,16 +357,16 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(text[:-1]) * units[text[-1]])
 
 
+_TEXT_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def usage_window(store: Store, cluster: str, since: timedelta | None = None) -> UsageWindow:
     """The window the cluster's imports cover; with `since`, only the last part, ending at the newest event."""
-    row = store.query(
-        "SELECT min(window_start) AS start, max(window_end) AS end FROM audit_imports WHERE cluster = ?", [cluster]
-    )[0]
-    start, end = row["start"], row["end"]
+    start, end, _ = stored_window(store.conn, cluster)
     if since is not None and end:
         # Compared as text with stored timestamps, so written as they are: UTC with a Z. Always with
         # its fraction: a whole-second timestamp of the cutoff's own second then counts as inside.
-        cutoff = (parse_time(end) - since).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cutoff = (parse_time(end) - since).strftime(_TEXT_TIME)
         if start is None or cutoff > start:
             start = cutoff
     return UsageWindow(start, end)

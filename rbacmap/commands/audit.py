@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from rbacmap.commands.exit_codes import EXIT_ERROR
 from rbacmap.commands.options import cluster_option, db_option, open_store, output_option
 from rbacmap.commands.output import emit, format_table
-from rbacmap.importers.audit import FORMATS, AuditImportResult, import_audit, import_observations
+from rbacmap.importers.audit import FORMATS, AuditImportResult, NothingReadError, import_audit, import_observations
 from rbacmap.importers.audit_parallel import ParallelImportError
 from rbacmap.store import StoreError
 from rbacmap.usage import impersonations, parse_duration, usage_records, usage_window
@@ -59,6 +62,11 @@ def audit_command(
                 result = import_audit(store, list(paths), cluster or "default", fmt=fmt, workers=jobs)
             except ParallelImportError as exc:
                 raise click.ClickException(f"{exc}\nnothing was imported; --jobs 1 imports in one process") from exc
+            except NothingReadError as exc:
+                for error in exc.errors:
+                    click.echo(f"error: {error.describe()}", err=True)
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(EXIT_ERROR)  # unreadable input is an error (2), as for `import files`
     report_import(result)
 
 

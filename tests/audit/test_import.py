@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rbacmap.cli import cli
-from rbacmap.importers.audit import StageDeduplicator, import_audit
+from rbacmap.importers.audit import NothingReadError, StageDeduplicator, import_audit
 from rbacmap.importers.audit_earlier import EarlierImports
 from rbacmap.importers.audit_formats import parse_gke_method, parse_gke_resource_name
 from rbacmap.model import NonResourceRequest, ResourceRequest
@@ -244,12 +244,14 @@ def test_null_verb_or_username_is_a_bad_line_not_a_failed_import(store: Store, a
 
 def test_errors_in_a_document_name_the_item(store: Store, audit_dir: Path, tmp_path: Path) -> None:
     """A whole JSON document starts at one line for all its items: each error says which item (and its jq path)."""
-    gke = import_audit(store, [str(audit_dir / "gke-cloud-logging.json")], "gke", fmt="k8s")
-    assert [(e.line, e.message) for e in gke.errors] == [
+    with pytest.raises(NothingReadError) as raised:  # no item is a usable record: nothing is stored
+        import_audit(store, [str(audit_dir / "gke-cloud-logging.json")], "gke", fmt="k8s")
+    assert [(e.line, e.message) for e in raised.value.errors] == [
         (1, f"item {n + 1} of the JSON array (.[{n}]): not a Kubernetes audit event: missing field 'verb'")
         for n in range(7)]
     assert "gke-cloud-logging.json line 1: item 3 of the JSON array (.[2]): not a Kubernetes audit event" \
-        in audit_import_errors(store, gke.import_id)[2].describe()
+        in raised.value.errors[2].describe()
+    assert audit_imports(store, "gke") == []
     eventlist = json.loads((audit_dir / "eventlist.json").read_text())
     del eventlist["items"][1]["verb"]
     eventlist["items"][3] = "not an event"
