@@ -51,6 +51,8 @@ except ImportError:  # pragma: no cover - orjson is optional
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 DOCUMENT_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$|^\.\.\.[ \t]*$")
+# How many lines of a broken JSON text `_is_json_lines` looks at.
+_JSON_LINES_SAMPLE = 16
 
 
 class StrictImportError(Exception):
@@ -161,25 +163,42 @@ def _json_documents(source: str, text: str) -> Iterator[Document]:
 
 
 def _is_json_lines(text: str) -> bool:
-    """Several values one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken document.
+    """Several objects one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken document.
 
-    Called once the whole text failed to parse. JSON lines have a first line that is a whole value
-    on its own, or (when that very line is the broken one) a second line that is. A document printed
-    over several lines has neither, whatever its lines start with; only two short lines are parsed.
+    Called once the whole text failed to parse; only its first non-empty lines are looked at (and
+    parsed: they are short in a printed document, whole objects in JSON lines). JSON lines if at least
+    half of them parse on their own as objects, or if any does and every one starts with a brace (the
+    others are broken lines: a cut pipe truncates the first ones too). A document printed over
+    several lines has lines starting with a key, `}` or `]`, and at most a few one-line items.
     """
-    lines = iter(line for line in text.splitlines() if line.strip())
-    first, second = next(lines, ""), next(lines, "")
-    if not second:
+    sample = _first_lines(text, _JSON_LINES_SAMPLE)
+    if len(sample) < 2:
         return False
-    return _is_json_value(first) or (first.lstrip().startswith("{") and _is_json_value(second))
+    objects = sum(_is_json_object(line) for line in sample)
+    if 2 * objects >= len(sample):
+        return True
+    return objects > 0 and all(line.startswith("{") for line in sample)
 
 
-def _is_json_value(line: str) -> bool:
+def _first_lines(text: str, limit: int) -> list[str]:
+    """Up to `limit` non-empty lines from the start of `text`, stripped; the rest is never split."""
+    lines: list[str] = []
+    start = 0
+    while len(lines) < limit and start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end].strip()
+        if line:
+            lines.append(line)
+        start = end + 1
+    return lines
+
+
+def _is_json_object(line: str) -> bool:
     try:
-        _json_loads(line)
+        return isinstance(_json_loads(line), dict)
     except _JSON_ERRORS:
         return False
-    return True
 
 
 def _parse_json_bytes(raw: bytes) -> Any:
