@@ -12,7 +12,7 @@ import gzip
 import json
 import re
 import sys
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import yaml
 
+from rbacmap.importers.item_lines import list_item_lines
 from rbacmap.importers.sources import expand_paths as expand_source_paths
 from rbacmap.normalize import ItemPath, iter_list_items
 from rbacmap.pod_security_config import ADMISSION_CONFIGURATION, inline_plugin_file
@@ -298,28 +299,12 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
     return parsed_count
 
 
-def item_start_lines(document: Document) -> dict[ItemPath, int]:
+def item_start_lines(document: Document) -> Mapping[ItemPath, int]:
     """The line where each item of a `kind: List` document starts, as far as a parser can tell.
 
-    Parsing keeps no positions, so the document is composed again (YAML nodes know their start; a
-    JSON document is YAML too); only done for a document with a bad item. {} when that fails."""
-    try:
-        root = yaml.compose(document.text, Loader=YamlLoader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        return {}
-    lines: dict[ItemPath, int] = {}
-    pending: list[tuple[yaml.Node | None, ItemPath]] = [(root, ())]
-    while pending:
-        node, path = pending.pop()
-        if not isinstance(node, yaml.MappingNode):
-            continue
-        for key, value in node.value:
-            if key.value == "items" and isinstance(value, yaml.SequenceNode):
-                for index, item in enumerate(value.value):
-                    lines[(*path, index)] = document.line + item.start_mark.line
-                    if isinstance(item, yaml.MappingNode):  # a list inside the list
-                        pending.append((item, (*path, index)))
-    return lines
+    Parsing keeps no positions, so the text is read again, lazily: only for a document with a bad
+    item, and only up to the item asked for. Items it cannot place (broken text) have no line."""
+    return list_item_lines(document.text, document.is_json, document.line)
 
 
 def _only(objects: Iterable[tuple[ItemPath, Any]], kinds: Collection[str], builder: SnapshotBuilder,
