@@ -12,7 +12,7 @@ import gzip
 import json
 import re
 import sys
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import yaml
 
+from rbacmap.importers.item_lines import list_item_lines
 from rbacmap.importers.sources import expand_paths as expand_source_paths
 from rbacmap.normalize import ItemPath, iter_list_items
 from rbacmap.pod_security_config import ADMISSION_CONFIGURATION, inline_plugin_file
@@ -51,6 +52,8 @@ except ImportError:  # pragma: no cover - orjson is optional
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 DOCUMENT_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$|^\.\.\.[ \t]*$")
+# How many lines of a broken JSON text `_is_json_lines` looks at.
+_JSON_LINES_SAMPLE = 16
 
 
 class StrictImportError(Exception):
@@ -161,25 +164,42 @@ def _json_documents(source: str, text: str) -> Iterator[Document]:
 
 
 def _is_json_lines(text: str) -> bool:
-    """Several values one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken document.
+    """Several objects one per line (`kubectl get -o json | jq -c '.items[]'`), not one broken document.
 
-    Called once the whole text failed to parse. JSON lines have a first line that is a whole value
-    on its own, or (when that very line is the broken one) a second line that is. A document printed
-    over several lines has neither, whatever its lines start with; only two short lines are parsed.
+    Called once the whole text failed to parse; only its first non-empty lines are looked at (and
+    parsed: they are short in a printed document, whole objects in JSON lines). JSON lines if at least
+    half of them parse on their own as objects, or if any does and every one starts with a brace (the
+    others are broken lines: a cut pipe truncates the first ones too). A document printed over
+    several lines has lines starting with a key, `}` or `]`, and at most a few one-line items.
     """
-    lines = iter(line for line in text.splitlines() if line.strip())
-    first, second = next(lines, ""), next(lines, "")
-    if not second:
+    sample = _first_lines(text, _JSON_LINES_SAMPLE)
+    if len(sample) < 2:
         return False
-    return _is_json_value(first) or (first.lstrip().startswith("{") and _is_json_value(second))
+    objects = sum(_is_json_object(line) for line in sample)
+    if 2 * objects >= len(sample):
+        return True
+    return objects > 0 and all(line.startswith("{") for line in sample)
 
 
-def _is_json_value(line: str) -> bool:
+def _first_lines(text: str, limit: int) -> list[str]:
+    """Up to `limit` non-empty lines from the start of `text`, stripped; the rest is never split."""
+    lines: list[str] = []
+    start = 0
+    while len(lines) < limit and start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end].strip()
+        if line:
+            lines.append(line)
+        start = end + 1
+    return lines
+
+
+def _is_json_object(line: str) -> bool:
     try:
-        _json_loads(line)
+        return isinstance(_json_loads(line), dict)
     except _JSON_ERRORS:
         return False
-    return True
 
 
 def _parse_json_bytes(raw: bytes) -> Any:
@@ -279,28 +299,12 @@ def load_into(builder: SnapshotBuilder, source: Path | str, stdin: IO[bytes] | N
     return parsed_count
 
 
-def item_start_lines(document: Document) -> dict[ItemPath, int]:
+def item_start_lines(document: Document) -> Mapping[ItemPath, int]:
     """The line where each item of a `kind: List` document starts, as far as a parser can tell.
 
-    Parsing keeps no positions, so the document is composed again (YAML nodes know their start; a
-    JSON document is YAML too); only done for a document with a bad item. {} when that fails."""
-    try:
-        root = yaml.compose(document.text, Loader=YamlLoader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        return {}
-    lines: dict[ItemPath, int] = {}
-    pending: list[tuple[yaml.Node | None, ItemPath]] = [(root, ())]
-    while pending:
-        node, path = pending.pop()
-        if not isinstance(node, yaml.MappingNode):
-            continue
-        for key, value in node.value:
-            if key.value == "items" and isinstance(value, yaml.SequenceNode):
-                for index, item in enumerate(value.value):
-                    lines[(*path, index)] = document.line + item.start_mark.line
-                    if isinstance(item, yaml.MappingNode):  # a list inside the list
-                        pending.append((item, (*path, index)))
-    return lines
+    Parsing keeps no positions, so the text is read again, lazily: only for a document with a bad
+    item, and only up to the item asked for. Items it cannot place (broken text) have no line."""
+    return list_item_lines(document.text, document.is_json, document.line)
 
 
 def _only(objects: Iterable[tuple[ItemPath, Any]], kinds: Collection[str], builder: SnapshotBuilder,

@@ -193,6 +193,30 @@ def test_json_lines_with_a_broken_first_line(store: Store) -> None:
     assert names(store, result.snapshot.id, "namespaces") == ["b"]
 
 
+def test_json_lines_whose_first_two_lines_are_truncated(store: Store) -> None:
+    text = (b'{"kind": "ClusterRole", "metadata": {"na\n'
+            b'{"kind": "Role"\n'
+            b'{"kind": "ClusterRole", "metadata": {"name": "reader"}, "rules": []}\n'
+            b'{"kind": "RoleBinding", "metadata": {"name": "rb", "namespace": "ns"}, "roleRef": '
+            b'{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "reader"}, '
+            b'"subjects": [{"kind": "User", "name": "u"}]}\n')
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    assert [(e.document, e.line) for e in result.errors] == [(1, 1), (2, 2)]
+    assert result.snapshot.object_counts == {"ClusterRole": 1, "RoleBinding": 1}
+
+
+def test_a_broken_json_document_with_one_line_items_is_one_document(store: Store) -> None:
+    # Its third line parses on its own, but the last one starts with a bracket: not JSON lines.
+    text = (b'{"kind": "List", "items": [\n'
+            b'{"kind": "Namespace", "metadata": {"name": a}},\n'
+            b'{"kind": "Namespace", "metadata": {"name": "b"}}\n'
+            b']}\n')
+    with pytest.raises(NothingReadError) as raised:
+        import_files(store, ["-"], "c", stdin=io.BytesIO(text))
+    (error,) = raised.value.errors
+    assert error.message.startswith("JSON syntax error at line 2:")
+
+
 def test_v1beta1_rbac_and_nested_lists(store: Store) -> None:
     text = b"""apiVersion: v1
 kind: List
@@ -330,7 +354,7 @@ def test_json_list_item_without_a_name_is_located(store: Store) -> None:
 
 def test_list_item_without_a_known_line_still_names_the_item() -> None:
     broken = Document("f.json", 1, 1, '{"items": [{"a": 1}, ', True)
-    assert item_start_lines(broken) == {}
+    assert dict(item_start_lines(broken)) == {(0,): 1}  # placed as far as the text goes
     error = located(ImportError_("f.json", "bad", 1, 1, "ClusterRole"), (4,), lambda: item_start_lines(broken))
     assert error.describe() == "f.json document 1 items[4]: ClusterRole bad"
 
