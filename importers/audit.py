@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rbacmap.importers.audit_dedup import DEFAULT_DEDUP_WINDOW, StageDeduplicator
-from rbacmap.importers.audit_earlier import EarlierImports, record_counted
+from rbacmap.importers.audit_earlier import EarlierImports, prune_counted, record_counted
 from rbacmap.importers.audit_formats import BadRecord, detect_format, from_gke_entry, from_k8s_event
 from rbacmap.importers.audit_lines import (
     EXPORT_TASK_LINE,
@@ -299,7 +299,8 @@ def _import_in_parallel(
     agg = job.aggregator
     with tempfile.TemporaryDirectory(prefix="rbacmap-audit-") as spools:
         range_job = RangeJob(str(path), name, NORMALIZERS[fmt], fmt == "eks", agg.flush_keys, dedup.window,
-                             agg.cluster, table_definitions(agg.conn), Path(spools), store_path, dedup.earlier)
+                             agg.cluster, table_definitions(agg.conn), Path(spools), store_path, dedup.earlier,
+                             job.import_id)
         reader.lines += import_ranges(range_job, points, job, dedup, reader.lines)
     return True
 
@@ -319,6 +320,10 @@ def import_audit(
 
     `workers`: processes for large plain files (default: one per CPU, at most 4; 1 = sequential).
     Raises NothingReadError (nothing stored) when no record could be read from any input.
+
+    Requests an earlier import of the cluster counted are skipped: by auditID for 2 days behind the newest log
+    imported, by the earlier import's window after that (see `audit_earlier`). So a second API server's log
+    of the same time imported later than that is skipped, and an undated request is protected for 2 days only.
     """
     if fmt not in FORMATS:
         raise AuditFormatError(f"unknown audit format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -364,14 +369,17 @@ def _deduplicator(job: UsageImport, dedup_window: int) -> StageDeduplicator:
     """The import's stage de-duplication, which also skips (and records) what earlier imports counted."""
     agg = job.aggregator
     earlier = EarlierImports.load(agg.conn, agg.cluster)
-    return StageDeduplicator(agg.add, dedup_window, earlier, functools.partial(record_counted, agg.conn, agg.cluster))
+    return StageDeduplicator(agg.add, dedup_window, earlier,
+                             functools.partial(record_counted, agg.conn, agg.cluster, job.import_id))
 
 
 def _finish(job: UsageImport, dedup: StageDeduplicator) -> AuditImportResult:
-    """Count what still waits in `dedup`, then the import's result (its rows are written as the transaction ends)."""
+    """Count what still waits in `dedup` and prune the IDs of old imports, then the import's result (its rows
+    are written as the transaction ends)."""
     dedup.close()
     job.already_imported, job.without_audit_id = dedup.already_imported, dedup.without_audit_id
     agg = job.aggregator
+    prune_counted(agg.conn, agg.cluster, job.import_id, (agg.window_start, agg.window_end))
     return AuditImportResult(job.import_id, agg.cluster, job.lines, job.events, agg.requests, list(job.errors),
                              UsageWindow(agg.window_start, agg.window_end), job.already_imported,
                              job.without_audit_id)

@@ -94,6 +94,9 @@ def import_k8s_lines(
     earlier = dedup.earlier
     earlier_start, earlier_end = ("", "") if earlier is None or not earlier.recorded else (earlier.start, earlier.end)
     earlier_holds = earlier.holds if earlier is not None else None
+    # EarlierImports.counted's first question: a request inside the window of an import whose IDs were pruned.
+    pruned_end = earlier.pruned_end if earlier is not None else ""
+    in_pruned_window = earlier.in_pruned_window if earlier is not None else None
     final_stages = FINAL_STAGES
     decode, schema_errors, unset = decode_event_fields, SCHEMA_ERRORS, UNSET
     utc_seconds: set[str] = set()  # is_utc_text's shortcut: whole seconds of timestamps found good
@@ -186,8 +189,10 @@ def import_k8s_lines(
                 counted, counted_old = dedup.counted, dedup.counted_old
                 counted_add = counted.add
                 counted_room = dedup.counted_limit
-            if (earlier_end and earlier_start <= timestamp <= earlier_end and earlier_holds is not None
-                    and earlier_holds(audit_id)):
+            if ((pruned_end and timestamp <= pruned_end and in_pruned_window is not None
+                    and in_pruned_window(timestamp))
+                    or (earlier_end and earlier_start <= timestamp <= earlier_end and earlier_holds is not None
+                        and earlier_holds(audit_id))):
                 dedup.already_imported += 1
                 continue
             # UsageAggregator.add, with `groups` riding in the key.

@@ -129,6 +129,7 @@ class RangeJob:
     spool_folder: Path
     store_path: str  # workers look up what earlier imports counted through connections of their own
     earlier: EarlierImports | None
+    import_id: int  # the import the IDs counted are recorded for
 
 
 class _RangeDeduplicator(StageDeduplicator):
@@ -157,10 +158,12 @@ def _run_worker(job: RangeJob, start: int, end: int, index: int, channel: Any) -
         spool = job.spool_folder / f"worker-{index}.db"
         aggregator = SpoolingAggregator(open_spool(spool, job.table_definitions), job.cluster, job.flush_keys)
         usage_import = UsageImport(aggregator, 0)
-        earlier = job.earlier.reopened(job.store_path) if job.earlier is not None and job.earlier.recorded else None
+        earlier = job.earlier
+        if earlier is not None and earlier.recorded:  # it asks the store for IDs (pruned windows are at hand)
+            earlier = earlier.reopened(job.store_path)
         # The IDs it counts go to its spool, with its usage; the parent merges both.
         dedup = _RangeDeduplicator(aggregator.add, job.dedup_window, earlier,
-                                   functools.partial(record_counted, aggregator.conn, job.cluster))
+                                   functools.partial(record_counted, aggregator.conn, job.cluster, job.import_id))
         with io.BufferedReader(ByteRange(job.path, start, end), buffer_size=1 << 16) as stream:
             reader = LineReader(stream)
             try:

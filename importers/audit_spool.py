@@ -129,7 +129,7 @@ def _merge_through_python(conn: sqlite3.Connection, path: Path) -> None:
         _upsert_in_batches(conn, spool.execute(f"SELECT {_USAGE_COLUMNS} FROM audit_usage"))
         conn.executemany(GROUPS_UPSERT, spool.execute("SELECT * FROM audit_user_groups"))
         conn.executemany(IMPERSONATION_UPSERT, spool.execute("SELECT * FROM audit_impersonations"))
-        conn.executemany("INSERT OR IGNORE INTO audit_request_ids VALUES (?, ?)",
+        conn.executemany("INSERT OR IGNORE INTO audit_request_ids VALUES (?, ?, ?)",
                          spool.execute("SELECT * FROM audit_request_ids"))
     finally:
         spool.close()

@@ -361,6 +361,18 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE audit_imports ADD COLUMN without_audit_id INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        19,
+        # The auditIDs are kept for a few days only (importers/audit_earlier.py prunes them): each row says which
+        # import counted it, the IDs known so far are taken as the cluster's latest import's. An import whose IDs
+        # were pruned still protects its window: a dated request inside it counts as already imported.
+        """
+        ALTER TABLE audit_request_ids ADD COLUMN import_id INTEGER NOT NULL DEFAULT 0;
+        UPDATE audit_request_ids SET import_id = coalesce(
+            (SELECT max(id) FROM audit_imports WHERE audit_imports.cluster = audit_request_ids.cluster), 0);
+        ALTER TABLE audit_imports ADD COLUMN ids_pruned INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.
