@@ -84,11 +84,15 @@ def selector_matches(selector: Mapping[str, object], labels: Mapping[str, str]) 
     return requirements_match(parse_selector(selector), labels)
 
 
+CHAIN = " <- "  # between the roles an aggregated rule passed through (names have no spaces)
+
+
 def aggregate_cluster_roles(cluster_roles: Sequence[Role], max_rounds: int = 50) -> list[Role]:
     """Return the ClusterRoles with every aggregated role's rules recomputed.
 
-    Each aggregated rule keeps the name of the ClusterRole it came from (`rule_sources`),
-    following chains back to the role that really holds it.
+    Each aggregated rule keeps where it came from (`rule_sources`): the ClusterRole the selector
+    matched and, when that one is aggregated too, the chain on to the role that really holds the
+    rule ("edit <- system:aggregate-to-edit"), so each hop can be checked against a selector.
     """
     by_name = {role.key.name: role for role in cluster_roles}
     aggregated = sorted(name for name, role in by_name.items() if role.aggregation_selectors is not None)
@@ -105,9 +109,12 @@ def aggregate_cluster_roles(cluster_roles: Sequence[Role], max_rounds: int = 50)
                     if other_name == name or not requirements_match(requirements, other.labels):
                         continue
                     for index, rule in enumerate(other.rules):
-                        if rule not in rules:
+                        held = other.source_of(index)
+                        # A rule that came to `other` through this very role (aggregations that select each
+                        # other) is no proof: the route it really took is found through another role.
+                        if rule not in rules and (held is None or name not in held.split(CHAIN)):
                             rules.append(rule)
-                            sources.append(other.source_of(index) or other_name)
+                            sources.append(other_name if held is None else f"{other_name}{CHAIN}{held}")
             if tuple(rules) != role.rules or tuple(sources) != role.rule_sources:
                 by_name[name] = replace(role, rules=tuple(rules), rule_sources=tuple(sources))
                 changed = True

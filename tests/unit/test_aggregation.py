@@ -58,7 +58,7 @@ READ_SECRETS = PolicyRule(("get",), ("",), ("secrets",))
 DELETE_PODS = PolicyRule(("delete",), ("",), ("pods",))
 
 
-def test_chained_aggregation_keeps_the_original_source() -> None:
+def test_chained_aggregation_names_each_hop_to_the_original_source() -> None:
     roles = [
         cluster_role("admin", [], selectors=({"matchLabels": {"to-admin": "true"}},)),
         cluster_role("edit", [], {"to-admin": "true"}, ({"matchLabels": {"to-edit": "true"}},)),
@@ -68,13 +68,28 @@ def test_chained_aggregation_keeps_the_original_source() -> None:
     by_name = {r.key.name: r for r in aggregate_cluster_roles(roles)}
     assert by_name["edit"].rules == (READ_SECRETS,)
     assert by_name["edit"].rule_sources == ("edit-bits",)
-    # admin selects edit (itself aggregated) and admin-bits; the rule read through edit
-    # remembers edit-bits, the role that really holds it. Matched roles are walked by name.
+    # admin selects edit (itself aggregated) and admin-bits; the rule read through edit names
+    # edit (which admin's selector matches), then edit-bits, the role that really holds it: each hop
+    # can be checked against a selector. Matched roles are walked by name.
     assert set(by_name["admin"].rules) == {READ_SECRETS, DELETE_PODS}
     assert dict(zip(by_name["admin"].rules, by_name["admin"].rule_sources, strict=True)) == {
         DELETE_PODS: "admin-bits",
-        READ_SECRETS: "edit-bits",
+        READ_SECRETS: "edit <- edit-bits",
     }
+
+
+def test_aggregations_that_select_each_other_name_no_route_through_themselves() -> None:
+    roles = [
+        cluster_role("a", [], {"ring": "1"}, ({"matchLabels": {"ring": "1"}},)),
+        cluster_role("b", [], {"ring": "1"}, ({"matchLabels": {"ring": "1"}},)),
+        cluster_role("holder", [READ_PODS], {"ring": "1"}),
+    ]
+    by_name = {r.key.name: r for r in aggregate_cluster_roles(roles)}
+    # No route runs through the role itself ("b <- a <- …" growing round after round): a has the rule from
+    # holder, b (which walks a first) through a, which its selector matches.
+    assert by_name["a"].rules == by_name["b"].rules == (READ_PODS,)
+    assert by_name["a"].rule_sources == ("holder",)
+    assert by_name["b"].rule_sources == ("a <- holder",)
 
 
 def test_duplicate_rules_are_kept_once_and_role_does_not_select_itself() -> None:

@@ -51,7 +51,8 @@ def test_admin_aggregates_edit_and_adds_rbac(authorizer: Authorizer) -> None:
     sources = set(admin.rule_sources)
     # admin's rules come from system:aggregate-to-admin, and through edit from
     # system:aggregate-to-edit and (through view) system:aggregate-to-view.
-    assert {"system:aggregate-to-admin", "system:aggregate-to-edit", "system:aggregate-to-view"} <= sources
+    assert {"system:aggregate-to-admin", "edit <- system:aggregate-to-edit",
+            "edit <- view <- system:aggregate-to-view"} <= sources
     assert bound_to("admin")(authorizer, resource("create", "rolebindings", "ns1"))
     assert not bound_to("edit")(authorizer, resource("create", "rolebindings", "ns1"))
 
