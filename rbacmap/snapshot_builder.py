@@ -182,10 +182,23 @@ class SnapshotBuilder:
         if pending is not None:
             self.writer.insert_values(table, *pending)
 
+    def _recount_workloads(self) -> None:
+        """Count pods and workloads as stored: one read twice (overlapping dumps) replaced its row, and was
+        counted twice on the way in (the fast path keeps no set of names)."""
+        counts = self.writer.object_counts
+        if not any(counts.get(kind) for kind in WORKLOAD_KINDS):
+            return
+        stored = dict(self.writer.conn.execute(
+            "SELECT kind, COUNT(*) FROM workloads WHERE snapshot_id = ? GROUP BY kind", [self.writer.snapshot_id]))
+        for kind in WORKLOAD_KINDS:
+            if counts.get(kind):
+                counts[kind] = stored.get(kind, 0)
+
     def finish(self) -> None:
         """Aggregate ClusterRoles, flag dangling bindings and write the held rows."""
         for table in list(self._pending):
             self._flush(table)
+        self._recount_workloads()
         cluster_roles = [role for role, _ in self.roles.values() if role.key.kind == CLUSTER_ROLE]
         try:
             resolved = {role.key: role for role in aggregate_cluster_roles(cluster_roles)}

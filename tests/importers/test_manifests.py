@@ -149,7 +149,7 @@ def test_typed_list_without_item_kinds(store: Store, fixtures_dir: Path) -> None
 def test_the_same_object_twice_counts_once_and_the_later_one_is_kept_whole(store: Store, fixtures_dir: Path) -> None:
     source = str(fixtures_dir / "core" / "duplicates.yaml")
     result = import_files(store, [source], "c")
-    assert result.snapshot.object_counts == {"Role": 1, "RoleBinding": 1}
+    assert result.snapshot.object_counts == {"Pod": 1, "Role": 1, "RoleBinding": 1}
     # The identical Role is no error; the changed binding is, naming where the dropped one was.
     [error] = result.errors
     assert (error.document, error.kind, error.name) == (4, "RoleBinding", "readers")
