@@ -103,18 +103,28 @@ def aggregate_cluster_roles(cluster_roles: Sequence[Role], max_rounds: int = 50)
             role = by_name[name]
             rules: list[PolicyRule] = []
             sources: list[str | None] = []
+            position: dict[PolicyRule, int] = {}  # rule -> its index in `rules`
+            looping: list[bool] = []  # per rule: whether its source is a route back through this role
             for requirements in parsed[name]:
                 for other_name in sorted(by_name):
                     other = by_name[other_name]
                     if other_name == name or not requirements_match(requirements, other.labels):
                         continue
                     for index, rule in enumerate(other.rules):
+                        # Every rule of a matched role is taken, as the controller takes them. Only its
+                        # source may differ: a route back through this very role (aggregations that select
+                        # each other) names just the hop, and gives way to a route that does not loop.
                         held = other.source_of(index)
-                        # A rule that came to `other` through this very role (aggregations that select each
-                        # other) is no proof: the route it really took is found through another role.
-                        if rule not in rules and (held is None or name not in held.split(CHAIN)):
+                        loops = held is not None and name in held.split(CHAIN)
+                        source = other_name if held is None or loops else f"{other_name}{CHAIN}{held}"
+                        at = position.get(rule)
+                        if at is None:
+                            position[rule] = len(rules)
                             rules.append(rule)
-                            sources.append(other_name if held is None else f"{other_name}{CHAIN}{held}")
+                            sources.append(source)
+                            looping.append(loops)
+                        elif looping[at] and not loops:
+                            sources[at], looping[at] = source, False
             if tuple(rules) != role.rules or tuple(sources) != role.rule_sources:
                 by_name[name] = replace(role, rules=tuple(rules), rule_sources=tuple(sources))
                 changed = True

@@ -92,6 +92,18 @@ def test_aggregations_that_select_each_other_name_no_route_through_themselves() 
     assert by_name["b"].rule_sources == ("a <- holder",)
 
 
+def test_rules_left_in_roles_that_select_each_other_are_kept_as_the_controller_keeps_them() -> None:
+    # No role holds the rule any more (its leaf was deleted), but the two aggregations keep passing it
+    # between them, and the API server authorizes with what they hold: the rule stays, each naming the other.
+    roles = [
+        cluster_role("mon-a", [READ_SECRETS], {"agg": "mon"}, ({"matchLabels": {"agg": "mon"}},)),
+        cluster_role("mon-b", [READ_SECRETS], {"agg": "mon"}, ({"matchLabels": {"agg": "mon"}},)),
+    ]
+    by_name = {r.key.name: r for r in aggregate_cluster_roles(roles)}
+    assert by_name["mon-a"].rules == by_name["mon-b"].rules == (READ_SECRETS,)
+    assert (by_name["mon-a"].rule_sources, by_name["mon-b"].rule_sources) == (("mon-b",), ("mon-a",))
+
+
 def test_duplicate_rules_are_kept_once_and_role_does_not_select_itself() -> None:
     roles = [
         cluster_role("agg", [], {"x": "1"}, ({"matchLabels": {"x": "1"}},)),
