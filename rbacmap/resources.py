@@ -13,15 +13,18 @@ BUILTIN_RESOURCE_GROUPS: dict[str, str] = {
             "pods", "services", "endpoints", "configmaps", "secrets", "serviceaccounts", "namespaces", "nodes",
             "persistentvolumes", "persistentvolumeclaims", "events", "limitranges", "resourcequotas",
             "replicationcontrollers", "podtemplates", "componentstatuses", "bindings",
+            # Impersonation's resources (verb impersonate), core group, no namespace.
+            "users", "groups", "uids", "userextras",
         ],
         "",
     ),
     **dict.fromkeys(["deployments", "replicasets", "statefulsets", "daemonsets", "controllerrevisions"], "apps"),
     **dict.fromkeys(["jobs", "cronjobs"], "batch"),
     **dict.fromkeys(["roles", "rolebindings", "clusterroles", "clusterrolebindings"], "rbac.authorization.k8s.io"),
-    "certificatesigningrequests": "certificates.k8s.io",
+    **dict.fromkeys(["certificatesigningrequests", "signers"], "certificates.k8s.io"),
     **dict.fromkeys(
-        ["mutatingwebhookconfigurations", "validatingwebhookconfigurations", "validatingadmissionpolicies"],
+        ["mutatingwebhookconfigurations", "validatingwebhookconfigurations", "validatingadmissionpolicies",
+         "validatingadmissionpolicybindings"],
         "admissionregistration.k8s.io",
     ),
     **dict.fromkeys(["ingresses", "networkpolicies", "ingressclasses"], "networking.k8s.io"),
@@ -37,6 +40,7 @@ BUILTIN_RESOURCE_GROUPS: dict[str, str] = {
         "authorization.k8s.io",
     ),
     "priorityclasses": "scheduling.k8s.io",
+    **dict.fromkeys(["flowschemas", "prioritylevelconfigurations"], "flowcontrol.apiserver.k8s.io"),
     "runtimeclasses": "node.k8s.io",
     "endpointslices": "discovery.k8s.io",
 }
@@ -46,7 +50,8 @@ CLUSTER_SCOPED = {
     "mutatingwebhookconfigurations", "validatingwebhookconfigurations", "storageclasses", "customresourcedefinitions",
     "apiservices", "priorityclasses", "runtimeclasses", "csidrivers", "csinodes", "volumeattachments",
     "ingressclasses", "componentstatuses", "validatingadmissionpolicies", "tokenreviews", "subjectaccessreviews",
-    "selfsubjectaccessreviews", "selfsubjectrulesreviews",
+    "selfsubjectaccessreviews", "selfsubjectrulesreviews", "users", "groups", "uids", "userextras", "signers",
+    "validatingadmissionpolicybindings", "flowschemas", "prioritylevelconfigurations",
 }
 
 

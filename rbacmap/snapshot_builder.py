@@ -121,18 +121,20 @@ class SnapshotBuilder:
               document: int | None, line: int | None, path: ItemPath, item_lines: ItemLines | None) -> None:
         """Hold a role or binding until `finish`. The same object read again (overlapping dumps) counts once, and
         the later one is kept, whole: an earlier binding's extra subjects must not survive under the later one. A
-        later one that authorizes differently (rules, aggregation and labels of a role: labels select roles into
-        aggregated ones; roleRef and subjects of a binding) is an error naming both places; annotations alone
-        are no error."""
+        later one that authorizes differently (rules and aggregation of a role, and a ClusterRole's labels, which
+        select it into aggregated ones; roleRef and subjects of a binding, apiGroup aside) is an error naming
+        both places; metadata alone (annotations, resourceVersion, a Role's labels) is no error."""
         key: RoleKey | BindingKey
         if role is not None:
             key, held_role = role.key, self.roles.get(role.key)
-            same = held_role is None or (held_role[0] == role and held_role[0].labels == role.labels)
+            # Labels only matter where selectors read them: a ClusterRole's, for aggregation.
+            same = held_role is None or (held_role[0] == role and (
+                role.key.kind != CLUSTER_ROLE or held_role[0].labels == role.labels))
             self.roles[role.key] = (role, rows[0][1])
         else:
             assert binding is not None  # `_add_normalized` holds a role or a binding
             key, held_binding = binding.key, self.bindings.get(binding.key)
-            same = held_binding is None or held_binding[0] == binding
+            same = held_binding is None or _grants_alike(held_binding[0], binding)
             self.bindings[binding.key] = (binding, rows)
         earlier = self._read_at.get(key)
         if earlier is None:
@@ -219,6 +221,14 @@ class SnapshotBuilder:
                     subject_rows.append(row)
         self.writer.insert("bindings", binding_rows)
         self.writer.insert("binding_subjects", subject_rows)
+
+
+def _grants_alike(one: Binding, other: Binding) -> bool:
+    """Whether two versions of a binding authorize alike: the same roleRef and subjects, a subject's apiGroup
+    aside (the authorizer matches kind, name and namespace only)."""
+    def who(binding: Binding) -> list[tuple[str, str, str]]:
+        return [(subject.kind, subject.name, subject.namespace) for subject in binding.subjects]
+    return one.role_ref == other.role_ref and sorted(who(one)) == sorted(who(other))
 
 
 def located(error: ImportError_, path: ItemPath, item_lines: ItemLines | None) -> ImportError_:

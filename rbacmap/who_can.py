@@ -39,7 +39,12 @@ def who_can_rows(answers: list[SubjectGrant]) -> list[dict[str, Any]]:
     return rows
 
 
-def named_only_rows(found: list[tuple[tuple[str, ...], SubjectGrant]]) -> list[dict[str, Any]]:
-    """`who_can_rows` of the grants that allow a request only on named objects, each with those names."""
+def named_only_rows(found: list[tuple[tuple[str, ...], SubjectGrant]],
+                    allowed: list[SubjectGrant]) -> list[dict[str, Any]]:
+    """`who_can_rows` of the grants that allow a request only on named objects, each with those names; not
+    for a subject `allowed` already lets do it on any object in that place."""
+    anywhere = {(answer.subject, answer.namespace) for answer in allowed}
+    kept = [(names, answer) for names, answer in found
+            if (answer.subject, answer.namespace) not in anywhere and (answer.subject, None) not in anywhere]
     return [{**row, "names": list(names)}
-            for (names, _), row in zip(found, who_can_rows([answer for _, answer in found]), strict=True)]
+            for (names, _), row in zip(kept, who_can_rows([answer for _, answer in kept]), strict=True)]

@@ -40,8 +40,14 @@ def build_request(
 
 
 # Requests the API server authorizes without a name, whatever the object will be called (upstream RBAC docs:
-# "You cannot restrict create or deletecollection requests by their resource name").
+# "You cannot restrict create or deletecollection requests by their resource name"). Not a subresource's
+# create: `kubectl exec web-0` is `create pods/exec` named web-0, which resourceNames do limit.
 NAMELESS_VERBS = ("create", "deletecollection")
+
+
+def carries_no_name(request: Request) -> bool:
+    """Whether the real request is authorized without a name (a create or deletecollection of a resource)."""
+    return isinstance(request, ResourceRequest) and request.verb in NAMELESS_VERBS and not request.subresource
 
 
 def note_guessed_group(resource: str | None, api_group: str | None) -> None:
@@ -84,7 +90,7 @@ def can(
         authorizer = Authorizer(SqlitePolicy(store, snapshot.id))
         decision = authorizer.authorize(info, request)
         unnamed = None
-        if isinstance(request, ResourceRequest) and request.name and request.verb in NAMELESS_VERBS:
+        if isinstance(request, ResourceRequest) and request.name and carries_no_name(request):
             unnamed = authorizer.authorize(info, replace(request, name=""))
     click.echo("yes" if decision.allowed else "no")
     click.echo(f"  {info.name} (groups: {', '.join(info.groups) or 'none'}) -> {request.describe()}")
@@ -127,8 +133,8 @@ def who_can(
         warn_if_incomplete(snapshot)
         authorizer = Authorizer(SqlitePolicy(store, snapshot.id))
         answers = authorizer.who_can(request, all_namespaces=all_namespaces)
-        named_only = (named_only_rows(authorizer.who_can_named_only(request, all_namespaces=all_namespaces))
-                      if isinstance(request, ResourceRequest) and request.verb not in NAMELESS_VERBS else [])
+        named_only = (named_only_rows(authorizer.who_can_named_only(request, all_namespaces=all_namespaces), answers)
+                      if isinstance(request, ResourceRequest) and not carries_no_name(request) else [])
         cloud_rows = cluster_cloud_rows(store, snapshot.cluster, snapshot.id, request, answers,
                                         all_namespaces=all_namespaces)
     rows = who_can_rows(answers) + cloud_rows

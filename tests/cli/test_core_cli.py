@@ -125,6 +125,9 @@ def test_can_warns_that_a_create_is_never_authorized_with_a_name(tmp_path: Path,
     assert "asked without the name, the answer is no" in named.stdout
     assert "without the name" not in run(db_path, "can", "alice", "get", "configmaps", "app-config", "-n", "ns1").stdout
     assert "without the name" not in run(db_path, "can", "bob", "create", "configmaps", "x", "-n", "ns1").stdout
+    # A subresource's create carries the object's name (kubectl exec web-0): resourceNames do limit it.
+    exec_named = run(db_path, "can", "carl", "create", "pods/exec", "web-0", "-n", "ns1")
+    assert exec_named.exit_code == 0 and "without the name" not in exec_named.stdout
 
 
 def test_can_groups_of_service_accounts_and_subresources(db: str) -> None:
@@ -300,9 +303,12 @@ def test_who_can_lists_grants_limited_to_named_objects_apart(tmp_path: Path, fix
     assert "also allowed, but only on the objects resourceNames list" in table.stdout
     assert "alice" in table.stdout.split("also allowed")[1] and "app-config" in table.stdout
     data = json.loads(run(db_path, "who-can", "get", "configmaps", "-n", "ns1", "-o", "json").stdout)
-    assert [s["subject"]["name"] for s in data["subjects"]] == ["system:masters"]
+    # dina may get any configmap there (config-reader): her named-only grant is not repeated apart.
+    assert [s["subject"]["name"] for s in data["subjects"]] == ["system:masters", "dina"]
     assert [(s["subject"]["name"], s["names"], s["binding"]) for s in data["named_only"]] == [
         ("alice", ["app-config"], "RoleBinding ns1/named")]
+    exec_data = json.loads(run(db_path, "who-can", "create", "pods/exec", "-n", "ns1", "-o", "json").stdout)
+    assert [(s["subject"]["name"], s["names"]) for s in exec_data["named_only"]] == [("carl", ["web-0"])]
     # A create never carries a name: nothing to list apart.
     assert json.loads(run(db_path, "who-can", "create", "configmaps", "-n", "ns1", "-o", "json").stdout)[
         "named_only"] == []
@@ -312,6 +318,10 @@ def test_a_resource_of_unknown_group_is_asked_in_the_core_group_with_a_note(db: 
     widgets = run(db, "can", "alice", "get", "widgets", "-n", "web")
     assert "note: rbacmap does not know the API group of widgets: asked in the core group" in widgets.stderr
     assert "get widgets in namespace web" in widgets.stdout
-    for explicit in (["widgets.example.com"], ["widgets", "--api-group", "example.com"], ["deployments"]):
+    for explicit in (["widgets.example.com"], ["widgets", "--api-group", "example.com"], ["deployments"], ["users"],
+                     ["signers"]):
         assert "note:" not in run(db, "can", "alice", "get", *explicit, "-n", "web").stderr, explicit
     assert "does not know the API group" in run(db, "who-can", "get", "widgets").stderr
+    # signers are certificates.k8s.io's, cluster-wide, as the API server's CSR approval asks about them.
+    assert "approve signers.certificates.k8s.io 'kubernetes.io/kube-apiserver-client' cluster-wide" in run(
+        db, "can", "alice", "approve", "signers", "kubernetes.io/kube-apiserver-client").stdout
