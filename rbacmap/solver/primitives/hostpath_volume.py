@@ -37,10 +37,10 @@ from rbacmap.solver.primitives.node_escape import (
     new_privileged_pods_refused,
     pod_security_ref,
     pod_write_admission,
+    pod_write_places,
 )
-from rbacmap.solver.primitives.pod_create import POD_CREATORS
 from rbacmap.solver.primitives.scopes import grants_in, in_namespace, proving_request
-from rbacmap.solver.primitives.workload_update import assumed_workload, updatable_places
+from rbacmap.solver.primitives.workload_update import assumed_workload
 from rbacmap.solver.targets import exec_target
 
 PRIMITIVE = "hostpath_volume"
@@ -61,10 +61,7 @@ def hostpath_volume(ctx: SolverContext) -> Iterator[Edge]:
         volume_grants = permissions.grants(VOLUME_CREATE)
         if not volume_grants:
             continue
-        writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
-        for namespace, updates in updatable_places(ctx, permissions):
-            writes.setdefault(namespace, updates)
-        found = _first_place(ctx, writes)
+        found = _first_place(ctx, pod_write_places(ctx, permissions))
         if found is not None:
             namespace, requests = found
             yield from lazy_pair(identity, partial(_describe, ctx, identity, permissions, namespace, requests,

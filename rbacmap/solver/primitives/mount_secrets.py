@@ -31,10 +31,10 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.ephemeral_containers import EPHEMERAL
-from rbacmap.solver.primitives.node_escape import join_conditions
+from rbacmap.solver.primitives.node_escape import join_conditions, pod_write_places
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
 from rbacmap.solver.primitives.scopes import grants_in, in_namespace, proving_request, where
-from rbacmap.solver.primitives.workload_update import WORKLOAD_UPDATES, assumed_workload, updatable_places
+from rbacmap.solver.primitives.workload_update import WORKLOAD_UPDATES, assumed_workload
 from rbacmap.solver.targets import secrets_target
 
 ASKED = [*POD_CREATORS, *WORKLOAD_UPDATES, *EPHEMERAL]
@@ -45,20 +45,15 @@ VERSION = re.compile(r"v?(\d+)\.(\d+)")
 
 def mount_secrets(ctx: SolverContext) -> Iterator[Edge]:
     for identity, permissions in ctx.frontier_permissions(ASKED):
-        created = permissions.where_any(POD_CREATORS)
-        for namespace in created:
+        writes = pod_write_places(ctx, permissions)
+        if None in writes:  # every namespace: a write in one namespace or a debug container adds nothing
+            writes = {None: writes[None]}
+        for namespace, requests in writes.items():
             yield lazy_edge(identity, secrets_target(namespace), PRIMITIVE,
-                            partial(_describe, ctx, identity, permissions, namespace, POD_CREATORS))
-        if None in created:
-            continue  # every namespace already: a workload rewrite or a debug container adds nothing
-        covered = set(created)
-        for namespace, requests in updatable_places(ctx, permissions):
-            if namespace not in covered:
-                covered.add(namespace)
-                yield lazy_edge(identity, secrets_target(namespace), PRIMITIVE,
-                                partial(_describe, ctx, identity, permissions, namespace, requests))
-        if None in covered:
+                            partial(_describe, ctx, identity, permissions, namespace, requests))
+        if None in writes:
             continue
+        covered = set(writes)
         for allowed in permissions.where_any(EPHEMERAL):
             # A debug container joins a running pod: only namespaces that have one (each its own Secrets).
             for namespace in ctx.objects.namespaces_running_pods() if allowed is None else [allowed]:

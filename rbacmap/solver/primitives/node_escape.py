@@ -103,10 +103,7 @@ def _new_pod_escapes(ctx: SolverContext, identity: Identity, permissions: Effect
     """A privileged pod of the identity's making: created, or a workload that exists updated."""
     objects = ctx.objects
     open_namespaces = _open_namespaces(ctx)
-    writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
-    for namespace, updates in updatable_places(ctx, permissions):
-        writes.setdefault(namespace, updates)
-    for namespace, requests in writes.items():
+    for namespace, requests in pod_write_places(ctx, permissions).items():
         # A namespace not in the snapshot has no labels seen: the configured default (if any) applies.
         candidates = open_namespaces if namespace is None else [namespace] if (
             objects.admits_privileged_pods(namespace)) else []
@@ -169,6 +166,15 @@ def _exempt_writes(
         note = exempt_kinds.get(kind) if kind is not None else None
         if note is not None:
             yield namespace, request, note
+
+
+def pod_write_places(ctx: SolverContext, permissions: EffectivePermissions) -> dict[str | None, list[ResourceRequest]]:
+    """Where the identity makes a pod from a spec of its choosing (None: every namespace), with the writes that
+    do it there: creates of pods or controllers, else updates of the workloads that exist there."""
+    writes = dict.fromkeys(permissions.where_any(POD_CREATORS), POD_CREATORS)
+    for namespace, updates in updatable_places(ctx, permissions):
+        writes.setdefault(namespace, updates)
+    return writes
 
 
 def pod_writes(ctx: SolverContext, permissions: EffectivePermissions) -> Iterator[tuple[str | None, ResourceRequest]]:
