@@ -39,7 +39,7 @@ from rbacmap.solver.primitives.node_escape import (
     pod_write_admission,
     pod_write_places,
 )
-from rbacmap.solver.primitives.scopes import grants_in, in_namespace, proving_request
+from rbacmap.solver.primitives.scopes import grants_in, proving_request
 from rbacmap.solver.primitives.workload_update import assumed_workload
 from rbacmap.solver.targets import exec_target
 
@@ -100,7 +100,7 @@ def _describe(ctx: SolverContext, identity: Identity, permissions: EffectivePerm
     grants = tuple(dict.fromkeys(volume_grants + write_grants))
     condition = join_conditions(CONDITION, assumed_workload(ctx, write, namespace),
                                 pod_write_admission(ctx, namespace, write))
-    explain = sentence(identity, in_namespace(write, namespace), grants,
+    explain = sentence(identity, write, grants,
                        f"{how}; root on the node then reads every pod's token; also allowed: "
                        f"`{can_i(identity, VOLUME_CREATE)}`")
     enabler = pod_security_ref(ctx, namespace, "")

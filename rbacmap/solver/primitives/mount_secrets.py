@@ -33,7 +33,7 @@ from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.ephemeral_containers import EPHEMERAL
 from rbacmap.solver.primitives.node_escape import join_conditions, pod_write_places
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
-from rbacmap.solver.primitives.scopes import grants_in, in_namespace, proving_request, where
+from rbacmap.solver.primitives.scopes import grants_in, proving_request, where
 from rbacmap.solver.primitives.workload_update import WORKLOAD_UPDATES, assumed_workload
 from rbacmap.solver.targets import secrets_target
 
@@ -93,7 +93,7 @@ def _describe_debug(ctx: SolverContext, identity: Identity, permissions: Effecti
         f"{request.verb} pods/ephemeralcontainers in {namespace}: a debug container in a running pod there whose env "
         "names any Secret of the namespace (secretKeyRef or envFrom): the kubelet fetches it for the container",
         grants=grants,
-        explain=sentence(identity, in_namespace(request, namespace), grants,
+        explain=sentence(identity, request, grants,
                          "a debug container it adds can read any Secret of the namespace through its env"),
         objects=(ObjectRef("Namespace", namespace, "", "has a running pod to join"),),
         condition=condition,
