@@ -43,6 +43,9 @@ class SnapshotBuilder:
     _pending: dict[str, tuple[Sequence[str], list[Sequence[Any]]]] = field(default_factory=dict)
     # The PodSecurity configuration kept (an API server reads one), and where it came from.
     _pod_security: tuple[Row, str] | None = None
+    # (kind, namespace, name) of every other object counted: one read again (overlapping dumps) replaces its
+    # row, so it must not count twice either.
+    _counted: set[tuple[str, str, str]] = field(default_factory=set)
 
     def add(
         self,
@@ -108,7 +111,10 @@ class SnapshotBuilder:
             self._hold(normalized.role, normalized.binding, normalized.rows, source, document, line, path,
                        item_lines)
             return True
-        self.writer.count(normalized.kind)
+        identity = (normalized.kind, normalized.namespace, normalized.name)
+        if identity not in self._counted:
+            self._counted.add(identity)
+            self.writer.count(normalized.kind)
         for table, row in normalized.rows:
             if table == POD_SECURITY_TABLE and not self._first_pod_security(row, source, document, line,
                                                                             path, item_lines):
