@@ -152,7 +152,9 @@ def _json_documents(source: str, text: str) -> Iterator[Document]:
         if _is_json_lines(text):
             # JSON lines: one object per line; a broken line spoils only itself.
             index = 0
-            for number, line in enumerate(text.splitlines(), start=1):
+            # Split at "\n" only: str.splitlines also splits at U+2028, U+2029 and U+0085, which JSON
+            # strings may hold raw.
+            for number, line in enumerate(text.split("\n"), start=1):
                 if line.strip():
                     index += 1
                     yield Document(source, index, number, line, True)

@@ -529,3 +529,13 @@ def test_the_same_dump_read_twice_in_one_import_counts_every_object_once(store: 
     # in the summary must not double either (roles, bindings, pods and workloads already counted once).
     assert {"Namespace", "ServiceAccount", "Secret", "ConfigMap"} <= set(once)
     assert twice == once
+
+
+def test_json_lines_whose_strings_hold_line_separators_are_one_object_a_line(store: Store) -> None:
+    # JSON allows U+2028, U+2029 and U+0085 raw inside strings; str.splitlines would cut the object there.
+    text = ('{"kind": "Namespace", "metadata": {"name": "a", "annotations": {"note": "x\u2028y\x85z"}}}\n'
+            '{"kind": "Namespace", "metadata": {"name": broken}}\n'
+            '{"kind": "Namespace", "metadata": {"name": "c", "annotations": {"note": "p\u2029q"}}}\r\n')
+    result = import_files(store, ["-"], "c", stdin=io.BytesIO(text.encode()))
+    assert names(store, result.snapshot.id, "namespaces") == ["a", "c"]
+    assert [(e.document, e.line) for e in result.errors] == [(2, 2)]
