@@ -5,6 +5,7 @@
     python bench/bench_solver.py --quick                 # 50 namespaces, for a smoke run
     python bench/bench_solver.py --sizes 250,500,1000    # other sizes for the log-log fit
     python bench/bench_solver.py --full                  # 1000 and 10000 namespaces (10x; ~6 min, ~1 GB RSS)
+    python bench/bench_solver.py --namespaces 1000 --stages   # also each stage's time against json.loads
 
 Goals from the issue: solving every subject and target (loading the snapshot from SQLite,
 graph build, reverse searches, every path materialized) takes at most 1x the time to
@@ -27,8 +28,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rbacmap.gc_pause import cyclic_gc_paused
 from rbacmap.importers.manifests import import_files
-from rbacmap.solver import solve
+from rbacmap.policy import load_policy
+from rbacmap.solver import ClusterObjects, EscalationGraph, PermissionIndex, SolverContext, SolverResult, solve
 from rbacmap.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,7 +59,45 @@ def parse_each(texts: list[bytes]) -> None:
         json.loads(text)  # one file at a time, dropped after: the parse, not a heap of 40 MB of objects
 
 
-def measure(namespaces: int, repeat: int) -> tuple[float, float]:
+STAGE_CLOCK = time.process_time
+STAGES = ("load policy", "index permissions", "load objects", "build graph", "searches", "paths")
+
+
+def stage_times(store: Store) -> list[float]:
+    """CPU seconds of each of `STAGES` in one solve, run as `solve` runs them (cyclic GC paused). CPU time: the
+    stages are short, and on a shared box their wall-clock times swing with the neighbours."""
+    snapshot = store.latest_snapshot()
+    times = [STAGE_CLOCK()]
+    with cyclic_gc_paused():
+        policy = load_policy(store, snapshot.id)
+        times.append(STAGE_CLOCK())
+        index = PermissionIndex.build(policy)
+        times.append(STAGE_CLOCK())
+        objects = ClusterObjects.load(store, snapshot.id)
+        times.append(STAGE_CLOCK())
+        context = SolverContext(store, snapshot, policy, index, objects)
+        graph = EscalationGraph.build(context)
+        times.append(STAGE_CLOCK())
+        result = SolverResult(snapshot, context, graph, graph.solve_all())
+        times.append(STAGE_CLOCK())
+        result.paths()
+        times.append(STAGE_CLOCK())
+    return [end - start for start, end in zip(times, times[1:], strict=False)]
+
+
+def report_stages(store: Store, repeat: int, parse_cpu: float) -> None:
+    """Each stage's best time and its share of `json.loads`: the stages that build no edge set a floor."""
+    best = [float("inf")] * len(STAGES)
+    for _ in range(repeat):
+        gc.collect()
+        best = [min(a, b) for a, b in zip(best, stage_times(store), strict=True)]
+    for name, seconds in zip(STAGES, best, strict=True):
+        print(f"    {name:18s} {seconds:.3f} s CPU  ({seconds / parse_cpu:.2f}x json.loads)")
+    floor = sum(seconds for name, seconds in zip(STAGES, best, strict=True) if name != "build graph")
+    print(f"    every stage but the graph build: {floor:.3f} s CPU = {floor / parse_cpu:.2f}x json.loads")
+
+
+def measure(namespaces: int, repeat: int, stages: bool = False) -> tuple[float, float]:
     """Print one size's numbers; return (solve wall, solve CPU) seconds."""
     paths = cached_cluster(namespaces)
     size = sum(p.stat().st_size for p in paths)
@@ -74,6 +115,9 @@ def measure(namespaces: int, repeat: int) -> tuple[float, float]:
             shape.update(findings=len(result.paths()), nodes=len(result.graph.nodes), edges=len(result.graph.edges))
 
         solve_wall, solve_cpu = best_of(repeat, solve_all)
+        if stages:
+            print(f"  stages at {namespaces} namespaces (best of {repeat}):")
+            report_stages(store, repeat, parse_cpu)
         store.close()
     print(f"{namespaces} namespaces: {size / 1e6:.1f} MB, import {imported:.1f} s (not part of the goal)")
     print(f"  json.loads of the dump:        {parse_wall:.2f} s wall, {parse_cpu:.2f} s CPU")
@@ -103,17 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--namespaces", type=int, default=None)
     parser.add_argument("--sizes", default=None, help="comma-separated namespace counts for a scaling fit")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--stages", action="store_true", help="also time each stage against json.loads")
     args = parser.parse_args(argv)
     if not (args.quick or args.full or args.namespaces or args.sizes):
         args.sizes = DEFAULT_SIZES
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
-        measured = [measure(size, args.repeat) for size in sizes]
+        measured = [measure(size, args.repeat, args.stages) for size in sizes]
         report_scaling(sizes, [wall for wall, _ in measured], "wall")
         report_scaling(sizes, [cpu for _, cpu in measured], "CPU")
         return 0
     base = args.namespaces or (50 if args.quick else 1000)
-    small = measure(base, args.repeat)
+    small = measure(base, args.repeat, args.stages)
     if args.full:
         # Best of as many runs as the small size: a single (cold) run against a best-of-3 overstated
         # the ratio (a first solve at 1000 namespaces runs ~1.3x its best).
