@@ -15,7 +15,7 @@ from rbacmap.rule_compaction import (
     verify_nothing_lost,
 )
 from rbacmap.store import Store
-from rbacmap.trim import REMOVE_BINDINGS, TrimReport, generate, select_roles, trim
+from rbacmap.trim import REMOVE_BINDINGS, TRIM, TrimReport, generate, select_roles, trim
 from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups
 
 
@@ -64,6 +64,20 @@ def test_unused_bindings_proposed_for_removal_with_window(prod_store: Store) -> 
     assert ledger.action == REMOVE_BINDINGS and ledger.reduction_percent is None
     assert any("no observed use in the 7.0-day window" in note for note in ledger.notes)
     assert any("weak evidence" in w for w in report.warnings)  # 7 days minus 50 ms
+
+
+def test_impersonation_is_use_of_the_impersonators_role(prod_store: Store) -> None:
+    # support-bot acted as alice (and her groups) in the log: the API server authorized those `impersonate`
+    # requests through impersonate-users, so trimming must keep them, not propose removing the binding.
+    report = _report(prod_store)
+    impersonate = _proposal(report, RoleKey("ClusterRole", "impersonate-users"))
+    assert impersonate.action == TRIM and impersonate.unused_bindings == ()
+    assert impersonate.trimmed_rules == (PolicyRule(("impersonate",), ("",), ("groups", "users")),)
+    narrowed = _proposal(_report(prod_store, narrow_names=True), RoleKey("ClusterRole", "impersonate-users"))
+    assert narrowed.trimmed_rules == (
+        PolicyRule(("impersonate",), ("",), ("groups",), ("devs", "payments-devs")),
+        PolicyRule(("impersonate",), ("",), ("users",), ("alice@example.com",)),
+    )
 
 
 def test_since_cuts_the_window(prod_store: Store) -> None:
