@@ -162,7 +162,12 @@ def parse_gke_method(method: str) -> tuple[str, str, str, str] | None:
 
 
 def parse_gke_resource_name(resource_name: str, resource: str) -> tuple[str, str, str]:
-    """`core/v1/namespaces/NS/pods/NAME[/sub]` -> (apiGroup, namespace, name); `core` is the "" group."""
+    """`core/v1/namespaces/NS/pods/NAME[/sub]` -> (apiGroup, namespace, name); `core` is the "" group.
+
+    A Namespace object is in its own namespace, as the API server's request info has it
+    (`/api/v1/namespaces/NS[/status]` is namespace NS, name NS): a RoleBinding in NS may grant
+    `get namespaces`, and the authorizer must consult it as the API server did.
+    """
     parts = resource_name.split("/")
     group = parts[0] if parts else ""
     group = "" if group == "core" else group
@@ -172,6 +177,8 @@ def parse_gke_resource_name(resource_name: str, resource: str) -> tuple[str, str
         namespace = path[1]
         path = path[2:]
     name = path[1] if len(path) >= 2 and path[0] == resource else ""
+    if resource == "namespaces" and path[:1] == ["namespaces"] and name:
+        namespace = name
     return group, namespace, name
 
 
@@ -191,6 +198,8 @@ def from_gke_entry(entry: Any) -> Observation:
         else:
             _, resource, subresource, verb = parsed
             group, namespace, name = parse_gke_resource_name(resource_name, resource)
+            if verb == "create" and resource == "namespaces" and not subresource:
+                namespace = ""  # POST /api/v1/namespaces: the name is the new object's, the request is in none
             key = (user, verb, group, resource, subresource, namespace, name, "", decision)
         operation = entry.get("operation") or {}
         audit_id = str(operation.get("id") or entry.get("insertId") or "")  # stored as text: see audit_earlier

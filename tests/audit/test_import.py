@@ -222,9 +222,11 @@ def test_gke_entries_map_to_kubernetes_request_attributes(store: Store, audit_di
                        ResourceRequest("update", "deployments", "web", "apps", "", "frontend"))] == "allow"
     denied = ResourceRequest("get", "secrets", "payments", "", "", "ledger-key")
     assert by_request[("bob@example.com", denied)] == "deny"
-    assert by_request[(alice, ResourceRequest("get", "namespaces", "", "", "", "payments"))] == "allow"
+    # A Namespace is in its own namespace, as the API server authorizes it (a RoleBinding there may allow it).
+    assert by_request[(alice, ResourceRequest("get", "namespaces", "payments", "", "", "payments"))] == "allow"
     assert by_request[(alice, ResourceRequest("list", "clusterroles", "", "rbac.authorization.k8s.io"))] == "allow"
-    assert by_request[(alice, ResourceRequest("update", "namespaces", "", "", "status", "payments"))] == "allow"
+    assert by_request[(alice, ResourceRequest("update", "namespaces", "payments", "", "status", "payments"))] \
+        == "allow"
 
 
 def test_gke_helpers() -> None:
@@ -232,7 +234,9 @@ def test_gke_helpers() -> None:
     assert parse_gke_method("io.k8s.apps.v1beta2.deployments.list") == ("apps", "deployments", "", "list")
     assert parse_gke_method("io.k8s.get") is None
     assert parse_gke_resource_name("core/v1/namespaces/a/pods/p/log", "pods") == ("", "a", "p")
-    assert parse_gke_resource_name("core/v1/namespaces/a", "namespaces") == ("", "", "a")
+    assert parse_gke_resource_name("core/v1/namespaces/a", "namespaces") == ("", "a", "a")
+    assert parse_gke_resource_name("core/v1/namespaces/a/finalize", "namespaces") == ("", "a", "a")
+    assert parse_gke_resource_name("core/v1/namespaces", "namespaces") == ("", "", "")
 
 
 def test_deduplicator_is_bounded_and_falls_back_to_first_stage() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from rbacmap.importers.audit import import_audit
+from rbacmap.importers.manifests import import_files
 from rbacmap.model import PolicyRule, ResourceRequest, RoleKey, Subject
 from rbacmap.policy import load_policy
 from rbacmap.rule_compaction import (
@@ -78,6 +82,21 @@ def test_impersonation_is_use_of_the_impersonators_role(prod_store: Store) -> No
         PolicyRule(("impersonate",), ("",), ("groups",), ("devs", "payments-devs")),
         PolicyRule(("impersonate",), ("",), ("users",), ("alice@example.com",)),
     )
+
+
+def test_gke_namespace_requests_are_use_of_a_rolebinding_in_that_namespace(store: Store, audit_dir: Path) -> None:
+    # GKE logs `get namespaces payments` as resourceName core/v1/namespaces/payments. The API server authorized
+    # it in namespace payments, where alice's RoleBinding allows it: that binding was used, not idle.
+    assert import_files(store, [str(audit_dir / "gke-cluster.yaml")], "gke").errors == []
+    import_audit(store, [str(audit_dir / "gke-cloud-logging.json")], "gke", fmt="gke")
+    policy = load_policy(store, store.latest_snapshot("gke").id)
+    window = usage_window(store, "gke")
+    report = trim(policy, usage_records(store, "gke", window), user_groups(store, "gke"), window,
+                  select_roles(policy))
+    keeper = _proposal(report, RoleKey("ClusterRole", "namespace-keeper"))
+    assert keeper.action == TRIM and keeper.unused_bindings == ()
+    assert keeper.trimmed_rules == (PolicyRule(("get",), ("",), ("namespaces",)),
+                                    PolicyRule(("update",), ("",), ("namespaces/status",)))
 
 
 def test_since_cuts_the_window(prod_store: Store) -> None:
