@@ -99,6 +99,23 @@ def test_gke_namespace_requests_are_use_of_a_rolebinding_in_that_namespace(store
                                     PolicyRule(("update",), ("",), ("namespaces/status",)))
 
 
+def test_a_create_is_credited_to_the_rules_that_allowed_it_without_a_name(store: Store, audit_dir: Path) -> None:
+    # The audit event names the Secret dave created, but the API server authorized the create without a name:
+    # only creator's rule allowed it. named-creator's `create` with resourceNames never can, and nobody used it.
+    fixtures = audit_dir.parent / "trim-names"
+    assert import_files(store, [str(fixtures / "cluster.yaml")], "names").errors == []
+    import_audit(store, [str(fixtures / "audit.jsonl")], "names")
+    policy = load_policy(store, store.latest_snapshot("names").id)
+    window = usage_window(store, "names")
+    report = trim(policy, usage_records(store, "names", window), user_groups(store, "names"), window,
+                  select_roles(policy))
+    creator = _proposal(report, RoleKey("Role", "creator", "web"))
+    assert creator.action == TRIM and creator.trimmed_rules == (PolicyRule(("create",), ("",), ("secrets",)),)
+    named = _proposal(report, RoleKey("Role", "named-creator", "web"))
+    assert named.action == REMOVE_BINDINGS and named.used_rule_indexes == ()
+    assert [str(b.key) for b in named.unused_bindings] == ["RoleBinding web/named-creator"]
+
+
 def test_since_cuts_the_window(prod_store: Store) -> None:
     window = usage_window(prod_store, "prod", parse_duration("2d"))
     assert window.start == "2024-05-06T10:00:00.000000Z"
