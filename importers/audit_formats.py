@@ -15,6 +15,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rbacmap.model import (
+    ALL_SERVICE_ACCOUNTS,
+    AUTHENTICATED,
+    SERVICE_ACCOUNT_GROUP_PREFIX,
+    UNAUTHENTICATED,
+    parse_service_account_username,
+)
 from rbacmap.usage import Observation, UsageKey, utc_text
 
 DECISION_ANNOTATION = "authorization.k8s.io/decision"
@@ -52,10 +59,15 @@ def from_k8s_event(event: Any) -> Observation:
         verb = event["verb"]
         user = event["user"]
         impersonated = event.get("impersonatedUser")
+        checks: tuple[UsageKey, ...] = ()
+        impersonator_groups: tuple[str, ...] = ()
         if impersonated:
             acting = impersonated["username"]
             groups = impersonated.get("groups") or ()
             impersonator = user.get("username") or ""
+            if impersonator:
+                checks = impersonation_checks(impersonator, impersonated)
+                impersonator_groups = tuple(user.get("groups") or ())
         else:
             acting = user.get("username") or ""
             groups = user.get("groups") or ()
@@ -87,10 +99,49 @@ def from_k8s_event(event: Any) -> Observation:
         )
         return Observation(
             str(event.get("auditID") or ""), stage in FINAL_STAGES or not stage, key, _utc(timestamp),
-            tuple(groups), impersonator,
+            tuple(groups), impersonator, checks, impersonator_groups,
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise BadRecord(f"not a Kubernetes audit event: {_describe(exc)}") from None
+
+
+AUTHENTICATION_GROUP = "authentication.k8s.io"
+ANONYMOUS = "system:anonymous"
+
+
+def impersonation_checks(impersonator: str, impersonated: dict[str, Any]) -> tuple[UsageKey, ...]:
+    """The `impersonate` requests the API server authorized for `impersonator` before acting as `impersonated`.
+
+    An event logs `impersonatedUser` only once the impersonation filter allowed every check, so each is an
+    allowed request of the impersonator's own (its role's use; the logged request is the target's). As the
+    filter (apiserver endpoints/filters/impersonation.go) asks them: the user (a ServiceAccount username:
+    `serviceaccounts` in its namespace, else `users`), each group asked for, the UID and each extra value
+    (`authentication.k8s.io` `uids`, `userextras/KEY`). Groups the filter adds itself are no check: the
+    ServiceAccount groups when none were asked for, and system:authenticated (system:unauthenticated for
+    system:anonymous), which the log cannot tell from one asked for explicitly.
+    """
+    target = impersonated["username"]
+    checks: list[tuple[str, str, str, str, str]] = []  # (apiGroup, resource, subresource, namespace, name)
+    account = parse_service_account_username(target) if isinstance(target, str) else None
+    added = {UNAUTHENTICATED if target == ANONYMOUS else AUTHENTICATED}
+    if account is not None:
+        checks.append(("", "serviceaccounts", "", account[0], account[1]))
+    else:
+        checks.append(("", "users", "", "", target))
+    asked = [group for group in impersonated.get("groups") or () if group not in added]
+    if account is not None and set(asked) == {ALL_SERVICE_ACCOUNTS, SERVICE_ACCOUNT_GROUP_PREFIX + account[0]}:
+        asked = []  # the groups every ServiceAccount gets when no group is asked for
+    checks += [("", "groups", "", "", group) for group in asked]
+    uid = impersonated.get("uid")
+    if uid:
+        checks.append((AUTHENTICATION_GROUP, "uids", "", "", uid))
+    extra = impersonated.get("extra")
+    for extra_key, values in (extra if isinstance(extra, dict) else {}).items():
+        checks += [(AUTHENTICATION_GROUP, "userextras", extra_key, "", value)
+                   for value in (values if isinstance(values, list) else ())]
+    # A part that is not text (a damaged extra) makes no request; the event's own request still counts.
+    return tuple((impersonator, "impersonate", *check, "", "allow") for check in dict.fromkeys(checks)
+                 if all(isinstance(part, str) for part in check) and check[4])
 
 
 _VERSION = re.compile(r"^v\d+(?:(?:alpha|beta)\d+)?$")
@@ -111,7 +162,12 @@ def parse_gke_method(method: str) -> tuple[str, str, str, str] | None:
 
 
 def parse_gke_resource_name(resource_name: str, resource: str) -> tuple[str, str, str]:
-    """`core/v1/namespaces/NS/pods/NAME[/sub]` -> (apiGroup, namespace, name); `core` is the "" group."""
+    """`core/v1/namespaces/NS/pods/NAME[/sub]` -> (apiGroup, namespace, name); `core` is the "" group.
+
+    A Namespace object is in its own namespace, as the API server's request info has it
+    (`/api/v1/namespaces/NS[/status]` is namespace NS, name NS): a RoleBinding in NS may grant
+    `get namespaces`, and the authorizer must consult it as the API server did.
+    """
     parts = resource_name.split("/")
     group = parts[0] if parts else ""
     group = "" if group == "core" else group
@@ -121,6 +177,8 @@ def parse_gke_resource_name(resource_name: str, resource: str) -> tuple[str, str
         namespace = path[1]
         path = path[2:]
     name = path[1] if len(path) >= 2 and path[0] == resource else ""
+    if resource == "namespaces" and path[:1] == ["namespaces"] and name:
+        namespace = name
     return group, namespace, name
 
 
@@ -140,6 +198,8 @@ def from_gke_entry(entry: Any) -> Observation:
         else:
             _, resource, subresource, verb = parsed
             group, namespace, name = parse_gke_resource_name(resource_name, resource)
+            if verb == "create" and resource == "namespaces" and not subresource:
+                namespace = ""  # POST /api/v1/namespaces: the name is the new object's, the request is in none
             key = (user, verb, group, resource, subresource, namespace, name, "", decision)
         operation = entry.get("operation") or {}
         audit_id = str(operation.get("id") or entry.get("insertId") or "")  # stored as text: see audit_earlier

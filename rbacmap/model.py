@@ -232,3 +232,26 @@ class NonResourceRequest:
 
 
 Request = ResourceRequest | NonResourceRequest
+
+# Requests the API server authorizes without a name, whatever the object will be called (upstream RBAC docs:
+# "You cannot restrict create or deletecollection requests by their resource name"). Not a subresource's
+# create: `kubectl exec web-0` is `create pods/exec` named web-0, which resourceNames do limit.
+NAMELESS_VERBS = ("create", "deletecollection")
+
+
+def carries_no_name(request: Request) -> bool:
+    """Whether the real request is authorized without a name (a create or deletecollection of a resource)."""
+    return isinstance(request, ResourceRequest) and request.verb in NAMELESS_VERBS and not request.subresource
+
+
+def as_authorized(request: Request) -> Request:
+    """The request with the attributes the API server authorized it by.
+
+    An audit event's objectRef names the object a create made (the API server fills it in from the
+    body after authorizing), but the create itself was authorized without a name: a resourceNames
+    rule never allowed it, so it must not be credited with it.
+    """
+    if isinstance(request, ResourceRequest) and request.name and carries_no_name(request):
+        return ResourceRequest(request.verb, request.resource, request.namespace, request.api_group,
+                               request.subresource, "")
+    return request

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from rbacmap.authorizer import rule_allows
 from rbacmap.model import ALL, NonResourceRequest, PolicyRule, Request, ResourceRequest
 
-# Verbs whose requests carry the object's name, so a resourceNames restriction is honoured.
-# create/list/watch/deletecollection requests carry no name: resourceNames would deny them.
-NAMED_VERBS = frozenset({"get", "update", "patch", "delete"})
+# Verbs whose requests carry the object's name, so a resourceNames restriction is honoured (impersonate:
+# the user, group or ServiceAccount acted as). create/list/watch/deletecollection requests carry no name:
+# resourceNames would deny them.
+NAMED_VERBS = frozenset({"get", "update", "patch", "delete", "impersonate"})
 _VERB_ORDER = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 
 

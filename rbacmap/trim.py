@@ -36,6 +36,7 @@ from rbacmap.model import (
     RoleKey,
     Subject,
     UserInfo,
+    as_authorized,
 )
 from rbacmap.policy import InMemoryPolicy
 from rbacmap.rule_compaction import (
@@ -205,20 +206,21 @@ def collect_role_use(
     for record in records:
         if record.decision == "deny":
             continue
-        decision = authorizer.authorize(user_info_for(record.username, groups), record.request)
+        request = as_authorized(record.request)  # a create's logged name is not what RBAC saw
+        decision = authorizer.authorize(user_info_for(record.username, groups), request)
         for grant in decision.grants:
             use = uses[grant.role.key]
-            permission = permission_for(record.request, grant.rule, narrow_names)
+            permission = permission_for(request, grant.rule, narrow_names)
             use.permissions.setdefault(permission, set()).add(grant.rule_index)
-            use.requests.add(record.request)
+            use.requests.add(request)
             use.bindings.add(grant.binding)
             use.request_count += record.count
             subject = effective_subject(grant.subject, grant.binding.key.namespace) or grant.subject
             use.by_subject.setdefault(subject, {}).setdefault(permission, set()).add(grant.rule_index)
-            use.subject_requests.setdefault(subject, set()).add(record.request)
+            use.subject_requests.setdefault(subject, set()).add(request)
             use.subject_bindings.setdefault(subject, set()).add(grant.binding)
             use.by_binding.setdefault(grant.binding, {}).setdefault(permission, set()).add(grant.rule_index)
-            use.binding_uses.setdefault(grant.binding, set()).add((subject, record.request))
+            use.binding_uses.setdefault(grant.binding, set()).add((subject, request))
     return uses
 
 

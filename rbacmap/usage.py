@@ -35,6 +35,10 @@ class Observation(NamedTuple):
     timestamp: str
     groups: tuple[str, ...]
     impersonator: str
+    # The checks the impersonator passed for this request (`impersonate users/groups/...`), each a UsageKey of
+    # the impersonator's own, and its groups: its role granted them, so they are its usage (see audit_formats).
+    impersonation: tuple[UsageKey, ...] = ()
+    impersonator_groups: tuple[str, ...] = ()
 
 GROUPS_UPSERT = f"""
 INSERT INTO audit_user_groups (cluster, username, group_name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
@@ -78,15 +82,20 @@ class UsageAggregator:
     # Requests and time window of the entries already flushed; the live entries are added on reading,
     # so counting a request costs one dict update and nothing else (see audit_lines' hot loop).
     _flushed_requests: int = 0
+    # Entries of `usage` that are impersonation checks, not requests of their own (left out of `requests`).
+    _checks: int = 0
     _flushed_window: tuple[str | None, str | None] = (None, None)
 
     def add(self, observation: Observation) -> None:
         """Count one request (call once per request, not per stage)."""
-        _, _, key, timestamp, groups, impersonator = observation
+        _, _, key, timestamp, groups, impersonator, checks, impersonator_groups = observation
         seen = [1, timestamp, timestamp]  # one request; '' (undated) never becomes first_seen: see merge_entry
         merge_entry(self.usage, (*key, groups), seen)
         if impersonator:
             merge_entry(self.impersonations, (impersonator, key[0]), seen)
+            for check in checks:
+                merge_entry(self.usage, (*check, impersonator_groups), seen)
+            self._checks += len(checks)
         if len(self.usage) >= self.flush_keys:
             self.flush()
 
@@ -97,7 +106,7 @@ class UsageAggregator:
 
     @property
     def requests(self) -> int:
-        return self._flushed_requests + int(sum(entry[0] for entry in self.usage.values()))
+        return self._flushed_requests + int(sum(entry[0] for entry in self.usage.values())) - self._checks
 
     @property
     def window_start(self) -> str | None:
@@ -110,6 +119,7 @@ class UsageAggregator:
     def flush(self) -> None:
         self._flushed_requests = self.requests
         self._flushed_window = (self.window_start, self.window_end)
+        self._checks = 0
         conn = self.conn
         cluster = self.cluster
         upsert_usage(conn, usage_rows(conn, cluster, self.usage))  # keyed by key_hash: see usage_key.py

@@ -13,7 +13,7 @@ from rbacmap.authorizer import Authorizer
 from rbacmap.cloud.who_can import cluster_cloud_rows, format_cloud_paths
 from rbacmap.commands.options import cluster_option, db_option, latest, open_store, output_option, warn_if_incomplete
 from rbacmap.commands.output import emit, format_table
-from rbacmap.model import NonResourceRequest, Request, ResourceRequest, UserInfo
+from rbacmap.model import NonResourceRequest, Request, ResourceRequest, UserInfo, carries_no_name
 from rbacmap.policy import SqlitePolicy
 from rbacmap.resources import guessed_group_note, is_cluster_scoped, split_resource
 from rbacmap.review import check_lines
@@ -37,17 +37,6 @@ def build_request(
         # A real request for a cluster-scoped resource carries no namespace, so RoleBindings never apply.
         namespace = ""
     return ResourceRequest(verb, resource_name, namespace, group, subresource, name or "")
-
-
-# Requests the API server authorizes without a name, whatever the object will be called (upstream RBAC docs:
-# "You cannot restrict create or deletecollection requests by their resource name"). Not a subresource's
-# create: `kubectl exec web-0` is `create pods/exec` named web-0, which resourceNames do limit.
-NAMELESS_VERBS = ("create", "deletecollection")
-
-
-def carries_no_name(request: Request) -> bool:
-    """Whether the real request is authorized without a name (a create or deletecollection of a resource)."""
-    return isinstance(request, ResourceRequest) and request.verb in NAMELESS_VERBS and not request.subresource
 
 
 def note_guessed_group(resource: str | None, api_group: str | None) -> None:

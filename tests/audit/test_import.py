@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rbacmap.cli import cli
 from rbacmap.importers.audit import NothingReadError, StageDeduplicator, import_audit
 from rbacmap.importers.audit_earlier import EarlierImports
-from rbacmap.importers.audit_formats import parse_gke_method, parse_gke_resource_name
+from rbacmap.importers.audit_formats import from_k8s_event, parse_gke_method, parse_gke_resource_name
 from rbacmap.model import NonResourceRequest, ResourceRequest
 from rbacmap.store import Store
 from rbacmap.usage import (
@@ -58,10 +58,38 @@ def test_k8s_jsonl_counts_each_request_once_and_reports_bad_lines(store: Store, 
 def test_impersonated_user_is_the_acting_user(store: Store, audit_dir: Path) -> None:
     import_audit(store, [str(audit_dir / "k8s-audit.jsonl")], "prod")
     assert ("alice@example.com", "get pods 'web-1' in namespace web", "allow") in _usage(store)
-    assert not any(user == "support-bot" for user, _, _ in _usage(store))
     assert [(r["impersonator"], r["username"]) for r in impersonations(store, "prod")] == [
         ("support-bot", "alice@example.com")]
     assert user_groups(store, "prod")["alice@example.com"] == ("devs", "payments-devs", "system:authenticated")
+    # The impersonator's own requests are the checks the API server made before acting as alice: the user and
+    # each group asked for (system:authenticated is added by the server, not asked for).
+    assert {request for user, request, _ in _usage(store) if user == "support-bot"} == {
+        "impersonate users 'alice@example.com' cluster-wide", "impersonate groups 'devs' cluster-wide",
+        "impersonate groups 'payments-devs' cluster-wide"}
+    assert user_groups(store, "prod")["support-bot"] == ("system:authenticated",)
+
+
+def test_impersonation_checks_follow_the_api_server() -> None:
+    def checks(impersonated: dict[str, object]) -> list[tuple[str, ...]]:
+        event = {"verb": "get", "user": {"username": "ops", "groups": ["sre"]}, "impersonatedUser": impersonated,
+                 "objectRef": {"resource": "pods", "namespace": "web"}, "auditID": "1"}
+        observation = from_k8s_event(event)
+        assert observation.impersonator_groups == ("sre",)
+        return [key[1:7] for key in observation.impersonation]
+
+    sa = "system:serviceaccount:web:bot"
+    # A ServiceAccount: `serviceaccounts` in its namespace; its own groups come with it unasked.
+    assert checks({"username": sa, "groups": ["system:serviceaccounts", "system:serviceaccounts:web",
+                                              "system:authenticated"]}) == [
+        ("impersonate", "", "serviceaccounts", "", "web", "bot")]
+    assert checks({"username": sa, "groups": ["ops", "system:authenticated"]}) == [
+        ("impersonate", "", "serviceaccounts", "", "web", "bot"), ("impersonate", "", "groups", "", "", "ops")]
+    assert checks({"username": "bob", "uid": "42", "extra": {"scopes": ["view", "edit"]}}) == [
+        ("impersonate", "", "users", "", "", "bob"), ("impersonate", "authentication.k8s.io", "uids", "", "", "42"),
+        ("impersonate", "authentication.k8s.io", "userextras", "scopes", "", "view"),
+        ("impersonate", "authentication.k8s.io", "userextras", "scopes", "", "edit")]
+    assert checks({"username": "system:anonymous", "groups": ["system:unauthenticated"]}) == [
+        ("impersonate", "", "users", "", "", "system:anonymous")]
 
 
 def test_importing_the_same_log_again_counts_nothing_twice(store: Store, audit_dir: Path) -> None:
@@ -194,9 +222,11 @@ def test_gke_entries_map_to_kubernetes_request_attributes(store: Store, audit_di
                        ResourceRequest("update", "deployments", "web", "apps", "", "frontend"))] == "allow"
     denied = ResourceRequest("get", "secrets", "payments", "", "", "ledger-key")
     assert by_request[("bob@example.com", denied)] == "deny"
-    assert by_request[(alice, ResourceRequest("get", "namespaces", "", "", "", "payments"))] == "allow"
+    # A Namespace is in its own namespace, as the API server authorizes it (a RoleBinding there may allow it).
+    assert by_request[(alice, ResourceRequest("get", "namespaces", "payments", "", "", "payments"))] == "allow"
     assert by_request[(alice, ResourceRequest("list", "clusterroles", "", "rbac.authorization.k8s.io"))] == "allow"
-    assert by_request[(alice, ResourceRequest("update", "namespaces", "", "", "status", "payments"))] == "allow"
+    assert by_request[(alice, ResourceRequest("update", "namespaces", "payments", "", "status", "payments"))] \
+        == "allow"
 
 
 def test_gke_helpers() -> None:
@@ -204,7 +234,9 @@ def test_gke_helpers() -> None:
     assert parse_gke_method("io.k8s.apps.v1beta2.deployments.list") == ("apps", "deployments", "", "list")
     assert parse_gke_method("io.k8s.get") is None
     assert parse_gke_resource_name("core/v1/namespaces/a/pods/p/log", "pods") == ("", "a", "p")
-    assert parse_gke_resource_name("core/v1/namespaces/a", "namespaces") == ("", "", "a")
+    assert parse_gke_resource_name("core/v1/namespaces/a", "namespaces") == ("", "a", "a")
+    assert parse_gke_resource_name("core/v1/namespaces/a/finalize", "namespaces") == ("", "a", "a")
+    assert parse_gke_resource_name("core/v1/namespaces", "namespaces") == ("", "", "")
 
 
 def test_deduplicator_is_bounded_and_falls_back_to_first_stage() -> None:

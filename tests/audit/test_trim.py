@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from rbacmap.importers.audit import import_audit
+from rbacmap.importers.manifests import import_files
 from rbacmap.model import PolicyRule, ResourceRequest, RoleKey, Subject
 from rbacmap.policy import load_policy
 from rbacmap.rule_compaction import (
@@ -15,7 +19,7 @@ from rbacmap.rule_compaction import (
     verify_nothing_lost,
 )
 from rbacmap.store import Store
-from rbacmap.trim import REMOVE_BINDINGS, TrimReport, generate, select_roles, trim
+from rbacmap.trim import REMOVE_BINDINGS, TRIM, TrimReport, generate, select_roles, trim
 from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups
 
 
@@ -64,6 +68,52 @@ def test_unused_bindings_proposed_for_removal_with_window(prod_store: Store) -> 
     assert ledger.action == REMOVE_BINDINGS and ledger.reduction_percent is None
     assert any("no observed use in the 7.0-day window" in note for note in ledger.notes)
     assert any("weak evidence" in w for w in report.warnings)  # 7 days minus 50 ms
+
+
+def test_impersonation_is_use_of_the_impersonators_role(prod_store: Store) -> None:
+    # support-bot acted as alice (and her groups) in the log: the API server authorized those `impersonate`
+    # requests through impersonate-users, so trimming must keep them, not propose removing the binding.
+    report = _report(prod_store)
+    impersonate = _proposal(report, RoleKey("ClusterRole", "impersonate-users"))
+    assert impersonate.action == TRIM and impersonate.unused_bindings == ()
+    assert impersonate.trimmed_rules == (PolicyRule(("impersonate",), ("",), ("groups", "users")),)
+    narrowed = _proposal(_report(prod_store, narrow_names=True), RoleKey("ClusterRole", "impersonate-users"))
+    assert narrowed.trimmed_rules == (
+        PolicyRule(("impersonate",), ("",), ("groups",), ("devs", "payments-devs")),
+        PolicyRule(("impersonate",), ("",), ("users",), ("alice@example.com",)),
+    )
+
+
+def test_gke_namespace_requests_are_use_of_a_rolebinding_in_that_namespace(store: Store, audit_dir: Path) -> None:
+    # GKE logs `get namespaces payments` as resourceName core/v1/namespaces/payments. The API server authorized
+    # it in namespace payments, where alice's RoleBinding allows it: that binding was used, not idle.
+    assert import_files(store, [str(audit_dir / "gke-cluster.yaml")], "gke").errors == []
+    import_audit(store, [str(audit_dir / "gke-cloud-logging.json")], "gke", fmt="gke")
+    policy = load_policy(store, store.latest_snapshot("gke").id)
+    window = usage_window(store, "gke")
+    report = trim(policy, usage_records(store, "gke", window), user_groups(store, "gke"), window,
+                  select_roles(policy))
+    keeper = _proposal(report, RoleKey("ClusterRole", "namespace-keeper"))
+    assert keeper.action == TRIM and keeper.unused_bindings == ()
+    assert keeper.trimmed_rules == (PolicyRule(("get",), ("",), ("namespaces",)),
+                                    PolicyRule(("update",), ("",), ("namespaces/status",)))
+
+
+def test_a_create_is_credited_to_the_rules_that_allowed_it_without_a_name(store: Store, audit_dir: Path) -> None:
+    # The audit event names the Secret dave created, but the API server authorized the create without a name:
+    # only creator's rule allowed it. named-creator's `create` with resourceNames never can, and nobody used it.
+    fixtures = audit_dir.parent / "trim-names"
+    assert import_files(store, [str(fixtures / "cluster.yaml")], "names").errors == []
+    import_audit(store, [str(fixtures / "audit.jsonl")], "names")
+    policy = load_policy(store, store.latest_snapshot("names").id)
+    window = usage_window(store, "names")
+    report = trim(policy, usage_records(store, "names", window), user_groups(store, "names"), window,
+                  select_roles(policy))
+    creator = _proposal(report, RoleKey("Role", "creator", "web"))
+    assert creator.action == TRIM and creator.trimmed_rules == (PolicyRule(("create",), ("",), ("secrets",)),)
+    named = _proposal(report, RoleKey("Role", "named-creator", "web"))
+    assert named.action == REMOVE_BINDINGS and named.used_rule_indexes == ()
+    assert [str(b.key) for b in named.unused_bindings] == ["RoleBinding web/named-creator"]
 
 
 def test_since_cuts_the_window(prod_store: Store) -> None:
