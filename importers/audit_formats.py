@@ -19,10 +19,11 @@ from rbacmap.model import (
     ALL_SERVICE_ACCOUNTS,
     AUTHENTICATED,
     SERVICE_ACCOUNT_GROUP_PREFIX,
+    SERVICE_ACCOUNT_USER_PREFIX,
     UNAUTHENTICATED,
     parse_service_account_username,
 )
-from rbacmap.usage import Observation, UsageKey, utc_text
+from rbacmap.usage import GROUPS_NOT_LOGGED, Observation, UsageKey, utc_text
 
 DECISION_ANNOTATION = "authorization.k8s.io/decision"
 FINAL_STAGES = frozenset({"ResponseComplete", "Panic"})
@@ -204,7 +205,9 @@ def from_gke_entry(entry: Any) -> Observation:
         operation = entry.get("operation") or {}
         audit_id = str(operation.get("id") or entry.get("insertId") or "")  # stored as text: see audit_earlier
         final = bool(operation.get("last", True))
-        return Observation(audit_id, final, key, _utc(entry.get("timestamp") or ""), (), "")
+        # The entry names no groups: a ServiceAccount has only those its username implies, anyone else's are unknown.
+        groups = () if user.startswith(SERVICE_ACCOUNT_USER_PREFIX) else (GROUPS_NOT_LOGGED,)
+        return Observation(audit_id, final, key, _utc(entry.get("timestamp") or ""), groups, "")
     except (KeyError, TypeError, AttributeError) as exc:
         raise BadRecord(f"not a GKE Kubernetes audit entry: {_describe(exc)}") from None
 

@@ -9,7 +9,8 @@ through in the window are proposed for removal, with the window length stated.
 Each proposal has an action: `trim` (rewrite the role in place), `replace` (the role cannot be
 edited in place -- aggregated, bootstrap autoupdate, or feeding an aggregated role -- so a new
 role per binding scope plus rebinding, see trim_rebinding), `remove-bindings` (no observed use)
-or `skip` (bound only to groups that bypass RBAC, so audit logs cannot show its use).
+or `skip` (bound to groups whose use audit logs cannot show: ones that bypass RBAC, or any group
+when some users' requests come from logs that name no groups, as GKE's do).
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ from dataclasses import dataclass, field, replace
 from rbacmap.authorizer import Authorizer, effective_subject
 from rbacmap.model import (
     ALL,
+    ALL_SERVICE_ACCOUNTS,
+    AUTHENTICATED,
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
+    GROUP,
     ROLE,
     ROLE_BINDING,
     SERVICE_ACCOUNT,
+    SERVICE_ACCOUNT_GROUP_PREFIX,
+    UNAUTHENTICATED,
     USER,
     Binding,
     BindingKey,
@@ -287,8 +293,13 @@ def select_roles(
 def trim(
     policy: InMemoryPolicy, records: Iterable[UsageRecord], groups: dict[str, tuple[str, ...]],
     window: UsageWindow, roles: Sequence[Role], *, split: bool = False, narrow_names: bool = False,
+    groups_not_logged: Sequence[str] = (),
 ) -> TrimReport:
-    """A proposal per role: trimmed rules (checked), unused rules and bindings, optional per-subject split."""
+    """A proposal per role: trimmed rules (checked), unused rules and bindings, optional per-subject split.
+
+    `groups_not_logged`: users seen in logs that name no groups (`usage.users_with_groups_not_logged`): what
+    they did through a group's binding cannot be told apart, so roles bound to groups are skipped.
+    """
     uses = collect_role_use(policy, records, groups, narrow_names=narrow_names)
     bound = bindings_of(policy)
     warnings = []
@@ -298,19 +309,32 @@ def trim(
             f"not appear; treat removals as weak evidence (import at least {WEAK_WINDOW_DAYS:.0f} days)"
         )
     aggregating = [r for r in policy.roles.values() if r.aggregation_selectors is not None]
+    if groups_not_logged:
+        warnings.append(
+            f"{len(groups_not_logged)} user(s) were seen only in logs that name no groups (GKE Cloud Logging), "
+            "e.g. " + ", ".join(groups_not_logged[:3]) + ": roles bound to groups are left unchanged")
     proposals = [_propose(role, uses.get(role.key, RoleUse()), tuple(bound.get(role.key, [])), window,
-                          aggregating, split)
+                          aggregating, split, bool(groups_not_logged))
                  for role in roles]
     return TrimReport(tuple(proposals), window, tuple(warnings))
 
 
 def _propose(role: Role, use: RoleUse, bindings: tuple[Binding, ...], window: UsageWindow,
-             aggregating: Sequence[Role], split: bool) -> TrimProposal:
+             aggregating: Sequence[Role], split: bool, groups_not_logged: bool = False) -> TrimProposal:
     bypass = tuple(b for b in bindings if bypass_only(b))
     if bypass and len(bypass) == len(bindings):
         reason = ("bound only to group(s) that bypass RBAC (system:masters: allowed before RBAC is consulted), "
                   "so audit logs can never show RBAC use of it; left unchanged")
         return TrimProposal(role, (), (), bindings, (), 0, action=SKIP, reasons=(reason,), bypass_bindings=bypass)
+    unseen = sorted({s.name for b in bindings for s in b.subjects if s.kind == GROUP and not _implied_group(s.name)})
+    if groups_not_logged and unseen:
+        # Their members' requests are in the logs, but nothing says they came through the group's binding:
+        # trimming or unbinding on that evidence would cut what members really use.
+        reason = (f"bound to group(s) {', '.join(unseen)}, and some users' requests come from audit logs that "
+                  "name no groups (GKE), so use through these groups cannot be seen; left unchanged")
+        used = tuple(sorted({i for indexes in use.permissions.values() for i in indexes}))
+        return TrimProposal(role, (), used, bindings, (), use.request_count, action=SKIP, reasons=(reason,),
+                            bypass_bindings=bypass)
     rules = trimmed_rules(role, use.permissions, use.requests)
     used_indexes = tuple(sorted({i for indexes in use.permissions.values() for i in indexes}))
     unused_bindings = tuple(b for b in bindings if b not in use.bindings and b not in bypass)
@@ -335,6 +359,12 @@ def _propose(role: Role, use: RoleUse, bindings: tuple[Binding, ...], window: Us
     if blockers:
         return replace(proposal, action=REPLACE, replacements=_replacements(role, use), notes=tuple(notes))
     return replace(proposal, action=TRIM, notes=tuple(notes))
+
+
+def _implied_group(name: str) -> bool:
+    """A group the authorizer derives from the username alone (`UserInfo.authenticated`), logged or not."""
+    return name in (AUTHENTICATED, UNAUTHENTICATED, ALL_SERVICE_ACCOUNTS) or name.startswith(
+        SERVICE_ACCOUNT_GROUP_PREFIX)
 
 
 def _replacements(role: Role, use: RoleUse) -> tuple[RoleReplacement, ...]:

@@ -409,14 +409,30 @@ def _record(row: dict[str, Any]) -> UsageRecord:
     return UsageRecord(row["username"], request, row["decision"], row["count"], row["first_seen"], row["last_seen"])
 
 
+GROUPS_NOT_LOGGED = ""
+"""Stored as a group of a user seen in logs that name no groups (GKE Cloud Logging keeps no `user.groups`): a
+group name no binding can hold (the API refuses an empty subject name)."""
+
+
 def user_groups(store: Store, cluster: str) -> dict[str, tuple[str, ...]]:
-    """Every group each user was seen with in the audit logs."""
+    """Every group each user was seen with in the audit logs (never `GROUPS_NOT_LOGGED`)."""
     out: dict[str, list[str]] = {}
     for row in store.query(
-        "SELECT username, group_name FROM audit_user_groups WHERE cluster = ? ORDER BY username, group_name", [cluster]
+        "SELECT username, group_name FROM audit_user_groups WHERE cluster = ? AND group_name != ?"
+        " ORDER BY username, group_name", [cluster, GROUPS_NOT_LOGGED]
     ):
         out.setdefault(row["username"], []).append(row["group_name"])
     return {user: tuple(groups) for user, groups in out.items()}
+
+
+def users_with_groups_not_logged(store: Store, cluster: str, window: UsageWindow | None = None) -> list[str]:
+    """Users with requests in the window from logs that name no groups: their groups are unknown there."""
+    sql = "SELECT username FROM audit_user_groups WHERE cluster = ? AND group_name = ?"
+    params: list[Any] = [cluster, GROUPS_NOT_LOGGED]
+    if window is not None and window.start:
+        sql += " AND last_seen >= ?"
+        params.append(window.start)
+    return [row["username"] for row in store.query(sql + " ORDER BY username", params)]
 
 
 def impersonations(store: Store, cluster: str) -> list[dict[str, Any]]:

@@ -22,7 +22,14 @@ from rbacmap.offboard_report import PersonReport
 from rbacmap.policy import InMemoryPolicy
 from rbacmap.store import Snapshot, Store
 from rbacmap.trim import TrimReport, select_roles, trim
-from rbacmap.usage import UsageRecord, UsageWindow, usage_records, usage_window, user_groups
+from rbacmap.usage import (
+    UsageRecord,
+    UsageWindow,
+    usage_records,
+    usage_window,
+    user_groups,
+    users_with_groups_not_logged,
+)
 
 
 class FeatureUnavailable(Exception):
@@ -100,7 +107,8 @@ class RuleUsage:
     window: str
 
 
-UsageInputs = tuple[UsageWindow, list[UsageRecord], dict[str, tuple[str, ...]]]
+# The window, its requests, each user's groups, and the users seen in logs that name no groups.
+UsageInputs = tuple[UsageWindow, list[UsageRecord], dict[str, tuple[str, ...]], list[str]]
 
 
 def usage_inputs(store: Store, snapshot: Snapshot) -> UsageInputs:
@@ -109,7 +117,8 @@ def usage_inputs(store: Store, snapshot: Snapshot) -> UsageInputs:
     if not window.start:
         raise FeatureUnavailable(f"no audit logs imported for cluster {snapshot.cluster}: "
                                  "run `rbacmap import audit` to see used/unused rules and trims")
-    return window, usage_records(store, snapshot.cluster, window), user_groups(store, snapshot.cluster)
+    return (window, usage_records(store, snapshot.cluster, window), user_groups(store, snapshot.cluster),
+            users_with_groups_not_logged(store, snapshot.cluster, window))
 
 
 def rule_usage(policy: InMemoryPolicy, key: RoleKey, inputs: UsageInputs) -> RuleUsage:
@@ -117,18 +126,18 @@ def rule_usage(policy: InMemoryPolicy, key: RoleKey, inputs: UsageInputs) -> Rul
     role = policy.role(key)
     if role is None:
         raise FeatureUnavailable(f"{key} is not in this snapshot")
-    window, records, groups = inputs
-    report = trim(policy, records, groups, window, [role])
+    window, records, groups, not_logged = inputs
+    report = trim(policy, records, groups, window, [role], groups_not_logged=not_logged)
     return RuleUsage(frozenset(report.proposals[0].used_rule_indexes), window.describe())
 
 
 def trim_report(store: Store, snapshot: Snapshot, policy: InMemoryPolicy) -> TrimReport:
     """`rbacmap trim --all`: a proposal for every bound role (system: ClusterRoles left out)."""
-    window, records, groups = usage_inputs(store, snapshot)
+    window, records, groups, not_logged = usage_inputs(store, snapshot)
     roles = select_roles(policy)
     if not roles:
         raise FeatureUnavailable("no bound role to trim in this snapshot")
-    return trim(policy, records, groups, window, roles)
+    return trim(policy, records, groups, window, roles, groups_not_logged=not_logged)
 
 
 # --- offboarding (rbacmap.offboard) ------------------------------------------------------------

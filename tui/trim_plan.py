@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rbacmap.commands.trim import ACTION_LABELS
+from rbacmap.commands.trim import action_label
 from rbacmap.model import Binding
 from rbacmap.rbac_export import original_manifest, to_yaml, trim_yaml
 from rbacmap.trim import REPLACE, SKIP, TRIM, BindingSwap, RoleReplacement, TrimmedRule, TrimProposal, TrimReport
@@ -70,7 +70,7 @@ def changes_of(report: TrimReport) -> list[TrimChange]:
     days = report.window.days
     for number, proposal in enumerate(report.proposals):
         role = str(proposal.role.key)
-        label = ACTION_LABELS[proposal.action]
+        label = action_label(proposal)
         before = len(out)
         if proposal.action == SKIP:
             out.append(TrimChange(number, role, label, role, "(unchanged)", "; ".join(proposal.reasons)))
@@ -148,7 +148,7 @@ def original_yaml(proposal: TrimProposal) -> str:
 
 
 def _role_header(proposal: TrimProposal) -> list[str]:
-    lines = [f"# action: {ACTION_LABELS[proposal.action]}"]
+    lines = [f"# action: {action_label(proposal)}"]
     why = "why skipped" if proposal.action == SKIP else "why not in place"
     lines += [f"# {why}: {reason}" for reason in proposal.reasons if proposal.action in (REPLACE, SKIP)]
     lines += [f"# note: {note}" for note in proposal.notes]
@@ -169,7 +169,7 @@ def export_yaml(report: TrimReport, changes: Sequence[TrimChange], accepted: Seq
     """`rbacmap trim -o yaml` on the decided report, after comment lines on the window, warnings and skips."""
     header = [f"# rbacmap trim (reviewed in the TUI): audit window {report.window.describe()}"]
     header += [f"# warning: {warning}" for warning in report.warnings]
-    header += [f"# {ACTION_LABELS[SKIP]}: {p.role.key}: {reason}"
+    header += [f"# {action_label(p)}: {p.role.key}: {reason}"
                for p in report.proposals if p.action == SKIP for reason in p.reasons]
     rejected = sum(1 for c, ok in zip(changes, accepted, strict=True) if c.decidable and not ok)
     if rejected:

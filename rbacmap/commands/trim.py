@@ -6,6 +6,7 @@ import click
 
 from rbacmap.commands.options import cluster_option, db_option, latest, open_store, warn_if_incomplete
 from rbacmap.commands.output import emit, format_table
+from rbacmap.model import GROUP
 from rbacmap.policy import load_policy
 from rbacmap.rbac_export import (
     generated_manifests,
@@ -17,7 +18,13 @@ from rbacmap.rbac_export import (
 )
 from rbacmap.subjects import SubjectSpecError, parse_subject
 from rbacmap.trim import REMOVE_BINDINGS, REPLACE, SKIP, TRIM, TrimProposal, TrimReport, generate, select_roles, trim
-from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups
+from rbacmap.usage import (
+    parse_duration,
+    usage_records,
+    usage_window,
+    user_groups,
+    users_with_groups_not_logged,
+)
 
 
 def _since(value: str | None) -> object:
@@ -78,11 +85,13 @@ def trim_command(
         window = usage_window(store, snapshot.cluster, _since(since))  # type: ignore[arg-type]
         records = usage_records(store, snapshot.cluster, window)
         groups = user_groups(store, snapshot.cluster)
+        not_logged = users_with_groups_not_logged(store, snapshot.cluster, window)
     roles = select_roles(policy, role_name=role_name, namespace=namespace, subject=wanted,
                          include_system=include_system)
     if not roles:
         raise click.ClickException("no bound role matches the selection")
-    report = trim(policy, records, groups, window, roles, split=split, narrow_names=narrow_names)
+    report = trim(policy, records, groups, window, roles, split=split, narrow_names=narrow_names,
+                  groups_not_logged=not_logged)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output == "yaml":
@@ -102,6 +111,14 @@ ACTION_LABELS = {
     REMOVE_BINDINGS: "remove bindings (no use)",
     SKIP: "skip (bypasses RBAC)",
 }
+GROUPS_NOT_LOGGED_LABEL = "skip (groups not logged)"
+
+
+def action_label(proposal: TrimProposal) -> str:
+    """The action as the table shows it; a skip says why: every binding bypasses RBAC, or groups not logged."""
+    if proposal.action == SKIP and len(proposal.bypass_bindings) < len(proposal.bindings):
+        return GROUPS_NOT_LOGGED_LABEL
+    return ACTION_LABELS[proposal.action]
 
 
 def _percent(value: float | None) -> str:
@@ -112,7 +129,7 @@ def print_report(report: TrimReport) -> None:
     click.echo(f"audit window: {report.window.describe()}")
     rows = []
     for p in report.proposals:
-        rows.append([str(p.role.key), ACTION_LABELS[p.action], len(p.role.rules), len(p.used_rule_indexes),
+        rows.append([str(p.role.key), action_label(p), len(p.role.rules), len(p.used_rule_indexes),
                      len(p.rules), p.request_count, _percent(p.reduction_percent)])
     click.echo(format_table(["role", "action", "granted rules", "used rules", "proposed rules", "requests",
                              "reduction"], rows))
@@ -127,7 +144,7 @@ def print_report(report: TrimReport) -> None:
 
 
 def _print_proposal(p: TrimProposal, window_days: float) -> None:
-    click.echo(f"{p.role.key}: {ACTION_LABELS[p.action]}")
+    click.echo(f"{p.role.key}: {action_label(p)}")
     for reason in p.reasons if p.action in (REPLACE, SKIP) else ():
         click.echo(f"  why not in place: {reason}" if p.action != SKIP else f"  why skipped: {reason}")
     if p.action == SKIP:
@@ -177,6 +194,10 @@ def generate_command(db_path: str, cluster: str | None, subjects: tuple[str, ...
         window = usage_window(store, name, _since(since))  # type: ignore[arg-type]
         records = usage_records(store, name, window)
         groups = user_groups(store, name)
+        not_logged = users_with_groups_not_logged(store, name, window)
+    if not_logged and any(subject.kind == GROUP for subject in parsed):
+        click.echo(f"warning: {len(not_logged)} user(s) were seen only in logs that name no groups (GKE Cloud "
+                   "Logging): a group's roles cover only the members seen in logs that name groups", err=True)
     generated = generate(parsed, records, groups, include_denied=not allowed_only, narrow_names=narrow_names)
     if not generated:
         raise click.ClickException("no usage recorded for these subjects in the window")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from rbacmap.cli import cli
 from rbacmap.importers.audit import import_audit
 from rbacmap.importers.manifests import import_files
 from rbacmap.model import PolicyRule, ResourceRequest, RoleKey, Subject
@@ -19,8 +22,8 @@ from rbacmap.rule_compaction import (
     verify_nothing_lost,
 )
 from rbacmap.store import Store
-from rbacmap.trim import REMOVE_BINDINGS, TRIM, TrimReport, generate, select_roles, trim
-from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups
+from rbacmap.trim import REMOVE_BINDINGS, SKIP, TRIM, TrimReport, generate, select_roles, trim
+from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups, users_with_groups_not_logged
 
 
 def _report(store: Store, **kwargs: object) -> TrimReport:
@@ -97,6 +100,35 @@ def test_gke_namespace_requests_are_use_of_a_rolebinding_in_that_namespace(store
     assert keeper.action == TRIM and keeper.unused_bindings == ()
     assert keeper.trimmed_rules == (PolicyRule(("get",), ("",), ("namespaces",)),
                                     PolicyRule(("update",), ("",), ("namespaces/status",)))
+
+
+def test_gke_logs_name_no_groups_so_a_group_bound_role_is_left_unchanged(
+    store: Store, audit_dir: Path, tmp_path: Path
+) -> None:
+    # alice created a pod in web; GKE's entry does not say whether she is in devs@example.com, whose binding
+    # allows it. Proposing to delete that binding as unused (what trim did) could cut what she really uses.
+    db = tmp_path / "gke.db"
+    with Store(db) as gke:
+        assert import_files(gke, [str(audit_dir / "gke-cluster.yaml")], "gke").errors == []
+        import_audit(gke, [str(audit_dir / "gke-cloud-logging.json")], "gke", fmt="gke")
+        window = usage_window(gke, "gke")
+        assert "alice@example.com" in users_with_groups_not_logged(gke, "gke", window)
+        assert user_groups(gke, "gke") == {}  # the marker is never a group of anyone's
+        policy = load_policy(gke, gke.latest_snapshot("gke").id)
+        report = trim(policy, usage_records(gke, "gke", window), user_groups(gke, "gke"), window,
+                      select_roles(policy), groups_not_logged=users_with_groups_not_logged(gke, "gke", window))
+    starter = _proposal(report, RoleKey("ClusterRole", "pod-starter"))
+    assert starter.action == SKIP and starter.unused_bindings == ()
+    assert "devs@example.com" in starter.reasons[0] and "name no groups" in starter.reasons[0]
+    assert any("name no groups" in warning for warning in report.warnings)
+    # A role bound to users only is still trimmed: their own bindings' use is seen.
+    assert _proposal(report, RoleKey("ClusterRole", "namespace-keeper")).action == TRIM
+    result = CliRunner().invoke(cli, ["trim", "--db", str(db), "--all", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert "roles bound to groups are left unchanged" in result.stderr
+    table = CliRunner().invoke(cli, ["trim", "--db", str(db), "--all"]).stdout
+    assert "ClusterRole pod-starter: skip (groups not logged)" in table
+    assert "devs-start-pods" not in json.dumps(json.loads(result.stdout).get("delete_bindings", []))
 
 
 def test_a_create_is_credited_to_the_rules_that_allowed_it_without_a_name(store: Store, audit_dir: Path) -> None:
