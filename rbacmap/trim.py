@@ -54,6 +54,7 @@ from rbacmap.rule_compaction import (
     verify_never_wider,
     verify_nothing_lost,
 )
+from rbacmap.trim_names import NewNames
 from rbacmap.trim_rebinding import (
     bypass_only,
     in_place_blockers,
@@ -313,14 +314,16 @@ def trim(
         warnings.append(
             f"{len(groups_not_logged)} user(s) were seen only in logs that name no groups (GKE Cloud Logging), "
             "e.g. " + ", ".join(groups_not_logged[:3]) + ": roles bound to groups are left unchanged")
+    names = NewNames.taken_by(policy.roles, (binding.key for binding in policy.all_bindings()))
     proposals = [_propose(role, uses.get(role.key, RoleUse()), tuple(bound.get(role.key, [])), window,
-                          aggregating, split, bool(groups_not_logged))
+                          aggregating, split, names, bool(groups_not_logged))
                  for role in roles]
     return TrimReport(tuple(proposals), window, tuple(warnings))
 
 
 def _propose(role: Role, use: RoleUse, bindings: tuple[Binding, ...], window: UsageWindow,
-             aggregating: Sequence[Role], split: bool, groups_not_logged: bool = False) -> TrimProposal:
+             aggregating: Sequence[Role], split: bool, names: NewNames, groups_not_logged: bool = False
+             ) -> TrimProposal:
     bypass = tuple(b for b in bindings if bypass_only(b))
     if bypass and len(bypass) == len(bindings):
         reason = ("bound only to group(s) that bypass RBAC (system:masters: allowed before RBAC is consulted), "
@@ -355,9 +358,9 @@ def _propose(role: Role, use: RoleUse, bindings: tuple[Binding, ...], window: Us
         return replace(proposal, action=REMOVE_BINDINGS, notes=tuple(notes))
     # Splitting a role only one subject uses would just rename it.
     if split and len(use.by_subject) > 1:
-        return replace(proposal, action=REPLACE, splits=_split(role, use), notes=tuple(notes))
+        return replace(proposal, action=REPLACE, splits=_split(role, use, names), notes=tuple(notes))
     if blockers:
-        return replace(proposal, action=REPLACE, replacements=_replacements(role, use), notes=tuple(notes))
+        return replace(proposal, action=REPLACE, replacements=_replacements(role, use, names), notes=tuple(notes))
     return replace(proposal, action=TRIM, notes=tuple(notes))
 
 
@@ -367,7 +370,7 @@ def _implied_group(name: str) -> bool:
         SERVICE_ACCOUNT_GROUP_PREFIX)
 
 
-def _replacements(role: Role, use: RoleUse) -> tuple[RoleReplacement, ...]:
+def _replacements(role: Role, use: RoleUse, names: NewNames) -> tuple[RoleReplacement, ...]:
     """Per binding scope (cluster, or each RoleBinding namespace): a new role with that scope's use, rebound."""
     by_scope: dict[str, list[Binding]] = defaultdict(list)
     for binding in use.by_binding:
@@ -379,27 +382,28 @@ def _replacements(role: Role, use: RoleUse) -> tuple[RoleReplacement, ...]:
         for binding in scoped:
             for permission, indexes in use.by_binding[binding].items():
                 permissions.setdefault(permission, set()).update(indexes)
-        key = new_role_key(role.key, namespace)
+        key = names.role(new_role_key(role.key, namespace))
         rules = trimmed_rules(role, permissions, {r for b in scoped for _, r in use.binding_uses[b]})
         swaps = []
         for old in scoped:
             new = new_binding_for(old, key)
+            new = replace(new, key=names.binding(new.key))
             verify_rebinding(new, key, [t.rule for t in rules], old, role.rules, use.binding_uses[old])
             swaps.append(BindingSwap(new, old))
         out.append(RoleReplacement(key, rules, tuple(swaps)))
     return tuple(out)
 
 
-def _split(role: Role, use: RoleUse) -> tuple[SplitRole, ...]:
+def _split(role: Role, use: RoleUse, names: NewNames) -> tuple[SplitRole, ...]:
     out = []
     for subject in sorted(use.by_subject, key=lambda s: (s.kind, s.namespace, s.name)):
-        key = RoleKey(role.key.kind, f"{role.key.name}-{subject_slug(subject)}", role.key.namespace)
+        key = names.role(RoleKey(role.key.kind, f"{role.key.name}-{subject_slug(subject)}", role.key.namespace))
         rules = trimmed_rules(role, use.by_subject[subject], use.subject_requests[subject])
         originals = tuple(sorted(use.subject_bindings[subject], key=lambda b: (b.key.kind, b.key.namespace,
                                                                                 b.key.name)))
         rebind = tuple(
             Binding(
-                BindingKey(b.key.kind, f"{b.key.name}-{subject_slug(subject)}", b.key.namespace),
+                names.binding(BindingKey(b.key.kind, f"{b.key.name}-{subject_slug(subject)}", b.key.namespace)),
                 RoleKey(key.kind, key.name, ""),
                 (subject,),
             )
@@ -450,16 +454,14 @@ def generate(
         scoped[(subject, namespace)].setdefault(permission_for(record.request, no_rule, narrow_names), set())
         counts[(subject, namespace)] += record.count
     out = []
+    names = NewNames()  # two subjects may share a slug (alice@example.com, alice-example.com)
     for (subject, namespace), permissions in sorted(scoped.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-        name = f"rbacmap:{subject_slug(subject)}"
         rules = compact(permissions)
-        verify_nothing_lost(rules, [request_of(p, namespace) for p in permissions], name)
-        if namespace:
-            key = RoleKey(ROLE, name, namespace)
-            binding = Binding(BindingKey(ROLE_BINDING, name, namespace), RoleKey(ROLE, name), (subject,))
-        else:
-            key = RoleKey(CLUSTER_ROLE, name)
-            binding = Binding(BindingKey(CLUSTER_ROLE_BINDING, name, ""), RoleKey(CLUSTER_ROLE, name), (subject,))
+        key = names.role(RoleKey(ROLE if namespace else CLUSTER_ROLE, f"rbacmap:{subject_slug(subject)}", namespace))
+        verify_nothing_lost(rules, [request_of(p, namespace) for p in permissions], key.name)
+        binding_kind = ROLE_BINDING if namespace else CLUSTER_ROLE_BINDING
+        binding = Binding(names.binding(BindingKey(binding_kind, key.name, namespace)), RoleKey(key.kind, key.name),
+                          (subject,))
         out.append(GeneratedRole(subject, key, rules, binding, counts[(subject, namespace)]))
     return out
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from rbacmap.cli import cli
@@ -23,7 +24,14 @@ from rbacmap.rule_compaction import (
 )
 from rbacmap.store import Store
 from rbacmap.trim import REMOVE_BINDINGS, SKIP, TRIM, TrimReport, generate, select_roles, trim
-from rbacmap.usage import parse_duration, usage_records, usage_window, user_groups, users_with_groups_not_logged
+from rbacmap.usage import (
+    UsageRecord,
+    parse_duration,
+    usage_records,
+    usage_window,
+    user_groups,
+    users_with_groups_not_logged,
+)
 
 
 def _report(store: Store, **kwargs: object) -> TrimReport:
@@ -210,3 +218,37 @@ def test_generate_minimal_roles_for_several_subjects(prod_store: Store) -> None:
     assert keys["Role web/rbacmap:web-deployer"][0] == PolicyRule(("list", "watch"), ("",), ("pods",))
     # The group's members (alice) include her denied request: generate is for granting what was needed.
     assert keys["Role web/rbacmap:payments-devs"] == (PolicyRule(("get",), ("",), ("pods", "pods/log")),)
+
+
+def test_a_report_never_writes_two_objects_of_one_name_nor_over_one_the_cluster_has(
+    store: Store, audit_dir: Path, tmp_path: Path
+) -> None:
+    # ClusterRole app and Role web/app are both replaced in web: each replacement would be Role
+    # web/rbacmap-trimmed-app, which carol's binding already uses. kubectl apply would write one over the other.
+    fixtures = audit_dir.parent / "trim-collide"
+    db = str(tmp_path / "collide.db")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["import", "files", "--db", db, "--cluster", "c", str(fixtures / "cluster.yaml")]
+                         ).exit_code == 0
+    assert runner.invoke(cli, ["import", "audit", "--db", db, "--cluster", "c", str(fixtures / "audit.jsonl")]
+                         ).exit_code == 0
+    result = runner.invoke(cli, ["trim", "--db", db, "--all", "-o", "yaml"])
+    assert result.exit_code == 0, result.output
+    documents = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    written = [(doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"]) for doc in documents]
+    assert len(written) == len(set(written))
+    roles = {name: doc for doc in documents if doc["kind"] == "Role" for name in [doc["metadata"]["name"]]}
+    assert roles["rbacmap-trimmed-app-2"]["rules"][0]["resources"] == ["pods"]
+    assert roles["rbacmap-trimmed-app-3"]["rules"][0]["resources"] == ["configmaps"]
+    assert roles["rbacmap-trimmed-app"]["rules"][0]["resources"] == ["secrets"]  # carol's, trimmed in place
+    bindings = {doc["metadata"]["name"]: doc["roleRef"]["name"] for doc in documents if doc["kind"] == "RoleBinding"}
+    assert bindings == {"app-cluster-trimmed": "rbacmap-trimmed-app-2", "app-local-trimmed-2": "rbacmap-trimmed-app-3"}
+
+
+def test_generate_gives_subjects_whose_names_slug_alike_roles_of_their_own() -> None:
+    reads = [UsageRecord(user, ResourceRequest("get", "pods", "web"), "allow", 1, "", "")
+             for user in ("alice@example.com", "alice-example.com")]
+    generated = generate([Subject("User", "alice@example.com"), Subject("User", "alice-example.com")], reads, {})
+    assert sorted(g.key.name for g in generated) == ["rbacmap:alice-example.com", "rbacmap:alice-example.com-2"]
+    assert sorted(g.binding.key.name for g in generated) == ["rbacmap:alice-example.com", "rbacmap:alice-example.com-2"]
+    assert all(g.binding.role_ref.name == g.key.name and g.binding.subjects == (g.subject,) for g in generated)
