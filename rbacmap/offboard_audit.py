@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rbacmap.model import ResourceRequest
+from rbacmap.model import CLUSTER_ROLE, SERVICE_ACCOUNT, USER, Binding, ResourceRequest, RoleKey
 from rbacmap.offboard_context import ClusterContext, Resolution
 from rbacmap.offboard_identity import UNIVERSAL_GROUPS, Identity
 from rbacmap.offboard_report import Finding, FixStep, ObjectRef
@@ -100,14 +100,17 @@ def audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceAc
     records = _usage(ctx, resolution.usernames())
     if not records:
         return []
-    findings = [_last_seen(records, _impersonated_by(ctx, resolution.usernames()))]
+    usernames = resolution.usernames()
+    findings = [_last_seen(records, _impersonated_by(ctx, usernames))]
     resource_records = [r for r in records if isinstance(r.request, ResourceRequest) and r.decision in ALLOWED]
+    created = _created_bindings(resource_records)
     for record in resource_records:
         request = record.request
         assert isinstance(request, ResourceRequest)
         key = (request.api_group, request.resource)
         if request.verb == "create" and not request.subresource and key in CREATED_ACCESS_OBJECTS:
-            findings += _created_object(ctx, record, request, CREATED_ACCESS_OBJECTS[key])
+            kind = CREATED_ACCESS_OBJECTS[key]
+            findings += _created_object(ctx, record, request, kind, _in_use(ctx, request, kind, usernames, created))
         elif key == ("", "secrets") and not request.subresource and request.verb in ("create", "get", "list", "watch"):
             findings += _token_secrets(ctx, record, request)
         elif key == ("", "serviceaccounts") and request.subresource == "token" and request.verb == "create":
@@ -145,7 +148,62 @@ def _exists(ctx: ClusterContext, table: str, namespace: str, name: str, kind: st
     return bool(ctx.store.query(sql, params))
 
 
-def _created_object(ctx: ClusterContext, record: UsageRecord, request: ResourceRequest, kind: str) -> list[Finding]:
+def _created_bindings(records: list[UsageRecord]) -> set[tuple[str, str, str]]:
+    """(kind, namespace, name) of every binding the person's requests created."""
+    out = set()
+    for record in records:
+        request = record.request
+        assert isinstance(request, ResourceRequest)
+        kind = CREATED_ACCESS_OBJECTS.get((request.api_group, request.resource), "")
+        if request.verb == "create" and not request.subresource and kind.endswith("Binding") and request.name:
+            out.add((kind, "" if kind.startswith("Cluster") else request.namespace, request.name))
+    return out
+
+
+def _others(binding: Binding, usernames: set[str]) -> list[str]:
+    """The people a binding grants besides the person: Users not theirs, and every Group (shared by nature).
+
+    ServiceAccounts are not people: a binding for one the person set up is the usual thing left behind.
+    """
+    return [f"{s.kind} {s.name}" for s in binding.subjects
+            if s.kind != SERVICE_ACCOUNT and not (s.kind == USER and s.name in usernames)]
+
+
+def _goes_with_the_person(binding: Binding, usernames: set[str], created: set[tuple[str, str, str]]) -> bool:
+    """Whether the fix deletes the binding: it names only the person, or they created it and it grants nobody else."""
+    if all(s.kind == USER and s.name in usernames for s in binding.subjects):
+        return True
+    return (binding.key.kind, binding.key.namespace, binding.key.name) in created and not _others(binding, usernames)
+
+
+def _in_use(ctx: ClusterContext, request: ResourceRequest, kind: str, usernames: set[str],
+            created: set[tuple[str, str, str]]) -> list[str]:
+    """Why deleting a created binding or role would cut other people's access (empty: it would not).
+
+    A binding that also names others keeps them (the person's own subject is removed by the
+    direct-binding fix); a role stays while a binding the fix keeps grants it, or while an
+    aggregated ClusterRole takes its rules.
+    """
+    if kind.endswith("Binding"):
+        namespace = "" if kind.startswith("Cluster") else request.namespace
+        for binding in ctx.policy.all_bindings():
+            if (binding.key.kind, binding.key.namespace, binding.key.name) == (kind, namespace, request.name):
+                others = _others(binding, usernames)
+                return [f"it also grants {', '.join(others)}"] if others else []
+        return []
+    if kind == "ServiceAccount":
+        return []
+    key = RoleKey(kind, request.name, "" if kind == CLUSTER_ROLE else request.namespace)
+    reasons = [f"{binding.key} grants it" for binding in ctx.policy.all_bindings()
+               if binding.role_key() == key and not _goes_with_the_person(binding, usernames, created)]
+    if kind == CLUSTER_ROLE:
+        reasons += [f"ClusterRole {role.key.name} aggregates its rules" for role in ctx.policy.roles.values()
+                    if role.key.kind == CLUSTER_ROLE and role.key.name != key.name and key.name in role.rule_sources]
+    return reasons
+
+
+def _created_object(ctx: ClusterContext, record: UsageRecord, request: ResourceRequest, kind: str,
+                    in_use: list[str]) -> list[Finding]:
     if not request.name:
         return []
     namespace = "" if kind.startswith("Cluster") else request.namespace
@@ -154,11 +212,18 @@ def _created_object(ctx: ClusterContext, record: UsageRecord, request: ResourceR
         return []
     ref = ObjectRef(kind, request.name, namespace)
     what = "its tokens keep working" if kind == "ServiceAccount" else "the access it grants stays"
+    message = (f"{ref.logical_name()} was created by {record.username} (last create at {record.last_seen}) and "
+               f"still exists: {what} after the person's account is gone")
+    provenance = {"object": ref.to_json(), "created_by": _usage_json(record), "in_use": in_use}
+    if in_use:
+        # Deleting it would take access from people who still need it: a human decides.
+        # Not the person's access once their own subjects are gone: information, not "access remains".
+        return [Finding(
+            "created-object", f"{message}; the fix keeps it: {'; '.join(in_use)}", ref, provenance, remains=False,
+            remediation=f"review {ref.logical_name()} and hand it to an owner; deleting it cuts everyone it serves",
+        )]
     return [Finding(
-        "created-object",
-        f"{ref.logical_name()} was created by {record.username} (last create at {record.last_seen}) and still "
-        f"exists: {what} after the person's account is gone",
-        ref, {"object": ref.to_json(), "created_by": _usage_json(record)},
+        "created-object", message, ref, provenance,
         remediation=f"review {ref.logical_name()}, then delete it (or hand it to an owner)",
         fix=(FixStep("delete", ref, note=f"created by {record.username}: review before deleting"),),
     )]

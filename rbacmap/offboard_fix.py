@@ -74,6 +74,8 @@ def build_fix(store: Store, reports: list[PersonReport]) -> list[ClusterFix]:
                         fix.commands.append((step.command, step.note))
     for name, fix in by_cluster.items():
         for ref, indexes in removals[name].items():
+            if ref in fix.deletions:
+                continue  # deleted whole (the person created it for nobody else): no rewrite to apply first
             rewritten = _binding_without(store, fix.snapshot_id, ref, indexes)
             if rewritten is None:
                 fix.deletions.insert(0, ref)

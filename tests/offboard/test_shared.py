@@ -1,0 +1,56 @@
+"""The shared-dev cluster: the fix never takes access from others, and no way in hides behind another name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from rbacmap.offboard import offboard
+from rbacmap.offboard_fix import build_fix, render_fix
+from rbacmap.offboard_identity import parse_person
+from rbacmap.offboard_report import ClusterReport, Finding
+from rbacmap.store import Store
+from tests.offboard.conftest import SHARED_CLUSTER
+
+ALICE = "alice@acme.example"
+
+
+def report_for(store: Store, line: str = ALICE) -> ClusterReport:
+    [person_report] = offboard(store, [parse_person(line)], [SHARED_CLUSTER])
+    return person_report.clusters[0]
+
+
+def fix_text(store: Store, line: str = ALICE) -> str:
+    reports = offboard(store, [parse_person(line)], [SHARED_CLUSTER])
+    return render_fix(build_fix(store, reports), [line])
+
+
+def created(report: ClusterReport) -> dict[str, Finding]:
+    return {f.location.logical_name(): f for f in report.findings if f.type == "created-object" and f.location}
+
+
+def test_objects_the_person_created_for_others_are_kept(shared: Store) -> None:
+    findings = created(report_for(shared))
+    # Only for herself and her own debug ServiceAccount: deleted.
+    assert findings["ClusterRoleBinding/alice-debug"].fix and findings["ClusterRole/alice-debug"].fix
+    # Named carol too, granted a group, or still granted to that group: no deletion, says why.
+    for name, why in [("ClusterRoleBinding/team-view", "it also grants User carol@acme.example"),
+                      ("ClusterRoleBinding/team-config-devs", "it also grants Group devs"),
+                      ("ClusterRole/team-config", "ClusterRoleBinding team-config-devs grants it")]:
+        assert not findings[name].fix and not findings[name].remains, name
+        assert findings[name].provenance["in_use"] == [why]
+    text = fix_text(shared)
+    deletions = [line for line in text.splitlines() if line.startswith("#    kubectl delete")]
+    assert deletions == ["#    kubectl delete clusterrolebinding alice-debug",
+                         "#    kubectl delete clusterrole alice-debug"]
+    # team-view is rewritten without alice, not deleted.
+    [team_view] = [d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == "team-view"]
+    assert [s["name"] for s in team_view["subjects"]] == ["carol@acme.example"]
+
+
+def test_a_binding_deleted_whole_is_not_also_rewritten(tmp_path: Path, shared: Store) -> None:
+    reports = offboard(shared, [parse_person(ALICE)], [SHARED_CLUSTER])
+    [fix] = build_fix(shared, reports)
+    rewritten = {(d["kind"], d["metadata"]["name"]) for d in fix.objects}
+    assert not rewritten & {(ref.kind, ref.name) for ref in fix.deletions}
