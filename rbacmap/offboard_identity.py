@@ -131,18 +131,23 @@ class AwsAuthEntry:
 
     def render_username(self, session_name: str | None, account: str = "") -> str | None:
         """The Kubernetes username; None when it depends on a session name we do not know."""
-        name = self.username
-        if "{{SessionName}}" in name or "{{SessionNameRaw}}" in name:
-            if session_name is None:
-                return None
-            # aws-iam-authenticator replaces '@' in {{SessionName}} with '-'; Raw keeps it.
-            name = name.replace("{{SessionNameRaw}}", session_name)
-            name = name.replace("{{SessionName}}", session_name.replace("@", "-"))
-        if "{{AccountID}}" in name:
-            name = name.replace("{{AccountID}}", account or self.arn.split(":")[4])
-        if "{{" in name:
-            return None  # {{EC2PrivateDNSName}} and friends: node identities, not people
-        return name
+        return render_aws_username(self.username, self.arn, session_name, account)
+
+
+def render_aws_username(template: str, arn: str, session_name: str | None, account: str = "") -> str | None:
+    """An aws-auth or EKS access entry username template for one session; None when it cannot be known."""
+    name = template
+    if "{{SessionName}}" in name or "{{SessionNameRaw}}" in name:
+        if session_name is None:
+            return None
+        # aws-iam-authenticator replaces '@' in {{SessionName}} with '-'; Raw keeps it.
+        name = name.replace("{{SessionNameRaw}}", session_name)
+        name = name.replace("{{SessionName}}", session_name.replace("@", "-"))
+    if "{{AccountID}}" in name:
+        name = name.replace("{{AccountID}}", account or arn.split(":")[4])
+    if "{{" in name:
+        return None  # {{EC2PrivateDNSName}} and friends: node identities, not people
+    return name
 
 
 def parse_aws_auth(data: dict[str, str]) -> tuple[list[AwsAuthEntry], list[str]]:
