@@ -62,7 +62,9 @@ def _resolve_aws_auth(person: Person, ctx: ClusterContext, resolution: Resolutio
             session = sessions[entry.arn]
             username = entry.render_username(session)
             via = entry.describe() + (f" (session {session!r})" if session else "")
-            identity = Identity(username, entry.groups, via, AWS_AUTH_REF.logical_name())
+            # Without {{SessionName}} every session of the role gets the same username.
+            shared = "{{SessionName" not in entry.username
+            identity = Identity(username, entry.groups, via, AWS_AUTH_REF.logical_name(), shared)
             resolution.identities.append(identity)
             resolution.findings.append(_aws_auth_finding(entry, identity, removable=False))
 
@@ -107,17 +109,26 @@ def _aws_auth_finding(entry: AwsAuthEntry, identity: Identity, *, removable: boo
 
 
 def resolve_certificates(ctx: ClusterContext, resolution: Resolution) -> None:
-    """An issued client certificate for the person's name authenticates them until it expires."""
-    usernames = resolution.usernames()
+    """An issued client certificate authenticates whoever holds its key until it expires.
+
+    That is the person for a certificate in their name, and for one they requested (spec.username,
+    or the audit log) whatever name it carries: the requester made the key. A certificate for
+    another name is shared with whoever else uses that name.
+    """
+    own = resolution.own_usernames()
     for csr in ctx.csrs:
         common_name = csr.get("request_cn")
-        if not (csr["issued"] and common_name and common_name in usernames):
+        for_person = common_name in own
+        by_person = csr.get("username") in own or csr["name"] in resolution.requested_csrs
+        if not (csr["issued"] and common_name and (for_person or by_person)):
             continue
         if csr["signer_name"] not in CLIENT_SIGNERS:
             continue
         orgs = tuple(json.loads(csr.get("request_organizations") or "[]"))
         ref = ObjectRef("CertificateSigningRequest", csr["name"])
-        identity = Identity(common_name, orgs, f"client certificate issued for CSR {csr['name']}", ref.logical_name())
+        via = (f"client certificate issued for CSR {csr['name']}" if for_person else
+               f"client certificate for {common_name!r} the person requested (CSR {csr['name']}): they hold its key")
+        identity = Identity(common_name, orgs, via, ref.logical_name(), shared=not for_person)
         resolution.identities.append(identity)
         for group in orgs:
             resolution.add_member(group, common_name, f"certificate from CSR {csr['name']}")
@@ -177,14 +188,19 @@ def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
         }
         if csr["issued"]:
             whose = f"for {common_name!r}" if common_name else "(subject unknown: spec.request not imported)"
+            if common_name in resolution.own_usernames():
+                cut = "remove every binding naming the certificate's user and groups (the fix does so for the user)"
+            else:
+                cut = (f"the certificate's user {common_name or '(unknown)'} is not the person's own name: the fix "
+                       "leaves its bindings (others may use the name); re-issue the name's credentials and remove "
+                       "the bindings naming it and its groups, or rotate the CA")
             findings.append(Finding(
                 "client-certificate",
                 f"CSR {csr['name']} issued a client certificate {whose} "
                 f"(requested by {csr.get('username')}); a client certificate cannot be revoked: it stays valid "
                 f"for {_human_duration(seconds)} ({why})" + (f", until about {expiry}" if expiry else ""),
                 ref, provenance,
-                remediation="remove every binding naming the certificate's user and groups (the fix does so for "
-                            "the user); deleting the CSR does not revoke the certificate, only rotating the CA does",
+                remediation=f"{cut}; deleting the CSR does not revoke the certificate, only rotating the CA does",
             ))
         elif "Denied" in states or "Failed" in states:
             findings.append(Finding("csr-requested", f"CSR {csr['name']} requested by the person was denied",
@@ -205,12 +221,15 @@ def _binding_ref(binding: Binding) -> ObjectRef:
 def binding_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
     """Bindings naming the person as a User, or one of their groups."""
     usernames = resolution.usernames()
+    own = resolution.own_usernames()
+    shared = resolution.shared_usernames()
     groups = person_groups(resolution.identities)
     findings = []
     for binding in ctx.policy.all_bindings():
         ref = _binding_ref(binding)
         role = f"{binding.role_ref.kind} {binding.role_ref.name}"
-        direct = [i for i, s in enumerate(binding.subjects) if s.kind == USER and s.name in usernames]
+        findings += _shared_user_findings(binding, ref, role, shared, resolution.identities)
+        direct = [i for i, s in enumerate(binding.subjects) if s.kind == USER and s.name in own]
         if direct:
             dangling = ctx.policy.role(binding.role_key()) is None
             names = sorted({binding.subjects[i].name for i in direct})
@@ -245,6 +264,30 @@ def binding_findings(ctx: ClusterContext, resolution: Resolution) -> list[Findin
                  "other_members": [{"username": u, "source": why} for u, why in sorted(others.items())]},
                 remediation=_group_remediation(subject.name, carriers),
             ))
+    return findings
+
+
+def _shared_user_findings(
+    binding: Binding, ref: ObjectRef, role: str, shared: set[str], identities: list[Identity]
+) -> list[Finding]:
+    """A binding naming a username the person reaches but shares with others: reported, left to a human."""
+    findings = []
+    for index, subject in enumerate(binding.subjects):
+        if subject.kind != USER or subject.name not in shared:
+            continue
+        carriers = [i for i in identities if i.username == subject.name]
+        findings.append(Finding(
+            "direct-binding",
+            f"{binding.key} grants {role} to User {subject.name}, which the person authenticates as "
+            f"(via {'; '.join(c.via for c in carriers)}); others use that username too: the fix leaves the binding",
+            ref,
+            {"binding": ref.to_json(), "role_ref": {"kind": binding.role_ref.kind, "name": binding.role_ref.name},
+             "subjects": [{"index": index, "kind": USER, "name": subject.name}], "shared": True,
+             "other_subjects": len(binding.subjects) - 1, "membership": [c.to_json() for c in carriers],
+             "dangling": False},
+            remediation=f"cut the person's way to {subject.name} (stop them assuming the role; for a certificate, "
+                        "re-issue the name's credentials and unbind the old name, or rotate the CA)",
+        ))
     return findings
 
 

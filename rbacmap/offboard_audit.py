@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rbacmap.model import CLUSTER_ROLE, SERVICE_ACCOUNT, USER, Binding, ResourceRequest, RoleKey
@@ -59,9 +59,11 @@ def load_audit(ctx: ClusterContext) -> AuditData:
 
 def add_audit_identities(audit: AuditData, resolution: Resolution) -> None:
     """The groups each of the person's usernames was seen with; other users seen in the same groups."""
+    shared = resolution.shared_usernames()
     for username in sorted(resolution.usernames()):
         groups = audit.groups_by_user.get(username, ())
-        identity = Identity(username, groups, f"audit log: {username} was seen with these groups", "audit")
+        identity = Identity(username, groups, f"audit log: {username} was seen with these groups", "audit",
+                            username in shared)
         if not set(groups) - UNIVERSAL_GROUPS or identity in resolution.identities:
             continue
         resolution.identities.append(identity)
@@ -96,7 +98,27 @@ def _usage_json(record: UsageRecord) -> dict[str, Any]:
 
 
 def audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceAccountPower) -> list[Finding]:
-    """Last seen, objects created, token Secrets created or read, TokenRequests, workloads created."""
+    """Last seen, objects created, token Secrets created or read, TokenRequests, workloads created.
+
+    What a shared username did (a role's fixed username) may have been anyone's doing: reported,
+    but the fix deletes nothing on its account.
+    """
+    shared = resolution.shared_usernames()
+    return [_not_fixed(f) if _actor(f) in shared else f for f in _audit_findings(ctx, resolution, power)]
+
+
+def _actor(finding: Finding) -> str | None:
+    """The username whose audited request a finding comes from."""
+    record = finding.provenance.get("created_by") or finding.provenance.get("request") or {}
+    return record.get("username") if isinstance(record, dict) else None
+
+
+def _not_fixed(finding: Finding) -> Finding:
+    return replace(finding, fix=(), remediation=f"{_actor(finding)} is shared with others: find out who did this "
+                                                f"before acting; {finding.remediation}")
+
+
+def _audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceAccountPower) -> list[Finding]:
     records = _usage(ctx, resolution.usernames())
     if not records:
         return []

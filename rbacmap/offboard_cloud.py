@@ -127,7 +127,11 @@ def _mapping_finding(
         (f" (session {session!r})" if session and username else "")
     source = AWS_AUTH_REF.logical_name() if mapping.mechanism == AWS_AUTH else f"{mapping.mechanism}/{principal}"
     if mapping.live:
-        resolution.identities.append(Identity(username, mapping.groups, via, source))
+        # A role or service account is whoever assumes it: unless the username names the person's own
+        # session, it is everyone's who reaches the principal.
+        shared = (bool(chain) or ":role/" in principal or principal.startswith(("serviceAccount:", "group:"))) \
+            and "{{SessionName" not in mapping.username
+        resolution.identities.append(Identity(username, mapping.groups, via, source, shared))
     ref = AWS_AUTH_REF if mapping.mechanism == AWS_AUTH else ObjectRef("AccessEntry", principal)
     kind = "aws-auth-mapping" if mapping.mechanism == AWS_AUTH else "cloud-mapping"
     resolution.findings.append(Finding(

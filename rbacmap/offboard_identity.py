@@ -199,9 +199,13 @@ class Identity:
     via: str
     # The object or mapping that produces it, as a logical location (`ConfigMap/kube-system/aws-auth`).
     source: str = ""
+    # The username is not the person's alone: everyone assuming a role mapped to a fixed username,
+    # or whoever else uses a certificate's name. Its bindings serve others: the fix leaves them.
+    shared: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"username": self.username, "groups": list(self.groups), "via": self.via, "source": self.source}
+        return {"username": self.username, "groups": list(self.groups), "via": self.via, "source": self.source,
+                "shared": self.shared}
 
 
 def person_groups(identities: Iterable[Identity]) -> dict[str, list[Identity]]:

@@ -54,3 +54,32 @@ def test_a_binding_deleted_whole_is_not_also_rewritten(tmp_path: Path, shared: S
     [fix] = build_fix(shared, reports)
     rewritten = {(d["kind"], d["metadata"]["name"]) for d in fix.objects}
     assert not rewritten & {(ref.kind, ref.name) for ref in fix.deletions}
+
+
+def test_a_certificate_the_person_requested_for_another_name_is_their_access(shared: Store) -> None:
+    report = report_for(shared)
+    [bot] = [i for i in report.identities if i.username == "release-bot"]
+    assert bot.shared and bot.groups == ("release-bots",) and "CSR release-bot" in bot.via
+    # What the certificate can do is what the person can still do.
+    assert any(p.grant["binding"]["name"] == "release-bot" for p in report.permissions)
+    [binding] = [f for f in report.findings if f.type == "direct-binding"
+                 and f.location is not None and f.location.name == "release-bot"]
+    assert binding.remains and binding.provenance["shared"] and not binding.fix
+    [certificate] = [f for f in report.findings if f.type == "client-certificate"]
+    assert "the fix does so" not in certificate.remediation
+    assert "not the person's own name" in certificate.remediation
+    # dan keeps the release-bot binding: the fix neither deletes nor rewrites it.
+    text = fix_text(shared)
+    assert "release-bot" not in text.replace("# rbacmap offboard fix for: alice@acme.example", "")
+
+
+def test_a_roles_fixed_username_is_shared_and_its_binding_kept(shared: Store) -> None:
+    line = f"{ALICE} arn:aws:sts::111122223333:assumed-role/ops/alice"
+    report = report_for(shared, line)
+    [ops] = [i for i in report.identities if i.username == "ops-admin"]
+    assert ops.shared
+    [binding] = [f for f in report.findings if f.type == "direct-binding"
+                 and f.location is not None and f.location.name == "ops-admin"]
+    assert binding.remains and not binding.fix and "others use that username too" in binding.message
+    text = fix_text(shared, line)
+    assert "ops-admin" not in [line.split()[-1] for line in text.splitlines() if "kubectl delete" in line]
