@@ -19,7 +19,15 @@ from rbacmap import offboard_sources
 from rbacmap.authorizer import Grant, subject_applies
 from rbacmap.model import GROUP, SYSTEM_MASTERS, USER, Binding, Role, RoleKey, UserInfo
 from rbacmap.offboard_context import AWS_AUTH_REF, ClusterContext, Resolution
-from rbacmap.offboard_identity import UNIVERSAL_GROUPS, AwsAuthEntry, Identity, Person, canonical_arn, person_groups
+from rbacmap.offboard_identity import (
+    UNIVERSAL_GROUPS,
+    AwsAuthEntry,
+    Identity,
+    Person,
+    alias_identities,
+    canonical_arn,
+    person_groups,
+)
 from rbacmap.offboard_report import ClusterReport, Finding, FixStep, ObjectRef, Permission, PersonReport
 from rbacmap.store import Store
 
@@ -42,6 +50,10 @@ def resolve_core_identities(person: Person, ctx: ClusterContext, resolution: Res
                 Identity(email, person.groups, "GCP member user:" + email + " (GKE usernames are account emails)")
             )
     _resolve_aws_auth(person, ctx, resolution)
+    # The person's email as bindings and CSRs spell it (an OIDC prefix, other letter case) is theirs too.
+    names = {s.name for b in ctx.policy.all_bindings() for s in b.subjects if s.kind == USER}
+    names |= {str(csr["username"]) for csr in ctx.csrs if csr.get("username")}
+    resolution.identities += alias_identities(person, resolution.identities, names)
 
 
 def _resolve_aws_auth(person: Person, ctx: ClusterContext, resolution: Resolution) -> None:

@@ -20,6 +20,7 @@ GCP_MEMBER_PREFIXES = ("user:", "serviceAccount:", "group:", "principal:", "prin
 # Groups every authenticated identity carries: they say nothing about this person.
 UNIVERSAL_GROUPS = frozenset({"system:authenticated", "system:unauthenticated"})
 IDENTIFIER_SEPARATORS = re.compile(r"[,\s]+")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class PersonSpecError(ValueError):
@@ -215,4 +216,29 @@ def person_groups(identities: Iterable[Identity]) -> dict[str, list[Identity]]:
         for group in identity.groups:
             if group not in UNIVERSAL_GROUPS:
                 out.setdefault(group, []).append(identity)
+    return out
+
+
+def email_of(username: str) -> str | None:
+    """The email a username carries, lower-cased: itself, or after an authenticator prefix.
+
+    The API server's --oidc-username-prefix (`oidc:`, or the issuer URL and `#` by default for a
+    non-email claim) and the IdP's letter case make one mailbox several Kubernetes usernames.
+    """
+    tail = re.split(r"[:#]", username)[-1]
+    return tail.casefold() if EMAIL.match(tail) else None
+
+
+def alias_identities(person: Person, identities: list[Identity], candidates: Iterable[str]) -> list[Identity]:
+    """Usernames seen in the cluster that are one of the person's emails under a prefix or in other letter case."""
+    emails = {email_of(i.username): i.username for i in identities
+              if i.username and not i.shared and email_of(i.username)}
+    known = {i.username for i in identities}
+    out = []
+    for name in sorted(set(candidates) - known):
+        given = emails.get(email_of(name))
+        if given is not None:
+            prefix = name[:len(name) - len(re.split(r"[:#]", name)[-1])]
+            how = f"with the authenticator prefix {prefix!r}" if prefix else "in other letter case"
+            out.append(Identity(name, person.groups, f"{name} is {given} {how} (same mailbox)"))
     return out

@@ -42,8 +42,9 @@ def test_objects_the_person_created_for_others_are_kept(shared: Store) -> None:
         assert findings[name].provenance["in_use"] == [why]
     text = fix_text(shared)
     deletions = [line for line in text.splitlines() if line.startswith("#    kubectl delete")]
-    assert deletions == ["#    kubectl delete clusterrolebinding alice-debug",
-                         "#    kubectl delete clusterrole alice-debug"]
+    assert deletions[-2:] == ["#    kubectl delete clusterrolebinding alice-debug",
+                              "#    kubectl delete clusterrole alice-debug"]
+    assert not [line for line in deletions if "team-" in line]
     # team-view is rewritten without alice, not deleted.
     [team_view] = [d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == "team-view"]
     assert [s["name"] for s in team_view["subjects"]] == ["carol@acme.example"]
@@ -83,3 +84,20 @@ def test_a_roles_fixed_username_is_shared_and_its_binding_kept(shared: Store) ->
     assert binding.remains and not binding.fix and "others use that username too" in binding.message
     text = fix_text(shared, line)
     assert "ops-admin" not in [line.split()[-1] for line in text.splitlines() if "kubectl delete" in line]
+
+
+def test_the_persons_email_under_an_oidc_prefix_or_in_other_case_is_theirs(shared: Store) -> None:
+    report = report_for(shared)
+    vias = {i.username: i.via for i in report.identities}
+    assert "with the authenticator prefix 'oidc:'" in vias["oidc:alice@acme.example"]
+    assert "in other letter case" in vias["Alice@Acme.example"]
+    # Someone whose address merely ends like hers is not her.
+    assert not {"malice@acme.example", "oidc:malice@acme.example"} & set(vias)
+    direct = {f.location.name: f for f in report.findings if f.type == "direct-binding" and f.location}
+    assert direct["oidc-admins"].fix and direct["dev-view"].fix and "malice-view" not in direct
+    assert any(p.grant["binding"]["name"] == "oidc-admins" for p in report.permissions)
+    text = fix_text(shared)
+    # oidc-admins keeps carol's OIDC login; dev-view named only alice's other spelling.
+    [oidc_admins] = [d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == "oidc-admins"]
+    assert [s["name"] for s in oidc_admins["subjects"]] == ["oidc:carol@acme.example"]
+    assert "#    kubectl delete rolebinding dev-view -n dev" in text
