@@ -323,18 +323,25 @@ def system_masters_findings(resolution: Resolution) -> list[Finding]:
             findings.append(Finding(
                 "system-masters",
                 f"{identity.via} puts the person in system:masters: every request is allowed before RBAC",
-                ObjectRef(*_split_logical(identity.source)) if identity.source else None,
+                _source_ref(identity.source),
                 {"identity": identity.to_json()},
                 remediation="remove the mapping; a certificate in system:masters is valid until it expires",
             ))
     return findings
 
 
-def _split_logical(name: str) -> tuple[str, str, str]:
-    parts = name.split("/")
-    if len(parts) == 3:
-        return parts[0], parts[2], parts[1]
-    return parts[0], parts[-1], ""
+def _source_ref(source: str) -> ObjectRef | None:
+    """The object behind an identity's source: aws-auth or a CSR; None for the audit log or a cloud mapping.
+
+    Only those two are Kubernetes objects (`Kind/namespace/name`, `Kind/name`); `audit` is no object,
+    and a cloud source (`eks-access-entry/arn:aws:iam::1:role/x`) holds slashes of its own.
+    """
+    kind, _, rest = source.partition("/")
+    if kind == AWS_AUTH_REF.kind and source == AWS_AUTH_REF.logical_name():
+        return AWS_AUTH_REF
+    if kind == "CertificateSigningRequest" and rest:
+        return ObjectRef(kind, rest)
+    return None
 
 
 # --- effective permissions -----------------------------------------------------------------

@@ -22,6 +22,7 @@ from rbacmap.offboard_identity import parse_person
 from rbacmap.offboard_report import ObjectRef
 from rbacmap.policy import load_policy
 from rbacmap.store import Store
+from tests.offboard.conftest import SHARED, build_store
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "offboard"
 ALICE = "alice@acme.example"
@@ -136,8 +137,6 @@ def test_fix_steps_are_numbered_over_the_steps_a_cluster_needs() -> None:
 
 def test_several_clusters_objects_go_to_one_file_each(tmp_path: Path) -> None:
     # Two clusters with a rewritten binding each: one file applied to one cluster must not carry the other's.
-    from tests.offboard.conftest import SHARED, build_store
-
     db = tmp_path / "two.db"
     with build_store(db) as store:
         assert import_files(store, [str(SHARED / "cluster")], "shared-dev").errors == []

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rbacmap.offboard import offboard
-from rbacmap.offboard_identity import parse_person
+from rbacmap.offboard import offboard, system_masters_findings
+from rbacmap.offboard_context import Resolution
+from rbacmap.offboard_identity import Identity, parse_person
 from rbacmap.offboard_report import ClusterReport, Finding
 from rbacmap.store import Store
 
@@ -188,3 +189,11 @@ def test_access_entry_of_a_role_the_person_assumed_is_not_deleted(tmp_path: Path
     assert "stop the person from assuming it" in role.remediation
     # The access entry's username template names the session: the person's own username through the role.
     assert "break-glass:alice" in {i.username for i in report.identities}
+
+
+def test_system_masters_points_at_the_object_that_grants_it_or_at_nothing() -> None:
+    sources = ["audit", "CertificateSigningRequest/alice-laptop", "ConfigMap/kube-system/aws-auth",
+               "eks-access-entry/arn:aws:iam::111122223333:role/admin"]
+    resolution = Resolution([Identity(ALICE, ("system:masters",), "x", source) for source in sources])
+    locations = [f.location.logical_name() if f.location else None for f in system_masters_findings(resolution)]
+    assert locations == [None, "CertificateSigningRequest/alice-laptop", "ConfigMap/kube-system/aws-auth", None]
