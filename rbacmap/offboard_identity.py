@@ -20,6 +20,7 @@ GCP_MEMBER_PREFIXES = ("user:", "serviceAccount:", "group:", "principal:", "prin
 # Groups every authenticated identity carries: they say nothing about this person.
 UNIVERSAL_GROUPS = frozenset({"system:authenticated", "system:unauthenticated"})
 IDENTIFIER_SEPARATORS = re.compile(r"[,\s]+")
+COMMENT = re.compile(r"(?:^|(?<=[,\s]))#")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -99,10 +100,14 @@ def parse_person(text: str, extra_groups: Iterable[str] = ()) -> Person:
 
 
 def read_people_file(path: str, text: str, extra_groups: Iterable[str] = ()) -> list[Person]:
-    """A departed-people file: one person per line, `#` comments and blank lines ignored."""
+    """A departed-people file: one person per line, `#` comments and blank lines ignored.
+
+    A comment starts a line or follows a space: inside an identifier `#` is part of it (the API
+    server names a non-email OIDC user `ISSUER#SUBJECT`).
+    """
     people = []
     for number, line in enumerate(text.splitlines(), start=1):
-        content = line.split("#", 1)[0].strip()
+        content = COMMENT.split(line, maxsplit=1)[0].strip()
         if not content:
             continue
         try:
