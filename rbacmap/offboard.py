@@ -52,7 +52,7 @@ def resolve_core_identities(person: Person, ctx: ClusterContext, resolution: Res
     _resolve_aws_auth(person, ctx, resolution)
     # The person's email as bindings and CSRs spell it (an OIDC prefix, other letter case) is theirs too.
     names = {s.name for b in ctx.policy.all_bindings() for s in b.subjects if s.kind == USER}
-    names |= {str(csr["username"]) for csr in ctx.csrs if csr.get("username")}
+    names |= {str(csr[column]) for csr in ctx.csrs for column in ("username", "request_cn") if csr.get(column)}
     resolution.identities += alias_identities(person, resolution.identities, names)
 
 

@@ -66,7 +66,8 @@ def test_a_certificate_the_person_requested_for_another_name_is_their_access(sha
     [binding] = [f for f in report.findings if f.type == "direct-binding"
                  and f.location is not None and f.location.name == "release-bot"]
     assert binding.remains and binding.provenance["shared"] and not binding.fix
-    [certificate] = [f for f in report.findings if f.type == "client-certificate"]
+    [certificate] = [f for f in report.findings if f.type == "client-certificate"
+                     and f.location is not None and f.location.name == "release-bot"]
     assert "the fix does so" not in certificate.remediation
     assert "not the person's own name" in certificate.remediation
     # dan keeps the release-bot binding: the fix neither deletes nor rewrites it.
@@ -101,3 +102,12 @@ def test_the_persons_email_under_an_oidc_prefix_or_in_other_case_is_theirs(share
     [oidc_admins] = [d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == "oidc-admins"]
     assert [s["name"] for s in oidc_admins["subjects"]] == ["oidc:carol@acme.example"]
     assert "#    kubectl delete rolebinding dev-view -n dev" in text
+
+
+def test_a_certificate_for_another_spelling_of_the_persons_email_is_theirs(shared: Store) -> None:
+    report = report_for(shared)
+    [certificate] = [i for i in report.identities if "CSR alice-capitals" in i.via]
+    assert certificate.username == "ALICE@acme.example" and not certificate.shared
+    assert certificate.groups == ("devs",)
+    assert "CertificateSigningRequest/alice-capitals" in {
+        f.location.logical_name() for f in report.findings if f.type == "client-certificate" and f.location}
