@@ -125,7 +125,7 @@ def _audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceA
     usernames = resolution.usernames()
     findings = [_last_seen(records, _impersonated_by(ctx, usernames))]
     resource_records = [r for r in records if isinstance(r.request, ResourceRequest) and r.decision in ALLOWED]
-    created = _created_bindings(resource_records)
+    created = _created_objects(resource_records)
     for record in resource_records:
         request = record.request
         assert isinstance(request, ResourceRequest)
@@ -170,16 +170,41 @@ def _exists(ctx: ClusterContext, table: str, namespace: str, name: str, kind: st
     return bool(ctx.store.query(sql, params))
 
 
-def _created_bindings(records: list[UsageRecord]) -> set[tuple[str, str, str]]:
-    """(kind, namespace, name) of every binding the person's requests created."""
+def _created_objects(records: list[UsageRecord]) -> set[tuple[str, str, str]]:
+    """(kind, namespace, name) of every binding, role, service account and workload the person's requests created."""
     out = set()
     for record in records:
         request = record.request
         assert isinstance(request, ResourceRequest)
-        kind = CREATED_ACCESS_OBJECTS.get((request.api_group, request.resource), "")
-        if request.verb == "create" and not request.subresource and kind.endswith("Binding") and request.name:
+        key = (request.api_group, request.resource)
+        kind = CREATED_ACCESS_OBJECTS.get(key) or WORKLOAD_RESOURCES.get(key, "")
+        if request.verb == "create" and not request.subresource and kind and request.name:
             out.add((kind, "" if kind.startswith("Cluster") else request.namespace, request.name))
     return out
+
+
+def _service_account_users(ctx: ClusterContext, namespace: str, name: str,
+                           created: set[tuple[str, str, str]]) -> list[str]:
+    """Workloads running as the service account that the person did not create (nor their owners)."""
+    rows = ctx.store.query(
+        "SELECT kind, name, owner_kind, owner_name FROM workloads WHERE snapshot_id = ? AND namespace = ?",
+        [ctx.snapshot.id, namespace],
+    )
+    owners = {(r["kind"], r["name"]): (r["owner_kind"], r["owner_name"]) for r in rows}
+    users = ctx.store.query(
+        "SELECT kind, name FROM workloads WHERE snapshot_id = ? AND namespace = ? AND service_account = ?"
+        " ORDER BY kind, name", [ctx.snapshot.id, namespace, name],
+    )
+    out = []
+    for row in users:
+        # Pod -> ReplicaSet -> Deployment: theirs when any object up the chain is.
+        chain, node = [], (row["kind"], row["name"])
+        while node[0] and node not in chain:
+            chain.append(node)
+            node = owners.get(node, (None, None))
+        if not any((kind, namespace, owned) in created for kind, owned in chain):
+            out.append(f"{chain[-1][0]} {namespace}/{chain[-1][1]}")
+    return sorted(set(out))
 
 
 def _others(binding: Binding, usernames: set[str]) -> list[str]:
@@ -214,7 +239,8 @@ def _in_use(ctx: ClusterContext, request: ResourceRequest, kind: str, usernames:
                 return [f"it also grants {', '.join(others)}"] if others else []
         return []
     if kind == "ServiceAccount":
-        return []
+        users = _service_account_users(ctx, request.namespace, request.name, created)
+        return [f"{', '.join(users)} run{'s' if len(users) == 1 else ''} as it"] if users else []
     key = RoleKey(kind, request.name, "" if kind == CLUSTER_ROLE else request.namespace)
     reasons = [f"{binding.key} grants it" for binding in ctx.policy.all_bindings()
                if binding.role_key() == key and not _goes_with_the_person(binding, usernames, created)]

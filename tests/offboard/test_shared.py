@@ -38,7 +38,8 @@ def test_objects_the_person_created_for_others_are_kept(shared: Store) -> None:
     for name, why in [("ClusterRoleBinding/team-view", "it also grants User carol@acme.example"),
                       ("ClusterRoleBinding/team-config-devs", "it also grants Group devs"),
                       ("ClusterRole/team-config", "ClusterRoleBinding team-config-devs grants it"),
-                      ("ClusterRole/team-extras", "ClusterRole team-aggregate aggregates its rules")]:
+                      ("ClusterRole/team-extras", "ClusterRole team-aggregate aggregates its rules"),
+                      ("ServiceAccount/tools/ci-runner", "Deployment tools/builds runs as it")]:
         assert not findings[name].fix and not findings[name].remains, name
         assert findings[name].provenance["in_use"] == [why]
     text = fix_text(shared)
