@@ -110,7 +110,8 @@ def _table(report: PersonReport) -> str:
         lines.append("identities:")
         for identity in cluster.identities:
             groups = f" groups {', '.join(identity.groups)}" if identity.groups else ""
-            lines.append(f"  {identity.username or '<any session>'}{groups}  <- {identity.via}")
+            shared = " (shared with others: the fix leaves its bindings)" if identity.shared else ""
+            lines.append(f"  {identity.username or '<any session>'}{groups}{shared}  <- {identity.via}")
         if cluster.findings:
             lines.append(format_table(
                 ["finding", "object", "detail"],

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from click.testing import CliRunner
 
+from rbacmap.cli import cli
 from rbacmap.offboard import offboard
 from rbacmap.offboard_fix import build_fix, render_fix
 from rbacmap.offboard_identity import parse_person
@@ -113,3 +115,10 @@ def test_a_certificate_for_another_spelling_of_the_persons_email_is_theirs(share
     assert certificate.groups == ("devs",)
     assert "CertificateSigningRequest/alice-capitals" in {
         f.location.logical_name() for f in report.findings if f.type == "client-certificate" and f.location}
+
+
+def test_the_table_marks_shared_identities(shared_db: Path) -> None:
+    result = CliRunner().invoke(cli, ["offboard", "--db", str(shared_db), ALICE])
+    assert result.exit_code == 1, result.output
+    assert "  release-bot groups release-bots (shared with others: the fix leaves its bindings)  <- " in result.stdout
+    assert "  alice@acme.example  <- given username" in result.stdout
