@@ -38,7 +38,8 @@ class OffboardError(click.ClickException):
 @click.option("-o", "--output", type=click.Choice(["table", "json", "sarif"]), default="table", show_default=True)
 @click.option("--export-fix", "export_fix", type=click.Path(dir_okay=False),
               help="Write the changes that remove the access (YAML + commands to review) to this file; "
-                   "when several clusters have objects to apply, each cluster's go to FILE.CLUSTER.yaml.")
+                   "when several clusters have objects to apply, each cluster's go to a file of their own "
+                   "(fix.yaml: fix.CLUSTER.yaml), named in FILE.")
 def offboard_command(
     db_path: str, people: tuple[str, ...], from_file: str | None, groups: tuple[str, ...], cluster: str | None,
     all_clusters: bool, output: str, export_fix: str | None,
