@@ -19,7 +19,15 @@ from rbacmap import offboard_sources
 from rbacmap.authorizer import Grant, subject_applies
 from rbacmap.model import GROUP, SYSTEM_MASTERS, USER, Binding, Role, RoleKey, UserInfo
 from rbacmap.offboard_context import AWS_AUTH_REF, ClusterContext, Resolution
-from rbacmap.offboard_identity import UNIVERSAL_GROUPS, AwsAuthEntry, Identity, Person, canonical_arn, person_groups
+from rbacmap.offboard_identity import (
+    UNIVERSAL_GROUPS,
+    AwsAuthEntry,
+    Identity,
+    Person,
+    alias_identities,
+    canonical_arn,
+    person_groups,
+)
 from rbacmap.offboard_report import ClusterReport, Finding, FixStep, ObjectRef, Permission, PersonReport
 from rbacmap.store import Store
 
@@ -42,6 +50,10 @@ def resolve_core_identities(person: Person, ctx: ClusterContext, resolution: Res
                 Identity(email, person.groups, "GCP member user:" + email + " (GKE usernames are account emails)")
             )
     _resolve_aws_auth(person, ctx, resolution)
+    # The person's email as bindings and CSRs spell it (an OIDC prefix, other letter case) is theirs too.
+    names = {s.name for b in ctx.policy.all_bindings() for s in b.subjects if s.kind == USER}
+    names |= {str(csr[column]) for csr in ctx.csrs for column in ("username", "request_cn") if csr.get(column)}
+    resolution.identities += alias_identities(person, resolution.identities, names)
 
 
 def _resolve_aws_auth(person: Person, ctx: ClusterContext, resolution: Resolution) -> None:
@@ -62,7 +74,9 @@ def _resolve_aws_auth(person: Person, ctx: ClusterContext, resolution: Resolutio
             session = sessions[entry.arn]
             username = entry.render_username(session)
             via = entry.describe() + (f" (session {session!r})" if session else "")
-            identity = Identity(username, entry.groups, via, AWS_AUTH_REF.logical_name())
+            # Without {{SessionName}} every session of the role gets the same username.
+            shared = "{{SessionName" not in entry.username
+            identity = Identity(username, entry.groups, via, AWS_AUTH_REF.logical_name(), shared)
             resolution.identities.append(identity)
             resolution.findings.append(_aws_auth_finding(entry, identity, removable=False))
 
@@ -107,17 +121,26 @@ def _aws_auth_finding(entry: AwsAuthEntry, identity: Identity, *, removable: boo
 
 
 def resolve_certificates(ctx: ClusterContext, resolution: Resolution) -> None:
-    """An issued client certificate for the person's name authenticates them until it expires."""
-    usernames = resolution.usernames()
+    """An issued client certificate authenticates whoever holds its key until it expires.
+
+    That is the person for a certificate in their name, and for one they requested (spec.username,
+    or the audit log) whatever name it carries: the requester made the key. A certificate for
+    another name is shared with whoever else uses that name.
+    """
+    own = resolution.own_usernames()
     for csr in ctx.csrs:
         common_name = csr.get("request_cn")
-        if not (csr["issued"] and common_name and common_name in usernames):
+        for_person = common_name in own
+        by_person = csr.get("username") in own or csr["name"] in resolution.requested_csrs
+        if not (csr["issued"] and common_name and (for_person or by_person)):
             continue
         if csr["signer_name"] not in CLIENT_SIGNERS:
             continue
         orgs = tuple(json.loads(csr.get("request_organizations") or "[]"))
         ref = ObjectRef("CertificateSigningRequest", csr["name"])
-        identity = Identity(common_name, orgs, f"client certificate issued for CSR {csr['name']}", ref.logical_name())
+        via = (f"client certificate issued for CSR {csr['name']}" if for_person else
+               f"client certificate for {common_name!r} the person requested (CSR {csr['name']}): they hold its key")
+        identity = Identity(common_name, orgs, via, ref.logical_name(), shared=not for_person)
         resolution.identities.append(identity)
         for group in orgs:
             resolution.add_member(group, common_name, f"certificate from CSR {csr['name']}")
@@ -177,14 +200,19 @@ def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
         }
         if csr["issued"]:
             whose = f"for {common_name!r}" if common_name else "(subject unknown: spec.request not imported)"
+            if common_name in resolution.own_usernames():
+                cut = "remove every binding naming the certificate's user and groups (the fix does so for the user)"
+            else:
+                cut = (f"the certificate's user {common_name or '(unknown)'} is not the person's own name: the fix "
+                       "leaves its bindings (others may use the name); re-issue the name's credentials and remove "
+                       "the bindings naming it and its groups, or rotate the CA")
             findings.append(Finding(
                 "client-certificate",
                 f"CSR {csr['name']} issued a client certificate {whose} "
                 f"(requested by {csr.get('username')}); a client certificate cannot be revoked: it stays valid "
                 f"for {_human_duration(seconds)} ({why})" + (f", until about {expiry}" if expiry else ""),
                 ref, provenance,
-                remediation="remove every binding naming the certificate's user and groups (the fix does so for "
-                            "the user); deleting the CSR does not revoke the certificate, only rotating the CA does",
+                remediation=f"{cut}; deleting the CSR does not revoke the certificate, only rotating the CA does",
             ))
         elif "Denied" in states or "Failed" in states:
             findings.append(Finding("csr-requested", f"CSR {csr['name']} requested by the person was denied",
@@ -205,12 +233,15 @@ def _binding_ref(binding: Binding) -> ObjectRef:
 def binding_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
     """Bindings naming the person as a User, or one of their groups."""
     usernames = resolution.usernames()
+    own = resolution.own_usernames()
+    shared = resolution.shared_usernames()
     groups = person_groups(resolution.identities)
     findings = []
     for binding in ctx.policy.all_bindings():
         ref = _binding_ref(binding)
         role = f"{binding.role_ref.kind} {binding.role_ref.name}"
-        direct = [i for i, s in enumerate(binding.subjects) if s.kind == USER and s.name in usernames]
+        findings += _shared_user_findings(binding, ref, role, shared, resolution.identities)
+        direct = [i for i, s in enumerate(binding.subjects) if s.kind == USER and s.name in own]
         if direct:
             dangling = ctx.policy.role(binding.role_key()) is None
             names = sorted({binding.subjects[i].name for i in direct})
@@ -248,6 +279,30 @@ def binding_findings(ctx: ClusterContext, resolution: Resolution) -> list[Findin
     return findings
 
 
+def _shared_user_findings(
+    binding: Binding, ref: ObjectRef, role: str, shared: set[str], identities: list[Identity]
+) -> list[Finding]:
+    """A binding naming a username the person reaches but shares with others: reported, left to a human."""
+    findings = []
+    for index, subject in enumerate(binding.subjects):
+        if subject.kind != USER or subject.name not in shared:
+            continue
+        carriers = [i for i in identities if i.username == subject.name]
+        findings.append(Finding(
+            "direct-binding",
+            f"{binding.key} grants {role} to User {subject.name}, which the person authenticates as "
+            f"(via {'; '.join(c.via for c in carriers)}); others use that username too: the fix leaves the binding",
+            ref,
+            {"binding": ref.to_json(), "role_ref": {"kind": binding.role_ref.kind, "name": binding.role_ref.name},
+             "subjects": [{"index": index, "kind": USER, "name": subject.name}], "shared": True,
+             "other_subjects": len(binding.subjects) - 1, "membership": [c.to_json() for c in carriers],
+             "dangling": False},
+            remediation=f"cut the person's way to {subject.name} (stop them assuming the role; for a certificate, "
+                        "re-issue the name's credentials and unbind the old name, or rotate the CA)",
+        ))
+    return findings
+
+
 def _group_remediation(group: str, carriers: list[Identity]) -> str:
     sources = {c.source.split("/", 1)[0] for c in carriers if c.source}
     text = f"remove the person from group {group} in the identity provider"
@@ -268,18 +323,25 @@ def system_masters_findings(resolution: Resolution) -> list[Finding]:
             findings.append(Finding(
                 "system-masters",
                 f"{identity.via} puts the person in system:masters: every request is allowed before RBAC",
-                ObjectRef(*_split_logical(identity.source)) if identity.source else None,
+                _source_ref(identity.source),
                 {"identity": identity.to_json()},
                 remediation="remove the mapping; a certificate in system:masters is valid until it expires",
             ))
     return findings
 
 
-def _split_logical(name: str) -> tuple[str, str, str]:
-    parts = name.split("/")
-    if len(parts) == 3:
-        return parts[0], parts[2], parts[1]
-    return parts[0], parts[-1], ""
+def _source_ref(source: str) -> ObjectRef | None:
+    """The object behind an identity's source: aws-auth or a CSR; None for the audit log or a cloud mapping.
+
+    Only those two are Kubernetes objects (`Kind/namespace/name`, `Kind/name`); `audit` is no object,
+    and a cloud source (`eks-access-entry/arn:aws:iam::1:role/x`) holds slashes of its own.
+    """
+    kind, _, rest = source.partition("/")
+    if kind == AWS_AUTH_REF.kind and source == AWS_AUTH_REF.logical_name():
+        return AWS_AUTH_REF
+    if kind == "CertificateSigningRequest" and rest:
+        return ObjectRef(kind, rest)
+    return None
 
 
 # --- effective permissions -----------------------------------------------------------------

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from rbacmap.model import ResourceRequest
+from rbacmap.model import CLUSTER_ROLE, SERVICE_ACCOUNT, USER, Binding, ResourceRequest, RoleKey
 from rbacmap.offboard_context import ClusterContext, Resolution
 from rbacmap.offboard_identity import UNIVERSAL_GROUPS, Identity
 from rbacmap.offboard_report import Finding, FixStep, ObjectRef
@@ -59,9 +59,11 @@ def load_audit(ctx: ClusterContext) -> AuditData:
 
 def add_audit_identities(audit: AuditData, resolution: Resolution) -> None:
     """The groups each of the person's usernames was seen with; other users seen in the same groups."""
+    shared = resolution.shared_usernames()
     for username in sorted(resolution.usernames()):
         groups = audit.groups_by_user.get(username, ())
-        identity = Identity(username, groups, f"audit log: {username} was seen with these groups", "audit")
+        identity = Identity(username, groups, f"audit log: {username} was seen with these groups", "audit",
+                            username in shared)
         if not set(groups) - UNIVERSAL_GROUPS or identity in resolution.identities:
             continue
         resolution.identities.append(identity)
@@ -96,18 +98,41 @@ def _usage_json(record: UsageRecord) -> dict[str, Any]:
 
 
 def audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceAccountPower) -> list[Finding]:
-    """Last seen, objects created, token Secrets created or read, TokenRequests, workloads created."""
+    """Last seen, objects created, token Secrets created or read, TokenRequests, workloads created.
+
+    What a shared username did (a role's fixed username) may have been anyone's doing: reported,
+    but the fix deletes nothing on its account.
+    """
+    shared = resolution.shared_usernames()
+    return [_not_fixed(f) if _actor(f) in shared else f for f in _audit_findings(ctx, resolution, power)]
+
+
+def _actor(finding: Finding) -> str | None:
+    """The username whose audited request a finding comes from."""
+    record = finding.provenance.get("created_by") or finding.provenance.get("request") or {}
+    return record.get("username") if isinstance(record, dict) else None
+
+
+def _not_fixed(finding: Finding) -> Finding:
+    return replace(finding, fix=(), remediation=f"{_actor(finding)} is shared with others: find out who did this "
+                                                f"before acting; {finding.remediation}")
+
+
+def _audit_findings(ctx: ClusterContext, resolution: Resolution, power: ServiceAccountPower) -> list[Finding]:
     records = _usage(ctx, resolution.usernames())
     if not records:
         return []
-    findings = [_last_seen(records, _impersonated_by(ctx, resolution.usernames()))]
+    usernames = resolution.usernames()
+    findings = [_last_seen(records, _impersonated_by(ctx, usernames))]
     resource_records = [r for r in records if isinstance(r.request, ResourceRequest) and r.decision in ALLOWED]
+    created = _created_objects(resource_records)
     for record in resource_records:
         request = record.request
         assert isinstance(request, ResourceRequest)
         key = (request.api_group, request.resource)
         if request.verb == "create" and not request.subresource and key in CREATED_ACCESS_OBJECTS:
-            findings += _created_object(ctx, record, request, CREATED_ACCESS_OBJECTS[key])
+            kind = CREATED_ACCESS_OBJECTS[key]
+            findings += _created_object(ctx, record, request, kind, _in_use(ctx, request, kind, usernames, created))
         elif key == ("", "secrets") and not request.subresource and request.verb in ("create", "get", "list", "watch"):
             findings += _token_secrets(ctx, record, request)
         elif key == ("", "serviceaccounts") and request.subresource == "token" and request.verb == "create":
@@ -145,7 +170,88 @@ def _exists(ctx: ClusterContext, table: str, namespace: str, name: str, kind: st
     return bool(ctx.store.query(sql, params))
 
 
-def _created_object(ctx: ClusterContext, record: UsageRecord, request: ResourceRequest, kind: str) -> list[Finding]:
+def _created_objects(records: list[UsageRecord]) -> set[tuple[str, str, str]]:
+    """(kind, namespace, name) of every binding, role, service account and workload the person's requests created."""
+    out = set()
+    for record in records:
+        request = record.request
+        assert isinstance(request, ResourceRequest)
+        key = (request.api_group, request.resource)
+        kind = CREATED_ACCESS_OBJECTS.get(key) or WORKLOAD_RESOURCES.get(key, "")
+        if request.verb == "create" and not request.subresource and kind and request.name:
+            out.add((kind, "" if kind.startswith("Cluster") else request.namespace, request.name))
+    return out
+
+
+def _service_account_users(ctx: ClusterContext, namespace: str, name: str,
+                           created: set[tuple[str, str, str]]) -> list[str]:
+    """Workloads running as the service account that the person did not create (nor their owners)."""
+    rows = ctx.store.query(
+        "SELECT kind, name, owner_kind, owner_name FROM workloads WHERE snapshot_id = ? AND namespace = ?",
+        [ctx.snapshot.id, namespace],
+    )
+    owners = {(r["kind"], r["name"]): (r["owner_kind"], r["owner_name"]) for r in rows}
+    users = ctx.store.query(
+        "SELECT kind, name FROM workloads WHERE snapshot_id = ? AND namespace = ? AND service_account = ?"
+        " ORDER BY kind, name", [ctx.snapshot.id, namespace, name],
+    )
+    out = []
+    for row in users:
+        # Pod -> ReplicaSet -> Deployment: theirs when any object up the chain is.
+        chain, node = [], (row["kind"], row["name"])
+        while node[0] and node not in chain:
+            chain.append(node)
+            node = owners.get(node, (None, None))
+        if not any((kind, namespace, owned) in created for kind, owned in chain):
+            out.append(f"{chain[-1][0]} {namespace}/{chain[-1][1]}")
+    return sorted(set(out))
+
+
+def _others(binding: Binding, usernames: set[str]) -> list[str]:
+    """The people a binding grants besides the person: Users not theirs, and every Group (shared by nature).
+
+    ServiceAccounts are not people: a binding for one the person set up is the usual thing left behind.
+    """
+    return [f"{s.kind} {s.name}" for s in binding.subjects
+            if s.kind != SERVICE_ACCOUNT and not (s.kind == USER and s.name in usernames)]
+
+
+def _goes_with_the_person(binding: Binding, usernames: set[str], created: set[tuple[str, str, str]]) -> bool:
+    """Whether the fix deletes the binding: it names only the person, or they created it and it grants nobody else."""
+    if all(s.kind == USER and s.name in usernames for s in binding.subjects):
+        return True
+    return (binding.key.kind, binding.key.namespace, binding.key.name) in created and not _others(binding, usernames)
+
+
+def _in_use(ctx: ClusterContext, request: ResourceRequest, kind: str, usernames: set[str],
+            created: set[tuple[str, str, str]]) -> list[str]:
+    """Why deleting a created binding or role would cut other people's access (empty: it would not).
+
+    A binding that also names others keeps them (the person's own subject is removed by the
+    direct-binding fix); a role stays while a binding the fix keeps grants it, or while an
+    aggregated ClusterRole takes its rules.
+    """
+    if kind.endswith("Binding"):
+        namespace = "" if kind.startswith("Cluster") else request.namespace
+        for binding in ctx.policy.all_bindings():
+            if (binding.key.kind, binding.key.namespace, binding.key.name) == (kind, namespace, request.name):
+                others = _others(binding, usernames)
+                return [f"it also grants {', '.join(others)}"] if others else []
+        return []
+    if kind == "ServiceAccount":
+        users = _service_account_users(ctx, request.namespace, request.name, created)
+        return [f"{', '.join(users)} run{'s' if len(users) == 1 else ''} as it"] if users else []
+    key = RoleKey(kind, request.name, "" if kind == CLUSTER_ROLE else request.namespace)
+    reasons = [f"{binding.key} grants it" for binding in ctx.policy.all_bindings()
+               if binding.role_key() == key and not _goes_with_the_person(binding, usernames, created)]
+    if kind == CLUSTER_ROLE:
+        reasons += [f"ClusterRole {role.key.name} aggregates its rules" for role in ctx.policy.roles.values()
+                    if role.key.kind == CLUSTER_ROLE and role.key.name != key.name and key.name in role.rule_sources]
+    return reasons
+
+
+def _created_object(ctx: ClusterContext, record: UsageRecord, request: ResourceRequest, kind: str,
+                    in_use: list[str]) -> list[Finding]:
     if not request.name:
         return []
     namespace = "" if kind.startswith("Cluster") else request.namespace
@@ -154,11 +260,18 @@ def _created_object(ctx: ClusterContext, record: UsageRecord, request: ResourceR
         return []
     ref = ObjectRef(kind, request.name, namespace)
     what = "its tokens keep working" if kind == "ServiceAccount" else "the access it grants stays"
+    message = (f"{ref.logical_name()} was created by {record.username} (last create at {record.last_seen}) and "
+               f"still exists: {what} after the person's account is gone")
+    provenance = {"object": ref.to_json(), "created_by": _usage_json(record), "in_use": in_use}
+    if in_use:
+        # Deleting it would take access from people who still need it: a human decides.
+        # Not the person's access once their own subjects are gone: information, not "access remains".
+        return [Finding(
+            "created-object", f"{message}; the fix keeps it: {'; '.join(in_use)}", ref, provenance, remains=False,
+            remediation=f"review {ref.logical_name()} and hand it to an owner; deleting it cuts everyone it serves",
+        )]
     return [Finding(
-        "created-object",
-        f"{ref.logical_name()} was created by {record.username} (last create at {record.last_seen}) and still "
-        f"exists: {what} after the person's account is gone",
-        ref, {"object": ref.to_json(), "created_by": _usage_json(record)},
+        "created-object", message, ref, provenance,
         remediation=f"review {ref.logical_name()}, then delete it (or hand it to an owner)",
         fix=(FixStep("delete", ref, note=f"created by {record.username}: review before deleting"),),
     )]

@@ -13,7 +13,13 @@ from collections import deque
 from rbacmap.cloud.model import ASSUME_ROLE, CREATE_ACCESS_ENTRY, IMPERSONATE, CloudGraph, IdentityMapping
 from rbacmap.cloud.store import latest_cloud_graph
 from rbacmap.offboard_context import AWS_AUTH_REF, ClusterContext, Resolution
-from rbacmap.offboard_identity import GCP_MEMBER_PREFIXES, Identity, Person, canonical_arn
+from rbacmap.offboard_identity import (
+    GCP_MEMBER_PREFIXES,
+    Identity,
+    Person,
+    canonical_arn,
+    render_aws_username,
+)
 from rbacmap.offboard_report import Finding, FixStep, ObjectRef
 
 GCP_ROLE = re.compile(r"((?:projects|organizations)/[^/\s]+/roles/\S+|roles/\S+) for ")
@@ -67,6 +73,7 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
             remediation=f"remove the person's principal from the trust policy of {role} (or disable their IAM user)",
             fix=_trust_steps(role, chain[-1]),
         ))
+    sessions = dict(person.assumed_roles())
     given_roles = {role for role, _ in person.assumed_roles()} | {canonical_arn(a) for a in person.aws_arns
                                                                    if ":role/" in a}
     for mapping in graph.mappings:
@@ -75,7 +82,8 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
             continue
         if mapping.mechanism == AWS_AUTH and (principal in given_roles or ":user/" in principal):
             continue  # the snapshot's own aws-auth entry is reported by the core resolution
-        _mapping_finding(mapping, principal, reached.get(principal), cloud_cluster, project, resolution)
+        _mapping_finding(mapping, principal, reached.get(principal), cloud_cluster, project, resolution,
+                         sessions.get(principal))
     for grant in graph.grants:
         principal = canonical_arn(grant.principal)
         if principal not in own and principal not in reached:
@@ -108,14 +116,22 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
 
 def _mapping_finding(
     mapping: IdentityMapping, principal: str, chain: list[str] | None, cloud_cluster: str, project: str,
-    resolution: Resolution,
+    resolution: Resolution, session: str | None = None,
 ) -> None:
-    session_dependent = "{{" in mapping.username
-    username = None if session_dependent else mapping.username
-    via = f"{mapping.provenance}" + (f" (reached: {chain[-1]})" if chain else "")
+    # A role's username template names the session; the person's own session (given as its
+    # assumed-role ARN) is known, so bindings naming that username are theirs.
+    username: str | None = mapping.username
+    if "{{" in mapping.username:
+        username = render_aws_username(mapping.username, principal, session) if principal.startswith("arn:") else None
+    via = f"{mapping.provenance}" + (f" (reached: {chain[-1]})" if chain else "") + \
+        (f" (session {session!r})" if session and username else "")
     source = AWS_AUTH_REF.logical_name() if mapping.mechanism == AWS_AUTH else f"{mapping.mechanism}/{principal}"
     if mapping.live:
-        resolution.identities.append(Identity(username, mapping.groups, via, source))
+        # A role or service account is whoever assumes it: unless the username names the person's own
+        # session, it is everyone's who reaches the principal.
+        shared = (bool(chain) or ":role/" in principal or principal.startswith(("serviceAccount:", "group:"))) \
+            and "{{SessionName" not in mapping.username
+        resolution.identities.append(Identity(username, mapping.groups, via, source, shared))
     ref = AWS_AUTH_REF if mapping.mechanism == AWS_AUTH else ObjectRef("AccessEntry", principal)
     kind = "aws-auth-mapping" if mapping.mechanism == AWS_AUTH else "cloud-mapping"
     resolution.findings.append(Finding(
@@ -129,6 +145,8 @@ def _mapping_finding(
          "via": chain or []},
         remains=mapping.live,
         remediation="stop the person from assuming the role" if chain
+        else f"{principal} is an IAM role others may assume too: stop the person from assuming it (trust "
+             "policy, SSO permission set) rather than deleting its access entry" if _is_role(principal)
         else "delete the mapping (access entry) for the person's principal",
         fix=() if chain else _mapping_steps(mapping.mechanism, principal, cloud_cluster, True, project, None),
     ))
@@ -139,6 +157,9 @@ def _mapping_steps(
 ) -> tuple[FixStep, ...]:
     if not own:
         return ()
+    if _is_role(principal):
+        # A role is whoever assumes it: deleting its access entry would lock every other user out.
+        return _trust_steps(principal, f"the person -[{ASSUME_ROLE}]-> {principal}")
     if mechanism.startswith("eks"):
         return (FixStep("command", command=f"aws eks delete-access-entry --cluster-name {cloud_cluster} "
                                            f"--principal-arn {principal}",
@@ -153,6 +174,11 @@ def _mapping_steps(
                         note=f"then for each role: gcloud projects remove-iam-policy-binding {project} "
                              f"--member={principal} --role=ROLE; disable the Google account itself"),)
     return ()
+
+
+def _is_role(principal: str) -> bool:
+    """An IAM role (given directly or as the role of an assumed-role session): shared by whoever assumes it."""
+    return ":role/" in principal
 
 
 def _gcp_role(provenance: str) -> str | None:

@@ -67,7 +67,16 @@ class Resolution:
     requested_csrs: set[str] = field(default_factory=set)
 
     def usernames(self) -> set[str]:
+        """Every username the person authenticates as, their own and shared ones."""
         return {i.username for i in self.identities if i.username}
+
+    def own_usernames(self) -> set[str]:
+        """Usernames that are the person's alone: what the fix may remove from bindings."""
+        return {i.username for i in self.identities if i.username and not i.shared}
+
+    def shared_usernames(self) -> set[str]:
+        """Usernames the person reaches that others use too (a role's fixed username, a bot's certificate)."""
+        return self.usernames() - self.own_usernames()
 
     def add_member(self, group: str, username: str, source: str) -> None:
         self.group_members.setdefault(group, {}).setdefault(username, source)

@@ -9,8 +9,10 @@ commands to review.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -74,6 +76,8 @@ def build_fix(store: Store, reports: list[PersonReport]) -> list[ClusterFix]:
                         fix.commands.append((step.command, step.note))
     for name, fix in by_cluster.items():
         for ref, indexes in removals[name].items():
+            if ref in fix.deletions:
+                continue  # deleted whole (the person created it for nobody else): no rewrite to apply first
             rewritten = _binding_without(store, fix.snapshot_id, ref, indexes)
             if rewritten is None:
                 fix.deletions.insert(0, ref)
@@ -159,8 +163,37 @@ def dump_manifest(obj: dict[str, Any]) -> str:
     return yaml.dump(obj, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False)
 
 
-def render_fix(fixes: list[ClusterFix], people: list[str]) -> str:
-    """The fix file: comments with deletions and cloud steps, then the objects to apply."""
+def fix_files(fixes: list[ClusterFix], people: list[str], path: Path) -> dict[Path, str]:
+    """The fix as files: one, unless several clusters have objects to apply; then one more per such cluster.
+
+    `kubectl apply -f` applies every document of a file to one cluster: with the rewritten
+    bindings of two clusters in one file, applying it would write cluster B's bindings (and
+    subjects) into cluster A. So each cluster's objects go to a file of their own, named in the
+    main file, which keeps the deletions and cloud steps of all of them.
+    """
+    with_objects = [fix for fix in fixes if fix.objects]
+    if len(with_objects) <= 1:
+        return {path: render_fix(fixes, people)}
+    object_files: dict[str, Path] = {}
+    for fix in with_objects:
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", fix.cluster).strip("-.") or "cluster"
+        candidate = path.with_name(f"{path.stem}.{slug}{path.suffix or '.yaml'}")
+        number = 1
+        while candidate in object_files.values() or candidate == path:
+            number += 1
+            candidate = path.with_name(f"{path.stem}.{slug}-{number}{path.suffix or '.yaml'}")
+        object_files[fix.cluster] = candidate
+    files = {path: render_fix(fixes, people, {name: str(file) for name, file in object_files.items()})}
+    for fix in with_objects:
+        files[object_files[fix.cluster]] = render_fix([ClusterFix(fix.cluster, fix.snapshot_id, fix.objects)], people)
+    return files
+
+
+def render_fix(fixes: list[ClusterFix], people: list[str], object_files: dict[str, str] | None = None) -> str:
+    """The fix file: comments with deletions and cloud steps, then the objects to apply.
+
+    `object_files` (cluster -> file) says where a cluster's objects were written instead of here.
+    """
     lines = [
         f"# rbacmap offboard fix for: {', '.join(people)}",
         "# rbacmap never changes a cluster. Review every step, then apply it yourself.",
@@ -169,10 +202,15 @@ def render_fix(fixes: list[ClusterFix], people: list[str]) -> str:
     for fix in fixes:
         lines += ["#", f"# == cluster {fix.cluster} (snapshot {fix.snapshot_id}) =="]
         step = 0  # numbered in order, over the kinds of step this cluster needs
-        if fix.objects:
+        elsewhere = (object_files or {}).get(fix.cluster)
+        if fix.objects and elsewhere:
             step += 1
-            lines.append(
-                f"# {step}. apply the {len(fix.objects)} rewritten object(s) below: kubectl apply -f THIS_FILE")
+            lines.append(f"# {step}. apply the {len(fix.objects)} rewritten object(s) in {elsewhere} to cluster "
+                         f"{fix.cluster} only: kubectl apply -f {elsewhere}")
+        elif fix.objects:
+            step += 1
+            lines.append(f"# {step}. apply the {len(fix.objects)} rewritten object(s) below to cluster {fix.cluster}: "
+                         "kubectl apply -f THIS_FILE")
         if fix.deletions:
             step += 1
             lines.append(f"# {step}. delete (YAML cannot express deletion):")
@@ -185,7 +223,7 @@ def render_fix(fixes: list[ClusterFix], people: list[str]) -> str:
         lines += [f"# note: {note}" for note in fix.notes]
         if not (fix.objects or fix.deletions or fix.commands):
             lines.append("# nothing to change")
-        for obj in fix.objects:
+        for obj in [] if elsewhere else fix.objects:
             documents.append(
                 f"# cluster {fix.cluster}\n" + dump_manifest(obj)
             )

@@ -20,6 +20,8 @@ GCP_MEMBER_PREFIXES = ("user:", "serviceAccount:", "group:", "principal:", "prin
 # Groups every authenticated identity carries: they say nothing about this person.
 UNIVERSAL_GROUPS = frozenset({"system:authenticated", "system:unauthenticated"})
 IDENTIFIER_SEPARATORS = re.compile(r"[,\s]+")
+COMMENT = re.compile(r"(?:^|(?<=[,\s]))#")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class PersonSpecError(ValueError):
@@ -98,10 +100,14 @@ def parse_person(text: str, extra_groups: Iterable[str] = ()) -> Person:
 
 
 def read_people_file(path: str, text: str, extra_groups: Iterable[str] = ()) -> list[Person]:
-    """A departed-people file: one person per line, `#` comments and blank lines ignored."""
+    """A departed-people file: one person per line, `#` comments and blank lines ignored.
+
+    A comment starts a line or follows a space: inside an identifier `#` is part of it (the API
+    server names a non-email OIDC user `ISSUER#SUBJECT`).
+    """
     people = []
     for number, line in enumerate(text.splitlines(), start=1):
-        content = line.split("#", 1)[0].strip()
+        content = COMMENT.split(line, maxsplit=1)[0].strip()
         if not content:
             continue
         try:
@@ -131,18 +137,23 @@ class AwsAuthEntry:
 
     def render_username(self, session_name: str | None, account: str = "") -> str | None:
         """The Kubernetes username; None when it depends on a session name we do not know."""
-        name = self.username
-        if "{{SessionName}}" in name or "{{SessionNameRaw}}" in name:
-            if session_name is None:
-                return None
-            # aws-iam-authenticator replaces '@' in {{SessionName}} with '-'; Raw keeps it.
-            name = name.replace("{{SessionNameRaw}}", session_name)
-            name = name.replace("{{SessionName}}", session_name.replace("@", "-"))
-        if "{{AccountID}}" in name:
-            name = name.replace("{{AccountID}}", account or self.arn.split(":")[4])
-        if "{{" in name:
-            return None  # {{EC2PrivateDNSName}} and friends: node identities, not people
-        return name
+        return render_aws_username(self.username, self.arn, session_name, account)
+
+
+def render_aws_username(template: str, arn: str, session_name: str | None, account: str = "") -> str | None:
+    """An aws-auth or EKS access entry username template for one session; None when it cannot be known."""
+    name = template
+    if "{{SessionName}}" in name or "{{SessionNameRaw}}" in name:
+        if session_name is None:
+            return None
+        # aws-iam-authenticator replaces '@' in {{SessionName}} with '-'; Raw keeps it.
+        name = name.replace("{{SessionNameRaw}}", session_name)
+        name = name.replace("{{SessionName}}", session_name.replace("@", "-"))
+    if "{{AccountID}}" in name:
+        name = name.replace("{{AccountID}}", account or arn.split(":")[4])
+    if "{{" in name:
+        return None  # {{EC2PrivateDNSName}} and friends: node identities, not people
+    return name
 
 
 def parse_aws_auth(data: dict[str, str]) -> tuple[list[AwsAuthEntry], list[str]]:
@@ -194,9 +205,13 @@ class Identity:
     via: str
     # The object or mapping that produces it, as a logical location (`ConfigMap/kube-system/aws-auth`).
     source: str = ""
+    # The username is not the person's alone: everyone assuming a role mapped to a fixed username,
+    # or whoever else uses a certificate's name. Its bindings serve others: the fix leaves them.
+    shared: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"username": self.username, "groups": list(self.groups), "via": self.via, "source": self.source}
+        return {"username": self.username, "groups": list(self.groups), "via": self.via, "source": self.source,
+                "shared": self.shared}
 
 
 def person_groups(identities: Iterable[Identity]) -> dict[str, list[Identity]]:
@@ -206,4 +221,29 @@ def person_groups(identities: Iterable[Identity]) -> dict[str, list[Identity]]:
         for group in identity.groups:
             if group not in UNIVERSAL_GROUPS:
                 out.setdefault(group, []).append(identity)
+    return out
+
+
+def email_of(username: str) -> str | None:
+    """The email a username carries, lower-cased: itself, or after an authenticator prefix.
+
+    The API server's --oidc-username-prefix (`oidc:`, or the issuer URL and `#` by default for a
+    non-email claim) and the IdP's letter case make one mailbox several Kubernetes usernames.
+    """
+    tail = re.split(r"[:#]", username)[-1]
+    return tail.casefold() if EMAIL.match(tail) else None
+
+
+def alias_identities(person: Person, identities: list[Identity], candidates: Iterable[str]) -> list[Identity]:
+    """Usernames seen in the cluster that are one of the person's emails under a prefix or in other letter case."""
+    emails = {email_of(i.username): i.username for i in identities
+              if i.username and not i.shared and email_of(i.username)}
+    known = {i.username for i in identities}
+    out = []
+    for name in sorted(set(candidates) - known):
+        given = emails.get(email_of(name))
+        if given is not None:
+            prefix = name[:len(name) - len(re.split(r"[:#]", name)[-1])]
+            how = f"with the authenticator prefix {prefix!r}" if prefix else "in other letter case"
+            out.append(Identity(name, person.groups, f"{name} is {given} {how} (same mailbox)"))
     return out

@@ -10,7 +10,7 @@ from rbacmap.offboard_audit import add_audit_identities, audit_findings, load_au
 from rbacmap.offboard_cloud import cloud_findings
 from rbacmap.offboard_context import ClusterContext, Resolution
 from rbacmap.offboard_escalation import EscalationSource
-from rbacmap.offboard_identity import Person
+from rbacmap.offboard_identity import Person, alias_identities
 from rbacmap.offboard_report import Finding
 
 SOURCE_NAMES = ("audit", "cloud", "solver")
@@ -20,6 +20,8 @@ def extend_identities(ctx: ClusterContext, person: Person, resolution: Resolutio
     """Add identities, groups and mapping findings from audit logs and cloud IAM; which sources answered."""
     audit = ctx.cached("audit", lambda: load_audit(ctx))
     if audit.imported:
+        # The person's email as the audit log saw it (another prefix or letter case) is theirs too.
+        resolution.identities += alias_identities(person, resolution.identities, audit.groups_by_user)
         add_audit_identities(audit, resolution)
     used_cloud = cloud_findings(ctx, person, resolution)
     # Audit groups of usernames only the cloud mappings revealed.

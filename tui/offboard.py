@@ -91,7 +91,8 @@ def _cluster_lines(cluster: ClusterReport) -> list[Text]:
     out.append(line(("identities:", "bold")))
     for identity in cluster.identities:
         groups = f" groups {', '.join(identity.groups)}" if identity.groups else ""
-        out.append(line("  ", identity.username or "<any session>", groups, (f"  <- {identity.via}", "dim")))
+        shared = (" (shared with others: the fix leaves its bindings)", "yellow") if identity.shared else ""
+        out.append(line("  ", identity.username or "<any session>", groups, shared, (f"  <- {identity.via}", "dim")))
     if cluster.findings:
         out.append(line(("findings:", "bold")))
     for finding in cluster.findings:

@@ -11,7 +11,7 @@ import click
 from rbacmap.commands.options import db_option, open_store
 from rbacmap.commands.output import format_table
 from rbacmap.offboard import cluster_names, offboard
-from rbacmap.offboard_fix import build_fix, render_fix
+from rbacmap.offboard_fix import build_fix, fix_files
 from rbacmap.offboard_identity import Person, PersonSpecError, parse_person, read_people_file
 from rbacmap.offboard_report import PersonReport
 from rbacmap.sarif import offboard_sarif
@@ -37,7 +37,9 @@ class OffboardError(click.ClickException):
 @click.option("--all-clusters", is_flag=True, help="Check every cluster in the DB.")
 @click.option("-o", "--output", type=click.Choice(["table", "json", "sarif"]), default="table", show_default=True)
 @click.option("--export-fix", "export_fix", type=click.Path(dir_okay=False),
-              help="Write the changes that remove the access (YAML + commands to review) to this file.")
+              help="Write the changes that remove the access (YAML + commands to review) to this file; "
+                   "when several clusters have objects to apply, each cluster's go to a file of their own "
+                   "(fix.yaml: fix.CLUSTER.yaml), named in FILE.")
 def offboard_command(
     db_path: str, people: tuple[str, ...], from_file: str | None, groups: tuple[str, ...], cluster: str | None,
     all_clusters: bool, output: str, export_fix: str | None,
@@ -70,11 +72,15 @@ def offboard_command(
             for warning in cluster_report.warnings:
                 click.echo(f"warning: {cluster_report.cluster}: {warning}", err=True)
     if export_fix:
-        try:
-            Path(export_fix).write_text(render_fix(fixes, [p.label for p in persons]))
-        except OSError as exc:
-            raise OffboardError(f"cannot write {export_fix}: {exc}") from exc
-        click.echo(f"fix written to {export_fix} (review it; rbacmap changes nothing)", err=True)
+        files = fix_files(fixes, [p.label for p in persons], Path(export_fix))
+        for path, text in files.items():
+            try:
+                path.write_text(text)
+            except OSError as exc:
+                raise OffboardError(f"cannot write {path}: {exc}") from exc
+        more = f" (each cluster's objects to apply in its own file: {', '.join(str(p) for p in list(files)[1:])})" \
+            if len(files) > 1 else ""
+        click.echo(f"fix written to {export_fix}{more} (review it; rbacmap changes nothing)", err=True)
     if output == "json":
         data = {"remains": any(r.remains for r in reports), "people": [r.to_json() for r in reports]}
         if export_fix:
@@ -105,7 +111,8 @@ def _table(report: PersonReport) -> str:
         lines.append("identities:")
         for identity in cluster.identities:
             groups = f" groups {', '.join(identity.groups)}" if identity.groups else ""
-            lines.append(f"  {identity.username or '<any session>'}{groups}  <- {identity.via}")
+            shared = " (shared with others: the fix leaves its bindings)" if identity.shared else ""
+            lines.append(f"  {identity.username or '<any session>'}{groups}{shared}  <- {identity.via}")
         if cluster.findings:
             lines.append(format_table(
                 ["finding", "object", "detail"],

@@ -75,3 +75,29 @@ def acme_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def acme(acme_db: Path) -> Iterator[Store]:
     with Store(acme_db) as store:
         yield store
+
+
+SHARED = FIXTURES / "shared"
+SHARED_CLUSTER = "shared-dev"
+
+
+def build_shared_store(path: Path) -> Store:
+    """The shared-dev cluster: objects alice created that others use, aliases of her username, a bot certificate."""
+    store = Store(path)
+    result = import_files(store, [str(SHARED / "cluster")], SHARED_CLUSTER)
+    assert result.errors == [], [e.describe() for e in result.errors]
+    assert import_audit(store, [str(SHARED / "audit.jsonl")], SHARED_CLUSTER).errors == []
+    return store
+
+
+@pytest.fixture(scope="module")
+def shared_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("shared") / "shared.db"
+    build_shared_store(path).close()
+    yield path
+
+
+@pytest.fixture(scope="module")
+def shared(shared_db: Path) -> Iterator[Store]:
+    with Store(shared_db) as store:
+        yield store

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from rbacmap.authorizer import Authorizer
 from rbacmap.cli import cli
+from rbacmap.importers.audit import import_audit
 from rbacmap.importers.manifests import import_files
 from rbacmap.model import ResourceRequest, UserInfo
 from rbacmap.offboard import offboard
@@ -21,6 +22,7 @@ from rbacmap.offboard_identity import parse_person
 from rbacmap.offboard_report import ObjectRef
 from rbacmap.policy import load_policy
 from rbacmap.store import Store
+from tests.offboard.conftest import SHARED, build_store
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "offboard"
 ALICE = "alice@acme.example"
@@ -131,3 +133,33 @@ def test_fix_steps_are_numbered_over_the_steps_a_cluster_needs() -> None:
     assert "# 1. delete (YAML cannot express deletion):" in text
     assert "# 2. cloud-side steps to review:" in text
     assert "#    kubectl delete clusterrolebinding alice-admin" in text
+
+
+def test_several_clusters_objects_go_to_one_file_each(tmp_path: Path) -> None:
+    # Two clusters with a rewritten binding each: one file applied to one cluster must not carry the other's.
+    db = tmp_path / "two.db"
+    with build_store(db) as store:
+        assert import_files(store, [str(SHARED / "cluster")], "shared-dev").errors == []
+        assert import_audit(store, [str(SHARED / "audit.jsonl")], "shared-dev").errors == []
+    fix = tmp_path / "fix.yaml"
+    result = CliRunner().invoke(cli, ["offboard", "--db", str(db), "--all-clusters", "--export-fix", str(fix), ALICE])
+    assert result.exit_code == 1, result.output
+    main = fix.read_text()
+    assert not [d for d in yaml.safe_load_all(main) if d], "the main file applies nothing"
+    per_cluster = {}
+    for cluster in ("prod-eks", "shared-dev"):
+        path = tmp_path / f"fix.{cluster}.yaml"
+        assert f"in {path} to cluster {cluster} only: kubectl apply -f {path}" in main
+        per_cluster[cluster] = {d["metadata"]["name"] for d in yaml.safe_load_all(path.read_text()) if d}
+    assert per_cluster == {"prod-eks": {"web-deployers"}, "shared-dev": {"team-view", "oidc-admins"}}
+    # Deletions of both clusters stay in the main file, under their cluster.
+    order = ["== cluster prod-eks", "kubectl delete rolebinding alice-payments-edit -n payments",
+             "== cluster shared-dev", "kubectl delete clusterrolebinding alice-debug"]
+    assert [main.index(text) for text in order] == sorted(main.index(text) for text in order)
+
+
+def test_one_cluster_keeps_one_file(acme_db: Path, tmp_path: Path) -> None:
+    fix = tmp_path / "fix.yaml"
+    export(acme_db, fix)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fix.yaml"]
+    assert "below to cluster prod-eks: kubectl apply -f THIS_FILE" in fix.read_text()

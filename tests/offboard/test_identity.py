@@ -46,3 +46,11 @@ def test_aws_auth_templates_render_per_session() -> None:
     assert entries[0].render_username(None) is None
     assert any("mapRoles[1] has no rolearn" in p for p in problems)
     assert any("mapUsers is not valid YAML" in p for p in problems)
+
+
+def test_people_file_keeps_a_hash_inside_an_identifier() -> None:
+    # A non-email OIDC user is ISSUER#SUBJECT; only a '#' at the start or after a space or comma is a comment.
+    text = "https://sso.acme.example#4711, bob@acme.example  # left in May\ncarol@acme.example,# gone\n"
+    people = read_people_file("departed.txt", text)
+    assert [p.usernames for p in people] == [("https://sso.acme.example#4711", "bob@acme.example"),
+                                             ("carol@acme.example",)]

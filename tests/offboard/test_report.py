@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rbacmap.offboard import offboard
-from rbacmap.offboard_identity import parse_person
+from rbacmap.offboard import offboard, system_masters_findings
+from rbacmap.offboard_context import Resolution
+from rbacmap.offboard_identity import Identity, parse_person
 from rbacmap.offboard_report import ClusterReport, Finding
 from rbacmap.store import Store
 
@@ -174,3 +175,25 @@ def test_gke_project_roles_and_impersonation_become_gcloud_steps(tmp_path: Path,
     assert "deployer@acme-prod.iam.gserviceaccount.com" in usernames
     # The Google account logs in as its email, which the RBAC bindings name directly.
     assert "RoleBinding/payments/alice-payments-edit" in of_type(report, "direct-binding")
+
+
+def test_access_entry_of_a_role_the_person_assumed_is_not_deleted(tmp_path: Path, build_acme: Builder) -> None:
+    # Given as a session of the break-glass role: the role's access entry serves everyone who may assume it.
+    with build_acme(tmp_path / "cloud.db", cloud=True) as store:
+        report = report_for(store, f"{ALICE} arn:aws:sts::111122223333:assumed-role/eks-break-glass/alice")
+    mappings = {f.provenance["principal"]: f for f in report.findings if f.type == "cloud-mapping"}
+    role = mappings["arn:aws:iam::111122223333:role/eks-break-glass"]
+    commands = [step.command for step in role.fix]
+    assert not any("delete-access-entry" in command for command in commands)
+    assert commands[0] == "aws iam get-role --role-name eks-break-glass --query Role.AssumeRolePolicyDocument"
+    assert "stop the person from assuming it" in role.remediation
+    # The access entry's username template names the session: the person's own username through the role.
+    assert "break-glass:alice" in {i.username for i in report.identities}
+
+
+def test_system_masters_points_at_the_object_that_grants_it_or_at_nothing() -> None:
+    sources = ["audit", "CertificateSigningRequest/alice-laptop", "ConfigMap/kube-system/aws-auth",
+               "eks-access-entry/arn:aws:iam::111122223333:role/admin"]
+    resolution = Resolution([Identity(ALICE, ("system:masters",), "x", source) for source in sources])
+    locations = [f.location.logical_name() if f.location else None for f in system_masters_findings(resolution)]
+    assert locations == [None, "CertificateSigningRequest/alice-laptop", "ConfigMap/kube-system/aws-auth", None]

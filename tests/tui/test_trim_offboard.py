@@ -219,3 +219,24 @@ async def test_offboarding_rejects_a_bad_identifier(acme_db: str, ui: Any) -> No
         await ui.press(app, pilot, *"arn:nonsense", "enter")
         assert "is not an AWS IAM or STS ARN" in ui.static_text(app, "#status")
         assert app.screen.current_object() is None  # type: ignore[attr-defined]
+
+
+async def test_offboarding_marks_shared_identities_and_exports_only_the_persons_subjects(
+        db_from: Any, ui: Any, tmp_path: Path) -> None:
+    shared = FIXTURES / "offboard" / "shared"
+    db = db_from(tmp_path / "shared.db", [str(shared / "cluster")], "shared-dev", (str(shared / "audit.jsonl"),))
+    app = ui.app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await ui.jump(app, pilot, "offboard")
+        await ui.press(app, pilot, *"alice@acme.example", "enter")
+        report = ui.static_text(app, "#report")
+        assert "release-bot groups release-bots (shared with others: the fix leaves its bindings)" in report
+        assert "oidc:alice@acme.example  <- oidc:alice@acme.example is alice@acme.example with the authenticator " \
+               "prefix 'oidc:'" in report
+        fix = await export_to(ui, app, pilot, tmp_path / "fix.yaml")
+    documents = [doc for doc in yaml.safe_load_all(fix) if doc]
+    for document in documents:
+        kubernetes_validate.validate(document, "1.30.0", strict=True)
+    assert {d["metadata"]["name"]: [s["name"] for s in d["subjects"]] for d in documents} == {
+        "oidc-admins": ["oidc:carol@acme.example"], "team-view": ["carol@acme.example"]}
