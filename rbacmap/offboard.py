@@ -34,7 +34,12 @@ from rbacmap.store import Store
 # kube-controller-manager --cluster-signing-duration default: what a CSR without
 # spec.expirationSeconds (or with a longer one) gets from the built-in signers.
 DEFAULT_SIGNING_SECONDS = 365 * 24 * 3600
-CLIENT_SIGNERS = ("kubernetes.io/kube-apiserver-client", "kubernetes.io/legacy-unknown")
+# Signers whose certificates the API server accepts as client certificates (its --client-ca-file is the cluster CA
+# the controller manager signs them with). kube-apiserver-client-kubelet's are node credentials (system:node:NAME).
+CLIENT_SIGNERS = ("kubernetes.io/kube-apiserver-client", "kubernetes.io/kube-apiserver-client-kubelet",
+                  "kubernetes.io/legacy-unknown")
+# Serving certificates only (usages: server auth): no client can log in with one.
+SERVING_SIGNERS = ("kubernetes.io/kubelet-serving",)
 
 
 # --- identities ----------------------------------------------------------------------------
@@ -198,8 +203,17 @@ def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
             "conditions": states, "issued": bool(csr["issued"]), "created_at": csr.get("created_at"),
             "lifetime_seconds": seconds, "lifetime_source": why, "expires_at_estimate": expiry,
         }
-        if csr["issued"]:
+        if csr["issued"] and csr["signer_name"] in SERVING_SIGNERS:
+            findings.append(Finding(
+                "csr-requested", f"CSR {csr['name']} issued a serving certificate (signer {csr['signer_name']}): "
+                "the API server does not accept it as a client certificate", ref, provenance, remains=False))
+        elif csr["issued"]:
             whose = f"for {common_name!r}" if common_name else "(subject unknown: spec.request not imported)"
+            if csr["signer_name"] not in CLIENT_SIGNERS:
+                # A custom signer's CA is trusted for client logins only if the API server's client CA bundle
+                # holds it: unknown from the cluster's objects, so reported, with the condition said.
+                whose += (f", if the API server trusts signer {csr['signer_name']}'s CA for client certificates "
+                          "(--client-ca-file)")
             if common_name in resolution.own_usernames():
                 cut = "remove every binding naming the certificate's user and groups (the fix does so for the user)"
             else:

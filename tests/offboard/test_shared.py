@@ -122,3 +122,19 @@ def test_the_table_marks_shared_identities(shared_db: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "  release-bot groups release-bots (shared with others: the fix leaves its bindings)  <- " in result.stdout
     assert "  alice@acme.example  <- given username" in result.stdout
+
+
+def test_a_certificates_signer_decides_whether_it_logs_anyone_in(shared: Store) -> None:
+    report = report_for(shared)
+    by_csr = {f.provenance.get("csr"): f for f in report.findings if f.provenance.get("csr")}
+    # A kubelet client certificate is that node's credentials, held by whoever made its key.
+    node = by_csr["alice-node-client"]
+    assert node.type == "client-certificate" and node.remains
+    assert any(identity.username == "system:node:ip-10-0-0-9" and identity.shared for identity in report.identities)
+    # A serving certificate logs nobody in.
+    serving = by_csr["alice-node-serving"]
+    assert serving.type == "csr-requested" and not serving.remains and "serving certificate" in serving.message
+    # A custom signer's certificate counts, with the condition it depends on.
+    internal = by_csr["alice-internal"]
+    assert internal.type == "client-certificate" and internal.remains
+    assert "if the API server trusts signer example.com/internal's CA" in internal.message
