@@ -35,8 +35,11 @@ def secrets(ctx: SolverContext) -> Iterator[Edge]:
         if creatable:
             taken = partial(_name_taken, ctx, permissions)
             for namespace, named_read in _read_back_places(permissions, creatable, readable, taken):
+                # Asked now, while the store is open (the edge is described later, maybe from a cached result).
+                occupied = (named_read is not None and namespace is not None
+                            and ctx.objects.secret_exists(namespace, named_read.name))
                 yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "secrets",
-                                partial(_describe_mint, ctx, identity, permissions, namespace, named_read))
+                                partial(_describe_mint, identity, permissions, namespace, named_read, occupied))
 
 
 def _name_taken(ctx: SolverContext, permissions: EffectivePermissions, namespace: str, name: str) -> bool:
@@ -92,15 +95,15 @@ def _describe_read(identity: Identity, permissions: EffectivePermissions, namesp
     )
 
 
-def _describe_mint(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions, namespace: str | None,
-                   named_read: ResourceRequest | None) -> Edge:
+def _describe_mint(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
+                   named_read: ResourceRequest | None, occupied: bool) -> Edge:
+    """`occupied`: a Secret has the named read's name now, which the identity may delete (`_name_taken`)."""
     request = in_namespace(CREATE_SECRET, namespace)
     grants = permissions.grants(request)
     if named_read is not None:
         read, read_grants = named_read, permissions.grants(named_read)
         how = f"{read.verb} secret {read.name} (named in resourceNames: the Secret is given that name)"
-        if namespace is not None and ctx.objects.secret_exists(namespace, read.name):
-            # _name_taken let it through: the identity may delete the Secret that has the name now.
+        if occupied and namespace is not None:
             delete = in_namespace(DELETE_SECRET, namespace, read.name)
             read_grants = read_grants + permissions.grants(delete)
             how += f", after deleting the existing Secret {namespace}/{read.name}"
