@@ -483,6 +483,15 @@ class ClusterObjects:
         ).fetchone()
         return str(row[0])
 
+    def secret_exists(self, namespace: str, name: str) -> bool:
+        """Whether the snapshot holds a Secret of that name there, of any type: creating another of that name
+        fails (AlreadyExists), and a Secret's type cannot be changed afterwards."""
+        if self._store is None:
+            return False
+        return self._store.conn.execute(
+            "SELECT 1 FROM secrets WHERE snapshot_id = ? AND namespace = ? AND name = ?",
+            [self._snapshot_id, namespace, name]).fetchone() is not None
+
     def token_secrets_named(self, names: set[str]) -> list[TokenSecret]:
         """Token Secrets with one of these names, by namespace then name (an index, not a scan per question)."""
         if self._token_secrets_by_name is None:

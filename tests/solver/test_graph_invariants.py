@@ -8,7 +8,9 @@ import pytest
 
 from tests.solver.helpers import FIXTURES, solve_fixture
 
-ALL_FIXTURES = sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.yaml") if p.name != "cluster-admin.yaml")
+# realistic/ is one cluster in several files, over the bootstrap roles: test_realistic_cluster checks it whole.
+ALL_FIXTURES = sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.yaml")
+                      if p.name != "cluster-admin.yaml" and p.relative_to(FIXTURES).parts[0] != "realistic")
 
 
 @pytest.mark.parametrize("fixture", ALL_FIXTURES)

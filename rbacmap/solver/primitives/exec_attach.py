@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from rbacmap.model import ResourceRequest
 from rbacmap.solver.admission import in_pod_condition
@@ -12,25 +13,28 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.scopes import in_pod_edges, proving_request, where
+from rbacmap.solver.primitives.websocket_exec import EXEC_REQUESTS, exec_requests, websocket_get_condition
 from rbacmap.solver.targets import exec_target
 
-EXEC_REQUESTS = [
-    ResourceRequest(verb, "pods", subresource=sub) for sub in ("exec", "attach") for verb in ("create", "get")
-]
+__all__ = ["EXEC_REQUESTS", "TOKEN_READ", "exec_attach"]
 TOKEN_READ = "`cat /var/run/secrets/kubernetes.io/serviceaccount/token` in a pod gives its token"
 
 
 
 def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
-    return in_pod_edges(ctx, EXEC_REQUESTS, "exec_attach", _describe, TOKEN_READ)
+    # `get` alone runs nothing on a 1.35+ server (websocket_exec): it is not asked there.
+    requests = exec_requests(ctx)
+    return in_pod_edges(ctx, requests, "exec_attach", partial(_describe, ctx, requests), TOKEN_READ,
+                        partial(websocket_get_condition, ctx))
 
 
-def _describe(objects: ClusterObjects, identity: Identity, permissions: EffectivePermissions, namespace: str | None,
-              token: bool) -> Edge:
+def _describe(ctx: SolverContext, requests: list[ResourceRequest], objects: ClusterObjects, identity: Identity,
+              permissions: EffectivePermissions, namespace: str | None, token: bool) -> Edge:
     """The exec target's edge, or (`token`) the edge to the pods' ServiceAccounts."""
-    grants = permissions.grants_where(EXEC_REQUESTS, namespace)
-    request = proving_request(grants, EXEC_REQUESTS, namespace)
-    condition = in_pod_condition(objects, namespace, request.subresource)
+    grants = permissions.grants_where(requests, namespace)
+    request = proving_request(grants, requests, namespace)
+    condition = "; ".join(c for c in (websocket_get_condition(ctx, request),
+                                      in_pod_condition(objects, namespace, request.subresource)) if c)
     action = f"{request.verb} pods/{request.subresource}"
     if not token:
         return Edge(

@@ -34,7 +34,7 @@ from rbacmap.pod_security_config import (
     controller_usernames,
 )
 from rbacmap.solver.admission import admission_condition, any_pod_judge, in_pod_condition, judges_pods
-from rbacmap.solver.context import ClusterObjects, PodFacts, SolverContext
+from rbacmap.solver.context import PodFacts, SolverContext
 from rbacmap.solver.edges import (
     ANY_NODE_POOL,
     NAMESPACE_NODES_POOL,
@@ -51,6 +51,7 @@ from rbacmap.solver.primitives.ephemeral_containers import EPHEMERAL
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
 from rbacmap.solver.primitives.scopes import NamedPod, grants_in, pods_reached_by_name, proving_request, where
+from rbacmap.solver.primitives.websocket_exec import exec_requests, websocket_get_condition
 from rbacmap.solver.primitives.workload_update import (
     UPDATABLE,
     WORKLOAD_UPDATES,
@@ -71,19 +72,20 @@ SINGLE_WRITE = {request: [request] for request in POD_WRITES}  # one shared list
 def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     objects = ctx.objects
     new_pods = not new_privileged_pods_refused(ctx)
+    execs = exec_requests(ctx)  # `get` alone runs nothing on a 1.35+ server (websocket_exec)
     for identity, permissions in ctx.frontier_permissions(ASKED):
         if new_pods:
             yield from _new_pod_escapes(ctx, identity, permissions)
-        exec_places = permissions.where_any(EXEC_REQUESTS)
+        exec_places = permissions.where_any(execs)
         for namespace in exec_places:
             # Root on the node of an existing pod reads the tokens of the pods on that node only.
             for pod in objects.escaping_pods_by_node(namespace):
                 assert pod.node is not None  # escaping_pods_by_node: pods on a node
                 yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node), "node_escape",
-                                partial(_describe_exec, objects, identity, permissions, namespace, pod))
-        for named in pods_reached_by_name(objects, permissions, EXEC_REQUESTS, exec_places):
+                                partial(_describe_exec, ctx, execs, identity, permissions, namespace, pod))
+        for named in pods_reached_by_name(objects, permissions, execs, exec_places):
             if named.pod.escapes_to_node and named.pod.node:
-                yield _named_exec(objects, identity, named)
+                yield _named_exec(ctx, identity, named)
         if new_pods:
             user_exempt = objects.exempts_user(identity.username)
             debug_places = permissions.where_any(EPHEMERAL)
@@ -235,19 +237,20 @@ def pod_write_admission(ctx: SolverContext, namespace: str, request: ResourceReq
                                written=written)
 
 
-def _describe_exec(objects: ClusterObjects, identity: Identity, permissions: EffectivePermissions,
-                   namespace: str | None, pod: PodFacts) -> Edge:
-    grants = permissions.grants_where(EXEC_REQUESTS, namespace)
-    request = proving_request(grants, EXEC_REQUESTS, pod.namespace)
+def _describe_exec(ctx: SolverContext, execs: list[ResourceRequest], identity: Identity,
+                   permissions: EffectivePermissions, namespace: str | None, pod: PodFacts) -> Edge:
+    grants = permissions.grants_where(execs, namespace)
+    request = proving_request(grants, execs, pod.namespace)
     how = f"exec into {pod.kind} {pod.namespace}/{pod.name}, which can reach its node {pod.node}"
     explain = sentence(identity, request, grants, f"{how}; root on that node then reads the token of every pod "
                        "running there")
     return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
                 grants=grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape",
-                condition=in_pod_condition(objects, pod.namespace, request.subresource))
+                condition=join_conditions(websocket_get_condition(ctx, request),
+                                          in_pod_condition(ctx.objects, pod.namespace, request.subresource)))
 
 
-def _named_exec(objects: ClusterObjects, identity: Identity, named: NamedPod) -> Edge:
+def _named_exec(ctx: SolverContext, identity: Identity, named: NamedPod) -> Edge:
     pod, request = named.pod, named.request
     how = (f"{request.verb} pods/{request.subresource} on {pod.kind} {pod.namespace}/{pod.name} (named in "
            f"resourceNames), which can reach its node {pod.node}")
@@ -255,7 +258,8 @@ def _named_exec(objects: ClusterObjects, identity: Identity, named: NamedPod) ->
                        "running there")
     return Edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node or ""), "escape to the node", how,
                 grants=named.grants, objects=(pod.ref(_escape_facts(pod)),), explain=explain, primitive="node_escape",
-                condition=in_pod_condition(objects, pod.namespace, request.subresource))
+                condition=join_conditions(websocket_get_condition(ctx, request),
+                                          in_pod_condition(ctx.objects, pod.namespace, request.subresource)))
 
 
 def _describe_debug(ctx: SolverContext, identity: Identity, permissions: EffectivePermissions,

@@ -22,14 +22,15 @@ InPodDescriber = Callable[[ClusterObjects, Identity, EffectivePermissions, str |
 
 def in_pod_edges(
     ctx: SolverContext, requests: list[ResourceRequest], primitive: str, describe: InPodDescriber,
-    token_read: str,
+    token_read: str, request_condition: Callable[[ResourceRequest], str] | None = None,
 ) -> Iterator[Edge]:
     """Edges of a primitive that runs code inside existing pods wherever one of `requests` is allowed:
     the exec target there, and the ServiceAccounts of the pods running there (their mounted tokens).
 
     Where resourceNames limit the requests to named pods, each existing named pod gives its own
     ServiceAccount's token (`token_read` says how), but no exec target: commands in a few named
-    pods are not "exec in the namespace".
+    pods are not "exec in the namespace". `request_condition` adds what the proving request itself needs
+    (a `get` on pods/exec: a server before 1.35) to a named pod's edge.
     """
     for identity, permissions in ctx.frontier_permissions(requests):
         places = permissions.where_any(requests)
@@ -48,7 +49,9 @@ def in_pod_edges(
                     "ServiceAccount token", grants=named.grants,
                     objects=(pod.ref(f"serviceAccountName: {pod.service_account}"),),
                     explain=sentence(identity, request, named.grants, token_read), primitive=primitive,
-                    condition=in_pod_condition(ctx.objects, pod.namespace, request.subresource),
+                    condition="; ".join(c for c in (
+                        request_condition(request) if request_condition is not None else "",
+                        in_pod_condition(ctx.objects, pod.namespace, request.subresource)) if c),
                 )
 
 

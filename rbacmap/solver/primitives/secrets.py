@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 
 from rbacmap.model import ResourceRequest
@@ -15,6 +15,7 @@ from rbacmap.solver.primitives.direct import SECRET_READS
 from rbacmap.solver.primitives.scopes import first_allowed, in_namespace, names_in_rules, proving_request, where
 
 GET_SECRET = ResourceRequest("get", "secrets")
+DELETE_SECRET = ResourceRequest("delete", "secrets")
 CREATE_SECRET = ResourceRequest("create", "secrets")
 CREATE_SECRETS = [CREATE_SECRET]
 ASKED = [*SECRET_READS, CREATE_SECRET]  # GET_SECRET is one of SECRET_READS
@@ -32,24 +33,40 @@ def secrets(ctx: SolverContext) -> Iterator[Edge]:
             yield from _named_reads(ctx, identity, set(readable))
         creatable = permissions.where_any(CREATE_SECRETS)
         if creatable:
-            for namespace, named_read in _read_back_places(permissions, creatable, readable):
+            taken = partial(_name_taken, ctx, permissions)
+            for namespace, named_read in _read_back_places(permissions, creatable, readable, taken):
+                # Asked now, while the store is open (the edge is described later, maybe from a cached result).
+                occupied = (named_read is not None and namespace is not None
+                            and ctx.objects.secret_exists(namespace, named_read.name))
                 yield lazy_edge(identity, Pool.of(SERVICE_ACCOUNTS_POOL, namespace or "*"), "secrets",
-                                partial(_describe_mint, identity, permissions, namespace, named_read))
+                                partial(_describe_mint, identity, permissions, namespace, named_read, occupied))
+
+
+def _name_taken(ctx: SolverContext, permissions: EffectivePermissions, namespace: str, name: str) -> bool:
+    """A Secret of that name exists there and the identity may not delete it: the minted Secret cannot have
+    that name (AlreadyExists), and updating the existing one cannot make it a token Secret (its type is
+    immutable). Real shape: cert-manager's webhook may create any Secret but get only its own CA Secret,
+    which it wrote at start."""
+    return (ctx.objects.secret_exists(namespace, name)
+            and not permissions.grants(in_namespace(DELETE_SECRET, namespace, name)))
 
 
 def _read_back_places(
     permissions: EffectivePermissions, creatable: tuple[str | None, ...], readable: tuple[str | None, ...],
+    taken: Callable[[str, str], bool],
 ) -> list[tuple[str | None, ResourceRequest | None]]:
     """Where a minted token Secret can also be read back: (place, the named get that reads it, or None when
     any Secret there is readable). The create response comes back before the token controller fills
     the token in, so without a read there is no token. The minter picks the Secret's name, so
-    resourceNames on get are enough (in a namespace named place; not for "every namespace")."""
+    resourceNames on get are enough (in a namespace named place, when no Secret there has the name already
+    (`taken`); not for "every namespace")."""
     places: list[tuple[str | None, ResourceRequest | None]] = []
     names = sorted(permissions.named_resources(GET_SECRET)) if permissions.has_named_rules() else []
 
     def named_get(namespace: str | None) -> ResourceRequest | None:
         return next((request for request in (in_namespace(GET_SECRET, namespace, name) for name in names)
-                     if permissions.grants(request)), None)
+                     if permissions.grants(request)
+                     and (namespace is None or not taken(namespace, request.name))), None)
 
     for namespace in creatable:
         if None in readable or namespace in readable:
@@ -79,12 +96,17 @@ def _describe_read(identity: Identity, permissions: EffectivePermissions, namesp
 
 
 def _describe_mint(identity: Identity, permissions: EffectivePermissions, namespace: str | None,
-                   named_read: ResourceRequest | None) -> Edge:
+                   named_read: ResourceRequest | None, occupied: bool) -> Edge:
+    """`occupied`: a Secret has the named read's name now, which the identity may delete (`_name_taken`)."""
     request = in_namespace(CREATE_SECRET, namespace)
     grants = permissions.grants(request)
     if named_read is not None:
         read, read_grants = named_read, permissions.grants(named_read)
         how = f"{read.verb} secret {read.name} (named in resourceNames: the Secret is given that name)"
+        if occupied and namespace is not None:
+            delete = in_namespace(DELETE_SECRET, namespace, read.name)
+            read_grants = read_grants + permissions.grants(delete)
+            how += f", after deleting the existing Secret {namespace}/{read.name}"
     else:
         read, read_grants = (first_allowed(permissions, SECRET_READS, namespace)
                              or (in_namespace(GET_SECRET, namespace), ()))
