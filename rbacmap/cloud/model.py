@@ -28,7 +28,9 @@ class IdentityMapping:
     """A cloud principal authenticates to Kubernetes as `username` with `groups`.
 
     `username` may hold EKS templates ({{SessionName}}, …); `live` is False when the
-    cluster's authentication mode ignores this mechanism (kept so the answer can say so).
+    cluster's authentication mode ignores this mechanism, or when the mapping never applies
+    (an aws-auth entry that cannot match, or that another mapping of the principal wins over;
+    the provenance says which), kept so the answer can say so.
     """
 
     principal_kind: str

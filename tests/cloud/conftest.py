@@ -120,7 +120,8 @@ def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> dict
         for policy_name, document in user["policies"].items():
             iam.put_user_policy(UserName=user["name"], PolicyName=policy_name, PolicyDocument=json.dumps(document))
     for role in scenario["iam"]["roles"]:
-        iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=json.dumps(role["trust"]))
+        iam.create_role(RoleName=role["name"], Path=role.get("path", "/"),
+                        AssumeRolePolicyDocument=json.dumps(role["trust"]))
         for policy_name, document in role["policies"].items():
             iam.put_role_policy(RoleName=role["name"], PolicyName=policy_name, PolicyDocument=json.dumps(document))
     for group in scenario.get("node_groups", []):

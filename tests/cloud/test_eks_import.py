@@ -12,6 +12,7 @@ from rbacmap.cloud.store import latest_cloud_graph
 from rbacmap.importers.eks import import_eks
 from rbacmap.importers.manifests import import_files
 from rbacmap.store import Store
+from tests.cloud.conftest import serve_eks_scenario
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 ACCOUNT = "123456789012"
@@ -70,3 +71,41 @@ def test_service_accounts_to_iam_roles(store: Store, eks_world: dict[str, Any]) 
     powers = {(p.principal.rsplit("/", 1)[-1], p.power) for p in graph.powers}
     assert ("web-dynamo", "dynamodb:* on *") in powers
     assert ("payments-s3", "s3:GetObject,s3:PutObject on arn:aws:s3:::payments-*/*") in powers
+
+
+def _import_aws_auth_scenario(tmp_path: Path, moto_url: str) -> Store:
+    store = Store(tmp_path / "aws-auth.db")
+    import_files(store, [str(FIXTURES / "eks-aws-auth.yaml")], "prod")
+    with serve_eks_scenario(moto_url, "eks-scenario-aws-auth.json") as world:
+        import_eks(store, world["session"], "prod", "prod", endpoint_urls=world["endpoints"])
+    return store
+
+
+def test_aws_auth_entries_apply_as_aws_iam_authenticator_matches_them(tmp_path: Path, moto_url: str) -> None:
+    store = _import_aws_auth_scenario(tmp_path, moto_url)
+    graph = latest_cloud_graph(store, "prod")
+    assert graph is not None
+    by_entry = {m.provenance.split(" (", 1)[0].rsplit(" ", 1)[-1]: m for m in graph.mappings
+                if m.mechanism == "aws-auth" and "mapRoles" in m.provenance}
+    # A rolearn with a path never matches the caller's canonical ARN: no one gets its system:masters.
+    deployer = by_entry["mapRoles[0]"]
+    assert deployer.principal == f"arn:aws:iam::{ACCOUNT}:role/ci/deployer" and not deployer.live
+    assert "has a path" in deployer.provenance
+    # Compared lower-cased: `Shadowed` is role shadowed, whose access entry takes precedence.
+    shadowed = by_entry["mapRoles[1]"]
+    assert shadowed.principal == f"arn:aws:iam::{ACCOUNT}:role/shadowed" and not shadowed.live
+    assert "access entry" in shadowed.provenance
+    # The last entry for an ARN is the one kept.
+    assert [(m.groups, m.live) for m in (by_entry["mapRoles[2]"], by_entry["mapRoles[3]"])] == [
+        (("system:masters",), False), (("viewers",), True)]
+    # {{AccountID}} is the caller's account, the role's own.
+    assert by_entry["mapRoles[4]"].username == "partner:999988887777:{{SessionName}}"
+    # mapAccounts: the principals no entry maps, as their canonical ARN (a role's path dropped), no group.
+    accounts = {m.principal.rsplit("/", 1)[-1]: (m.username, m.groups, m.live) for m in graph.mappings
+                if "mapAccounts" in m.provenance}
+    assert accounts["ops"] == (f"arn:aws:iam::{ACCOUNT}:role/ops", (), True)
+    assert accounts["deployer"] == (f"arn:aws:iam::{ACCOUNT}:role/deployer", (), True)
+    assert accounts["erin"] == (f"arn:aws:iam::{ACCOUNT}:user/erin", (), True)
+    assert accounts["devs"][2] is False  # its access entry wins
+    assert "twice" not in accounts and "shadowed" not in accounts  # mapped by mapRoles
+
