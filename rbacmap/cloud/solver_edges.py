@@ -24,6 +24,8 @@ from rbacmap.cloud.model import (
     K8S_SERVICE_ACCOUNT,
     CloudGraph,
     IdentityMapping,
+    in_scope,
+    is_namespace_pattern,
 )
 from rbacmap.cloud.store import latest_cloud_import, load_cloud_graph
 from rbacmap.cloud.username_templates import can_render_to, is_template
@@ -75,6 +77,13 @@ def _add_virtual_grant(ctx: SolverContext, identity: Identity, rules: tuple[Poli
     """A cloud grant as the identity's own bindings of a role with its rules (cluster-wide, or per namespace)."""
     role = Role(RoleKey(CLUSTER_ROLE, role_name), rules)
     subject = Subject(USER, identity.user_info().name)
+    if any(is_namespace_pattern(n) for n in namespaces):
+        # A wildcard access scope (`dev-*`): a binding in each namespace of the snapshot it covers.
+        namespaces = tuple(dict.fromkeys(
+            [n for n in namespaces if not is_namespace_pattern(n)]
+            + [n for n in ctx.objects.all_namespaces() if in_scope(namespaces, n)]))
+        if not namespaces:
+            return
     for namespace in namespaces or ("",):
         kind = ROLE_BINDING if namespace else CLUSTER_ROLE_BINDING
         binding = Binding(BindingKey(kind, provenance, namespace), role.key, (subject,))

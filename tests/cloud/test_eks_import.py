@@ -7,10 +7,16 @@ from typing import Any
 
 import pytest
 
-from rbacmap.cloud.model import ASSUME_ROLE, CREATE_ACCESS_ENTRY, IRSA, POD_IDENTITY
+from rbacmap.authorizer import Authorizer
+from rbacmap.cloud.model import ASSUME_ROLE, AWS_PRINCIPAL, CREATE_ACCESS_ENTRY, IRSA, POD_IDENTITY
+from rbacmap.cloud.solver_edges import principal_identity
 from rbacmap.cloud.store import latest_cloud_graph
+from rbacmap.cloud.who_can import cloud_who_can
 from rbacmap.importers.eks import import_eks
 from rbacmap.importers.manifests import import_files
+from rbacmap.model import ResourceRequest
+from rbacmap.policy import SqlitePolicy
+from rbacmap.solver import solve
 from rbacmap.store import Store
 from tests.cloud.conftest import serve_eks_scenario
 
@@ -109,3 +115,25 @@ def test_aws_auth_entries_apply_as_aws_iam_authenticator_matches_them(tmp_path: 
     assert accounts["devs"][2] is False  # its access entry wins
     assert "twice" not in accounts and "shadowed" not in accounts  # mapped by mapRoles
 
+
+def test_aws_auth_and_wildcard_access_scopes_in_who_can_and_paths(tmp_path: Path, moto_url: str) -> None:
+    store = _import_aws_auth_scenario(tmp_path, moto_url)
+    snapshot = store.latest_snapshot("prod")
+    graph = latest_cloud_graph(store, "prod")
+    assert graph is not None
+
+    def who(request: ResourceRequest) -> set[tuple[str, str | None]]:
+        k8s = Authorizer(SqlitePolicy(store, snapshot.id)).who_can(request)
+        return {(a.principal.rsplit(":", 1)[-1], a.namespace) for a in cloud_who_can(graph, request, k8s)}
+
+    everything = who(ResourceRequest("delete", "nodes"))
+    assert ("role/ci/deployer", None) not in everything and ("role/shadowed", None) not in everything
+    assert ("role/ops", None) in who(ResourceRequest("get", "secrets", "prod-one"))
+    create = ResourceRequest("create", "deployments", "dev-one", "apps")
+    assert ("role/devs", "dev-one") in who(create)
+    assert ("role/devs", "prod-one") not in who(ResourceRequest("create", "deployments", "prod-one", "apps"))
+    result = solve(store, snapshot, use_cache=False)
+    devs = principal_identity(AWS_PRINCIPAL, f"arn:aws:iam::{ACCOUNT}:role/devs")
+    assert [p.target.namespace for p in result.paths(subject=devs, target="secrets")] == ["dev-one"]
+    deployer = principal_identity(AWS_PRINCIPAL, f"arn:aws:iam::{ACCOUNT}:role/ci/deployer")
+    assert result.paths(subject=deployer, target="cluster-admin") == []
