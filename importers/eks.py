@@ -41,6 +41,7 @@ from rbacmap.importers.aws_iam import (
     evaluate_identity,
     oidc_provider_host,
     parse_document,
+    partition_of,
     web_identity_allows,
 )
 from rbacmap.model import GROUP, SYSTEM_MASTERS
@@ -175,7 +176,7 @@ def default_username(principal_arn: str) -> str:
     if ":role/" in principal_arn:
         account = account_of(principal_arn)
         name = principal_arn.rsplit("/", 1)[-1]
-        return f"arn:aws:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}"
+        return f"arn:{partition_of(principal_arn)}:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}"
     return principal_arn
 
 
@@ -197,7 +198,7 @@ def normalize_eks(raw: EksRawData, context: K8sContext) -> CloudFacts:
     facts.notes.extend(raw.problems)
     _access_entries(raw, facts, live=mode in API_MODES)
     _aws_auth(context, principals, facts, account, live=mode in CONFIG_MAP_MODES)
-    _workload_identities(raw, context, principals, facts, issuer, account)
+    _workload_identities(raw, context, principals, facts, issuer)
     _assume_role_edges(principals, facts)
     if mode in API_MODES:
         _access_entry_creators(principals, facts, arn)
@@ -296,14 +297,15 @@ def _aws_auth(
 
 def _workload_identities(
     raw: EksRawData, context: K8sContext, principals: Mapping[str, IamPrincipal], facts: CloudFacts, issuer: str,
-    account: str,
 ) -> None:
     host = oidc_provider_host(issuer)
-    provider_arn = f"arn:aws:iam::{account}:oidc-provider/{host}"
     annotated = {sa.key: sa.annotations.get(IRSA_ANNOTATION) for sa in context.service_accounts}
     for role in principals.values():
         if role.kind != "role" or not host:
             continue
+        # A trust policy can only name an OIDC provider of the role's own account (the cluster's, or
+        # another account that registered the cluster's issuer), in the role's partition (aws-cn, …).
+        provider_arn = f"arn:{partition_of(role.arn)}:iam::{role.account}:oidc-provider/{host}"
         for sa in context.service_accounts:
             verdict = web_identity_allows(role, provider_arn, host, sa.username)
             if not verdict.allowed:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rbacmap.authorizer import Authorizer
+from rbacmap.cloud.k8s_context import K8sContext, ServiceAccountInfo
 from rbacmap.cloud.model import ASSUME_ROLE, AWS_PRINCIPAL, CREATE_ACCESS_ENTRY, IRSA, POD_IDENTITY
 from rbacmap.cloud.solver_edges import principal_identity
 from rbacmap.cloud.store import latest_cloud_graph
 from rbacmap.cloud.who_can import cloud_who_can
-from rbacmap.importers.eks import import_eks
+from rbacmap.importers.eks import EksRawData, import_eks, normalize_eks
 from rbacmap.importers.manifests import import_files
 from rbacmap.model import ResourceRequest
 from rbacmap.policy import SqlitePolicy
@@ -137,3 +139,16 @@ def test_aws_auth_and_wildcard_access_scopes_in_who_can_and_paths(tmp_path: Path
     assert [p.target.namespace for p in result.paths(subject=devs, target="secrets")] == ["dev-one"]
     deployer = principal_identity(AWS_PRINCIPAL, f"arn:aws:iam::{ACCOUNT}:role/ci/deployer")
     assert result.paths(subject=deployer, target="cluster-admin") == []
+
+
+def test_principals_of_other_partitions_keep_irsa_assume_role_and_default_username() -> None:
+    # aws-cn / aws-us-gov ARNs: the OIDC provider, the account root and the session ARN are in that partition.
+    data = json.loads((FIXTURES / "eks-raw-aws-cn.json").read_text())
+    raw = EksRawData(data["cluster"], access_entries=data["access_entries"],
+                     authorization_details=data["authorization_details"])
+    facts = normalize_eks(raw, K8sContext(1, (ServiceAccountInfo("app", "api"),)))
+    edges = {(e.source.rsplit("/", 1)[-1], e.mechanism, e.target.rsplit("/", 1)[-1]) for e in facts.edges}
+    assert ("api", IRSA, "api") in edges
+    assert ("ursula", ASSUME_ROLE, "admin") in edges
+    [admin] = facts.mappings
+    assert admin.username == f"arn:aws-cn:sts::{ACCOUNT}:assumed-role/admin/{{{{SessionName}}}}"
