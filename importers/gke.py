@@ -48,10 +48,15 @@ GOOGLE_LOGIN = "google-identity"
 WI_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 # Roles that let a member act as a service account, and how.
+# roles/editor holds iam.serviceAccountKeys.create and iam.serviceAccounts.actAs (its permission list as
+# IAM's roles.get publishes it, mirrored in github.com/iann0036/iam-dataset gcp/roles/editor.json); a key
+# of a service account is a credential of it, good for every Google API and GKE.
 IMPERSONATION_ROLES = {
     "roles/iam.serviceAccountTokenCreator": "mints access tokens for it",
     WORKLOAD_IDENTITY_USER: "mints access tokens for it",
     "roles/iam.serviceAccountUser": "attaches it to workloads it runs (actAs)",
+    "roles/iam.serviceAccountKeyAdmin": "creates keys for it (iam.serviceAccountKeys.create)",
+    "roles/editor": "creates keys for it (iam.serviceAccountKeys.create) and attaches it to workloads (actAs)",
     "roles/owner": "owns the project (token creation and actAs)",
 }
 _KSA_MEMBER = re.compile(r"^serviceAccount:(?P<pool>[^\[]+\.svc\.id\.goog)\[(?P<ns>[^/\]]+)/(?P<sa>[^\]]+)\]$")

@@ -208,9 +208,10 @@ class GoogleApiServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-@pytest.fixture()
-def gke_world() -> Iterator[GoogleApiServer]:
-    server = GoogleApiServer(json.loads((FIXTURES / "gke-scenario.json").read_text()))
+@contextmanager
+def serve_google_apis(scenario: dict[str, Any]) -> Iterator[GoogleApiServer]:
+    """A GKE scenario live on the loopback Google API server."""
+    server = GoogleApiServer(scenario)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -219,3 +220,9 @@ def gke_world() -> Iterator[GoogleApiServer]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture()
+def gke_world() -> Iterator[GoogleApiServer]:
+    with serve_google_apis(json.loads((FIXTURES / "gke-scenario.json").read_text())) as server:
+        yield server

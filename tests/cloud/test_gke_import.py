@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rbacmap.importers.manifests import import_files
 from rbacmap.model import ResourceRequest
 from rbacmap.policy import SqlitePolicy
 from rbacmap.store import Store
+from tests.cloud.conftest import serve_google_apis
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 
@@ -92,3 +94,16 @@ def test_failures_are_recorded_and_answer_nothing(store: Store, gke_world: Any) 
     rows = store.query("SELECT status, message FROM cloud_imports ORDER BY id")
     assert [r["status"] for r in rows] == ["failed", "failed"]
     assert "RefreshError" in rows[0]["message"] and "clusters/nope" in rows[1]["message"]
+
+
+def test_project_editors_can_become_every_service_account(store: Store) -> None:
+    # roles/editor holds iam.serviceAccountKeys.create and iam.serviceAccounts.actAs on the project's accounts.
+    scenario = json.loads((FIXTURES / "gke-scenario.json").read_text())
+    scenario["project_policy"]["bindings"].append({"role": "roles/editor", "members": ["user:eddie@acme.example"]})
+    with serve_google_apis(scenario) as server:
+        run_import(store, server)
+    graph = latest_cloud_graph(store, "web")
+    assert graph is not None
+    editor = {e.target for e in graph.edges if e.mechanism == IMPERSONATE and e.source == "user:eddie@acme.example"}
+    assert editor == {"serviceAccount:deployer@acme-prod.iam.gserviceaccount.com",
+                      "serviceAccount:backup@acme-prod.iam.gserviceaccount.com"}
