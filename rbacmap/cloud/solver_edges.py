@@ -35,6 +35,7 @@ from rbacmap.model import (
     CLUSTER_ROLE_BINDING,
     NODES_GROUP,
     ROLE_BINDING,
+    SYSTEM_MASTERS,
     USER,
     Binding,
     BindingKey,
@@ -98,13 +99,32 @@ def principal_identity(kind: str, name: str) -> Identity:
     return Identity(kind, name, "", (), f"rbacmap:cloud:{kind}:{name}")
 
 
-def login_identity(mapping: IdentityMapping, username: str | None = None) -> Identity:
-    """The Kubernetes user a mapping logs in as; `username` is one concrete rendering of a template."""
+def login_identity(mapping: IdentityMapping, username: str | None = None,
+                   groups: tuple[str, ...] | None = None) -> Identity:
+    """The Kubernetes user a mapping logs in as; `username` is one concrete rendering of a template, `groups`
+    the groups its templated groups can render to (`login_groups`)."""
     from rbacmap.solver.identity import Identity
 
     name = mapping.username if username is None else username
-    groups = tuple(dict.fromkeys((*mapping.groups, AUTHENTICATED)))
+    groups = tuple(dict.fromkeys((*(mapping.groups if groups is None else groups), AUTHENTICATED)))
     return Identity(CLOUD_LOGIN, name, ",".join(groups), groups, name)
+
+
+def login_groups(mapping: IdentityMapping, bound_groups: Iterable[str]) -> tuple[str, ...]:
+    """The mapping's groups, each templated one replaced by every group it can render to among those a binding
+    names and system:masters.
+
+    aws-iam-authenticator renders the templates of the groups too (server.go `renderTemplates`), from the same
+    session name the caller picks: `system:{{SessionName}}` becomes system:masters with session name `masters`.
+    Each template is matched on its own (one session name fills them all at once: errs towards showing access).
+    """
+    if not any(is_template(group) for group in mapping.groups):
+        return mapping.groups
+    names = sorted({*bound_groups, SYSTEM_MASTERS})
+    out: list[str] = []
+    for group in mapping.groups:
+        out += [name for name in names if can_render_to(group, name)] if is_template(group) else [group]
+    return tuple(dict.fromkeys(out))
 
 
 def login_usernames(mapping: IdentityMapping, bound_usernames: Iterable[str]) -> list[str]:
@@ -157,8 +177,9 @@ def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
         source = principal_identity(mapping.principal_kind, mapping.principal)
         if not mapping.live or source.key not in frontier:
             continue
+        groups = login_groups(mapping, ctx.permission_index.by_group)
         for username in login_usernames(mapping, ctx.permission_index.by_username):
-            login = ctx.add_identity(login_identity(mapping, username))
+            login = ctx.add_identity(login_identity(mapping, username, groups))
             how = ("" if username == mapping.username
                    else f" (a session name that renders username template {mapping.username} as {username})")
             yield Edge(source, login, "log in to Kubernetes", mapping.provenance,

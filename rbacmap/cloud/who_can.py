@@ -54,11 +54,11 @@ class CloudAnswer:
 def mapping_matches(mapping: IdentityMapping, subject: Subject) -> bool:
     """Does a binding subject name the identity this mapping logs in as?
 
-    Username templates ({{SessionName}}, …) match every username they can render to, with the
-    same function the solver uses (rbacmap.cloud.username_templates.can_render_to).
+    Username and group templates ({{SessionName}}, …) match every name they can render to, with
+    the same function the solver uses (rbacmap.cloud.username_templates.can_render_to).
     """
-    if subject.kind == GROUP:
-        return subject.name in mapping.groups or subject.name == AUTHENTICATED
+    if subject.kind == GROUP:  # groups are rendered too (aws-iam-authenticator `renderTemplates`)
+        return subject.name == AUTHENTICATED or any(can_render_to(group, subject.name) for group in mapping.groups)
     if subject.kind == USER:
         return can_render_to(mapping.username, subject.name)
     if subject.kind == SERVICE_ACCOUNT:
