@@ -220,9 +220,10 @@ def _access_entries(raw: EksRawData, facts: CloudFacts, live: bool) -> None:
         kind = entry.get("type") or "STANDARD"
         username = (entry.get("username") or default_username(principal)).replace(ACCOUNT_ID, account_of(principal))
         groups = tuple(entry.get("kubernetesGroups") or ())
-        if kind.startswith("EC2") or kind == "FARGATE_LINUX":
+        # Usernames of the node types, per AWS "Create access entries" (the table of generated usernames).
+        if kind.startswith("EC2"):
             username, groups = "system:node:{{EC2PrivateDNSName}}", ("system:nodes",) + groups
-        elif kind == "HYBRID_LINUX":  # hybrid nodes log in with their session name (SSM / IAM Roles Anywhere)
+        elif kind in ("FARGATE_LINUX", "HYBRID_LINUX"):  # their session name (Fargate; SSM / IAM Roles Anywhere)
             username, groups = "system:node:{{SessionName}}", ("system:nodes",) + groups
         where = f"access entry {principal} (type {kind})"
         facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, principal, username, groups, ACCESS_ENTRY, where, live))

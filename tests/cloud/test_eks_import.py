@@ -152,3 +152,16 @@ def test_principals_of_other_partitions_keep_irsa_assume_role_and_default_userna
     assert ("ursula", ASSUME_ROLE, "admin") in edges
     [admin] = facts.mappings
     assert admin.username == f"arn:aws-cn:sts::{ACCOUNT}:assumed-role/admin/{{{{SessionName}}}}"
+
+
+def test_access_entry_usernames_by_type() -> None:
+    # AWS, "Create access entries": the username EKS sets for each type (a role's path left out).
+    data = json.loads((FIXTURES / "eks-raw-node-entries.json").read_text())
+    facts = normalize_eks(EksRawData(data["cluster"], access_entries=data["access_entries"]), K8sContext(None))
+    assert {m.principal.rsplit("/", 1)[-1]: m.username for m in facts.mappings} == {
+        "linux-nodes": "system:node:{{EC2PrivateDNSName}}",
+        "windows-nodes": "system:node:{{EC2PrivateDNSName}}",
+        "fargate-pods": "system:node:{{SessionName}}",
+        "hybrid-nodes": "system:node:{{SessionName}}",
+        "dev": f"arn:aws:sts::{ACCOUNT}:assumed-role/dev/{{{{SessionName}}}}",
+    }
