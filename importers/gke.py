@@ -250,10 +250,13 @@ def _service_account_edge(
 ) -> None:
     target = f"serviceAccount:{email}"
     ksas = ksa_of_member(member, pool, context)
-    if role == WORKLOAD_IDENTITY_USER and ksas:
+    if role in IMPERSONATION_ROLES and ksas:
+        # A KSA's federated token is the member itself: it may call IAM as it (mint a token with
+        # roles/iam.serviceAccountTokenCreator, …), not only through a workloadIdentityUser binding.
+        mechanism, how = ((WORKLOAD_IDENTITY, "") if role == WORKLOAD_IDENTITY_USER
+                          else (IMPERSONATE, f": {IMPERSONATION_ROLES[role]}"))
         for ksa in ksas:
-            facts.edges.append(CloudEdge(K8S_SERVICE_ACCOUNT, ksa, GCP_PRINCIPAL, target, WORKLOAD_IDENTITY,
-                                         provenance))
+            facts.edges.append(CloudEdge(K8S_SERVICE_ACCOUNT, ksa, GCP_PRINCIPAL, target, mechanism, provenance + how))
     elif role in IMPERSONATION_ROLES and member != target:
         facts.edges.append(CloudEdge(GCP_PRINCIPAL, member, GCP_PRINCIPAL, target, IMPERSONATE,
                                      f"{provenance}: {IMPERSONATION_ROLES[role]}"))
