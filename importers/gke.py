@@ -67,6 +67,10 @@ _PRINCIPAL_NS = re.compile(r"^principalSet://iam\.googleapis\.com/.*/workloadIde
 
 
 COMPUTE_DEFAULT_SUFFIX = "-compute@developer.gserviceaccount.com"
+# IAM keeps a binding of a deleted user, group or service account as `deleted:KIND:EMAIL?uid=ID`; it grants
+# nothing (a principal recreated with the same email is another one) until removed (Google Cloud IAM,
+# "Principal identifiers": deleted principals).
+DELETED_MEMBER = "deleted:"
 
 
 class GkeApiError(Exception):
@@ -235,9 +239,12 @@ def _project_grant(raw: GkeRawData, facts: CloudFacts, role: str, member: str, p
         provenance += f" (custom role permissions: {', '.join(permissions)})"
     else:
         return
+    live = not member.startswith(DELETED_MEMBER)
+    if not live:
+        provenance += " (deleted principal: the binding grants nothing, not even to a recreated one)"
     if rules:
-        facts.grants.append(CloudGrant(GCP_PRINCIPAL, member, (), rules, GKE_IAM, provenance))
-    risk = cluster_management_risk(permissions)
+        facts.grants.append(CloudGrant(GCP_PRINCIPAL, member, (), rules, GKE_IAM, provenance, live))
+    risk = cluster_management_risk(permissions) if live else None
     if risk is not None:
         # e.g. roles/container.clusterAdmin: no Kubernetes rule, but a finding of its own.
         facts.powers.append(CloudPower(GCP_PRINCIPAL, member, f"{CLUSTER_MANAGEMENT} via {role}",
@@ -249,6 +256,8 @@ def _service_account_edge(
     facts: CloudFacts, email: str, role: str, member: str, provenance: str, pool: str, context: K8sContext
 ) -> None:
     target = f"serviceAccount:{email}"
+    if member.startswith(DELETED_MEMBER):
+        return  # a deleted principal acts as no one
     ksas = ksa_of_member(member, pool, context)
     if role in IMPERSONATION_ROLES and ksas:
         # A KSA's federated token is the member itself: it may call IAM as it (mint a token with

@@ -107,3 +107,20 @@ def test_project_editors_can_become_every_service_account(store: Store) -> None:
     editor = {e.target for e in graph.edges if e.mechanism == IMPERSONATE and e.source == "user:eddie@acme.example"}
     assert editor == {"serviceAccount:deployer@acme-prod.iam.gserviceaccount.com",
                       "serviceAccount:backup@acme-prod.iam.gserviceaccount.com"}
+
+
+def test_bindings_of_deleted_principals_grant_nothing(store: Store) -> None:
+    # IAM keeps them as deleted:KIND:EMAIL?uid=ID until removed; no one holds what they grant.
+    scenario = json.loads((FIXTURES / "gke-scenario.json").read_text())
+    gone = "deleted:user:gone@acme.example?uid=123456789012345678901"
+    scenario["project_policy"]["bindings"].append({"role": "roles/container.admin", "members": [gone]})
+    scenario["service_accounts"][0]["policy"]["bindings"].append(
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": [gone]})
+    with serve_google_apis(scenario) as server:
+        run_import(store, server)
+    assert gone not in who_can(store, ResourceRequest("get", "secrets", "payments"))
+    graph = latest_cloud_graph(store, "web")
+    assert graph is not None
+    assert not [e for e in graph.edges if e.source == gone]
+    [grant] = [g for g in graph.grants if g.principal == gone]
+    assert not grant.live and "deleted principal" in grant.provenance
