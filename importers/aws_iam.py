@@ -14,7 +14,7 @@ evaluated.
 
 IRSA trust policies follow the EKS user guide, "Assign IAM roles to Kubernetes service
 accounts" (https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html):
-Principal `Federated: arn:aws:iam::ACCOUNT:oidc-provider/ISSUER_HOST`, Action
+Principal `Federated: arn:PARTITION:iam::ACCOUNT:oidc-provider/ISSUER_HOST` (the role's own account), Action
 sts:AssumeRoleWithWebIdentity, and `StringEquals` (exact) or `StringLike` (`*`/`?` wildcards)
 on `ISSUER_HOST:sub` = `system:serviceaccount:NAMESPACE:NAME` and `ISSUER_HOST:aud` =
 `sts.amazonaws.com`.
@@ -72,6 +72,12 @@ class Evaluation:
 def account_of(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 5 else ""
+
+
+def partition_of(arn: str) -> str:
+    """`aws`, `aws-cn`, `aws-us-gov`, …: ARNs a policy names are in the partition of what they name."""
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 5 and parts[1] else "aws"
 
 
 def parse_document(raw: Any) -> Document:
@@ -232,6 +238,7 @@ def principal_named(statement: Mapping[str, Any], principal_arn: str) -> str | N
     if not isinstance(principal, Mapping):
         return None
     account = account_of(principal_arn)
+    root = f"arn:{partition_of(principal_arn)}:iam::{account}:root"
     how = None
     for entry in _as_list(principal.get("AWS")):
         entry = str(entry)
@@ -239,7 +246,7 @@ def principal_named(statement: Mapping[str, Any], principal_arn: str) -> str | N
             how = how or "anyone"
         elif entry == principal_arn:
             return "direct"
-        elif entry in (account, f"arn:aws:iam::{account}:root"):
+        elif entry in (account, root):
             how = "account"
     return how
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rbacmap.cloud.aws_auth import SESSION_TEMPLATES, canonical_role_arn, parse_aws_auth
+from rbacmap.cloud.aws_auth import SESSION_TEMPLATES, caller_key, canonical_role_arn, dead_entries, parse_aws_auth
 from rbacmap.cloud.eks_access_policies import RESEMBLES, access_policy_rules, policy_name
 from rbacmap.cloud.k8s_context import K8sContext, load_k8s_context
 from rbacmap.cloud.model import (
@@ -41,6 +41,7 @@ from rbacmap.importers.aws_iam import (
     evaluate_identity,
     oidc_provider_host,
     parse_document,
+    partition_of,
     web_identity_allows,
 )
 from rbacmap.model import GROUP, SYSTEM_MASTERS
@@ -175,7 +176,7 @@ def default_username(principal_arn: str) -> str:
     if ":role/" in principal_arn:
         account = account_of(principal_arn)
         name = principal_arn.rsplit("/", 1)[-1]
-        return f"arn:aws:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}"
+        return f"arn:{partition_of(principal_arn)}:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}"
     return principal_arn
 
 
@@ -197,7 +198,7 @@ def normalize_eks(raw: EksRawData, context: K8sContext) -> CloudFacts:
     facts.notes.extend(raw.problems)
     _access_entries(raw, facts, live=mode in API_MODES)
     _aws_auth(context, principals, facts, account, live=mode in CONFIG_MAP_MODES)
-    _workload_identities(raw, context, principals, facts, issuer, account)
+    _workload_identities(raw, context, principals, facts, issuer)
     _assume_role_edges(principals, facts)
     if mode in API_MODES:
         _access_entry_creators(principals, facts, arn)
@@ -219,9 +220,10 @@ def _access_entries(raw: EksRawData, facts: CloudFacts, live: bool) -> None:
         kind = entry.get("type") or "STANDARD"
         username = (entry.get("username") or default_username(principal)).replace(ACCOUNT_ID, account_of(principal))
         groups = tuple(entry.get("kubernetesGroups") or ())
-        if kind.startswith("EC2") or kind == "FARGATE_LINUX":
+        # Usernames of the node types, per AWS "Create access entries" (the table of generated usernames).
+        if kind.startswith("EC2"):
             username, groups = "system:node:{{EC2PrivateDNSName}}", ("system:nodes",) + groups
-        elif kind == "HYBRID_LINUX":  # hybrid nodes log in with their session name (SSM / IAM Roles Anywhere)
+        elif kind in ("FARGATE_LINUX", "HYBRID_LINUX"):  # their session name (Fargate; SSM / IAM Roles Anywhere)
             username, groups = "system:node:{{SessionName}}", ("system:nodes",) + groups
         where = f"access entry {principal} (type {kind})"
         facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, principal, username, groups, ACCESS_ENTRY, where, live))
@@ -244,41 +246,67 @@ def _access_entries(raw: EksRawData, facts: CloudFacts, live: bool) -> None:
 def _aws_auth(
     context: K8sContext, principals: Mapping[str, IamPrincipal], facts: CloudFacts, account: str, live: bool
 ) -> None:
+    """aws-auth's mappings as aws-iam-authenticator applies them (rbacmap.cloud.aws_auth): an entry that never
+    matches, or that another mapping of the same principal wins over, is kept but not live."""
     if context.aws_auth is None:
         if context.snapshot_id is None:
             facts.notes.append("no Kubernetes snapshot of this cluster: aws-auth and IRSA annotations not considered")
         return
     parsed = parse_aws_auth(context.aws_auth, account)
     facts.notes.extend(parsed.problems)
-    roles_by_canonical = {canonical_role_arn(a): a for a, p in principals.items() if p.kind == "role"}
+    dead = dead_entries(parsed.entries)
+    by_arn = {arn.lower(): arn for arn in principals}
+    by_caller = {caller_key(arn): arn for arn in principals}
+    # API_AND_CONFIG_MAP: "Access entries take precedence over ConfigMap entries for the same IAM principal"
+    # (AWS, "Migrating existing aws-auth ConfigMap entries to access entries").
+    entries = {caller_key(m.principal): m.principal for m in facts.mappings if m.mechanism == ACCESS_ENTRY and m.live}
+    mapped: set[str] = set()
     for entry in parsed.entries:
         if entry.key == "mapAccounts":
-            for candidate in principals.values():
-                if candidate.account == entry.arn:
-                    username = candidate.arn if candidate.kind == "user" else default_username(candidate.arn)
-                    facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, candidate.arn, username, (),
-                                                          "aws-auth", entry.describe(), live))
             continue
-        principal = entry.arn
-        if entry.key == "mapRoles":
-            principal = roles_by_canonical.get(canonical_role_arn(entry.arn), canonical_role_arn(entry.arn))
+        why = dead.get((entry.key, entry.index))
+        key = entry.arn.lower()
+        principal = by_arn.get(key, entry.arn) if why else by_caller.get(key, entry.arn)
         provenance = entry.describe()
         if any(t in entry.username for t in SESSION_TEMPLATES):
             provenance += f" (username template {entry.username})"
+        if why is None:
+            mapped.add(key)
+            if key in entries:
+                why = f"shadowed by the access entry of {entries[key]}, which takes precedence"
+        if why is not None:
+            provenance += f" ({why})"
+            facts.notes.append(f"{entry.describe()} does not apply: {why}")
         facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, principal, entry.username, entry.groups, "aws-auth",
-                                              provenance, live))
+                                              provenance, live and why is None))
+    for entry in parsed.entries:
+        if entry.key != "mapAccounts":
+            continue
+        for candidate in principals.values():
+            key = caller_key(candidate.arn)
+            if candidate.account != entry.arn or key in mapped:
+                continue  # a mapRoles/mapUsers entry of the principal wins over its account's
+            # The caller's canonical ARN is the username, with no group (server.go `doMapping`).
+            username = canonical_role_arn(candidate.arn)
+            provenance = f"{entry.describe()} (every principal of account {entry.arn}, as its canonical ARN)"
+            shadowed = entries.get(key)
+            if shadowed is not None:
+                provenance += f" (shadowed by the access entry of {shadowed}, which takes precedence)"
+            facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, candidate.arn, username, (), "aws-auth",
+                                                  provenance, live and shadowed is None))
 
 
 def _workload_identities(
     raw: EksRawData, context: K8sContext, principals: Mapping[str, IamPrincipal], facts: CloudFacts, issuer: str,
-    account: str,
 ) -> None:
     host = oidc_provider_host(issuer)
-    provider_arn = f"arn:aws:iam::{account}:oidc-provider/{host}"
     annotated = {sa.key: sa.annotations.get(IRSA_ANNOTATION) for sa in context.service_accounts}
     for role in principals.values():
         if role.kind != "role" or not host:
             continue
+        # A trust policy can only name an OIDC provider of the role's own account (the cluster's, or
+        # another account that registered the cluster's issuer), in the role's partition (aws-cn, …).
+        provider_arn = f"arn:{partition_of(role.arn)}:iam::{role.account}:oidc-provider/{host}"
         for sa in context.service_accounts:
             verdict = web_identity_allows(role, provider_arn, host, sa.username)
             if not verdict.allowed:

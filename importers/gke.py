@@ -48,10 +48,15 @@ GOOGLE_LOGIN = "google-identity"
 WI_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 # Roles that let a member act as a service account, and how.
+# roles/editor holds iam.serviceAccountKeys.create and iam.serviceAccounts.actAs (its permission list as
+# IAM's roles.get publishes it, mirrored in github.com/iann0036/iam-dataset gcp/roles/editor.json); a key
+# of a service account is a credential of it, good for every Google API and GKE.
 IMPERSONATION_ROLES = {
     "roles/iam.serviceAccountTokenCreator": "mints access tokens for it",
     WORKLOAD_IDENTITY_USER: "mints access tokens for it",
     "roles/iam.serviceAccountUser": "attaches it to workloads it runs (actAs)",
+    "roles/iam.serviceAccountKeyAdmin": "creates keys for it (iam.serviceAccountKeys.create)",
+    "roles/editor": "creates keys for it (iam.serviceAccountKeys.create) and attaches it to workloads (actAs)",
     "roles/owner": "owns the project (token creation and actAs)",
 }
 _KSA_MEMBER = re.compile(r"^serviceAccount:(?P<pool>[^\[]+\.svc\.id\.goog)\[(?P<ns>[^/\]]+)/(?P<sa>[^\]]+)\]$")
@@ -62,6 +67,10 @@ _PRINCIPAL_NS = re.compile(r"^principalSet://iam\.googleapis\.com/.*/workloadIde
 
 
 COMPUTE_DEFAULT_SUFFIX = "-compute@developer.gserviceaccount.com"
+# IAM keeps a binding of a deleted user, group or service account as `deleted:KIND:EMAIL?uid=ID`; it grants
+# nothing (a principal recreated with the same email is another one) until removed (Google Cloud IAM,
+# "Principal identifiers": deleted principals).
+DELETED_MEMBER = "deleted:"
 
 
 class GkeApiError(Exception):
@@ -230,9 +239,12 @@ def _project_grant(raw: GkeRawData, facts: CloudFacts, role: str, member: str, p
         provenance += f" (custom role permissions: {', '.join(permissions)})"
     else:
         return
+    live = not member.startswith(DELETED_MEMBER)
+    if not live:
+        provenance += " (deleted principal: the binding grants nothing, not even to a recreated one)"
     if rules:
-        facts.grants.append(CloudGrant(GCP_PRINCIPAL, member, (), rules, GKE_IAM, provenance))
-    risk = cluster_management_risk(permissions)
+        facts.grants.append(CloudGrant(GCP_PRINCIPAL, member, (), rules, GKE_IAM, provenance, live))
+    risk = cluster_management_risk(permissions) if live else None
     if risk is not None:
         # e.g. roles/container.clusterAdmin: no Kubernetes rule, but a finding of its own.
         facts.powers.append(CloudPower(GCP_PRINCIPAL, member, f"{CLUSTER_MANAGEMENT} via {role}",
@@ -244,11 +256,16 @@ def _service_account_edge(
     facts: CloudFacts, email: str, role: str, member: str, provenance: str, pool: str, context: K8sContext
 ) -> None:
     target = f"serviceAccount:{email}"
+    if member.startswith(DELETED_MEMBER):
+        return  # a deleted principal acts as no one
     ksas = ksa_of_member(member, pool, context)
-    if role == WORKLOAD_IDENTITY_USER and ksas:
+    if role in IMPERSONATION_ROLES and ksas:
+        # A KSA's federated token is the member itself: it may call IAM as it (mint a token with
+        # roles/iam.serviceAccountTokenCreator, …), not only through a workloadIdentityUser binding.
+        mechanism, how = ((WORKLOAD_IDENTITY, "") if role == WORKLOAD_IDENTITY_USER
+                          else (IMPERSONATE, f": {IMPERSONATION_ROLES[role]}"))
         for ksa in ksas:
-            facts.edges.append(CloudEdge(K8S_SERVICE_ACCOUNT, ksa, GCP_PRINCIPAL, target, WORKLOAD_IDENTITY,
-                                         provenance))
+            facts.edges.append(CloudEdge(K8S_SERVICE_ACCOUNT, ksa, GCP_PRINCIPAL, target, mechanism, provenance + how))
     elif role in IMPERSONATION_ROLES and member != target:
         facts.edges.append(CloudEdge(GCP_PRINCIPAL, member, GCP_PRINCIPAL, target, IMPERSONATE,
                                      f"{provenance}: {IMPERSONATION_ROLES[role]}"))

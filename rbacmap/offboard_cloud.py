@@ -138,7 +138,8 @@ def _mapping_finding(
         kind,
         f"{mapping.provenance} maps {principal} to username {mapping.username!r} groups {list(mapping.groups)}"
         + (f"; the person reaches {principal} by assuming it" if chain else "")
-        + ("" if mapping.live else "; not live in this cluster's authentication mode"),
+        # Not live: the cluster's authentication mode ignores it, or the provenance says what wins over it.
+        + ("" if mapping.live else "; not live in this cluster"),
         ref,
         {"principal": principal, "username": mapping.username, "groups": list(mapping.groups),
          "mechanism": mapping.mechanism, "provenance": mapping.provenance, "live": mapping.live,

@@ -4,19 +4,32 @@ Sources: AWS, "Amazon EKS User Guide - Grant IAM users access to Kubernetes with
 https://docs.aws.amazon.com/eks/latest/userguide/auth-configmap.html (rolearn without a path,
 username, groups; mapUsers userarn; mapAccounts), and aws-iam-authenticator's README "Full
 Configuration Format" and pkg/server/server.go for the username templates (see
-rbacmap.cloud.username_templates) and for path-less role matching (canonical ARN).
+rbacmap.cloud.username_templates).
+
+Which entry applies to a caller, per aws-iam-authenticator (pkg/server/server.go `doMapping`,
+pkg/mapper/configmap/{configmap,mapper}.go, pkg/config/mapper.go):
+- the caller is known by its canonical ARN, lower-cased: an assumed role's session becomes
+  `arn:aws:iam::ACCOUNT:role/NAME`, without the role's path (STS does not report it);
+- mapRoles is looked up first, then mapUsers, each comparing the entry's ARN lower-cased with
+  that canonical ARN; two entries of one section for the same ARN: the last one is kept;
+- a rolearn with a path therefore never matches (kubernetes-sigs/aws-iam-authenticator#268;
+  AWS, "Create access entries": "ARNs in aws-auth ConfigMap entries, can't include a path");
+- only a caller no entry maps falls back to mapAccounts, with its canonical ARN as username
+  and no group;
+- `{{AccountID}}` renders as the caller's account, the one in the entry's ARN.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import yaml
 
 from rbacmap.cloud.username_templates import ACCOUNT_ID, SESSION_TEMPLATES
 
-__all__ = ["SESSION_TEMPLATES", "AwsAuth", "AwsAuthEntry", "canonical_role_arn", "parse_aws_auth"]
+__all__ = ["SESSION_TEMPLATES", "AwsAuth", "AwsAuthEntry", "caller_key", "canonical_role_arn", "dead_entries",
+           "parse_aws_auth"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,10 @@ class AwsAuth:
 
 
 def parse_aws_auth(data: Mapping[str, str], account_id: str) -> AwsAuth:
-    """Every mapping of the ConfigMap; a bad key or entry is a problem, the rest still counts."""
+    """Every mapping of the ConfigMap; a bad key or entry is a problem, the rest still counts.
+
+    `{{AccountID}}` becomes the account of the entry's ARN (`account_id` when it names none).
+    """
     entries: list[AwsAuthEntry] = []
     problems: list[str] = []
     for key, arn_field in (("mapRoles", "rolearn"), ("mapUsers", "userarn")):
@@ -47,7 +63,9 @@ def parse_aws_auth(data: Mapping[str, str], account_id: str) -> AwsAuth:
                 problems.append(f"aws-auth {key}[{index}]: entry without {arn_field}, ignored")
                 continue
             arn = str(item[arn_field])
-            username = str(item.get("username") or arn).replace(ACCOUNT_ID, account_id)
+            # The caller's account, which is the one in the ARN it is mapped by (a cross-account
+            # role renders its own account, not the cluster's).
+            username = str(item.get("username") or arn).replace(ACCOUNT_ID, _account_of(arn) or account_id)
             groups = item.get("groups") or []
             if not isinstance(groups, list):
                 problems.append(f"aws-auth {key}[{index}]: groups is not a list, ignored")
@@ -76,8 +94,41 @@ def _load_list(data: Mapping[str, str], key: str, problems: list[str]) -> list[o
 
 
 def canonical_role_arn(arn: str) -> str:
-    """aws-iam-authenticator matches roles by account and name: drop any path."""
+    """The canonical ARN a role's sessions authenticate with: account and name, any path dropped."""
     prefix, _, resource = arn.partition(":role/")
     if not resource:
         return arn
     return f"{prefix}:role/{resource.rsplit('/', 1)[-1]}"
+
+
+def caller_key(principal_arn: str) -> str:
+    """What aws-iam-authenticator compares aws-auth ARNs with for an IAM principal's requests."""
+    return canonical_role_arn(principal_arn).lower()
+
+
+def dead_entries(entries: Sequence[AwsAuthEntry]) -> dict[tuple[str, int], str]:
+    """(section, index) -> why the mapRoles/mapUsers entry never applies to any caller."""
+    dead: dict[tuple[str, int], str] = {}
+    kept: dict[tuple[str, str], AwsAuthEntry] = {}
+    for entry in entries:
+        if entry.key == "mapRoles" and canonical_role_arn(entry.arn) != entry.arn:
+            dead[(entry.key, entry.index)] = (
+                "never matches: its rolearn has a path, and aws-iam-authenticator compares it with the caller's"
+                f" canonical ARN, which has none (map {canonical_role_arn(entry.arn)} instead)")
+            continue
+        if entry.key in ("mapRoles", "mapUsers"):
+            key = (entry.key, entry.arn.lower())
+            earlier = kept.get(key)
+            if earlier is not None:
+                dead[(earlier.key, earlier.index)] = f"overridden by {entry.describe()}, the last entry for this ARN"
+            kept[key] = entry
+    for (section, arn), entry in kept.items():
+        role = kept.get(("mapRoles", arn))
+        if section == "mapUsers" and role is not None:
+            dead[(entry.key, entry.index)] = f"overridden by {role.describe()}: mapRoles is looked up first"
+    return dead
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""

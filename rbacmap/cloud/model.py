@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rbacmap.model import PolicyRule
@@ -28,7 +30,9 @@ class IdentityMapping:
     """A cloud principal authenticates to Kubernetes as `username` with `groups`.
 
     `username` may hold EKS templates ({{SessionName}}, …); `live` is False when the
-    cluster's authentication mode ignores this mechanism (kept so the answer can say so).
+    cluster's authentication mode ignores this mechanism, or when the mapping never applies
+    (an aws-auth entry that cannot match, or that another mapping of the principal wins over;
+    the provenance says which), kept so the answer can say so.
     """
 
     principal_kind: str
@@ -45,7 +49,9 @@ class CloudGrant:
     """Kubernetes permissions a cloud mechanism grants a principal directly (EKS access policy, GCP role).
 
     Expressed as RBAC PolicyRules so the authorizer's rule matching applies unchanged;
-    `namespaces` empty means cluster-wide (cluster-scoped resources included).
+    `namespaces` empty means cluster-wide (cluster-scoped resources included). A namespace may
+    hold `*` wildcards: an EKS access scope of `dev-*` covers every namespace starting with `dev-`
+    (AWS, "Associate access policies with access entries").
     """
 
     principal_kind: str
@@ -55,6 +61,24 @@ class CloudGrant:
     mechanism: str
     provenance: str
     live: bool = True
+
+    def covers(self, namespace: str) -> bool:
+        """Does the grant apply in this namespace (always, when cluster-wide)?"""
+        return not self.namespaces or in_scope(self.namespaces, namespace)
+
+
+def in_scope(scope: tuple[str, ...], namespace: str) -> bool:
+    """Is the namespace one of the scope's names, or matched by one of its `*` wildcards?"""
+    return any(_namespace_pattern(pattern).fullmatch(namespace) for pattern in scope)
+
+
+@lru_cache(maxsize=1024)
+def _namespace_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
+def is_namespace_pattern(namespace: str) -> bool:
+    return "*" in namespace
 
 
 @dataclass(frozen=True)

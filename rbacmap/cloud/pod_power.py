@@ -168,7 +168,8 @@ def _annotated(sa: ServiceAccountInfo | None, edge: CloudEdge) -> bool:
         return sa is not None and sa.annotations.get(IRSA_ANNOTATION) == edge.target
     if edge.mechanism == WORKLOAD_IDENTITY:
         return sa is not None and f"serviceAccount:{sa.annotations.get(WI_ANNOTATION)}" == edge.target
-    return True  # a Pod Identity association is the wiring itself
+    # A Pod Identity association is the wiring itself; a KSA allowed to impersonate (token creator, …) has none.
+    return edge.mechanism == POD_IDENTITY
 
 
 def _reached_rows(graph: CloudGraph, accounts: dict[str, ServiceAccountInfo]) -> list[PodCloudPower]:

@@ -24,6 +24,8 @@ from rbacmap.cloud.model import (
     K8S_SERVICE_ACCOUNT,
     CloudGraph,
     IdentityMapping,
+    in_scope,
+    is_namespace_pattern,
 )
 from rbacmap.cloud.store import latest_cloud_import, load_cloud_graph
 from rbacmap.cloud.username_templates import can_render_to, is_template
@@ -33,6 +35,7 @@ from rbacmap.model import (
     CLUSTER_ROLE_BINDING,
     NODES_GROUP,
     ROLE_BINDING,
+    SYSTEM_MASTERS,
     USER,
     Binding,
     BindingKey,
@@ -75,6 +78,13 @@ def _add_virtual_grant(ctx: SolverContext, identity: Identity, rules: tuple[Poli
     """A cloud grant as the identity's own bindings of a role with its rules (cluster-wide, or per namespace)."""
     role = Role(RoleKey(CLUSTER_ROLE, role_name), rules)
     subject = Subject(USER, identity.user_info().name)
+    if any(is_namespace_pattern(n) for n in namespaces):
+        # A wildcard access scope (`dev-*`): a binding in each namespace of the snapshot it covers.
+        namespaces = tuple(dict.fromkeys(
+            [n for n in namespaces if not is_namespace_pattern(n)]
+            + [n for n in ctx.objects.all_namespaces() if in_scope(namespaces, n)]))
+        if not namespaces:
+            return
     for namespace in namespaces or ("",):
         kind = ROLE_BINDING if namespace else CLUSTER_ROLE_BINDING
         binding = Binding(BindingKey(kind, provenance, namespace), role.key, (subject,))
@@ -89,13 +99,32 @@ def principal_identity(kind: str, name: str) -> Identity:
     return Identity(kind, name, "", (), f"rbacmap:cloud:{kind}:{name}")
 
 
-def login_identity(mapping: IdentityMapping, username: str | None = None) -> Identity:
-    """The Kubernetes user a mapping logs in as; `username` is one concrete rendering of a template."""
+def login_identity(mapping: IdentityMapping, username: str | None = None,
+                   groups: tuple[str, ...] | None = None) -> Identity:
+    """The Kubernetes user a mapping logs in as; `username` is one concrete rendering of a template, `groups`
+    the groups its templated groups can render to (`login_groups`)."""
     from rbacmap.solver.identity import Identity
 
     name = mapping.username if username is None else username
-    groups = tuple(dict.fromkeys((*mapping.groups, AUTHENTICATED)))
+    groups = tuple(dict.fromkeys((*(mapping.groups if groups is None else groups), AUTHENTICATED)))
     return Identity(CLOUD_LOGIN, name, ",".join(groups), groups, name)
+
+
+def login_groups(mapping: IdentityMapping, bound_groups: Iterable[str]) -> tuple[str, ...]:
+    """The mapping's groups, each templated one replaced by every group it can render to among those a binding
+    names and system:masters.
+
+    aws-iam-authenticator renders the templates of the groups too (server.go `renderTemplates`), from the same
+    session name the caller picks: `system:{{SessionName}}` becomes system:masters with session name `masters`.
+    Each template is matched on its own (one session name fills them all at once: errs towards showing access).
+    """
+    if not any(is_template(group) for group in mapping.groups):
+        return mapping.groups
+    names = sorted({*bound_groups, SYSTEM_MASTERS})
+    out: list[str] = []
+    for group in mapping.groups:
+        out += [name for name in names if can_render_to(group, name)] if is_template(group) else [group]
+    return tuple(dict.fromkeys(out))
 
 
 def login_usernames(mapping: IdentityMapping, bound_usernames: Iterable[str]) -> list[str]:
@@ -148,8 +177,9 @@ def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
         source = principal_identity(mapping.principal_kind, mapping.principal)
         if not mapping.live or source.key not in frontier:
             continue
+        groups = login_groups(mapping, ctx.permission_index.by_group)
         for username in login_usernames(mapping, ctx.permission_index.by_username):
-            login = ctx.add_identity(login_identity(mapping, username))
+            login = ctx.add_identity(login_identity(mapping, username, groups))
             how = ("" if username == mapping.username
                    else f" (a session name that renders username template {mapping.username} as {username})")
             yield Edge(source, login, "log in to Kubernetes", mapping.provenance,

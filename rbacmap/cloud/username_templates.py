@@ -1,5 +1,8 @@
 """EKS username templates: which concrete Kubernetes usernames a templated mapping can log in as.
 
+aws-iam-authenticator renders an aws-auth entry's groups with the same templates, so the same
+rule says which groups a templated group (`system:{{SessionName}}`) can become.
+
 One function answers it for both `who-can` and the solver, so the two agree.
 
 Semantics, from aws-iam-authenticator (kubernetes-sigs/aws-iam-authenticator,

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rbacmap.authorizer import Grant, SubjectGrant, rule_allows
-from rbacmap.cloud.model import AWS_PRINCIPAL, GCP_PRINCIPAL, K8S_SERVICE_ACCOUNT, CloudGraph, IdentityMapping
+from rbacmap.cloud.model import (
+    AWS_PRINCIPAL,
+    GCP_PRINCIPAL,
+    K8S_SERVICE_ACCOUNT,
+    CloudGrant,
+    CloudGraph,
+    IdentityMapping,
+)
 from rbacmap.cloud.store import latest_cloud_graph
 from rbacmap.cloud.username_templates import can_render_to
 from rbacmap.model import AUTHENTICATED, GROUP, SERVICE_ACCOUNT, USER, Request, ResourceRequest, Subject
@@ -47,11 +54,11 @@ class CloudAnswer:
 def mapping_matches(mapping: IdentityMapping, subject: Subject) -> bool:
     """Does a binding subject name the identity this mapping logs in as?
 
-    Username templates ({{SessionName}}, …) match every username they can render to, with the
-    same function the solver uses (rbacmap.cloud.username_templates.can_render_to).
+    Username and group templates ({{SessionName}}, …) match every name they can render to, with
+    the same function the solver uses (rbacmap.cloud.username_templates.can_render_to).
     """
-    if subject.kind == GROUP:
-        return subject.name in mapping.groups or subject.name == AUTHENTICATED
+    if subject.kind == GROUP:  # groups are rendered too (aws-iam-authenticator `renderTemplates`)
+        return subject.name == AUTHENTICATED or any(can_render_to(group, subject.name) for group in mapping.groups)
     if subject.kind == USER:
         return can_render_to(mapping.username, subject.name)
     if subject.kind == SERVICE_ACCOUNT:
@@ -65,7 +72,7 @@ def _direct_answers(graph: CloudGraph, request: Request, k8s_answers: Iterable[S
     for grant in graph.grants:
         if not grant.live:
             continue
-        for namespace in _grant_scopes(grant.namespaces, request, all_namespaces):
+        for namespace in _grant_scopes(grant, request, all_namespaces):
             scoped = _scoped(request, namespace)
             for index, rule in enumerate(grant.rules):
                 if rule_allows(scoped, rule):
@@ -86,14 +93,15 @@ def _direct_answers(graph: CloudGraph, request: Request, k8s_answers: Iterable[S
     return out
 
 
-def _grant_scopes(namespaces: tuple[str, ...], request: Request, all_namespaces: bool) -> list[str | None]:
-    if not namespaces:
+def _grant_scopes(grant: CloudGrant, request: Request, all_namespaces: bool) -> list[str | None]:
+    if not grant.namespaces:
         return [None]
     if not isinstance(request, ResourceRequest):
         return []
     if all_namespaces:
-        return list(namespaces)
-    return [request.namespace] if request.namespace in namespaces else []
+        return list(grant.namespaces)  # a wildcard scope (`dev-*`) is its own answer
+    # A namespace scope never covers cluster-scoped requests (namespace "").
+    return [request.namespace] if request.namespace and grant.covers(request.namespace) else []
 
 
 def _scoped(request: Request, namespace: str | None) -> Request:

@@ -120,7 +120,8 @@ def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> dict
         for policy_name, document in user["policies"].items():
             iam.put_user_policy(UserName=user["name"], PolicyName=policy_name, PolicyDocument=json.dumps(document))
     for role in scenario["iam"]["roles"]:
-        iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=json.dumps(role["trust"]))
+        iam.create_role(RoleName=role["name"], Path=role.get("path", "/"),
+                        AssumeRolePolicyDocument=json.dumps(role["trust"]))
         for policy_name, document in role["policies"].items():
             iam.put_role_policy(RoleName=role["name"], PolicyName=policy_name, PolicyDocument=json.dumps(document))
     for group in scenario.get("node_groups", []):
@@ -207,9 +208,10 @@ class GoogleApiServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-@pytest.fixture()
-def gke_world() -> Iterator[GoogleApiServer]:
-    server = GoogleApiServer(json.loads((FIXTURES / "gke-scenario.json").read_text()))
+@contextmanager
+def serve_google_apis(scenario: dict[str, Any]) -> Iterator[GoogleApiServer]:
+    """A GKE scenario live on the loopback Google API server."""
+    server = GoogleApiServer(scenario)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -218,3 +220,9 @@ def gke_world() -> Iterator[GoogleApiServer]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture()
+def gke_world() -> Iterator[GoogleApiServer]:
+    with serve_google_apis(json.loads((FIXTURES / "gke-scenario.json").read_text())) as server:
+        yield server

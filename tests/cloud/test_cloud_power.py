@@ -18,6 +18,7 @@ from rbacmap.cloud.model import (
     AWS_PRINCIPAL,
     GCP_PRINCIPAL,
     GKE,
+    IMPERSONATE,
     IRSA,
     K8S_SERVICE_ACCOUNT,
     POD_IDENTITY,
@@ -37,7 +38,7 @@ from rbacmap.importers.eks import import_eks
 from rbacmap.importers.gke import GcpEndpoints, GkeRawData, import_gke, normalize_gke
 from rbacmap.importers.manifests import import_files
 from rbacmap.store import Store
-from tests.cloud.conftest import serve_eks_scenario
+from tests.cloud.conftest import serve_eks_scenario, serve_google_apis
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 ROLE = "arn:aws:iam::123456789012:role/"
@@ -202,3 +203,18 @@ def test_direct_principal_grant_to_a_ksa_and_a_stale_cloud_import(tmp_path: Path
     import_files(store, [str(FIXTURES / "gke-cluster.yaml")], "web")
     notes = cloud_power_of_workloads(store, "web").notes
     assert notes and "read the service accounts of snapshot 1, not the latest (2)" in notes[0]
+
+
+def test_a_ksa_allowed_to_mint_tokens_for_a_gsa_becomes_it(tmp_path: Path) -> None:
+    # The KSA's federated token is its principal:// member: with roles/iam.serviceAccountTokenCreator on the
+    # backup GSA it mints that GSA's tokens itself, no workloadIdentityUser binding needed.
+    scenario = json.loads((FIXTURES / "gke-scenario.json").read_text())
+    backup = next(a for a in scenario["service_accounts"] if a["email"].startswith("backup@"))
+    backup["policy"]["bindings"].append({"role": "roles/iam.serviceAccountTokenCreator", "members": [
+        "principal://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/"
+        "acme-prod.svc.id.goog/subject/ns/web/sa/frontend"]})
+    with serve_google_apis(scenario) as server:
+        report = cloud_power_of_workloads(gke_store(tmp_path, server), "web")
+    [row] = [r for r in rows_of(report, "web/frontend") if r.identity.startswith("serviceAccount:backup@")]
+    assert (row.mechanism, row.status) == (IMPERSONATE, ADMITTED_NOT_ANNOTATED)
+    assert [p.power for p in row.powers] == ["roles/storage.admin"]

@@ -185,7 +185,7 @@ def test_node_roles_are_ec2_and_hybrid_nodes_not_fargate() -> None:
         _mapping("windows-nodes", "system:node:{{EC2PrivateDNSName}}", (*nodes, "eks:kube-proxy-windows")),
         _mapping("hybrid-nodes", "system:node:{{SessionName}}", nodes),
         _mapping("fargate-pods", "system:node:{{SessionName}}", (*nodes, "system:node-proxier")),
-        _mapping("fargate-entry", "system:node:{{EC2PrivateDNSName}}", ("system:nodes",),
+        _mapping("fargate-entry", "system:node:{{SessionName}}", ("system:nodes",),
                  f"access entry arn:aws:iam::{ACCOUNT}:role/fargate-entry (type FARGATE_LINUX)"),
         _mapping("FARGATE-migrated", "system:node:{{EC2PrivateDNSName}}", ("system:nodes",),
                  f"access entry arn:aws:iam::{ACCOUNT}:role/FARGATE-migrated (type EC2_LINUX)"),

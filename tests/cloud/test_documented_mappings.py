@@ -219,3 +219,25 @@ def test_who_can_and_solver_agree_on_template_usernames(session_store: Store) ->
     login = path.steps[0].to_json()
     assert login["action"] == "log in to Kubernetes" and login["as"] == {
         "kind": "CloudLogin", "name": "ops:alice", "namespace": "system:authenticated"}
+
+
+def test_group_templates_render_like_usernames(tmp_path: Path) -> None:
+    # aws-iam-authenticator renders the templates of an aws-auth entry's groups too (server.go renderTemplates):
+    # with session name `masters`, `system:{{SessionName}}` is system:masters.
+    store = Store(tmp_path / "group-templates.db")
+    import_files(store, [str(FIXTURES / "eks-session-names.yaml")], "prod")
+    facts = CloudFacts("arn:aws:eks:eu-west-1:111122223333:cluster/prod")
+    arn = "arn:aws:iam::111122223333:role/teams"
+    facts.mappings.append(IdentityMapping(AWS_PRINCIPAL, arn, "teams:{{SessionName}}", ("system:{{SessionName}}",),
+                                          "aws-auth", "aws-auth ConfigMap kube-system/aws-auth mapRoles[0]"))
+    save_cloud_import(store, "prod", "eks", facts)
+    snapshot = store.latest_snapshot("prod")
+    graph = latest_cloud_graph(store, "prod")
+    assert graph is not None
+    request = ResourceRequest("delete", "nodes")
+    who = {a.principal for a in cloud_who_can(graph, request, Authorizer(SqlitePolicy(store, snapshot.id))
+                                              .who_can(request))}
+    assert arn in who
+    result = solve(store, snapshot, use_cache=False)
+    [path] = result.paths(subject=principal_identity(AWS_PRINCIPAL, arn), target="cluster-admin")
+    assert "system:masters" in path.steps[0].to_json()["as"]["namespace"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rbacmap.importers.manifests import import_files
 from rbacmap.model import ResourceRequest
 from rbacmap.policy import SqlitePolicy
 from rbacmap.store import Store
+from tests.cloud.conftest import serve_google_apis
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 
@@ -92,3 +94,33 @@ def test_failures_are_recorded_and_answer_nothing(store: Store, gke_world: Any) 
     rows = store.query("SELECT status, message FROM cloud_imports ORDER BY id")
     assert [r["status"] for r in rows] == ["failed", "failed"]
     assert "RefreshError" in rows[0]["message"] and "clusters/nope" in rows[1]["message"]
+
+
+def test_project_editors_can_become_every_service_account(store: Store) -> None:
+    # roles/editor holds iam.serviceAccountKeys.create and iam.serviceAccounts.actAs on the project's accounts.
+    scenario = json.loads((FIXTURES / "gke-scenario.json").read_text())
+    scenario["project_policy"]["bindings"].append({"role": "roles/editor", "members": ["user:eddie@acme.example"]})
+    with serve_google_apis(scenario) as server:
+        run_import(store, server)
+    graph = latest_cloud_graph(store, "web")
+    assert graph is not None
+    editor = {e.target for e in graph.edges if e.mechanism == IMPERSONATE and e.source == "user:eddie@acme.example"}
+    assert editor == {"serviceAccount:deployer@acme-prod.iam.gserviceaccount.com",
+                      "serviceAccount:backup@acme-prod.iam.gserviceaccount.com"}
+
+
+def test_bindings_of_deleted_principals_grant_nothing(store: Store) -> None:
+    # IAM keeps them as deleted:KIND:EMAIL?uid=ID until removed; no one holds what they grant.
+    scenario = json.loads((FIXTURES / "gke-scenario.json").read_text())
+    gone = "deleted:user:gone@acme.example?uid=123456789012345678901"
+    scenario["project_policy"]["bindings"].append({"role": "roles/container.admin", "members": [gone]})
+    scenario["service_accounts"][0]["policy"]["bindings"].append(
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": [gone]})
+    with serve_google_apis(scenario) as server:
+        run_import(store, server)
+    assert gone not in who_can(store, ResourceRequest("get", "secrets", "payments"))
+    graph = latest_cloud_graph(store, "web")
+    assert graph is not None
+    assert not [e for e in graph.edges if e.source == gone]
+    [grant] = [g for g in graph.grants if g.principal == gone]
+    assert not grant.live and "deleted principal" in grant.provenance
