@@ -111,7 +111,7 @@ class Edge:
     """
 
     __slots__ = ("source", "target", "primitive", "_action", "_detail", "_grants", "_objects", "_explain",
-                 "_condition", "_describe")
+                 "_condition", "_describe", "known_conditional")
 
     def __init__(
         self, source: Identity | Pool, target: Node, action: str, detail: str, grants: tuple[Grant, ...] = (),
@@ -127,6 +127,9 @@ class Edge:
         self._explain = explain
         self._condition = condition
         self._describe: Callable[[], Edge] | None = None
+        # Whether the step is known, as the graph is built, to hold only under a condition: the search prefers
+        # an equally short proof without one. A lazy edge says so when it is made (`lazy_edge`).
+        self.known_conditional = bool(condition)
 
     def _resolve(self) -> None:
         """Fill in the provenance of a lazy edge from the full edge its `describe` rebuilds."""
@@ -227,8 +230,12 @@ class ChainedEdge(Edge):
         self.cost = cost
 
 
-def lazy_edge(source: Identity | Pool, target: Node, primitive: str, describe: Callable[[], Edge]) -> Edge:
+def lazy_edge(source: Identity | Pool, target: Node, primitive: str, describe: Callable[[], Edge],
+              conditional: bool = False) -> Edge:
     """An edge whose provenance `describe()` builds on first use (it must return an equal source and target).
+
+    `conditional`: the edge `describe` builds carries a condition, as far as the primitive knows without
+    building it (it may find more: a webhook that judges the step; those do not break ties in the search).
 
     `describe` is typically `functools.partial(_describe, permissions, identity, namespace)`
     of the primitive: it holds the permissions object the search used, so the provenance is
@@ -239,6 +246,7 @@ def lazy_edge(source: Identity | Pool, target: Node, primitive: str, describe: C
     edge.target = target
     edge.primitive = primitive
     edge._describe = describe
+    edge.known_conditional = conditional
     return edge
 
 

@@ -12,6 +12,9 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.targets import CLUSTER_ADMIN_TARGET, EXEC, SECRETS, Target
 
 MAX_ROUNDS = 6
+# A step's cost in the reverse search; a conditional step costs one more. A path never has this many conditional
+# steps, so a condition only breaks ties between equally short proofs.
+STEP_COST = 1 << 10
 MAX_CHAIN_PASSES = 3  # graph sources again while they add edges: a chain may open the way to another
 LATE_POOLS = (USERS_POOL, GROUPS_POOL)  # their members are every known identity: expand last
 
@@ -33,10 +36,15 @@ class EscalationGraph:
     _by_object: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
     # source << 32 | target of every edge added: a parallel edge is dropped (see `add_all`).
     _linked: set[int] = field(default_factory=set, compare=False, repr=False)
+    # The same, of the edges kept that are known to be conditional -> edge id: a parallel edge without a
+    # condition replaces such an edge instead of being dropped.
+    _conditional_pairs: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
     # edge id -> what it costs beyond 1: a ChainedEdge stands for that many more steps.
     extra_cost: dict[int, int] = field(default_factory=dict)
     # source << 32 | target of each chained edge -> its edge id (a cheaper chain found later replaces it).
     _chained: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
+    # (the edge count when computed, each edge's cost): see `edge_costs`.
+    _costs: tuple[int, list[int]] | None = field(default=None, compare=False, repr=False)
 
     def node_id(self, node: Node) -> int:
         found = self._by_object.get(id(node))
@@ -60,11 +68,14 @@ class EscalationGraph:
         same, and the search keeps the first edge that reaches a node at its distance, so it could
         never be on a path. Different primitives often link the same pair (exec, ephemeral
         containers and pod patches all reach a namespace's pods): a third of a big cluster's edges.
+        Unless the one added is known to be conditional and the new one is not: the new one replaces
+        it (the search prefers steps without a condition).
         """
         by_object = self._by_object.get
         node_id = self.node_id
         into, all_edges, sources, targets, free = self.into, self.edges, self.sources, self.edge_targets, self.free
         linked = self._linked
+        conditional_pairs = self._conditional_pairs
         # Sources yield runs of edges from one node (an identity's, a pool's): looked up once per run.
         last_source: object = None
         source = -1
@@ -83,8 +94,14 @@ class EscalationGraph:
             if not is_free:  # a pool is expanded once, into distinct members: never a parallel edge to drop
                 pair = source << 32 | target
                 if pair in linked:
+                    if conditional_pairs and pair in conditional_pairs and not edge.known_conditional:
+                        # The same step without a condition: a stronger proof for the same cost.
+                        all_edges[conditional_pairs.pop(pair)] = edge
+                        self._costs = None
                     continue
                 linked.add(pair)
+                if edge.known_conditional:
+                    conditional_pairs[pair] = len(all_edges)
             into[target].append(len(all_edges))
             all_edges.append(edge)
             sources.append(source)
@@ -110,6 +127,7 @@ class EscalationGraph:
                 if edge.cost < 1 + self.extra_cost.get(known, 0):
                     self.edges[known] = edge
                     self.extra_cost[known] = edge.cost - 1
+                    self._costs = None  # that edge costs less now
                     added += 1
                 continue
             added += 1
@@ -186,7 +204,9 @@ class EscalationGraph:
         """Shortest proofs to `target`: node -> first edge of its path (0-1 BFS on reversed edges).
 
         Nodes in `blocked` (they reach a stronger target) are not entered: their findings and
-        those of everyone reaching through them are implied by the stronger one.
+        those of everyone reaching through them are implied by the stronger one. Of equally short
+        proofs, one with fewer conditional steps wins (`conditional_edges`): a step costs
+        STEP_COST, and a condition one more, which never outweighs a step.
         """
         start = self.index.get(target)
         if start is None:
@@ -194,9 +214,9 @@ class EscalationGraph:
         distance = {start: 0}
         first_edge: dict[int, int] = {}
         queue = deque([start])
-        extra_cost = self.extra_cost
-        # Nodes reached over a chained edge, by distance: they join the queue's front once its
-        # nodes are that far (the queue holds two consecutive distances, nearest first).
+        costs, sources, into = self.edge_costs(), self.sources, self.into
+        # Nodes reached over a chained or conditional edge, by distance: they join the queue's front once its
+        # nodes are that far (the queue holds distances nearest first, at most one step apart).
         later: dict[int, list[int]] = {}
         while queue or later:
             if later:
@@ -205,23 +225,43 @@ class EscalationGraph:
                     queue.extendleft(reversed(later.pop(nearest)))
             node = queue.popleft()
             here = distance[node]
-            for edge_id in self.into[node]:
-                source = self.sources[edge_id]
+            for edge_id in into[node]:
+                source = sources[edge_id]
                 if source in blocked:
                     continue
-                cost = here + (0 if self.free[edge_id] else 1)
-                if extra_cost:
-                    cost += extra_cost.get(edge_id, 0)
+                step = costs[edge_id]
+                cost = here + step
                 if cost < distance.get(source, cost + 1):
                     distance[source] = cost
                     first_edge[source] = edge_id
-                    if cost > here + 1:
-                        later.setdefault(cost, []).append(source)
-                    elif self.free[edge_id]:
+                    if step == STEP_COST:
+                        queue.append(source)
+                    elif not step:
                         queue.appendleft(source)
                     else:
-                        queue.append(source)
+                        later.setdefault(cost, []).append(source)
         return first_edge
+
+    def edge_costs(self) -> list[int]:
+        """Each edge's cost in the reverse search: 0 from a pool to a member, STEP_COST a step, times the steps a
+        chained edge stands for, plus 1 for a conditional step (`conditional_edges`). Kept until the graph changes
+        (an edge added, or a chain made cheaper, drops it)."""
+        key = len(self.edges)
+        if self._costs is None or self._costs[0] != key:
+            costs = [0 if free else STEP_COST for free in self.free]
+            for edge_id, extra in self.extra_cost.items():
+                costs[edge_id] += STEP_COST * extra
+            for edge_id in self.conditional_edges():
+                costs[edge_id] += 1
+            self._costs = (key, costs)
+        return self._costs[1]
+
+    def conditional_edges(self) -> list[int]:
+        """Edges whose step holds only under a condition known as the graph was built (`Edge.known_conditional`:
+        a webhook endpoint, a signer, the authentication mode, a `get`-only exec on a server of unknown version).
+        Conditions a lazy edge finds only when shown do not count (building every edge's provenance would cost
+        more than the whole search)."""
+        return [edge_id for edge_id, edge in enumerate(self.edges) if edge.known_conditional]
 
     def targets(self) -> list[Target]:
         """Targets with edges, strongest first: cluster-admin, cluster-wide, then per namespace."""

@@ -13,7 +13,12 @@ from rbacmap.solver.identity import Identity
 from rbacmap.solver.kubectl import sentence
 from rbacmap.solver.permissions import EffectivePermissions
 from rbacmap.solver.primitives.scopes import in_pod_edges, proving_request, where
-from rbacmap.solver.primitives.websocket_exec import EXEC_REQUESTS, exec_requests, websocket_get_condition
+from rbacmap.solver.primitives.websocket_exec import (
+    EXEC_REQUESTS,
+    exec_requests,
+    unconditional_exec_requests,
+    websocket_get_condition,
+)
 from rbacmap.solver.targets import exec_target
 
 __all__ = ["EXEC_REQUESTS", "TOKEN_READ", "exec_attach"]
@@ -25,7 +30,7 @@ def exec_attach(ctx: SolverContext) -> Iterator[Edge]:
     # `get` alone runs nothing on a 1.35+ server (websocket_exec): it is not asked there.
     requests = exec_requests(ctx)
     return in_pod_edges(ctx, requests, "exec_attach", partial(_describe, ctx, requests), TOKEN_READ,
-                        partial(websocket_get_condition, ctx))
+                        partial(websocket_get_condition, ctx), unconditional_exec_requests(ctx))
 
 
 def _describe(ctx: SolverContext, requests: list[ResourceRequest], objects: ClusterObjects, identity: Identity,

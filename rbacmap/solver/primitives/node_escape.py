@@ -51,7 +51,11 @@ from rbacmap.solver.primitives.ephemeral_containers import EPHEMERAL
 from rbacmap.solver.primitives.exec_attach import EXEC_REQUESTS
 from rbacmap.solver.primitives.pod_create import POD_CREATORS
 from rbacmap.solver.primitives.scopes import NamedPod, grants_in, pods_reached_by_name, proving_request, where
-from rbacmap.solver.primitives.websocket_exec import exec_requests, websocket_get_condition
+from rbacmap.solver.primitives.websocket_exec import (
+    exec_requests,
+    unconditional_exec_requests,
+    websocket_get_condition,
+)
 from rbacmap.solver.primitives.workload_update import (
     UPDATABLE,
     WORKLOAD_UPDATES,
@@ -73,16 +77,21 @@ def node_escape(ctx: SolverContext) -> Iterator[Edge]:
     objects = ctx.objects
     new_pods = not new_privileged_pods_refused(ctx)
     execs = exec_requests(ctx)  # `get` alone runs nothing on a 1.35+ server (websocket_exec)
+    unconditional = unconditional_exec_requests(ctx)
     for identity, permissions in ctx.frontier_permissions(ASKED):
         if new_pods:
             yield from _new_pod_escapes(ctx, identity, permissions)
         exec_places = permissions.where_any(execs)
+        # Where only `get` is allowed on a server of unknown version, the exec carries a condition (websocket_exec).
+        clean = permissions.where_any(unconditional) if unconditional is not None and exec_places else [None]
         for namespace in exec_places:
+            conditional = None not in clean and namespace not in clean
             # Root on the node of an existing pod reads the tokens of the pods on that node only.
             for pod in objects.escaping_pods_by_node(namespace):
                 assert pod.node is not None  # escaping_pods_by_node: pods on a node
                 yield lazy_edge(identity, Pool.of(NODE_POD_SERVICE_ACCOUNTS_POOL, pod.node), "node_escape",
-                                partial(_describe_exec, ctx, execs, identity, permissions, namespace, pod))
+                                partial(_describe_exec, ctx, execs, identity, permissions, namespace, pod),
+                                conditional)
         for named in pods_reached_by_name(objects, permissions, execs, exec_places):
             if named.pod.escapes_to_node and named.pod.node:
                 yield _named_exec(ctx, identity, named)

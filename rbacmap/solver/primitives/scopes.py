@@ -23,6 +23,7 @@ InPodDescriber = Callable[[ClusterObjects, Identity, EffectivePermissions, str |
 def in_pod_edges(
     ctx: SolverContext, requests: list[ResourceRequest], primitive: str, describe: InPodDescriber,
     token_read: str, request_condition: Callable[[ResourceRequest], str] | None = None,
+    unconditional: list[ResourceRequest] | None = None,
 ) -> Iterator[Edge]:
     """Edges of a primitive that runs code inside existing pods wherever one of `requests` is allowed:
     the exec target there, and the ServiceAccounts of the pods running there (their mounted tokens).
@@ -30,15 +31,19 @@ def in_pod_edges(
     Where resourceNames limit the requests to named pods, each existing named pod gives its own
     ServiceAccount's token (`token_read` says how), but no exec target: commands in a few named
     pods are not "exec in the namespace". `request_condition` adds what the proving request itself needs
-    (a `get` on pods/exec: a server before 1.35) to a named pod's edge.
+    (a `get` on pods/exec: a server before 1.35) to a named pod's edge. `unconditional`: when given, the
+    requests that prove a step with no such condition; an edge where none of them is allowed is marked
+    conditional (`lazy_edge`), so that an equally short proof without a condition wins.
     """
     for identity, permissions in ctx.frontier_permissions(requests):
         places = permissions.where_any(requests)
+        clean = permissions.where_any(unconditional) if unconditional is not None else [None]
         for namespace in places:
+            conditional = None not in clean and namespace not in clean
             yield lazy_edge(identity, exec_target(namespace), primitive,
-                            partial(describe, ctx.objects, identity, permissions, namespace, False))
+                            partial(describe, ctx.objects, identity, permissions, namespace, False), conditional)
             yield lazy_edge(identity, Pool.of(POD_SERVICE_ACCOUNTS_POOL, namespace or "*"), primitive,
-                            partial(describe, ctx.objects, identity, permissions, namespace, True))
+                            partial(describe, ctx.objects, identity, permissions, namespace, True), conditional)
         for named in pods_reached_by_name(ctx.objects, permissions, requests, places):
             pod, request = named.pod, named.request
             if ctx.objects.token_mounted(pod):

@@ -34,6 +34,13 @@ def exec_requests(ctx: SolverContext) -> list[ResourceRequest]:
     return CREATE_EXEC_REQUESTS if minor is not None and minor >= CREATE_REQUIRED_SINCE else EXEC_REQUESTS
 
 
+def unconditional_exec_requests(ctx: SolverContext) -> list[ResourceRequest] | None:
+    """The requests that prove an exec step with no version condition, when `get` alone would carry one (the
+    server version unknown); None when no exec step carries one."""
+    minor = _server_minor(ctx)
+    return CREATE_EXEC_REQUESTS if minor is None else None
+
+
 def websocket_get_condition(ctx: SolverContext, request: ResourceRequest) -> str:
     """The condition of a step proven by `get` on pods/exec or pods/attach alone ('' for `create`, or when
     the snapshot's server is known to be older than 1.35)."""
