@@ -58,7 +58,8 @@ class ProgressPrinter:
 @click.option("--all-contexts", is_flag=True, help="Import every context, each into its own cluster entry.")
 @click.option("--cluster", help="Cluster name to file the snapshot under (default: the context's cluster name).")
 @click.option("--save-dump", "dump_dir", type=click.Path(file_okay=False),
-              help="Also write what was fetched (Secrets: metadata only) as List files `import files` reads.")
+              help="Also write what was fetched (Secrets: metadata only) as List files `import files` reads; "
+                   "dump-info.txt lists the kinds not read, which `import files` marks incomplete.")
 @click.option("--page-size", default=500, show_default=True, type=click.IntRange(1), help="Objects per list page.")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1), help="Lists fetched at once.")
 @click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per request.")

@@ -467,3 +467,33 @@ def test_admission_policies_are_imported_and_older_servers_without_them_are_not_
     with pytest.raises(KubeImportFailed):
         fake.import_from(store, kubeconfig)
     assert store.latest_snapshot().id == older.snapshot.id
+
+
+def test_a_dump_into_an_earlier_dump_keeps_nothing_stale_and_reads_back_what_it_lacks(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    dump = tmp_path / "dump"
+    config = tmp_path / "pod-security.yaml"
+    config.write_text("apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n"
+                      "defaults: {enforce: restricted}\n")
+    fake.import_from(store, kubeconfig, dump_dir=dump, extra_files=[str(config)])
+    (dump / "roles.rbac.authorization.k8s.io.json").chmod(0o644)  # as another tool may have left it
+    # The next import into the same directory cannot read RoleBindings and has no admission configuration.
+    server.behaviour.forbidden.add("rolebindings")
+
+    live = fake.import_from(store, kubeconfig, dump_dir=dump)
+    offline = import_files(store, [str(dump)], "from-dump")
+
+    assert not (dump / "rolebindings.rbac.authorization.k8s.io.json").exists()
+    assert not (dump / "podsecurityconfiguration.json").exists()
+    assert "RoleBinding: forbidden (GET /apis/rbac.authorization.k8s.io/v1/rolebindings: 403" in (
+        dump / "dump-info.txt").read_text()
+    # Read back, the dump is what the live import was: RoleBindings unknown, not absent.
+    assert offline.errors == []
+    assert live.snapshot.incomplete_kinds == offline.snapshot.incomplete_kinds == ["RoleBinding"]
+    assert offline.snapshot.object_counts == live.snapshot.object_counts
+    assert _table_rows(store, offline.snapshot.id) == _table_rows(store, live.snapshot.id)
+    assert {oct(p.stat().st_mode & 0o777) for p in dump.iterdir()} == {"0o600"}
+    # The info file named on its own (a shell glob of the dump) does the same, and is no manifest error.
+    globbed = import_files(store, sorted(str(p) for p in dump.iterdir()), "globbed")
+    assert globbed.errors == [] and globbed.snapshot.incomplete_kinds == ["RoleBinding"]
