@@ -81,8 +81,9 @@ def kube_command(
 
     403 on a kind: the import goes on and the snapshot is marked incomplete. A kind that
     still fails after retries (timeouts, 5xx) fails that cluster's import: nothing is
-    imported and its previous snapshot stays the latest. Exit 1 if any cluster failed, 2 when
-    nothing could start (unreadable kubeconfig, unknown context).
+    imported and its previous snapshot stays the latest; so does one that could read nothing (every
+    kind forbidden, or the server took it for system:anonymous: no credentials sent). Exit 1 if any
+    cluster failed, 2 when nothing could start (unreadable kubeconfig, unknown context).
     """
     if all_contexts and admission_configs:
         raise click.UsageError("--admission-config is one API server's file; import each context on its own")

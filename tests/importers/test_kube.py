@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -12,11 +13,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from rbacmap.cli import cli
 from rbacmap.commands.import_kube import ProgressPrinter
-from rbacmap.importers.kube import AdmissionConfigError, KubeImportFailed
+from rbacmap.importers.kube import AdmissionConfigError, KubeImportFailed, KubeNothingReadable
 from rbacmap.importers.kube_auth import KubeconfigError, resolve_targets
 from rbacmap.importers.kube_fetch import KubeFetcher, ProgressEvent, RetryPolicy, TableRefused, secret_table_rows
 from rbacmap.importers.kube_kinds import KINDS, PARTIAL_METADATA_LIST, TABLE
@@ -497,3 +499,52 @@ def test_a_dump_into_an_earlier_dump_keeps_nothing_stale_and_reads_back_what_it_
     # The info file named on its own (a shell glob of the dump) does the same, and is no manifest error.
     globbed = import_files(store, sorted(str(p) for p in dump.iterdir()), "globbed")
     assert globbed.errors == [] and globbed.snapshot.incomplete_kinds == ["RoleBinding"]
+
+
+def _exec_kubeconfig(path: Path, server_url: str, plugin_code: str) -> Path:
+    """A kubeconfig whose user gets credentials from an exec plugin (as aws eks get-token, gke-gcloud-auth-plugin)."""
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+                     "args": ["-c", plugin_code], "interactiveMode": "Never"}}
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "prod-admin",
+              "clusters": [{"name": "prod-eks", "cluster": {"server": server_url}}],
+              "contexts": [{"name": "prod-admin", "context": {"cluster": "prod-eks", "user": "sso"}}],
+              "users": [{"name": "sso", "user": user}]}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_an_exec_plugin_token_is_used(store: Store, server: Any, tmp_path: Path) -> None:
+    credential = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                  "status": {"token": fake.TOKEN, "expirationTimestamp": "2999-01-01T00:00:00Z"}}
+    kubeconfig = _exec_kubeconfig(tmp_path / "kubeconfig", server.url, f"print({json.dumps(credential)!r})")
+
+    result = fake.import_from(store, kubeconfig)
+
+    assert result.snapshot.object_counts == _fixture_counts() and result.snapshot.incomplete_kinds == []
+
+
+def test_a_failed_exec_plugin_fails_the_import_instead_of_an_empty_anonymous_snapshot(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    first = fake.import_from(store, kubeconfig).snapshot
+    # The client logs a failing plugin and sends no credentials; the API server (anonymous auth on, its default)
+    # takes the requests as system:anonymous and forbids every list.
+    server.behaviour.anonymous = True
+    expired = _exec_kubeconfig(tmp_path / "expired", server.url,
+                               "import sys; sys.exit('error: the SSO session has expired')")
+
+    with pytest.raises(KubeNothingReadable, match='system:anonymous: no credentials were sent .*User "system:anon'):
+        fake.import_from(store, expired)
+
+    assert store.latest_snapshot("prod-eks").id == first.id
+    assert [s.status for s in store.snapshots("prod-eks")] == ["complete", "failed"]
+
+
+def test_credentials_that_may_read_nothing_fail_the_import(store: Store, server: Any, kubeconfig: Path) -> None:
+    first = fake.import_from(store, kubeconfig).snapshot
+    server.behaviour.forbidden = {k.plural for k in KINDS}
+
+    with pytest.raises(KubeImportFailed, match="every kind was forbidden: the credentials grant no read access"):
+        fake.import_from(store, kubeconfig)
+
+    assert store.latest_snapshot("prod-eks").id == first.id
