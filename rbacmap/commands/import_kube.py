@@ -55,7 +55,9 @@ class ProgressPrinter:
 @db_option
 @click.option("--kubeconfig", help="kubeconfig file(s), ':'-separated (default: $KUBECONFIG, ~/.kube/config).")
 @click.option("--context", help="kubeconfig context to import (default: the current context).")
-@click.option("--all-contexts", is_flag=True, help="Import every context, each into its own cluster entry.")
+@click.option("--all-contexts", is_flag=True,
+              help="Import every context, each into its own cluster entry (a context that cannot be loaded fails "
+                   "on its own).")
 @click.option("--cluster", help="Cluster name to file the snapshot under (default: the context's cluster name).")
 @click.option("--save-dump", "dump_dir", type=click.Path(file_okay=False),
               help="Also write what was fetched (Secrets: metadata only) as List files `import files` reads; "
@@ -90,12 +92,17 @@ def kube_command(
     if all_contexts and (context or cluster):
         raise click.UsageError("--all-contexts imports each context under its own cluster name; "
                                "drop --context/--cluster")
+    unusable: list[tuple[str, KubeconfigError]] = []
     try:
-        targets = resolve_targets(kubeconfig, context, all_contexts)
+        # One context that cannot be loaded must not keep the others from being imported.
+        targets = resolve_targets(kubeconfig, context, all_contexts,
+                                  on_unusable=lambda name, exc: unusable.append((name, exc)))
     except KubeconfigError as exc:
         raise click.ClickException(str(exc)) from exc
     options = FetchOptions(page_size, concurrency, RetryPolicy(attempts=retries + 1, timeout=timeout))
-    failed = 0
+    for name, problem in unusable:
+        click.echo(f"{name}: import FAILED, nothing imported: {problem}", err=True)
+    failed = len(unusable)
     with open_store(db_path, create=True) as store:
         for target in targets:
             name = cluster or target.cluster

@@ -548,3 +548,26 @@ def test_credentials_that_may_read_nothing_fail_the_import(store: Store, server:
         fake.import_from(store, kubeconfig)
 
     assert store.latest_snapshot("prod-eks").id == first.id
+
+
+def test_cli_all_contexts_imports_the_others_when_one_context_cannot_be_loaded(
+    server: Any, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A decommissioned cluster whose client certificate was deleted: the client cannot even build its client.
+    stale = {"apiVersion": "v1", "kind": "Config",
+             "clusters": [{"name": "old", "cluster": {"server": "https://127.0.0.1:1"}}],
+             "contexts": [{"name": "old-admin", "context": {"cluster": "old", "user": "old-admin"}}],
+             "users": [{"name": "old-admin", "user": {"client-certificate": str(tmp_path / "gone.crt"),
+                                                      "client-key": str(tmp_path / "gone.key")}}]}
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(stale))
+    monkeypatch.setenv("KUBECONFIG", f"{kubeconfig}:{tmp_path / 'old.yaml'}")
+    db = str(tmp_path / "rbacmap.db")
+
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--all-contexts"])
+
+    assert answer.exit_code == 1, answer.output
+    assert "prod-admin: snapshot 1 of cluster prod-eks" in answer.stdout
+    assert "old-admin: import FAILED, nothing imported: cannot read context 'old-admin'" in answer.stderr
+    assert "gone.crt" in answer.stderr
+    with Store(db) as store:
+        assert [(c["name"], c["snapshots"]) for c in store.clusters()] == [("prod-eks", 1)]
