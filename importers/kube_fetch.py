@@ -123,6 +123,8 @@ class KubeFetcher:
         self.on_progress = on_progress
         self.sleep = sleep
         self._requests = threading.local()
+        # Set when fetch_all is abandoned (Ctrl-C, an error): the lists still running stop at their next request.
+        self._stop = threading.Event()
 
     # --- whole fetch ---------------------------------------------------------------------
 
@@ -157,7 +159,13 @@ class KubeFetcher:
             fetched = [self.fetch(k) for k in todo]
         else:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kube-fetch") as pool:
-                fetched = list(pool.map(self.fetch, todo))
+                try:
+                    fetched = list(pool.map(self.fetch, todo))
+                except BaseException:
+                    # Leaving the pool waits for its running lists: without this, Ctrl-C went on listing
+                    # every page of them (all the pods of a big cluster) before the import stopped.
+                    self._stop.set()
+                    raise
         by_kind = {f.resource.kind: f for f in fetched} | skipped
         return [by_kind[k.kind] for k in kinds]
 
@@ -258,6 +266,8 @@ class KubeFetcher:
         for attempt in range(self.retry.attempts):
             if attempt:
                 self.sleep(wait)
+            if self._stop.is_set():
+                raise RequestFailed(f"GET {path}: not sent, the import was stopped")
             wait = min(self.retry.backoff * 2**attempt, self.retry.max_backoff)
             self._requests.count = getattr(self._requests, "count", 0) + 1
             try:

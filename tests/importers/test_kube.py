@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
+import signal
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -571,3 +574,30 @@ def test_cli_all_contexts_imports_the_others_when_one_context_cannot_be_loaded(
     assert "gone.crt" in answer.stderr
     with Store(db) as store:
         assert [(c["name"], c["snapshots"]) for c in store.clusters()] == [("prod-eks", 1)]
+
+
+def test_ctrl_c_during_the_fetch_stops_the_running_lists_and_keeps_the_latest(
+    store: Store, server: Any, kubeconfig: Path
+) -> None:
+    first = fake.import_from(store, kubeconfig).snapshot
+    for n in range(30):
+        server.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{n:02}"}})
+    server.behaviour.latency = 0.05
+    sent_at_interrupt: list[int] = []
+
+    def press_ctrl_c(event: ProgressEvent) -> None:
+        if not sent_at_interrupt:
+            sent_at_interrupt.append(len(server.requests))
+            os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT: it wakes the main thread waiting on the pool
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        fake.import_from(store, kubeconfig, page_size=1, on_progress=press_ctrl_c)
+    stopped_after = time.monotonic() - started
+    time.sleep(0.3)  # anything still listing would go on sending requests
+
+    # The lists running when Ctrl-C came (concurrency 4) end at their next request: no 33-page Namespace list.
+    assert len(server.requests) - sent_at_interrupt[0] <= 8
+    assert stopped_after < 5.0
+    assert store.latest_snapshot("prod-eks").id == first.id
+    assert [s.status for s in store.snapshots("prod-eks")] == ["complete"]  # nothing was written yet
