@@ -59,6 +59,12 @@ class RetryPolicy:
     timeout: float = 60.0
     expired_restarts: int = 3
 
+    def __post_init__(self) -> None:
+        # The kubernetes client takes a falsy _request_timeout for no timeout: a server that never answers
+        # would hang the import forever.
+        if not self.timeout > 0:
+            raise ValueError(f"RetryPolicy.timeout must be more than 0 seconds, not {self.timeout}")
+
 
 class RequestFailed(Exception):
     """A request failed for good (after retries, or with a status retrying cannot fix)."""

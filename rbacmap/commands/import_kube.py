@@ -64,7 +64,9 @@ class ProgressPrinter:
                    "dump-info.txt lists the kinds not read, which `import files` marks incomplete.")
 @click.option("--page-size", default=500, show_default=True, type=click.IntRange(1), help="Objects per list page.")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1), help="Lists fetched at once.")
-@click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per request.")
+# 0 is no number of seconds: the kubernetes client reads a falsy timeout as none, and waits forever.
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              help="Seconds per request.")
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0),
               help="Retries of a request after a timeout, 429 or 5xx (exponential backoff, or the server's "
                    "Retry-After up to 30 s).")

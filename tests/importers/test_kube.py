@@ -601,3 +601,12 @@ def test_ctrl_c_during_the_fetch_stops_the_running_lists_and_keeps_the_latest(
     assert stopped_after < 5.0
     assert store.latest_snapshot("prod-eks").id == first.id
     assert [s.status for s in store.snapshots("prod-eks")] == ["complete"]  # nothing was written yet
+
+
+def test_a_timeout_of_0_is_refused_not_taken_as_no_timeout(kubeconfig: Path, tmp_path: Path) -> None:
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", str(tmp_path / "rbacmap.db"), "--kubeconfig",
+                                      str(kubeconfig), "--timeout", "0"])
+
+    assert answer.exit_code == 2 and "Invalid value for '--timeout'" in answer.output
+    with pytest.raises(ValueError, match="timeout must be more than 0 seconds"):
+        RetryPolicy(timeout=0)
