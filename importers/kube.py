@@ -7,7 +7,10 @@ Failure policy: a 403 on a kind is a fact about the importing identity, so the s
 kept and records the kind as incomplete (every answer from it then says so). A kind that
 still fails after retries (timeouts, 5xx) is transient: a snapshot silently missing, say,
 RoleBindings would make `diff` report them all removed, so the whole import fails, is
-recorded as a failed snapshot, and the previous snapshot stays the latest.
+recorded as a failed snapshot, and the previous snapshot stays the latest. So does an import that
+could read nothing: every kind forbidden, or any 403 to `system:anonymous` (the kubeconfig's
+credentials were not sent, as when its exec plugin fails: the client logs that and goes on
+without them). Such a snapshot says nothing about the cluster, and would replace the last good one.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from rbacmap.importers.kube_dump import write_dump, write_pod_security
 from rbacmap.importers.kube_fetch import (
     FAILED,
     FORBIDDEN,
+    OK,
     FetchedKind,
     KubeFetcher,
     ProgressCallback,
@@ -43,6 +47,26 @@ class KubeImportFailed(Exception):
         self.failures = list(failures)
         detail = "; ".join(f"{f.resource.kind}: {f.message}" for f in self.failures)
         super().__init__(f"could not fetch {len(self.failures)} kind(s), nothing imported: {detail}")
+
+
+# The user the API server names in a 403 to a request that carried no credentials (forbiddenMessage).
+ANONYMOUS_USER = 'User "system:anonymous"'
+
+
+class KubeNothingReadable(KubeImportFailed):
+    """Every kind was forbidden, or the server took the importer for system:anonymous; nothing was imported."""
+
+    def __init__(self, forbidden: Sequence[FetchedKind]) -> None:
+        self.failures = list(forbidden)
+        anonymous = [f for f in self.failures if ANONYMOUS_USER in (f.message or "")]
+        if anonymous:
+            why = ("the API server took the requests as system:anonymous: no credentials were sent (did the "
+                   "kubeconfig user's exec plugin or auth provider fail?)")
+            example = anonymous[0]
+        else:
+            why = "every kind was forbidden: the credentials grant no read access"
+            example = self.failures[0]
+        Exception.__init__(self, f"{why}, nothing imported; e.g. {example.resource.kind}: {example.message}")
 
 
 class AdmissionConfigError(Exception):
@@ -107,10 +131,15 @@ def import_kube(
     if dump_dir is not None:
         write_dump(dump_dir, fetched, server)
     failures = [f for f in fetched if f.status == FAILED]
+    forbidden = [f for f in fetched if f.status == FORBIDDEN]
+    nothing_readable = forbidden and (not any(f.status == OK for f in fetched)
+                                      or any(ANONYMOUS_USER in (f.message or "") for f in forbidden))
     with store.write_snapshot(cluster, source[:500]) as writer:
+        # Raised inside the transaction so the store records a failed snapshot.
         if failures:
-            # Raised inside the transaction so the store records a failed snapshot.
             raise KubeImportFailed(failures)
+        if nothing_readable:
+            raise KubeNothingReadable(forbidden)
         writer.server_version = server.git_version
         writer.platform = server.platform
         builder = SnapshotBuilder(writer)

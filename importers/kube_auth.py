@@ -9,7 +9,7 @@ exec plugins and auth providers are whatever the `kubernetes` client supports.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +50,13 @@ def resolve_targets(
     context: str | None = None,
     all_contexts: bool = False,
     environ: Mapping[str, str] = os.environ,
+    on_unusable: Callable[[str, KubeconfigError], None] | None = None,
 ) -> list[ClusterTarget]:
-    """The clusters to import: the current (or named) context, or every context."""
+    """The clusters to import: the current (or named) context, or every context.
+
+    With `on_unusable`, a context of `all_contexts` whose credentials or cluster entry cannot be
+    loaded (a client certificate file gone, a context naming no cluster) is handed to it and left
+    out, so the other clusters are still imported; without it, that raises KubeconfigError."""
     path = kubeconfig_path(kubeconfig, environ)
     if path is None:
         if environ.get("KUBERNETES_SERVICE_HOST") and not context and not all_contexts:
@@ -73,7 +78,15 @@ def resolve_targets(
         if not current:
             raise KubeconfigError(f"kubeconfig {path} has no current-context: name one with --context")
         chosen = [current]
-    return [_context_target(path, entry) for entry in chosen]
+    targets = []
+    for entry in chosen:
+        try:
+            targets.append(_context_target(path, entry))
+        except KubeconfigError as exc:
+            if on_unusable is None or not all_contexts:
+                raise
+            on_unusable(str(entry.get("name")), exc)
+    return targets
 
 
 def _context_target(path: str, entry: Mapping[str, Any]) -> ClusterTarget:

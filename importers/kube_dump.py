@@ -7,31 +7,37 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from rbacmap.importers.dump_info import INFO_FILE
 from rbacmap.importers.kube_fetch import OK, FetchedKind, ServerInfo
 from rbacmap.pod_security_config import PodSecurityConfig
 
-INFO_FILE = "dump-info.txt"
 POD_SECURITY_FILE = "podsecurityconfiguration.json"
 
 
 def write_dump(directory: str | Path, fetched: Sequence[FetchedKind], server: ServerInfo) -> list[Path]:
     """One `<plural>.<group>.json` List per kind that was read; Secrets hold metadata and type only.
 
-    Kinds that could not be read get no file; `dump-info.txt` (not a manifest, so `import
-    files` ignores it) says which, so whoever receives the dump knows what it lacks.
+    Kinds that could not be read get no file; `dump-info.txt` says which, so whoever receives the
+    dump knows what it lacks, and `import files` marks them incomplete. A file an earlier dump into
+    the same directory left for such a kind is removed: read back, its stale objects would pass for
+    this import's. So is an earlier PodSecurity configuration (`write_pod_security` writes this one's).
     """
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
+    (root / POD_SECURITY_FILE).unlink(missing_ok=True)
     written = []
     for result in fetched:
-        if result.status != OK:
-            continue
         path = root / result.resource.file_name
+        if result.status != OK:
+            path.unlink(missing_ok=True)
+            continue
         document = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": result.items}
         _write_private(path, json.dumps(document, indent=2) + "\n")
         written.append(path)
     lines = [f"server version: {server.git_version or 'unknown'}", f"platform: {server.platform or 'unknown'}"]
-    lines += [f"{r.resource.kind}: {r.status}" + (f" ({r.message})" if r.message else "") for r in fetched]
+    # One line per kind (`import files` reads them back): a message is folded onto it.
+    lines += [f"{r.resource.kind}: {r.status}" + (f" ({' '.join(r.message.split())})" if r.message else "")
+              for r in fetched]
     _write_private(root / INFO_FILE, "\n".join(lines) + "\n")
     return written
 
@@ -47,5 +53,6 @@ def write_pod_security(directory: str | Path, config: PodSecurityConfig) -> Path
 def _write_private(path: Path, text: str) -> None:
     # A dump maps who can do what in a cluster: readable by its owner only, like the DB.
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode of os.open applies to a new file only, not one an earlier dump left
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)

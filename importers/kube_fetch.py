@@ -59,6 +59,12 @@ class RetryPolicy:
     timeout: float = 60.0
     expired_restarts: int = 3
 
+    def __post_init__(self) -> None:
+        # The kubernetes client takes a falsy _request_timeout for no timeout: a server that never answers
+        # would hang the import forever.
+        if not self.timeout > 0:
+            raise ValueError(f"RetryPolicy.timeout must be more than 0 seconds, not {self.timeout}")
+
 
 class RequestFailed(Exception):
     """A request failed for good (after retries, or with a status retrying cannot fix)."""
@@ -123,6 +129,8 @@ class KubeFetcher:
         self.on_progress = on_progress
         self.sleep = sleep
         self._requests = threading.local()
+        # Set when fetch_all is abandoned (Ctrl-C, an error): the lists still running stop at their next request.
+        self._stop = threading.Event()
 
     # --- whole fetch ---------------------------------------------------------------------
 
@@ -157,7 +165,13 @@ class KubeFetcher:
             fetched = [self.fetch(k) for k in todo]
         else:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kube-fetch") as pool:
-                fetched = list(pool.map(self.fetch, todo))
+                try:
+                    fetched = list(pool.map(self.fetch, todo))
+                except BaseException:
+                    # Leaving the pool waits for its running lists: without this, Ctrl-C went on listing
+                    # every page of them (all the pods of a big cluster) before the import stopped.
+                    self._stop.set()
+                    raise
         by_kind = {f.resource.kind: f for f in fetched} | skipped
         return [by_kind[k.kind] for k in kinds]
 
@@ -258,6 +272,8 @@ class KubeFetcher:
         for attempt in range(self.retry.attempts):
             if attempt:
                 self.sleep(wait)
+            if self._stop.is_set():
+                raise RequestFailed(f"GET {path}: not sent, the import was stopped")
             wait = min(self.retry.backoff * 2**attempt, self.retry.max_backoff)
             self._requests.count = getattr(self._requests, "count", 0) + 1
             try:

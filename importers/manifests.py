@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import yaml
 
+from rbacmap.importers.dump_info import info_files, unread_kinds
 from rbacmap.importers.item_lines import list_item_lines
 from rbacmap.importers.sources import expand_paths as expand_source_paths
 from rbacmap.normalize import ItemPath, iter_list_items
@@ -366,7 +367,16 @@ def _load_input(builder: SnapshotBuilder, given: str, stdin: IO[bytes] | None) -
 
     A directory without manifests, and a file or stdin named explicitly that holds no document, are
     errors: most likely a wrong path or a failed pipe. (Empty files found inside a directory are not:
-    `helm template --output-dir` leaves some.)"""
+    `helm template --output-dir` leaves some.)
+
+    The kinds an `import kube --save-dump` could not read (its `dump-info.txt` says which) are marked
+    incomplete, as in the live snapshot: the dump has no objects of theirs, not because there are none."""
+    infos = info_files(given)
+    for info in infos:
+        for kind in unread_kinds(info):
+            builder.writer.mark_incomplete(kind)
+    if infos == [Path(given)]:
+        return 0
     files = list(expand_paths([given]))
     if not files:
         builder.writer.error(ImportError_(given, f"no manifest file ({', '.join(MANIFEST_SUFFIXES)}, "

@@ -55,13 +55,18 @@ class ProgressPrinter:
 @db_option
 @click.option("--kubeconfig", help="kubeconfig file(s), ':'-separated (default: $KUBECONFIG, ~/.kube/config).")
 @click.option("--context", help="kubeconfig context to import (default: the current context).")
-@click.option("--all-contexts", is_flag=True, help="Import every context, each into its own cluster entry.")
+@click.option("--all-contexts", is_flag=True,
+              help="Import every context, each into its own cluster entry (a context that cannot be loaded fails "
+                   "on its own).")
 @click.option("--cluster", help="Cluster name to file the snapshot under (default: the context's cluster name).")
 @click.option("--save-dump", "dump_dir", type=click.Path(file_okay=False),
-              help="Also write what was fetched (Secrets: metadata only) as List files `import files` reads.")
+              help="Also write what was fetched (Secrets: metadata only) as List files `import files` reads; "
+                   "dump-info.txt lists the kinds not read, which `import files` marks incomplete.")
 @click.option("--page-size", default=500, show_default=True, type=click.IntRange(1), help="Objects per list page.")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1), help="Lists fetched at once.")
-@click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per request.")
+# 0 is no number of seconds: the kubernetes client reads a falsy timeout as none, and waits forever.
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              help="Seconds per request.")
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0),
               help="Retries of a request after a timeout, 429 or 5xx (exponential backoff, or the server's "
                    "Retry-After up to 30 s).")
@@ -80,20 +85,26 @@ def kube_command(
 
     403 on a kind: the import goes on and the snapshot is marked incomplete. A kind that
     still fails after retries (timeouts, 5xx) fails that cluster's import: nothing is
-    imported and its previous snapshot stays the latest. Exit 1 if any cluster failed, 2 when
-    nothing could start (unreadable kubeconfig, unknown context).
+    imported and its previous snapshot stays the latest; so does one that could read nothing (every
+    kind forbidden, or the server took it for system:anonymous: no credentials sent). Exit 1 if any
+    cluster failed, 2 when nothing could start (unreadable kubeconfig, unknown context).
     """
     if all_contexts and admission_configs:
         raise click.UsageError("--admission-config is one API server's file; import each context on its own")
     if all_contexts and (context or cluster):
         raise click.UsageError("--all-contexts imports each context under its own cluster name; "
                                "drop --context/--cluster")
+    unusable: list[tuple[str, KubeconfigError]] = []
     try:
-        targets = resolve_targets(kubeconfig, context, all_contexts)
+        # One context that cannot be loaded must not keep the others from being imported.
+        targets = resolve_targets(kubeconfig, context, all_contexts,
+                                  on_unusable=lambda name, exc: unusable.append((name, exc)))
     except KubeconfigError as exc:
         raise click.ClickException(str(exc)) from exc
     options = FetchOptions(page_size, concurrency, RetryPolicy(attempts=retries + 1, timeout=timeout))
-    failed = 0
+    for name, problem in unusable:
+        click.echo(f"{name}: import FAILED, nothing imported: {problem}", err=True)
+    failed = len(unusable)
     with open_store(db_path, create=True) as store:
         for target in targets:
             name = cluster or target.cluster

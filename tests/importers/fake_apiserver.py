@@ -6,8 +6,8 @@ headers, server-side Tables for `as=Table` (Secret rows: Name, Type, Data key co
 the object as `includeObject` says: PartialObjectMetadata by default, the whole object for
 `Object`), and can be told to misbehave: 410 Gone (Status reason Expired) on continue tokens,
 403 (Status Forbidden) for a resource, 503s and 429s (with `Retry-After` when set), 406 for
-Tables, slowness. Secrets are held WITH data and are returned with it to any client that does
-not ask for metadata only. Every request is recorded.
+Tables, slowness, requests without credentials taken as system:anonymous. Secrets are held
+WITH data and are returned with it to any client that does not ask for metadata only. Every request is recorded.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from rbacmap.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kube"
 TOKEN = "loopback-test-token"
+IMPORTER = "system:serviceaccount:ci:importer"
+ANONYMOUS = "system:anonymous"
 PARTIAL_METADATA = "as=PartialObjectMetadataList"
 AS_TABLE = "as=Table"
 FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02, timeout=5.0, expired_restarts=2)
@@ -66,6 +68,9 @@ class Behaviour:
     slow: dict[str, float] = field(default_factory=dict)  # seconds added to each request
     latency: float = 0.0  # seconds added to every request
     not_served: set[str] = field(default_factory=set)  # 404 for these resources (a server older than them)
+    # A request without credentials is system:anonymous (--anonymous-auth, on by default), not a 401: it may read
+    # /version (system:public-info-viewer) and nothing else (discovery is for system:authenticated only).
+    anonymous: bool = False
 
 
 def load_fixture_objects(path: Path = FIXTURES / "objects.yaml") -> list[dict[str, Any]]:
@@ -153,10 +158,18 @@ class FakeApiServer:
         return Handler
 
     def _respond(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, Any]:
-        if headers.get("authorization") != f"Bearer {self.token}":
+        user = IMPORTER
+        if "authorization" not in headers and self.behaviour.anonymous:
+            user = ANONYMOUS
+        elif headers.get("authorization") != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized", "Unauthorized")
         if path == "/version":
             return 200, {"major": "1", "minor": "29", "gitVersion": self.git_version, "platform": "linux/amd64"}
+        if user == ANONYMOUS:  # the RBAC authorizer's forbiddenMessage, for non-resource and resource requests
+            group_version, rest = _split_path(path)
+            if group_version is None or len(rest) != 1:
+                return 403, _status(403, "Forbidden", f'forbidden: User "{user}" cannot get path "{path}"')
+            return 403, _forbidden(rest[0], group_version, user)
         if path == "/api":
             return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
         if path == "/apis":
@@ -325,9 +338,9 @@ def _status(code: int, reason: str, message: str, details: dict[str, Any] | None
     return status
 
 
-def _forbidden(plural: str, group_version: str) -> dict[str, Any]:
+def _forbidden(plural: str, group_version: str, user: str = IMPORTER) -> dict[str, Any]:
     group = group_version.split("/")[0] if "/" in group_version else ""
-    message = (f'{plural} is forbidden: User "system:serviceaccount:ci:importer" cannot list resource '
+    message = (f'{plural} is forbidden: User "{user}" cannot list resource '
                f'"{plural}" in API group "{group}" at the cluster scope')
     return _status(403, "Forbidden", message, {"group": group, "kind": plural})
 

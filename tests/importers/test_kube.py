@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
+import os
+import signal
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,11 +16,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from rbacmap.cli import cli
 from rbacmap.commands.import_kube import ProgressPrinter
-from rbacmap.importers.kube import AdmissionConfigError, KubeImportFailed
+from rbacmap.importers.kube import AdmissionConfigError, KubeImportFailed, KubeNothingReadable
 from rbacmap.importers.kube_auth import KubeconfigError, resolve_targets
 from rbacmap.importers.kube_fetch import KubeFetcher, ProgressEvent, RetryPolicy, TableRefused, secret_table_rows
 from rbacmap.importers.kube_kinds import KINDS, PARTIAL_METADATA_LIST, TABLE
@@ -467,3 +472,141 @@ def test_admission_policies_are_imported_and_older_servers_without_them_are_not_
     with pytest.raises(KubeImportFailed):
         fake.import_from(store, kubeconfig)
     assert store.latest_snapshot().id == older.snapshot.id
+
+
+def test_a_dump_into_an_earlier_dump_keeps_nothing_stale_and_reads_back_what_it_lacks(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    dump = tmp_path / "dump"
+    config = tmp_path / "pod-security.yaml"
+    config.write_text("apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n"
+                      "defaults: {enforce: restricted}\n")
+    fake.import_from(store, kubeconfig, dump_dir=dump, extra_files=[str(config)])
+    (dump / "roles.rbac.authorization.k8s.io.json").chmod(0o644)  # as another tool may have left it
+    # The next import into the same directory cannot read RoleBindings and has no admission configuration.
+    server.behaviour.forbidden.add("rolebindings")
+
+    live = fake.import_from(store, kubeconfig, dump_dir=dump)
+    offline = import_files(store, [str(dump)], "from-dump")
+
+    assert not (dump / "rolebindings.rbac.authorization.k8s.io.json").exists()
+    assert not (dump / "podsecurityconfiguration.json").exists()
+    assert "RoleBinding: forbidden (GET /apis/rbac.authorization.k8s.io/v1/rolebindings: 403" in (
+        dump / "dump-info.txt").read_text()
+    # Read back, the dump is what the live import was: RoleBindings unknown, not absent.
+    assert offline.errors == []
+    assert live.snapshot.incomplete_kinds == offline.snapshot.incomplete_kinds == ["RoleBinding"]
+    assert offline.snapshot.object_counts == live.snapshot.object_counts
+    assert _table_rows(store, offline.snapshot.id) == _table_rows(store, live.snapshot.id)
+    assert {oct(p.stat().st_mode & 0o777) for p in dump.iterdir()} == {"0o600"}
+    # The info file named on its own (a shell glob of the dump) does the same, and is no manifest error.
+    globbed = import_files(store, sorted(str(p) for p in dump.iterdir()), "globbed")
+    assert globbed.errors == [] and globbed.snapshot.incomplete_kinds == ["RoleBinding"]
+
+
+def _exec_kubeconfig(path: Path, server_url: str, plugin_code: str) -> Path:
+    """A kubeconfig whose user gets credentials from an exec plugin (as aws eks get-token, gke-gcloud-auth-plugin)."""
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+                     "args": ["-c", plugin_code], "interactiveMode": "Never"}}
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "prod-admin",
+              "clusters": [{"name": "prod-eks", "cluster": {"server": server_url}}],
+              "contexts": [{"name": "prod-admin", "context": {"cluster": "prod-eks", "user": "sso"}}],
+              "users": [{"name": "sso", "user": user}]}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_an_exec_plugin_token_is_used(store: Store, server: Any, tmp_path: Path) -> None:
+    credential = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                  "status": {"token": fake.TOKEN, "expirationTimestamp": "2999-01-01T00:00:00Z"}}
+    kubeconfig = _exec_kubeconfig(tmp_path / "kubeconfig", server.url, f"print({json.dumps(credential)!r})")
+
+    result = fake.import_from(store, kubeconfig)
+
+    assert result.snapshot.object_counts == _fixture_counts() and result.snapshot.incomplete_kinds == []
+
+
+def test_a_failed_exec_plugin_fails_the_import_instead_of_an_empty_anonymous_snapshot(
+    store: Store, server: Any, kubeconfig: Path, tmp_path: Path
+) -> None:
+    first = fake.import_from(store, kubeconfig).snapshot
+    # The client logs a failing plugin and sends no credentials; the API server (anonymous auth on, its default)
+    # takes the requests as system:anonymous and forbids every list.
+    server.behaviour.anonymous = True
+    expired = _exec_kubeconfig(tmp_path / "expired", server.url,
+                               "import sys; sys.exit('error: the SSO session has expired')")
+
+    with pytest.raises(KubeNothingReadable, match='system:anonymous: no credentials were sent .*User "system:anon'):
+        fake.import_from(store, expired)
+
+    assert store.latest_snapshot("prod-eks").id == first.id
+    assert [s.status for s in store.snapshots("prod-eks")] == ["complete", "failed"]
+
+
+def test_credentials_that_may_read_nothing_fail_the_import(store: Store, server: Any, kubeconfig: Path) -> None:
+    first = fake.import_from(store, kubeconfig).snapshot
+    server.behaviour.forbidden = {k.plural for k in KINDS}
+
+    with pytest.raises(KubeImportFailed, match="every kind was forbidden: the credentials grant no read access"):
+        fake.import_from(store, kubeconfig)
+
+    assert store.latest_snapshot("prod-eks").id == first.id
+
+
+def test_cli_all_contexts_imports_the_others_when_one_context_cannot_be_loaded(
+    server: Any, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A decommissioned cluster whose client certificate was deleted: the client cannot even build its client.
+    stale = {"apiVersion": "v1", "kind": "Config",
+             "clusters": [{"name": "old", "cluster": {"server": "https://127.0.0.1:1"}}],
+             "contexts": [{"name": "old-admin", "context": {"cluster": "old", "user": "old-admin"}}],
+             "users": [{"name": "old-admin", "user": {"client-certificate": str(tmp_path / "gone.crt"),
+                                                      "client-key": str(tmp_path / "gone.key")}}]}
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(stale))
+    monkeypatch.setenv("KUBECONFIG", f"{kubeconfig}:{tmp_path / 'old.yaml'}")
+    db = str(tmp_path / "rbacmap.db")
+
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", db, "--all-contexts"])
+
+    assert answer.exit_code == 1, answer.output
+    assert "prod-admin: snapshot 1 of cluster prod-eks" in answer.stdout
+    assert "old-admin: import FAILED, nothing imported: cannot read context 'old-admin'" in answer.stderr
+    assert "gone.crt" in answer.stderr
+    with Store(db) as store:
+        assert [(c["name"], c["snapshots"]) for c in store.clusters()] == [("prod-eks", 1)]
+
+
+def test_ctrl_c_during_the_fetch_stops_the_running_lists_and_keeps_the_latest(
+    store: Store, server: Any, kubeconfig: Path
+) -> None:
+    first = fake.import_from(store, kubeconfig).snapshot
+    for n in range(30):
+        server.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{n:02}"}})
+    server.behaviour.latency = 0.05
+    sent_at_interrupt: list[int] = []
+
+    def press_ctrl_c(event: ProgressEvent) -> None:
+        if not sent_at_interrupt:
+            sent_at_interrupt.append(len(server.requests))
+            os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT: it wakes the main thread waiting on the pool
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        fake.import_from(store, kubeconfig, page_size=1, on_progress=press_ctrl_c)
+    stopped_after = time.monotonic() - started
+    time.sleep(0.3)  # anything still listing would go on sending requests
+
+    # The lists running when Ctrl-C came (concurrency 4) end at their next request: no 33-page Namespace list.
+    assert len(server.requests) - sent_at_interrupt[0] <= 8
+    assert stopped_after < 5.0
+    assert store.latest_snapshot("prod-eks").id == first.id
+    assert [s.status for s in store.snapshots("prod-eks")] == ["complete"]  # nothing was written yet
+
+
+def test_a_timeout_of_0_is_refused_not_taken_as_no_timeout(kubeconfig: Path, tmp_path: Path) -> None:
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", str(tmp_path / "rbacmap.db"), "--kubeconfig",
+                                      str(kubeconfig), "--timeout", "0"])
+
+    assert answer.exit_code == 2 and "Invalid value for '--timeout'" in answer.output
+    with pytest.raises(ValueError, match="timeout must be more than 0 seconds"):
+        RetryPolicy(timeout=0)
