@@ -101,6 +101,39 @@ arn:aws:iam::111122223333:role/ci-admin""" in body
     assert lines[-1] == "changed: 1 role(s), 3 binding(s), 1 service account(s)"
 
 
+def test_the_same_rbac_written_differently_is_identical(store: Store) -> None:
+    # Label and selector key order, the order of a rule's verbs/groups/resources/names and of the
+    # selectors, a Role's labels, resourceVersions and a defaulted ServiceAccount namespace written
+    # out change nothing the API server authorizes.
+    noise = OBJECTS.parents[1] / "diff"
+    for name in ("noise-before.yaml", "noise-after.yaml"):
+        assert import_files(store, [str(noise / name)], "prod").errors == []
+
+    answer = _diff(Path(store.path), "--no-paths")
+
+    assert answer.exit_code == 0, answer.output
+    assert answer.stdout.splitlines()[-1] == "identical"
+
+
+def test_aggregation_labels_and_service_account_subjects_still_differ(store: Store, tmp_path: Path) -> None:
+    noise = OBJECTS.parents[1] / "diff"
+    objects = [doc for doc in yaml.safe_load_all((noise / "noise-before.yaml").read_text()) if doc]
+    import_files(store, [str(noise / "noise-before.yaml")], "prod")
+    _find(objects, "ClusterRole", "app-reader")["metadata"]["labels"]["rbac.example.com/aggregate-to-readers"] = "no"
+    _find(objects, "RoleBinding", "deployer")["subjects"][0]["namespace"] = "other"
+    _import(store, tmp_path, objects, "after")
+
+    answer = _diff(Path(store.path), "--no-paths")
+
+    assert answer.exit_code == 1
+    assert """  ~ changed ClusterRole app-reader
+      labels: {"app.kubernetes.io/name":"app","rbac.example.com/aggregate-to-readers":"true"} -> \
+{"app.kubernetes.io/name":"app","rbac.example.com/aggregate-to-readers":"no"}""" in answer.stdout
+    assert "      + ServiceAccount other/builder\n      - ServiceAccount ci/builder" in answer.stdout
+    # readers lost the rules it aggregated from app-reader.
+    assert '  ~ changed ClusterRole readers\n      - {apiGroups="" resources=configmaps' in answer.stdout
+
+
 def test_json_output_and_explicit_snapshot_ids(drifted_db: Path) -> None:
     answer = _diff(drifted_db, "2", "1", "-o", "json", "--no-paths")  # reversed: the drift undone
 
