@@ -22,7 +22,7 @@ from rbacmap.model import CLUSTER_ROLE, SERVICE_ACCOUNT, PolicyRule
 from rbacmap.store import Snapshot, Store, StoreError
 
 __all__ = ["ADDED", "CHANGED", "GAINED", "LOST", "REMOVED", "FieldChange", "ObjectChange", "PathChange",
-           "SnapshotDiff", "diff_snapshots", "two_latest"]
+           "SnapshotDiff", "chosen_snapshots", "diff_snapshots", "two_latest"]
 
 @dataclass(frozen=True)
 class PathChange:
@@ -84,6 +84,35 @@ def two_latest(store: Store, cluster: str | None) -> tuple[Snapshot, Snapshot]:
     if len(complete) < 2:
         raise StoreError(f"cluster {name!r} has {len(complete)} complete snapshot(s); a diff needs two")
     return complete[-2], complete[-1]
+
+
+def chosen_snapshots(
+    store: Store, cluster: str | None, old_id: int | None, new_id: int | None, *, across_clusters: bool = False,
+) -> tuple[Snapshot, Snapshot]:
+    """The snapshots to compare: OLD and NEW by id, else the cluster's two latest complete ones.
+
+    Snapshot ids are numbered across clusters, so a mistyped id can name another cluster's
+    snapshot: comparing it would report that cluster's differences as drift. Ids of different
+    clusters are refused unless `across_clusters`, and `cluster`, when given, must be theirs. A
+    failed import's snapshot holds nothing (its objects were rolled back): everything would look removed.
+    """
+    if old_id is None or new_id is None:
+        return two_latest(store, cluster)
+    old, new = store.snapshot(old_id), store.snapshot(new_id)
+    for snapshot in (old, new):
+        if snapshot.status != "complete":
+            raise StoreError(f"snapshot {snapshot.id} of {snapshot.cluster} is {snapshot.status}, not complete: "
+                             "it holds no objects to compare")
+    if cluster is not None:
+        name = store.resolve_cluster(cluster)
+        for snapshot in (old, new):
+            if snapshot.cluster != name:
+                raise StoreError(f"snapshot {snapshot.id} is of cluster {snapshot.cluster!r}, not {name!r}")
+    if old.cluster != new.cluster and not across_clusters:
+        raise StoreError(f"snapshot {old.id} is of cluster {old.cluster!r} and snapshot {new.id} of "
+                         f"{new.cluster!r}: their differences are not drift (pass --across-clusters to compare "
+                         "two clusters)")
+    return old, new
 
 
 def diff_snapshots(

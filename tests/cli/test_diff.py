@@ -153,6 +153,27 @@ def test_usage_errors(drifted_db: Path, store: Store) -> None:
     assert "no snapshot with id 9" in _diff(drifted_db, "1", "9").output
 
 
+def test_snapshots_of_another_cluster_or_a_failed_import_are_refused(drifted_db: Path, store: Store,
+                                                                      tmp_path: Path) -> None:
+    # Snapshot ids are numbered across clusters: 3 is staging's, a typo away from prod's 2.
+    assert import_files(store, [str(OBJECTS)], "staging").errors == []
+    with pytest.raises(RuntimeError), store.write_snapshot("prod", "test"):
+        raise RuntimeError("interrupted")  # recorded as snapshot 4, failed, holding nothing
+
+    across = _diff(drifted_db, "1", "3", "--no-paths")
+    assert across.exit_code == 2
+    assert ("snapshot 1 is of cluster 'prod' and snapshot 3 of 'staging': their differences are not drift "
+            "(pass --across-clusters to compare two clusters)") in across.output
+    wrong_cluster = _diff(drifted_db, "--cluster", "staging", "1", "2", "--no-paths")
+    assert wrong_cluster.exit_code == 2 and "snapshot 1 is of cluster 'prod', not 'staging'" in wrong_cluster.output
+    failed = _diff(drifted_db, "1", "4", "--no-paths")
+    assert failed.exit_code == 2
+    assert "snapshot 4 of prod is failed, not complete: it holds no objects to compare" in failed.output
+    # Asked for, two clusters are compared: the same objects in both.
+    assert _diff(drifted_db, "1", "3", "--no-paths", "--across-clusters").exit_code == 0
+    assert _diff(drifted_db, "--cluster", "prod", "1", "2", "--no-paths").exit_code == 1
+
+
 def test_needs_two_complete_snapshots(store: Store, tmp_path: Path) -> None:
     _import(store, tmp_path, _objects(), "only")
 
