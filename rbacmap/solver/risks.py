@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rbacmap.authorizer import Grant
-from rbacmap.model import GROUP, NODES_GROUP, SERVICE_ACCOUNT, USER, ResourceRequest, parse_service_account_username
+from rbacmap.authorizer import Grant, effective_subject_key
+from rbacmap.model import (
+    GROUP,
+    NODES_GROUP,
+    SERVICE_ACCOUNT,
+    USER,
+    Binding,
+    ResourceRequest,
+    parse_service_account_username,
+)
 from rbacmap.pod_security_config import PLUGIN_NAME, POD_CREATING_CONTROLLERS, controller_usernames, sandbox_handler
 from rbacmap.solver.context import SolverContext, token_secret_ref
 from rbacmap.solver.edges import ANY_NODE_POOL, ObjectRef, Pool
@@ -94,7 +102,9 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
         node_risk = _node_identity_granted(identity, permissions) if _is_node_identity(identity) else None
         if node_risk is not None:
             yield node_risk
-        for binding in permissions.dangling:
+        # Once per subject the binding names (not again for every member of a group it names: "binding X names
+        # ServiceAccount a" was untrue, and one binding to system:serviceaccounts was a finding per ServiceAccount).
+        for binding in (b for b in permissions.dangling if _names_itself(b, identity)):
             yield Risk("dangling-binding", "medium", identity,
                        f"{binding.key} names {identity} but its {binding.role_ref.kind} {binding.role_ref.name!r} does "
                        "not exist: whoever creates that role grants it", binding.key.namespace or None)
@@ -114,6 +124,12 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
                        namespace, (), (token_secret_ref(secret),))
     yield from _pod_security_exemptions(ctx)
     yield from _node_credentials(ctx)
+
+
+def _names_itself(binding: Binding, identity: Identity) -> bool:
+    """Whether a binding names this identity as a subject (a ServiceAccount's namespace defaulted), rather than
+    applying to it through one of its groups."""
+    return any(effective_subject_key(subject, binding.key.namespace) == identity.key for subject in binding.subjects)
 
 
 def _pod_security_exemptions(ctx: SolverContext) -> Iterator[Risk]:
