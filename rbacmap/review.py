@@ -126,17 +126,34 @@ def review_status(authorizer: Authorizer, raw: Any) -> dict[str, Any]:
     return status
 
 
-def check_lines(authorizer: Authorizer, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """One status per non-blank input line, in order; a malformed line gives an evaluationError."""
+def check_lines(authorizer: Authorizer, lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
+    """One status per non-blank input line, in order; a malformed line gives an evaluationError.
+
+    Lines may be bytes, decoded one by one: a line that is not UTF-8 is an error of that line
+    only (decoding the whole input stopped the batch at the first such byte, answering nothing).
+    """
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield {"allowed": False, "evaluationError": f"line {number}: not UTF-8: {exc}"}
+                continue
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a byte order mark some editors write
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
+            raw = json.loads(line, parse_constant=_refuse_constant)
+        except (json.JSONDecodeError, ReviewError) as exc:
             yield {"allowed": False, "evaluationError": f"line {number}: invalid JSON: {exc}"}
             continue
         status = review_status(authorizer, raw)
         if "evaluationError" in status:
             status["evaluationError"] = f"line {number}: {status['evaluationError']}"
         yield status
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are Python's extension, not JSON: the API server refuses them.
+    raise ReviewError(f"{name} is not JSON")

@@ -340,6 +340,21 @@ def test_check_refuses_fields_of_the_wrong_type(db: str) -> None:
     assert statuses[4]["allowed"] is True
 
 
+def test_check_answers_the_lines_around_one_that_is_not_utf8(db: str, tmp_path: Path) -> None:
+    line = json.dumps({"user": "erin@example.com", "resourceAttributes": {
+        "namespace": "web", "verb": "delete", "resource": "rolebindings", "group": "rbac.authorization.k8s.io"}})
+    requests = tmp_path / "reviews.jsonl"
+    # A byte order mark, a line in Latin-1, a NaN (Python's JSON extension, not JSON), a CRLF line end.
+    requests.write_bytes(b"\xef\xbb\xbf" + line.encode() + b"\n" + line.replace("erin", "\u00e9rin").encode("latin-1")
+                         + b"\n" + line[:-1].encode() + b', "x": NaN}\n' + line.encode() + b"\r\n")
+    result = run(db, "check", "--requests", str(requests))
+    assert result.exit_code == 0, result.output
+    statuses = [json.loads(text) for text in result.stdout.splitlines()]
+    assert [s["allowed"] for s in statuses] == [True, False, False, True]
+    assert statuses[1]["evaluationError"].startswith("line 2: not UTF-8: 'utf-8' codec can't decode byte 0xe9")
+    assert statuses[2]["evaluationError"] == "line 3: invalid JSON: NaN is not JSON"
+
+
 def test_answers_from_a_snapshot_with_rejected_input_say_so(tmp_path: Path, fixtures_dir: Path) -> None:
     db_path = str(tmp_path / "x.db")
     run(db_path, "import", "files", str(fixtures_dir / "core" / "bad-inputs.yaml"))
