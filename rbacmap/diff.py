@@ -2,8 +2,10 @@
 service accounts, admission control (`rbacmap.diff_admission`), and escalation paths gained or
 lost (when the solver is installed).
 
-Rules are compared by content, not index (reordering a role's rules changes nothing it
-grants); a role's rules are its effective ones, after ClusterRole aggregation.
+Rules are compared by content, not index (reordering a role's rules, or the verbs, groups,
+resources or names of one, changes nothing it grants); a role's rules are its effective ones,
+after ClusterRole aggregation. Labels and aggregation selectors are compared by content too, and
+a ServiceAccount subject by the namespace it has once defaulted.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import Any
 
 from rbacmap.diff_admission import diff_admission
 from rbacmap.diff_model import ADDED, CHANGED, GAINED, LOST, REMOVED, FieldChange, ObjectChange
-from rbacmap.model import PolicyRule
+from rbacmap.model import CLUSTER_ROLE, SERVICE_ACCOUNT, PolicyRule
 from rbacmap.store import Snapshot, Store, StoreError
 
 __all__ = ["ADDED", "CHANGED", "GAINED", "LOST", "REMOVED", "FieldChange", "ObjectChange", "PathChange",
-           "SnapshotDiff", "diff_snapshots", "two_latest"]
+           "SnapshotDiff", "chosen_snapshots", "diff_snapshots", "two_latest"]
 
 @dataclass(frozen=True)
 class PathChange:
@@ -84,6 +86,35 @@ def two_latest(store: Store, cluster: str | None) -> tuple[Snapshot, Snapshot]:
     return complete[-2], complete[-1]
 
 
+def chosen_snapshots(
+    store: Store, cluster: str | None, old_id: int | None, new_id: int | None, *, across_clusters: bool = False,
+) -> tuple[Snapshot, Snapshot]:
+    """The snapshots to compare: OLD and NEW by id, else the cluster's two latest complete ones.
+
+    Snapshot ids are numbered across clusters, so a mistyped id can name another cluster's
+    snapshot: comparing it would report that cluster's differences as drift. Ids of different
+    clusters are refused unless `across_clusters`, and `cluster`, when given, must be theirs. A
+    failed import's snapshot holds nothing (its objects were rolled back): everything would look removed.
+    """
+    if old_id is None or new_id is None:
+        return two_latest(store, cluster)
+    old, new = store.snapshot(old_id), store.snapshot(new_id)
+    for snapshot in (old, new):
+        if snapshot.status != "complete":
+            raise StoreError(f"snapshot {snapshot.id} of {snapshot.cluster} is {snapshot.status}, not complete: "
+                             "it holds no objects to compare")
+    if cluster is not None:
+        name = store.resolve_cluster(cluster)
+        for snapshot in (old, new):
+            if snapshot.cluster != name:
+                raise StoreError(f"snapshot {snapshot.id} is of cluster {snapshot.cluster!r}, not {name!r}")
+    if old.cluster != new.cluster and not across_clusters:
+        raise StoreError(f"snapshot {old.id} is of cluster {old.cluster!r} and snapshot {new.id} of "
+                         f"{new.cluster!r}: their differences are not drift (pass --across-clusters to compare "
+                         "two clusters)")
+    return old, new
+
+
 def diff_snapshots(
     store: Store, old: Snapshot, new: Snapshot, *, compare_paths: bool = True, path_differ: PathDiffer | None = None
 ) -> SnapshotDiff:
@@ -120,7 +151,7 @@ class _RoleState:
 
 def _roles(store: Store, snapshot_id: int) -> dict[tuple[str, str, str], _RoleState]:
     roles = {
-        (r["kind"], r["namespace"], r["name"]): _RoleState(r["labels"], r["aggregation_selectors"])
+        (r["kind"], r["namespace"], r["name"]): _RoleState(_labels_text(r), _selectors_text(r["aggregation_selectors"]))
         for r in store.query("SELECT * FROM roles WHERE snapshot_id = ?", [snapshot_id])
     }
     for r in store.query("SELECT * FROM rules WHERE snapshot_id = ?", [snapshot_id]):
@@ -130,9 +161,26 @@ def _roles(store: Store, snapshot_id: int) -> dict[tuple[str, str, str], _RoleSt
     return roles
 
 
+def _labels_text(row: dict[str, Any]) -> str:
+    """A ClusterRole's labels by content (an import keeps the file's key order); a Role's labels are
+    metadata nothing reads (aggregation selects ClusterRoles only), so they are no change."""
+    if row["kind"] != CLUSTER_ROLE:
+        return "{}"
+    return json.dumps(json.loads(row["labels"] or "{}"), sort_keys=True, separators=(",", ":"))
+
+
+def _selectors_text(cell: str | None) -> str | None:
+    """An aggregationRule by content: its selectors' key order and their order in the list select nothing else."""
+    if cell is None:
+        return None
+    selectors = [json.dumps(s, sort_keys=True, separators=(",", ":")) for s in json.loads(cell)]
+    return "[" + ",".join(sorted(selectors)) + "]"
+
+
 def _rule_text(row: dict[str, Any]) -> str:
     def strings(column: str) -> tuple[str, ...]:
-        return tuple(json.loads(row[column] or "[]"))
+        # Each list matches when any of its entries does (evaluation_helpers.go): order and repeats grant nothing.
+        return tuple(sorted(set(json.loads(row[column] or "[]"))))
 
     rule = PolicyRule(strings("verbs"), strings("api_groups"), strings("resources"), strings("resource_names"),
                       strings("non_resource_urls"))
@@ -177,7 +225,9 @@ def _bindings(store: Store, snapshot_id: int) -> dict[tuple[str, str, str], _Bin
     for s in store.query("SELECT * FROM binding_subjects WHERE snapshot_id = ?", [snapshot_id]):
         binding = bindings.get((s["binding_kind"], s["binding_namespace"], s["binding_name"]))
         if binding is not None:
-            name = f"{s['namespace']}/{s['name']}" if s["kind"] == "ServiceAccount" else s["name"]
+            # A ServiceAccount without namespace is the RoleBinding's own (appliesToUser): naming it is no change.
+            namespace = s["namespace"] or s["binding_namespace"]
+            name = f"{namespace}/{s['name']}" if s["kind"] == SERVICE_ACCOUNT else s["name"]
             binding.subjects.add(f"{s['kind']} {name}")
     return bindings
 

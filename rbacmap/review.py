@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rbacmap.authorizer import Authorizer, Decision
-from rbacmap.model import NonResourceRequest, Request, ResourceRequest, UserInfo
+from rbacmap.model import ROLE, Binding, NonResourceRequest, Request, ResourceRequest, UserInfo
 
 
 class ReviewError(ValueError):
@@ -25,39 +25,68 @@ def parse_review(raw: Any) -> tuple[UserInfo, Request]:
     spec = raw.get("spec") if "spec" in raw else raw
     if not isinstance(spec, dict):
         raise ReviewError("spec must be an object")
-    user = spec.get("user") or ""
+    user = _string(spec, "user", "spec")
+    _string(spec, "uid", "spec")
     groups = spec.get("groups") or []
-    if not isinstance(user, str) or not isinstance(groups, list):
-        raise ReviewError("spec.user must be a string and spec.groups a list")
+    if not isinstance(groups, list) or not all(g is None or isinstance(g, str) for g in groups):
+        raise ReviewError("spec.groups must be a list of strings")
+    extra = spec.get("extra") or {}
+    if not isinstance(extra, dict) or not all(
+            value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+            for value in extra.values()):
+        raise ReviewError("spec.extra must map each key to a list of strings")
     resource = spec.get("resourceAttributes")
     non_resource = spec.get("nonResourceAttributes")
     if (resource is None) == (non_resource is None):
         raise ReviewError("exactly one of resourceAttributes and nonResourceAttributes must be set")
     if not user and not groups:
         raise ReviewError("at least one of user or groups must be specified")
-    info = UserInfo(user, tuple(str(g) for g in groups))
+    info = UserInfo(user, tuple(g or "" for g in groups))
     if resource is not None:
         if not isinstance(resource, dict):
             raise ReviewError("resourceAttributes must be an object")
+        where = "spec.resourceAttributes"
+        # version is not matched by RBAC, and the selectors only narrow a list (RBAC ignores them), but a
+        # server refuses a review whose fields have the wrong type: so does check.
+        _string(resource, "version", where)
+        for selector in ("fieldSelector", "labelSelector"):
+            if resource.get(selector) is not None and not isinstance(resource[selector], dict):
+                raise ReviewError(f"{where}.{selector} must be an object")
         return info, ResourceRequest(
-            verb=str(resource.get("verb") or ""),
-            resource=str(resource.get("resource") or ""),
-            namespace=str(resource.get("namespace") or ""),
-            api_group=str(resource.get("group") or ""),
-            subresource=str(resource.get("subresource") or ""),
-            name=str(resource.get("name") or ""),
+            verb=_string(resource, "verb", where),
+            resource=_string(resource, "resource", where),
+            namespace=_string(resource, "namespace", where),
+            api_group=_string(resource, "group", where),
+            subresource=_string(resource, "subresource", where),
+            name=_string(resource, "name", where),
         )
     if not isinstance(non_resource, dict):
         raise ReviewError("nonResourceAttributes must be an object")
-    return info, NonResourceRequest(str(non_resource.get("verb") or ""), str(non_resource.get("path") or ""))
+    where = "spec.nonResourceAttributes"
+    return info, NonResourceRequest(_string(non_resource, "verb", where), _string(non_resource, "path", where))
+
+
+def _string(fields: dict[str, Any], key: str, where: str) -> str:
+    """A string field ("" when absent or null, as the API server decodes it); any other type is an error,
+    as the API server refuses to decode it: converting `["get"]` to "['get']" would answer another question."""
+    value = fields.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ReviewError(f"{where}.{key} must be a string, got {type(value).__name__}")
+    return value
 
 
 def review_reason(decision: Decision) -> str:
-    """Upstream-style reason: `RBAC: allowed by ClusterRoleBinding "x" of ClusterRole "y" to User "z"`."""
+    """Upstream-style reason: `RBAC: allowed by ClusterRoleBinding "x" of ClusterRole "y" to User "z"`.
+
+    Denied, the upstream authorizer gives the errors it met resolving the roles of the bindings that
+    name the user (a binding whose role does not exist), else no reason (rbac.go Authorize).
+    """
     if decision.via_system_masters:
         return "allowed: member of system:masters"
     if not decision.grants:
-        return ""
+        return f"RBAC: {_aggregate([role_not_found(b) for b in decision.dangling])}" if decision.dangling else ""
     grant = decision.grants[0]
     binding = grant.binding.key
     where = f"{binding.name}/{binding.namespace}" if binding.namespace else binding.name
@@ -70,6 +99,18 @@ def review_reason(decision: Decision) -> str:
         f'"{grant.binding.role_ref.name}" to {subject.kind} "{subject_name}"'
         f" (rule #{grant.rule_index} {grant.rule.describe()})"
     )
+
+
+def role_not_found(binding: Binding) -> str:
+    """The error of the upstream listers' Get for a binding's missing role (a NotFound StatusError)."""
+    resource = "role" if binding.role_ref.kind == ROLE else "clusterrole"
+    return f'{resource}.rbac.authorization.k8s.io "{binding.role_ref.name}" not found'
+
+
+def _aggregate(messages: list[str]) -> str:
+    """utilerrors.NewAggregate(errs).Error(): one message as is, several deduplicated in brackets."""
+    unique = list(dict.fromkeys(messages))
+    return unique[0] if len(unique) == 1 else "[" + ", ".join(unique) + "]"
 
 
 def review_status(authorizer: Authorizer, raw: Any) -> dict[str, Any]:
@@ -85,17 +126,34 @@ def review_status(authorizer: Authorizer, raw: Any) -> dict[str, Any]:
     return status
 
 
-def check_lines(authorizer: Authorizer, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """One status per non-blank input line, in order; a malformed line gives an evaluationError."""
+def check_lines(authorizer: Authorizer, lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
+    """One status per non-blank input line, in order; a malformed line gives an evaluationError.
+
+    Lines may be bytes, decoded one by one: a line that is not UTF-8 is an error of that line
+    only (decoding the whole input stopped the batch at the first such byte, answering nothing).
+    """
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield {"allowed": False, "evaluationError": f"line {number}: not UTF-8: {exc}"}
+                continue
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a byte order mark some editors write
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
+            raw = json.loads(line, parse_constant=_refuse_constant)
+        except (json.JSONDecodeError, ReviewError) as exc:
             yield {"allowed": False, "evaluationError": f"line {number}: invalid JSON: {exc}"}
             continue
         status = review_status(authorizer, raw)
         if "evaluationError" in status:
             status["evaluationError"] = f"line {number}: {status['evaluationError']}"
         yield status
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are Python's extension, not JSON: the API server refuses them.
+    raise ReviewError(f"{name} is not JSON")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import click
 
@@ -165,9 +165,9 @@ def _subject_name(subject: dict[str, str | None]) -> str:
 @click.command()
 @db_option
 @cluster_option
-@click.option("--requests", "requests_file", type=click.File("r"), required=True,
+@click.option("--requests", "requests_file", type=click.File("rb"), required=True,
               help="JSON lines of SubjectAccessReviews (or their specs); - for stdin.")
-def check(db_path: str, cluster: str | None, requests_file: TextIO) -> None:
+def check(db_path: str, cluster: str | None, requests_file: BinaryIO) -> None:
     """Batch mode: one SubjectAccessReview status per input line, in order."""
     with open_store(db_path) as store:
         snapshot = latest(store, cluster)

@@ -8,7 +8,7 @@ import click
 
 from rbacmap.commands.options import cluster_option, db_option, open_store, output_option
 from rbacmap.commands.output import emit
-from rbacmap.diff import ObjectChange, SnapshotDiff, diff_snapshots, two_latest
+from rbacmap.diff import ObjectChange, SnapshotDiff, chosen_snapshots, diff_snapshots
 from rbacmap.store import StoreError
 
 SIGNS = {"added": "+", "removed": "-", "changed": "~", "gained": "+", "lost": "-"}
@@ -20,24 +20,24 @@ SIGNS = {"added": "+", "removed": "-", "changed": "~", "gained": "+", "lost": "-
 @click.argument("old", type=int, required=False)
 @click.argument("new", type=int, required=False)
 @click.option("--no-paths", is_flag=True, help="Do not compare escalation paths (faster on big clusters).")
+@click.option("--across-clusters", is_flag=True,
+              help="Allow OLD and NEW of different clusters (compare two clusters, not a cluster's drift).")
 @output_option("table", "json")
 def diff_command(db_path: str, cluster: str | None, old: int | None, new: int | None, no_paths: bool,
-                 output: str) -> None:
+                 across_clusters: bool, output: str) -> None:
     """Compare snapshots OLD and NEW (default: the cluster's two latest complete ones).
 
     Shows roles and rules, bindings and subjects, service accounts, admission control (Pod
     Security configuration and namespace levels, admission policies, webhooks, RuntimeClasses)
     and escalation paths added, removed or changed. Exit 0 when identical, 1 when different,
-    2 on an error (unknown snapshot or cluster, fewer than two snapshots).
+    2 on an error (unknown snapshot or cluster, fewer than two snapshots, a failed import's
+    snapshot, OLD and NEW of different clusters without --across-clusters, or one not of --cluster).
     """
     if (old is None) != (new is None):
         raise click.UsageError("give both OLD and NEW snapshot ids, or neither")
     with open_store(db_path) as store:
         try:
-            if old is None or new is None:
-                before, after = two_latest(store, cluster)
-            else:
-                before, after = store.snapshot(old), store.snapshot(new)
+            before, after = chosen_snapshots(store, cluster, old, new, across_clusters=across_clusters)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
         result = diff_snapshots(store, before, after, compare_paths=not no_paths)

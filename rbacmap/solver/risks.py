@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from rbacmap.authorizer import Grant
-from rbacmap.model import GROUP, NODES_GROUP, SERVICE_ACCOUNT, USER, ResourceRequest, parse_service_account_username
+from rbacmap.authorizer import Grant, effective_subject_key
+from rbacmap.model import (
+    GROUP,
+    NODES_GROUP,
+    SERVICE_ACCOUNT,
+    USER,
+    Binding,
+    ResourceRequest,
+    parse_service_account_username,
+)
 from rbacmap.pod_security_config import PLUGIN_NAME, POD_CREATING_CONTROLLERS, controller_usernames, sandbox_handler
 from rbacmap.solver.context import SolverContext, token_secret_ref
 from rbacmap.solver.edges import ANY_NODE_POOL, ObjectRef, Pool
@@ -44,24 +52,29 @@ class Risk:
         }
 
 
-# (risk id, severity, requests any of which is enough, text); all checked cluster-wide (CRBs).
-PERMISSION_RISKS: list[tuple[str, str, list[ResourceRequest], str]] = [
+# (risk id, severity, requests any of which is enough, text, text when only some objects are allowed); all
+# checked cluster-wide (CRBs). With no second text, a rule limited by resourceNames does not count: listing one
+# named Secret is not listing Secrets. With one, it does, for the objects it names: updating one webhook
+# configuration rewrites what it intercepts and where it sends it; nodes/proxy on one node reaches its kubelet.
+PERMISSION_RISKS: list[tuple[str, str, list[ResourceRequest], str, str | None]] = [
     ("list-secrets-cluster-wide", "high", [ResourceRequest(v, "secrets") for v in ("list", "watch")],
-     "lists or watches Secrets in every namespace"),
+     "lists or watches Secrets in every namespace", None),
     ("nodes-proxy", "critical", [ResourceRequest(v, "nodes", subresource="proxy") for v in ("get", "create")],
-     "talks to every kubelet API (exec, logs, pods) through nodes/proxy"),
+     "talks to every kubelet API (exec, logs, pods) through nodes/proxy",
+     "talks to the kubelet API (exec, logs, pods) of node(s) {names} through nodes/proxy"),
     ("webhook-control", "high",
      [ResourceRequest(v, r, api_group=ADMISSION) for r in ("mutatingwebhookconfigurations",
                                                              "validatingwebhookconfigurations")
       for v in ("create", "update", "patch", "delete")],
-     "controls admission webhooks: can intercept or block every API write"),
+     "controls admission webhooks: can intercept or block every API write",
+     "controls the admission webhook configuration(s) {names}: can make them intercept or block every API write"),
     ("create-persistent-volumes", "high", [ResourceRequest("create", "persistentvolumes")],
      "creates PersistentVolumes: a hostPath one gives any pod claiming it the node's files, which Pod Security "
-     "never judges (a full path where it may also make the claim and the pod: see hostpath_volume)"),
+     "never judges (a full path where it may also make the claim and the pod: see hostpath_volume)", None),
     ("node-status-edit", "medium", [ResourceRequest(v, "nodes", subresource="status") for v in ("update", "patch")],
-     "edits node status (can steer scheduling and hide nodes)"),
+     "edits node status (can steer scheduling and hide nodes)", None),
     ("pod-status-edit", "medium", [ResourceRequest(v, "pods", subresource="status") for v in ("update", "patch")],
-     "edits pod status (can fake readiness, steer services to its pods)"),
+     "edits pod status (can fake readiness, steer services to its pods)", None),
 ]
 
 EVICT = ResourceRequest("create", "pods", subresource="eviction")
@@ -82,10 +95,15 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
         permissions = ctx.permissions(identity)
         if permissions.system_masters:
             continue
-        for risk, severity, requests, text in PERMISSION_RISKS:
+        for risk, severity, requests, text, named_text in PERMISSION_RISKS:
             grants = next((g for g in (permissions.grants(r) for r in requests) if g), ())
             if grants:
                 yield Risk(risk, severity, identity, f"{identity} {text}", None, grants)
+            elif named_text is not None:
+                names, grants = _named_grants(permissions, requests)
+                if grants:
+                    yield Risk(risk, severity, identity, f"{identity} {named_text.format(names=', '.join(names))}",
+                               None, grants)
         evict = permissions.scope(EVICT).everywhere
         node_patch = next((g for g in (permissions.grants(r) for r in NODE_EDITS) if g), ())
         if evict and node_patch:
@@ -94,7 +112,9 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
         node_risk = _node_identity_granted(identity, permissions) if _is_node_identity(identity) else None
         if node_risk is not None:
             yield node_risk
-        for binding in permissions.dangling:
+        # Once per subject the binding names (not again for every member of a group it names: "binding X names
+        # ServiceAccount a" was untrue, and one binding to system:serviceaccounts was a finding per ServiceAccount).
+        for binding in (b for b in permissions.dangling if _names_itself(b, identity)):
             yield Risk("dangling-binding", "medium", identity,
                        f"{binding.key} names {identity} but its {binding.role_ref.kind} {binding.role_ref.name!r} does "
                        "not exist: whoever creates that role grants it", binding.key.namespace or None)
@@ -114,6 +134,28 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
                        namespace, (), (token_secret_ref(secret),))
     yield from _pod_security_exemptions(ctx)
     yield from _node_credentials(ctx)
+
+
+def _named_grants(
+    permissions: EffectivePermissions, requests: list[ResourceRequest],
+) -> tuple[list[str], tuple[Grant, ...]]:
+    """The names resourceNames allow the first request allowed for some name cluster-wide, and their grants."""
+    for request in requests:
+        names, grants = [], []
+        for name in sorted(permissions.named_resources(request)):
+            found = permissions.grants(replace(request, name=name))  # no namespace: ClusterRoleBindings only
+            if found:
+                names.append(name)
+                grants += [g for g in found if g not in grants]
+        if grants:
+            return names, tuple(grants)
+    return [], ()
+
+
+def _names_itself(binding: Binding, identity: Identity) -> bool:
+    """Whether a binding names this identity as a subject (a ServiceAccount's namespace defaulted), rather than
+    applying to it through one of its groups."""
+    return any(effective_subject_key(subject, binding.key.namespace) == identity.key for subject in binding.subjects)
 
 
 def _pod_security_exemptions(ctx: SolverContext) -> Iterator[Risk]:

@@ -9,7 +9,10 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from rbacmap.authorizer import Decision
 from rbacmap.cli import cli
+from rbacmap.model import Binding, BindingKey, RoleKey, Subject
+from rbacmap.review import review_reason
 
 
 @pytest.fixture
@@ -281,6 +284,75 @@ def test_check_from_stdin(db: str) -> None:
                                                                          "group": "rbac.authorization.k8s.io"}})
     result = run(db, "check", "--requests", "-", input=line + "\n")
     assert json.loads(result.stdout)["allowed"] is True
+
+
+def test_check_denial_names_the_missing_role_as_upstream(db: str) -> None:
+    # RoleBinding web/legacy-deployer names frank but its Role does not exist: the upstream RBAC
+    # authorizer denies with the lister's NotFound error as reason (rbac.go Authorize).
+    line = json.dumps({"user": "frank@example.com", "groups": ["system:authenticated"],
+                       "resourceAttributes": {"namespace": "web", "verb": "create", "group": "apps",
+                                              "resource": "deployments"}})
+    result = run(db, "check", "--requests", "-", input=line + "\n")
+    assert json.loads(result.stdout) == {
+        "allowed": False, "reason": 'RBAC: role.rbac.authorization.k8s.io "deployer" not found'}
+    # Cluster-wide, RoleBindings are not consulted: no error, no reason.
+    cluster_wide = json.dumps({"user": "frank@example.com", "resourceAttributes": {"verb": "list", "resource": "pods"}})
+    assert json.loads(run(db, "check", "--requests", "-", input=cluster_wide + "\n").stdout) == {"allowed": False}
+
+
+def test_review_reason_aggregates_errors_as_upstream() -> None:
+    def dangling(kind: str, name: str, role_kind: str, role: str, namespace: str = "") -> Binding:
+        return Binding(BindingKey(kind, name, namespace), RoleKey(role_kind, role), (Subject("User", "u"),))
+
+    missing = dangling("ClusterRoleBinding", "a", "ClusterRole", "gone")
+    twice = Decision(False, dangling=(missing, dangling("ClusterRoleBinding", "b", "ClusterRole", "gone")))
+    assert review_reason(twice) == 'RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found'
+    both = Decision(False, dangling=(missing, dangling("RoleBinding", "c", "Role", "gone", "ns")))
+    assert review_reason(both) == ('RBAC: [clusterrole.rbac.authorization.k8s.io "gone" not found, '
+                                   'role.rbac.authorization.k8s.io "gone" not found]')
+
+
+def test_check_refuses_fields_of_the_wrong_type(db: str) -> None:
+    # The API server refuses to decode such a review; converting ["get"] to "['get']" answered another question.
+    specs = [
+        {"user": "dana@example.com", "resourceAttributes": {"namespace": "payments", "verb": ["get"],
+                                                            "resource": "secrets"}},
+        {"user": "dana@example.com", "groups": ["payments-devs", 7],
+         "resourceAttributes": {"namespace": "payments", "verb": "get", "resource": "secrets"}},
+        {"user": "x", "groups": ["system:authenticated"],
+         "nonResourceAttributes": {"path": ["/version"], "verb": "get"}},
+        {"user": "dana@example.com", "extra": {"scopes": "all"},
+         "resourceAttributes": {"namespace": "payments", "verb": "get", "resource": "secrets"}},
+        {"user": "dana@example.com", "groups": ["payments-devs", None], "uid": None,
+         "resourceAttributes": {"namespace": "payments", "verb": "get", "resource": "secrets", "name": None,
+                                "fieldSelector": {"rawSelector": "type=Opaque"},
+                                "labelSelector": {"requirements": [{"key": "a", "operator": "Exists"}]}}},
+    ]
+    result = run(db, "check", "--requests", "-", input="".join(json.dumps(s) + "\n" for s in specs))
+    statuses = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [s.get("evaluationError") for s in statuses] == [
+        "line 1: spec.resourceAttributes.verb must be a string, got list",
+        "line 2: spec.groups must be a list of strings",
+        "line 3: spec.nonResourceAttributes.path must be a string, got list",
+        "line 4: spec.extra must map each key to a list of strings",
+        None,
+    ]
+    assert statuses[4]["allowed"] is True
+
+
+def test_check_answers_the_lines_around_one_that_is_not_utf8(db: str, tmp_path: Path) -> None:
+    line = json.dumps({"user": "erin@example.com", "resourceAttributes": {
+        "namespace": "web", "verb": "delete", "resource": "rolebindings", "group": "rbac.authorization.k8s.io"}})
+    requests = tmp_path / "reviews.jsonl"
+    # A byte order mark, a line in Latin-1, a NaN (Python's JSON extension, not JSON), a CRLF line end.
+    requests.write_bytes(b"\xef\xbb\xbf" + line.encode() + b"\n" + line.replace("erin", "\u00e9rin").encode("latin-1")
+                         + b"\n" + line[:-1].encode() + b', "x": NaN}\n' + line.encode() + b"\r\n")
+    result = run(db, "check", "--requests", str(requests))
+    assert result.exit_code == 0, result.output
+    statuses = [json.loads(text) for text in result.stdout.splitlines()]
+    assert [s["allowed"] for s in statuses] == [True, False, False, True]
+    assert statuses[1]["evaluationError"].startswith("line 2: not UTF-8: 'utf-8' codec can't decode byte 0xe9")
+    assert statuses[2]["evaluationError"] == "line 3: invalid JSON: NaN is not JSON"
 
 
 def test_answers_from_a_snapshot_with_rejected_input_say_so(tmp_path: Path, fixtures_dir: Path) -> None:

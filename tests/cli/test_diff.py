@@ -101,6 +101,39 @@ arn:aws:iam::111122223333:role/ci-admin""" in body
     assert lines[-1] == "changed: 1 role(s), 3 binding(s), 1 service account(s)"
 
 
+def test_the_same_rbac_written_differently_is_identical(store: Store) -> None:
+    # Label and selector key order, the order of a rule's verbs/groups/resources/names and of the
+    # selectors, a Role's labels, resourceVersions and a defaulted ServiceAccount namespace written
+    # out change nothing the API server authorizes.
+    noise = OBJECTS.parents[1] / "diff"
+    for name in ("noise-before.yaml", "noise-after.yaml"):
+        assert import_files(store, [str(noise / name)], "prod").errors == []
+
+    answer = _diff(Path(store.path), "--no-paths")
+
+    assert answer.exit_code == 0, answer.output
+    assert answer.stdout.splitlines()[-1] == "identical"
+
+
+def test_aggregation_labels_and_service_account_subjects_still_differ(store: Store, tmp_path: Path) -> None:
+    noise = OBJECTS.parents[1] / "diff"
+    objects = [doc for doc in yaml.safe_load_all((noise / "noise-before.yaml").read_text()) if doc]
+    import_files(store, [str(noise / "noise-before.yaml")], "prod")
+    _find(objects, "ClusterRole", "app-reader")["metadata"]["labels"]["rbac.example.com/aggregate-to-readers"] = "no"
+    _find(objects, "RoleBinding", "deployer")["subjects"][0]["namespace"] = "other"
+    _import(store, tmp_path, objects, "after")
+
+    answer = _diff(Path(store.path), "--no-paths")
+
+    assert answer.exit_code == 1
+    assert """  ~ changed ClusterRole app-reader
+      labels: {"app.kubernetes.io/name":"app","rbac.example.com/aggregate-to-readers":"true"} -> \
+{"app.kubernetes.io/name":"app","rbac.example.com/aggregate-to-readers":"no"}""" in answer.stdout
+    assert "      + ServiceAccount other/builder\n      - ServiceAccount ci/builder" in answer.stdout
+    # readers lost the rules it aggregated from app-reader.
+    assert '  ~ changed ClusterRole readers\n      - {apiGroups="" resources=configmaps' in answer.stdout
+
+
 def test_json_output_and_explicit_snapshot_ids(drifted_db: Path) -> None:
     answer = _diff(drifted_db, "2", "1", "-o", "json", "--no-paths")  # reversed: the drift undone
 
@@ -118,6 +151,27 @@ def test_json_output_and_explicit_snapshot_ids(drifted_db: Path) -> None:
 def test_usage_errors(drifted_db: Path, store: Store) -> None:
     assert _diff(drifted_db, "1").exit_code == 2  # OLD without NEW
     assert "no snapshot with id 9" in _diff(drifted_db, "1", "9").output
+
+
+def test_snapshots_of_another_cluster_or_a_failed_import_are_refused(drifted_db: Path, store: Store,
+                                                                      tmp_path: Path) -> None:
+    # Snapshot ids are numbered across clusters: 3 is staging's, a typo away from prod's 2.
+    assert import_files(store, [str(OBJECTS)], "staging").errors == []
+    with pytest.raises(RuntimeError), store.write_snapshot("prod", "test"):
+        raise RuntimeError("interrupted")  # recorded as snapshot 4, failed, holding nothing
+
+    across = _diff(drifted_db, "1", "3", "--no-paths")
+    assert across.exit_code == 2
+    assert ("snapshot 1 is of cluster 'prod' and snapshot 3 of 'staging': their differences are not drift "
+            "(pass --across-clusters to compare two clusters)") in across.output
+    wrong_cluster = _diff(drifted_db, "--cluster", "staging", "1", "2", "--no-paths")
+    assert wrong_cluster.exit_code == 2 and "snapshot 1 is of cluster 'prod', not 'staging'" in wrong_cluster.output
+    failed = _diff(drifted_db, "1", "4", "--no-paths")
+    assert failed.exit_code == 2
+    assert "snapshot 4 of prod is failed, not complete: it holds no objects to compare" in failed.output
+    # Asked for, two clusters are compared: the same objects in both.
+    assert _diff(drifted_db, "1", "3", "--no-paths", "--across-clusters").exit_code == 0
+    assert _diff(drifted_db, "--cluster", "prod", "1", "2", "--no-paths").exit_code == 1
 
 
 def test_needs_two_complete_snapshots(store: Store, tmp_path: Path) -> None:
