@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rbacmap.authorizer import Authorizer, Decision
-from rbacmap.model import ROLE, Binding, NonResourceRequest, Request, ResourceRequest, UserInfo
+from rbacmap.model import ROLE, SYSTEM_MASTERS, Binding, NonResourceRequest, Request, ResourceRequest, UserInfo
 
 
 class ReviewError(ValueError):
@@ -78,13 +78,14 @@ def _string(fields: dict[str, Any], key: str, where: str) -> str:
 
 
 def review_reason(decision: Decision) -> str:
-    """Upstream-style reason: `RBAC: allowed by ClusterRoleBinding "x" of ClusterRole "y" to User "z"`.
+    """The API server's reason, word for word: `RBAC: allowed by ClusterRoleBinding "x" of ClusterRole "y" to User "z"`.
 
     Denied, the upstream authorizer gives the errors it met resolving the roles of the bindings that
-    name the user (a binding whose role does not exist), else no reason (rbac.go Authorize).
+    name the user (a binding whose role does not exist), else no reason (rbac.go Authorize). A member
+    of system:masters is allowed by the privileged-group authorizer, which gives no reason.
     """
     if decision.via_system_masters:
-        return "allowed: member of system:masters"
+        return ""
     if not decision.grants:
         return f"RBAC: {_aggregate([role_not_found(b) for b in decision.dangling])}" if decision.dangling else ""
     grant = decision.grants[0]
@@ -97,8 +98,17 @@ def review_reason(decision: Decision) -> str:
     return (
         f'RBAC: allowed by {binding.kind} "{where}" of {grant.binding.role_ref.kind} '
         f'"{grant.binding.role_ref.name}" to {subject.kind} "{subject_name}"'
-        f" (rule #{grant.rule_index} {grant.rule.describe()})"
     )
+
+
+def review_provenance(decision: Decision) -> dict[str, Any] | None:
+    """What allowed the request, down to the rule (rbacmap's, beside the status: the API server names no rule)."""
+    if decision.via_system_masters:
+        return {"group": SYSTEM_MASTERS, "note": "allowed before RBAC is consulted (privileged group)"}
+    if not decision.grants:
+        return None
+    grant = decision.grants[0]
+    return {**grant.to_json(), "rule_text": grant.rule.describe()}
 
 
 def role_not_found(binding: Binding) -> str:
@@ -123,6 +133,9 @@ def review_status(authorizer: Authorizer, raw: Any) -> dict[str, Any]:
     reason = review_reason(decision)
     if reason:
         status["reason"] = reason
+    provenance = review_provenance(decision)
+    if provenance is not None:
+        status["provenance"] = provenance
     return status
 
 

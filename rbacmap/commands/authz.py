@@ -168,7 +168,11 @@ def _subject_name(subject: dict[str, str | None]) -> str:
 @click.option("--requests", "requests_file", type=click.File("rb"), required=True,
               help="JSON lines of SubjectAccessReviews (or their specs); - for stdin.")
 def check(db_path: str, cluster: str | None, requests_file: BinaryIO) -> None:
-    """Batch mode: one SubjectAccessReview status per input line, in order."""
+    """Batch mode: one SubjectAccessReview status per input line, in order.
+
+    Each status is what the API server would return (allowed, reason word for word, evaluationError),
+    plus `provenance`: the binding, role and rule that allowed it (the API server names no rule).
+    """
     with open_store(db_path) as store:
         snapshot = latest(store, cluster)
         warn_if_incomplete(snapshot)
