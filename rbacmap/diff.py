@@ -253,15 +253,22 @@ def _diff_bindings(store: Store, old_id: int, new_id: int) -> tuple[ObjectChange
 # --- service accounts ----------------------------------------------------------------------
 
 
+# ServiceAccount annotations that change what its pods can reach: cloud identities, and which Secrets pods may mount.
+ACCESS_ANNOTATION_PREFIXES = ("eks.amazonaws.com/", "iam.gke.io/", "azure.workload.identity/")
+ACCESS_ANNOTATIONS = frozenset({"kubernetes.io/enforce-mountable-secrets"})
+
+
 def _service_accounts(store: Store, snapshot_id: int) -> dict[tuple[str, str], dict[str, str | None]]:
     accounts = {}
     for row in store.query("SELECT * FROM service_accounts WHERE snapshot_id = ?", [snapshot_id]):
         automount = row["automount_token"]
         facts: dict[str, str | None] = {"automountServiceAccountToken": None if automount is None
                                         else ("true" if automount else "false")}
-        # Annotations carry cloud identity bindings (IRSA role-arn, GKE workload identity).
+        # Annotations carry cloud identity bindings (IRSA role-arn, GKE workload identity); the rest (Helm's
+        # meta.helm.sh/*, last-applied-configuration, …) changes with every release and grants nothing.
         for key, value in json.loads(row["annotations"] or "{}").items():
-            facts[f"annotation {key}"] = value
+            if key.startswith(ACCESS_ANNOTATION_PREFIXES) or key in ACCESS_ANNOTATIONS:
+                facts[f"annotation {key}"] = value
         accounts[(row["namespace"], row["name"])] = facts
     return accounts
 
