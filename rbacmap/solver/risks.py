@@ -19,7 +19,9 @@ from rbacmap.pod_security_config import PLUGIN_NAME, POD_CREATING_CONTROLLERS, c
 from rbacmap.solver.context import SolverContext, token_secret_ref
 from rbacmap.solver.edges import ANY_NODE_POOL, ObjectRef, Pool
 from rbacmap.solver.identity import NODE_USERNAME_PREFIX, Identity
-from rbacmap.solver.permissions import EffectivePermissions
+from rbacmap.solver.permissions import CLUSTER_ADMIN_REQUEST, EffectivePermissions
+from rbacmap.solver.primitives.direct import SECRET_READS
+from rbacmap.solver.primitives.pod_create import POD_CREATORS
 from rbacmap.solver.primitives.webhooks import ADMISSION
 from rbacmap.store import Snapshot, Store
 
@@ -121,10 +123,11 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
     for namespace, secrets in sorted(ctx.objects.token_secrets.items()):
         for secret in secrets:
             owner = ctx.identities.get(("ServiceAccount", secret.service_account, namespace))
-            yield Risk("legacy-token-secret", "low", owner,
+            severity, power, grants = _token_owner_power(ctx, owner)
+            yield Risk("legacy-token-secret", severity, owner,
                        f"Secret {namespace}/{secret.name} holds a non-expiring token of ServiceAccount "
-                       f"{secret.service_account}: anyone who can read secrets in {namespace} becomes it",
-                       namespace, (), (token_secret_ref(secret),))
+                       f"{secret.service_account}{power}: anyone who can read secrets in {namespace} becomes it",
+                       namespace, grants, (token_secret_ref(secret),))
     for namespace, secrets in sorted(ctx.objects.invalidated_token_secrets.items()):
         for secret in secrets:
             owner = ctx.identities.get(("ServiceAccount", secret.service_account, namespace))
@@ -134,6 +137,24 @@ def _risks(ctx: SolverContext) -> Iterator[Risk]:
                        namespace, (), (token_secret_ref(secret),))
     yield from _pod_security_exemptions(ctx)
     yield from _node_credentials(ctx)
+
+
+def _token_owner_power(ctx: SolverContext, owner: Identity | None) -> tuple[str, str, tuple[Grant, ...]]:
+    """A legacy token's severity by what its ServiceAccount may do itself (paths show what it reaches further):
+    cluster-admin high, reading Secrets or starting pods medium, else low; with the text and grants saying why."""
+    if owner is None:
+        return "low", "", ()
+    permissions = ctx.permissions(owner)
+    admin = permissions.grants(CLUSTER_ADMIN_REQUEST)
+    if admin:
+        return "high", " (which holds cluster-admin)", admin
+    for requests, what in ((SECRET_READS, "reads Secrets"), (POD_CREATORS, "starts pods")):
+        places = permissions.where_any(requests)
+        if places:
+            where = "in every namespace" if None in places else "in " + ", ".join(str(p) for p in places[:3]) + (
+                ", …" if len(places) > 3 else "")
+            return "medium", f" (which {what} {where})", permissions.grants_where(requests, places[0])
+    return "low", "", ()
 
 
 def _named_grants(

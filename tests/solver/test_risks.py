@@ -41,3 +41,15 @@ def test_rules_limited_by_resource_names_count_only_where_the_risk_holds_for_one
     assert proxy.detail == ("User debugger talks to the kubelet API (exec, logs, pods) of node(s) node-1 through "
                             "nodes/proxy")
     assert [g.rule.resource_names for g in proxy.grants] == [("node-1",)]
+
+
+def test_a_legacy_tokens_severity_is_what_its_service_account_may_do(tmp_path: Path) -> None:
+    store, _ = solve_fixture(tmp_path, "review/token-owner-power.yaml")
+    tokens = {r.objects[0].name: r for r in find_risks(store) if r.risk == "legacy-token-secret"}
+    root, deployer, idle = tokens["root-token"], tokens["deployer-token"], tokens["idle-token"]
+    assert (root.severity, deployer.severity, idle.severity) == ("high", "medium", "low")
+    assert "(which holds cluster-admin)" in root.detail
+    assert [str(g.binding.key) for g in root.grants] == ["ClusterRoleBinding root-admin"]
+    assert "(which starts pods in apps)" in deployer.detail
+    assert [str(g.binding.key) for g in deployer.grants] == ["RoleBinding apps/deployer-starts-pods"]
+    assert idle.grants == () and "(which" not in idle.detail
