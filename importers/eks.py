@@ -12,13 +12,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rbacmap.cloud.access_entry_logins import default_username
 from rbacmap.cloud.aws_auth import SESSION_TEMPLATES, caller_key, canonical_role_arn, dead_entries, parse_aws_auth
 from rbacmap.cloud.eks_access_policies import RESEMBLES, access_policy_rules, policy_name
 from rbacmap.cloud.k8s_context import K8sContext, load_k8s_context
 from rbacmap.cloud.model import (
     ASSUME_ROLE,
     AWS_PRINCIPAL,
-    CREATE_ACCESS_ENTRY,
     EKS,
     IRSA,
     K8S_SERVICE_ACCOUNT,
@@ -38,13 +38,17 @@ from rbacmap.importers.aws_iam import (
     account_of,
     allowed_actions,
     can_assume,
-    evaluate_identity,
     oidc_provider_host,
     parse_document,
     partition_of,
     web_identity_allows,
 )
-from rbacmap.model import GROUP, SYSTEM_MASTERS
+from rbacmap.importers.eks_access_entry_writers import (
+    ExistingEntry,
+    access_entries_supported,
+    access_entry_writer_edges,
+    policy_edges,
+)
 from rbacmap.store import Store
 
 ACCESS_ENTRY = "eks-access-entry"
@@ -171,15 +175,6 @@ def iam_principals(raw: EksRawData) -> dict[str, IamPrincipal]:
     return out
 
 
-def default_username(principal_arn: str) -> str:
-    """The username EKS gives an access entry that names none."""
-    if ":role/" in principal_arn:
-        account = account_of(principal_arn)
-        name = principal_arn.rsplit("/", 1)[-1]
-        return f"arn:{partition_of(principal_arn)}:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}"
-    return principal_arn
-
-
 def normalize_eks(raw: EksRawData, context: K8sContext) -> CloudFacts:
     """Turn the raw API data and the cluster's snapshot into mappings, grants, edges and powers."""
     cluster = raw.cluster
@@ -201,7 +196,12 @@ def normalize_eks(raw: EksRawData, context: K8sContext) -> CloudFacts:
     _workload_identities(raw, context, principals, facts, issuer)
     _assume_role_edges(principals, facts)
     if mode in API_MODES:
-        _access_entry_creators(principals, facts, arn)
+        for principal in principals.values():
+            facts.edges += policy_edges(principal, arn, (AWS_PRINCIPAL, principal.arn))
+    existing = {str(e["principalArn"]): ExistingEntry(str(e.get("accessEntryArn") or ""), e.get("type") or "STANDARD")
+                for e in raw.access_entries}
+    support = access_entries_supported(str(cluster.get("version") or ""), str(cluster.get("platformVersion") or ""))
+    facts.edges += access_entry_writer_edges(principals, existing, arn, mode, support)
     _powers(principals, facts)
     return facts
 
@@ -347,22 +347,6 @@ def _assume_role_edges(principals: Mapping[str, IamPrincipal], facts: CloudFacts
                 facts.edges.append(CloudEdge(AWS_PRINCIPAL, source.arn, AWS_PRINCIPAL, role.arn, ASSUME_ROLE,
                                              verdict.describe()))
                 targets.append(source.arn)
-
-
-def _access_entry_creators(principals: Mapping[str, IamPrincipal], facts: CloudFacts, cluster_arn: str) -> None:
-    """Holders of eks:CreateAccessEntry + eks:AssociateAccessPolicy can map themselves to cluster-admin."""
-    prefix, _, name = cluster_arn.partition(":cluster/")
-    entry_arn = f"{prefix}:access-entry/{name}/role/{account_of(cluster_arn)}/any/00000000"
-    for principal in principals.values():
-        create = evaluate_identity(principal, "eks:CreateAccessEntry", cluster_arn)
-        associate = evaluate_identity(principal, "eks:AssociateAccessPolicy", cluster_arn)
-        if not associate.allowed:
-            associate = evaluate_identity(principal, "eks:AssociateAccessPolicy", entry_arn)
-        if create.allowed and associate.allowed:
-            facts.edges.append(CloudEdge(
-                AWS_PRINCIPAL, principal.arn, GROUP, SYSTEM_MASTERS, CREATE_ACCESS_ENTRY,
-                f"can create an access entry and associate AmazonEKSClusterAdminPolicy: {create.describe()};"
-                f" {associate.describe()}"))
 
 
 def _powers(principals: Mapping[str, IamPrincipal], facts: CloudFacts) -> None:

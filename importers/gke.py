@@ -27,7 +27,9 @@ from rbacmap.cloud.gcp_roles import (
 )
 from rbacmap.cloud.k8s_context import K8sContext, load_k8s_context
 from rbacmap.cloud.model import (
+    CLOUD_STEP,
     GCP_PRINCIPAL,
+    GCP_SET_SA_POLICY,
     GKE,
     IMPERSONATE,
     K8S_SERVICE_ACCOUNT,
@@ -40,6 +42,14 @@ from rbacmap.cloud.model import (
     IdentityMapping,
 )
 from rbacmap.cloud.store import record_failed_cloud_import, save_cloud_import
+from rbacmap.importers.gcp_service_account_roles import (
+    DELEGATION_CONDITION,
+    SET_POLICY_ROLES,
+    TOKEN_CREATOR,
+    custom_impersonation,
+    only_delegation,
+    sets_policy,
+)
 from rbacmap.store import Store
 
 GKE_IAM = "gke-iam"
@@ -192,12 +202,16 @@ def normalize_gke(raw: GkeRawData, context: K8sContext) -> CloudFacts:
             facts.powers.append(CloudPower(K8S_SERVICE_ACCOUNT, ksa, role, provenance))
     emails = [a["email"] for a in raw.service_accounts]
     for email, policy in raw.service_account_policies.items():
+        check = f"gcloud iam service-accounts get-iam-policy {email}"
         for role, member, provenance in _bindings(policy, f"IAM policy of service account {email}"):
-            _service_account_edge(facts, email, role, member, provenance, pool, context)
+            _service_account_edge(facts, email, role, member, provenance, pool, context, raw.custom_roles, check)
+    check = f"gcloud projects get-iam-policy {raw.project}"
     for role, member, provenance in _bindings(raw.project_policy, project_where):
-        if role in IMPERSONATION_ROLES:
+        if (role in IMPERSONATION_ROLES or custom_impersonation(role, raw.custom_roles) is not None
+                or sets_policy(role, raw.custom_roles)):
             for email in emails:
-                _service_account_edge(facts, email, role, member, provenance + " (project-wide)", pool, context)
+                _service_account_edge(facts, email, role, member, provenance + " (project-wide)", pool, context,
+                                      raw.custom_roles, check)
     for email in emails:
         members.setdefault(f"serviceAccount:{email}", f"service account {email} of project {raw.project}")
     _logins(facts, members, bool(groups_config.get("enabled")))
@@ -253,15 +267,20 @@ def _project_grant(raw: GkeRawData, facts: CloudFacts, role: str, member: str, p
 
 
 def _service_account_edge(
-    facts: CloudFacts, email: str, role: str, member: str, provenance: str, pool: str, context: K8sContext
+    facts: CloudFacts, email: str, role: str, member: str, provenance: str, pool: str, context: K8sContext,
+    custom_roles: Mapping[str, Mapping[str, Any]], check: str,
 ) -> None:
+    """The edges a binding of `role` to `member` makes towards service account `email`: acting as it (predefined
+    impersonation roles, or custom roles by permission), or granting oneself token creation on it first."""
     target = f"serviceAccount:{email}"
     if member.startswith(DELETED_MEMBER):
         return  # a deleted principal acts as no one
     ksas = ksa_of_member(member, pool, context)
+    # A KSA's federated token is the member itself: it may call IAM as it (mint a token with
+    # roles/iam.serviceAccountTokenCreator, set a policy, …), not only through a workloadIdentityUser binding.
+    sources = [(K8S_SERVICE_ACCOUNT, ksa) for ksa in ksas] or [(GCP_PRINCIPAL, member)]
+    custom = None if role in IMPERSONATION_ROLES else custom_impersonation(role, custom_roles)
     if role in IMPERSONATION_ROLES and ksas:
-        # A KSA's federated token is the member itself: it may call IAM as it (mint a token with
-        # roles/iam.serviceAccountTokenCreator, …), not only through a workloadIdentityUser binding.
         mechanism, how = ((WORKLOAD_IDENTITY, "") if role == WORKLOAD_IDENTITY_USER
                           else (IMPERSONATE, f": {IMPERSONATION_ROLES[role]}"))
         for ksa in ksas:
@@ -269,6 +288,34 @@ def _service_account_edge(
     elif role in IMPERSONATION_ROLES and member != target:
         facts.edges.append(CloudEdge(GCP_PRINCIPAL, member, GCP_PRINCIPAL, target, IMPERSONATE,
                                      f"{provenance}: {IMPERSONATION_ROLES[role]}"))
+    elif custom is not None and member != target:
+        how, permissions = custom
+        condition = DELEGATION_CONDITION.format(member=member) if only_delegation(role, custom_roles) else ""
+        for kind, name in sources:
+            facts.edges.append(CloudEdge(kind, name, GCP_PRINCIPAL, target, IMPERSONATE,
+                                         f"{provenance}: {how} (custom role permissions: {permissions}; check: "
+                                         f"{_role_check(role)}; {check})", condition))
+    if sets_policy(role, custom_roles) and member != target:
+        held = "" if role in SET_POLICY_ROLES else " (custom role with iam.serviceAccounts.setIamPolicy)"
+        for kind, name in sources:
+            step = f"{name} holding {TOKEN_CREATOR} on {email}"
+            facts.edges.append(CloudEdge(
+                kind, name, CLOUD_STEP, step, GCP_SET_SA_POLICY,
+                f"{provenance}{held}: rewrites the allow policy of {email}, adding {TOKEN_CREATOR} for itself"
+                f" (gcloud iam service-accounts add-iam-policy-binding {email} --member=MEMBER --role={TOKEN_CREATOR};"
+                f" check: {check})"))
+            facts.edges.append(CloudEdge(CLOUD_STEP, step, GCP_PRINCIPAL, target, IMPERSONATE,
+                                         f"the {TOKEN_CREATOR} binding it added on {email}: "
+                                         f"{IMPERSONATION_ROLES[TOKEN_CREATOR]}"))
+
+
+def _role_check(role: str) -> str:
+    """The gcloud command that shows a custom role's permissions."""
+    parts = role.split("/")
+    if len(parts) == 4 and parts[0] in ("projects", "organizations"):
+        scope = "project" if parts[0] == "projects" else "organization"
+        return f"gcloud iam roles describe {parts[3]} --{scope}={parts[1]}"
+    return f"gcloud iam roles describe {role}"
 
 
 def _logins(facts: CloudFacts, members: Mapping[str, str], groups_enabled: bool) -> None:

@@ -373,6 +373,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE audit_imports ADD COLUMN ids_pruned INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        22,
+        # A cloud edge may hold only under a condition (an IAM condition key rbacmap cannot evaluate, an EKS
+        # platform version it does not know): the solver shows it on the step and prefers proofs without one.
+        """
+        ALTER TABLE cloud_edges ADD COLUMN condition TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 
 # Tables whose rows belong to one snapshot; pruning a snapshot deletes from each.

@@ -23,6 +23,19 @@ POD_IDENTITY = "eks-pod-identity"
 WORKLOAD_IDENTITY = "gke-workload-identity"
 IMPERSONATE = "gcp-impersonate"
 CREATE_ACCESS_ENTRY = "eks:CreateAccessEntry+AssociateAccessPolicy"
+WRITE_ACCESS_ENTRY = "eks:CreateAccessEntry"  # a STANDARD entry: a username and groups of one's choosing
+UPDATE_ACCESS_ENTRY = "eks:UpdateAccessEntry"  # the same, on an existing STANDARD entry
+SWITCH_AUTHENTICATION_MODE = "eks:UpdateClusterConfig"  # CONFIG_MAP -> API_AND_CONFIG_MAP
+GCP_SET_SA_POLICY = "iam.serviceAccounts.setIamPolicy"  # grant oneself a role on a service account
+
+# Edge ends that are not identities of the cloud or of the cluster.
+CLOUD_STEP = "CloudStep"
+"""An attacker after a cloud change that gives no identity yet (the cluster's authentication mode switched, a
+role binding added on a service account); the name says who and what. Never a subject."""
+ACCESS_ENTRY_LOGIN = "EKSAccessEntryLogin"
+"""Edge target: the principal named (an ARN) logs in through an access entry whose username and kubernetesGroups
+the attacker chose; the solver expands it into one login per username or group that RBAC binds
+(rbacmap.cloud.access_entry_logins)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,10 @@ def is_namespace_pattern(namespace: str) -> bool:
 
 @dataclass(frozen=True)
 class CloudEdge:
-    """One identity can act as another (assume role, impersonate, IRSA, Workload Identity, …)."""
+    """One identity can act as another (assume role, impersonate, IRSA, Workload Identity, …).
+
+    `condition` is a caveat that must also hold (an IAM condition rbacmap could not evaluate, a platform version
+    it does not know); empty when none."""
 
     source_kind: str
     source: str
@@ -91,6 +107,7 @@ class CloudEdge:
     target: str
     mechanism: str
     provenance: str
+    condition: str = ""
 
 
 @dataclass(frozen=True)

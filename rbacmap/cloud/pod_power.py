@@ -29,7 +29,10 @@ from rbacmap.cloud.model import (
     IRSA,
     K8S_SERVICE_ACCOUNT,
     POD_IDENTITY,
+    SWITCH_AUTHENTICATION_MODE,
+    UPDATE_ACCESS_ENTRY,
     WORKLOAD_IDENTITY,
+    WRITE_ACCESS_ENTRY,
     CloudEdge,
     CloudGraph,
     CloudPower,
@@ -239,13 +242,17 @@ def _not_admitted_rows(graph: CloudGraph, accounts: dict[str, ServiceAccountInfo
     return rows
 
 
+# Cloud steps by which a principal writes its own way into Kubernetes (an access entry, or the mode that enables them).
+ENTRY_WRITES = (CREATE_ACCESS_ENTRY, WRITE_ACCESS_ENTRY, UPDATE_ACCESS_ENTRY, SWITCH_AUTHENTICATION_MODE)
+
+
 def _cluster_access(graph: CloudGraph, kind: str, principal: str) -> tuple[str, ...]:
     """How the identity itself gets back into Kubernetes: logins, cloud grants, access-entry creation."""
     out = [f"logs in as {m.username or '(no username)'} groups [{', '.join(m.groups)}]: {m.provenance}"
            for m in graph.mappings if m.live and (m.principal_kind, m.principal) == (kind, principal)]
     out += [g.provenance for g in graph.grants if g.live and (g.principal_kind, g.principal) == (kind, principal)]
     out += [e.provenance for e in graph.edges
-            if e.mechanism == CREATE_ACCESS_ENTRY and (e.source_kind, e.source) == (kind, principal)]
+            if e.mechanism in ENTRY_WRITES and (e.source_kind, e.source) == (kind, principal)]
     return tuple(out)
 
 

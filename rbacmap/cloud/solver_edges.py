@@ -4,7 +4,9 @@
   so every solver primitive sees those permissions as if RBAC granted them.
 - Each live identity mapping is an edge principal -> the Kubernetes login it gets.
 - Each cloud edge (assume role, impersonation, IRSA, Pod Identity, Workload Identity,
-  CreateAccessEntry) is an edge with the cloud provenance.
+  CreateAccessEntry, an authentication mode switch, a service account policy change) is an edge with
+  the cloud provenance and condition. An access-entry login of one's choosing is expanded by
+  rbacmap.cloud.access_entry_logins.
 
 Solver modules are imported inside the functions: `rbacmap.solver.registry` imports this
 module while the solver package is still initialising.
@@ -18,10 +20,16 @@ from typing import TYPE_CHECKING
 from rbacmap.cloud.aws_auth import canonical_role_arn
 from rbacmap.cloud.model import (
     AWS_PRINCIPAL,
+    CLOUD_STEP,
     CREATE_ACCESS_ENTRY,
     GCP_PRINCIPAL,
+    GCP_SET_SA_POLICY,
     GKE,
     K8S_SERVICE_ACCOUNT,
+    SWITCH_AUTHENTICATION_MODE,
+    UPDATE_ACCESS_ENTRY,
+    WRITE_ACCESS_ENTRY,
+    CloudEdge,
     CloudGraph,
     IdentityMapping,
     in_scope,
@@ -187,17 +195,32 @@ def cloud_edges(ctx: SolverContext) -> Iterator[Edge]:
                        explain=f"{source} authenticates as {username}{how} with groups {', '.join(login.groups)}"
                        f" ({mapping.provenance})", primitive="cloud")
     for edge in graph.edges:
-        start = _node(ctx, edge.source_kind, edge.source)
+        start = cloud_node(ctx, edge.source_kind, edge.source)
         if start is None or start.key not in frontier:
             continue
-        end = _node(ctx, edge.target_kind, edge.target)
+        end = cloud_node(ctx, edge.target_kind, edge.target)
         if end is None:
-            continue
-        action = ("create an EKS access entry with AmazonEKSClusterAdminPolicy"
-                  if edge.mechanism == CREATE_ACCESS_ENTRY else f"become {edge.target} ({edge.mechanism})")
-        yield Edge(start, end, action, edge.provenance,
+            continue  # an access-entry login of one's choosing: rbacmap.cloud.access_entry_logins
+        yield Edge(start, end, _action(edge), edge.provenance,
                    objects=(ObjectRef("CloudEdge", edge.mechanism, note=edge.provenance),),
-                   explain=f"{start} -> {end}: {edge.provenance}", primitive="cloud")
+                   explain=f"{start} -> {end}: {edge.provenance}", condition=edge.condition, primitive="cloud")
+
+
+def _action(edge: CloudEdge) -> str:
+    if edge.mechanism == CREATE_ACCESS_ENTRY:
+        return "create an EKS access entry with AmazonEKSClusterAdminPolicy"
+    if edge.mechanism == SWITCH_AUTHENTICATION_MODE:
+        return "switch the EKS cluster's authentication mode to API_AND_CONFIG_MAP (eks:UpdateClusterConfig)"
+    if edge.mechanism == GCP_SET_SA_POLICY:
+        return f"grant itself roles/iam.serviceAccountTokenCreator on {edge.target.rpartition(' on ')[2]}" \
+               " (iam.serviceAccounts.setIamPolicy)"
+    if edge.target_kind == CLOUD_STEP and edge.mechanism in (WRITE_ACCESS_ENTRY, UPDATE_ACCESS_ENTRY):
+        verb = "update" if edge.mechanism == UPDATE_ACCESS_ENTRY else "create"
+        role = edge.target.removeprefix("access entry of ").partition(" written by ")[0]
+        return f"{verb} the EKS access entry of {role}, with a username and kubernetesGroups of its choosing"
+    if edge.target_kind == CLOUD_STEP:
+        return f"{edge.mechanism}: {edge.target}"
+    return f"become {edge.target} ({edge.mechanism})"
 
 
 EC2_NODE_USERNAME = "{{EC2PrivateDNSName}}"  # in the username EC2 nodes log in with
@@ -400,7 +423,8 @@ def _node_labels(ctx: SolverContext, label: str) -> dict[str, str]:
     return found
 
 
-def _node(ctx: SolverContext, kind: str, name: str) -> Identity | None:
+def cloud_node(ctx: SolverContext, kind: str, name: str) -> Identity | None:
+    """The solver node a cloud edge end names (None for an end another edge source expands)."""
     if kind in CLOUD_KINDS:
         return ctx.add_identity(principal_identity(kind, name))
     if kind == K8S_SERVICE_ACCOUNT:
@@ -408,4 +432,9 @@ def _node(ctx: SolverContext, kind: str, name: str) -> Identity | None:
         return ctx.identity_for_service_account(namespace, sa)
     if kind == "Group":
         return ctx.identity_for_group(name)
+    if kind == CLOUD_STEP:
+        from rbacmap.solver.identity import Identity
+
+        # Holds no Kubernetes permission (no binding names this username); never a subject.
+        return ctx.add_identity(Identity(CLOUD_STEP, name, "", (), f"rbacmap:cloud:step:{name}"))
     return None

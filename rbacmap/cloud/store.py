@@ -38,8 +38,9 @@ def save_cloud_import(store: Store, cluster: str, provider: str, facts: CloudFac
              for g in facts.grants],
         )
         conn.executemany(
-            "INSERT INTO cloud_edges VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(import_id, e.source_kind, e.source, e.target_kind, e.target, e.mechanism, e.provenance)
+            "INSERT INTO cloud_edges (cloud_import_id, source_kind, source, target_kind, target, mechanism,"
+            " provenance, condition) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(import_id, e.source_kind, e.source, e.target_kind, e.target, e.mechanism, e.provenance, e.condition)
              for e in facts.edges],
         )
         conn.executemany(
@@ -107,7 +108,8 @@ def load_cloud_graph(store: Store, imported: CloudImport) -> CloudGraph:
         for r in store.query("SELECT * FROM cloud_k8s_grants WHERE cloud_import_id = ? ORDER BY rowid", params)
     )
     edges = tuple(
-        CloudEdge(r["source_kind"], r["source"], r["target_kind"], r["target"], r["mechanism"], r["provenance"])
+        CloudEdge(r["source_kind"], r["source"], r["target_kind"], r["target"], r["mechanism"], r["provenance"],
+                  r["condition"])
         for r in store.query("SELECT * FROM cloud_edges WHERE cloud_import_id = ? ORDER BY rowid", params)
     )
     powers = tuple(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from rbacmap.cloud import access_entry_logins
 from rbacmap.cloud import solver_edges as cloud
 from rbacmap.solver.context import SolverContext
 from rbacmap.solver.edges import ChainedEdge, Edge, Pool
@@ -77,6 +78,7 @@ EDGE_SOURCES: list[EdgeSource] = [
     webhooks.webhooks,
     aws_auth.aws_auth,
     cloud.cloud_edges,  # EKS/GKE: logins, assume role, IRSA, Workload Identity, impersonation
+    access_entry_logins.access_entry_logins,  # EKS: an access entry's username and groups, of one's choosing
 ]
 
 # The identities root on a node holds (the kubelet's credentials on disk; the instance's cloud credentials from

@@ -67,6 +67,9 @@ class EksAccessHandler(JsonHandler):
             upstream = requests.get(self.server.moto_url + self.path, headers=dict(self.headers), timeout=10)
             body = upstream.json()
             body["cluster"]["accessConfig"] = {"authenticationMode": scenario["cluster"]["authenticationMode"]}
+            for key in ("version", "platformVersion"):  # moto's defaults (1.19, eks.4) predate access entries
+                if key in scenario["cluster"]:
+                    body["cluster"][key] = scenario["cluster"][key]
             self._send(upstream.status_code, body)
         elif parts[2:] == ["access-entries"]:
             self._send(200, {"accessEntries": sorted(entries)})
@@ -103,8 +106,9 @@ class EksAccessServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> dict[str, Any]:
-    """Create the scenario's EKS cluster and IAM in moto; return the scenario with the OIDC host filled in."""
+def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json", mode: str | None = None) -> dict[str, Any]:
+    """Create the scenario's EKS cluster and IAM in moto; return the scenario with the OIDC host filled in (and
+    its authentication mode replaced by `mode`, when given)."""
     session = aws_session()
     requests.post(f"{moto_url}/moto-api/reset", timeout=10)
     eks = session.client("eks", endpoint_url=moto_url)
@@ -114,6 +118,8 @@ def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> dict
                                  resourcesVpcConfig={"subnetIds": ["subnet-1"]})["cluster"]
     host = cluster["identity"]["oidc"]["issuer"].removeprefix("https://")
     scenario: dict[str, Any] = json.loads(text.replace("${OIDC_HOST}", host))
+    if mode is not None:
+        scenario["cluster"]["authenticationMode"] = mode
     iam = session.client("iam", endpoint_url=moto_url)
     for user in scenario["iam"]["users"]:
         iam.create_user(UserName=user["name"])
@@ -133,9 +139,10 @@ def load_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> dict
 
 
 @contextmanager
-def serve_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json") -> Iterator[dict[str, Any]]:
+def serve_eks_scenario(moto_url: str, fixture: str = "eks-scenario.json", mode: str | None = None
+                       ) -> Iterator[dict[str, Any]]:
     """An EKS scenario live: moto for IAM/EKS, the access server for entries; endpoints to pass the importer."""
-    scenario = load_eks_scenario(moto_url, fixture)
+    scenario = load_eks_scenario(moto_url, fixture, mode)
     server = EksAccessServer(scenario, moto_url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
