@@ -231,6 +231,17 @@ def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
         elif "Denied" in states or "Failed" in states:
             findings.append(Finding("csr-requested", f"CSR {csr['name']} requested by the person was denied",
                                     ref, provenance, remains=False))
+        elif _requested_under_shared_name(csr, resolution):
+            # Only the requester's username ties the CSR to the person, and others log in as that name too:
+            # deleting it could throw away a colleague's request.
+            findings.append(Finding(
+                "csr-requested",
+                f"CSR {csr['name']} requested as {csr.get('username')}, which the person authenticates as, is "
+                "still pending: anyone who approves it hands out a certificate; others use that username too, so "
+                "it may not be the person's request: the fix leaves it", ref, {**provenance, "shared": True},
+                remediation=f"ask who else uses {csr.get('username')} whether the request is theirs; deny or delete "
+                            "it if not",
+            ))
         else:
             findings.append(Finding(
                 "csr-requested", f"CSR {csr['name']} requested by the person is still pending: anyone who approves "
@@ -238,6 +249,13 @@ def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
                 remediation="deny or delete the pending CSR", fix=(FixStep("delete", ref),),
             ))
     return findings
+
+
+def _requested_under_shared_name(csr: dict[str, Any], resolution: Resolution) -> bool:
+    """Is the CSR the person's only through a username others share (not their own name, not the audit log)?"""
+    if csr["name"] in resolution.requested_csrs or csr.get("request_cn") in resolution.own_usernames():
+        return False
+    return csr.get("username") in resolution.shared_usernames()
 
 
 def _binding_ref(binding: Binding) -> ObjectRef:
