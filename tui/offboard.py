@@ -109,8 +109,7 @@ def _cluster_lines(cluster: ClusterReport) -> list[Text]:
             if scope != current:
                 out.append(line(("  " + scope + ":", "magenta")))
                 current = scope
-            binding = permission.grant["binding"]
-            out.append(line(f"    {permission.rule}", (f"  via {binding['kind']} {binding['name']}", "dim")))
+            out.append(line(f"    {permission.rule}", (f"  via {permission.granted_by}", "dim")))
     skipped = [name for name, used in cluster.sources.items() if not used]
     if skipped:
         out.append(line((f"sources not available: {', '.join(skipped)}", "italic")))
