@@ -114,6 +114,11 @@ def parse_person(text: str, extra_groups: Iterable[str] = ()) -> Person:
     )
 
 
+def parse_groups(text: str) -> tuple[str, ...]:
+    """Groups typed as one line, comma separated (a group name may hold spaces); empty ones dropped."""
+    return tuple(dict.fromkeys(g.strip() for g in text.split(",") if g.strip()))
+
+
 def read_people_file(path: str, text: str, extra_groups: Iterable[str] = ()) -> list[Person]:
     """A departed-people file: one person per line, `#` comments and blank lines ignored.
 
