@@ -24,8 +24,10 @@ from rbacmap.offboard_identity import (
     AwsAuthEntry,
     Identity,
     Person,
+    account_of,
     alias_identities,
     canonical_arn,
+    login_groups,
     person_groups,
 )
 from rbacmap.offboard_report import ClusterReport, Finding, FixStep, ObjectRef, Permission, PersonReport
@@ -62,28 +64,94 @@ def resolve_core_identities(person: Person, ctx: ClusterContext, resolution: Res
 
 
 def _resolve_aws_auth(person: Person, ctx: ClusterContext, resolution: Resolution) -> None:
-    user_arns = {canonical_arn(a) for a in person.iam_user_arns()}
-    given_roles = {canonical_arn(a): None for a in person.aws_arns if ":role/" in a}
-    sessions: dict[str, str | None] = {**given_roles, **dict(person.assumed_roles())}
-    for entry in ctx.aws_auth:
+    """The person's principals through aws-auth as aws-iam-authenticator applies it (rbacmap.cloud.aws_auth).
+
+    Each caller (IAM user, role given, assumed-role session) is known by its canonical ARN; the one live entry
+    for it applies, else a listed account's mapAccounts logs it in as that ARN with no group.
+    """
+    live = [entry for entry in ctx.aws_auth if not entry.dead]
+    for entry in live:
+        rendered = entry.render_username(None)
         for group in entry.groups:
-            rendered = entry.render_username(None)
             if rendered:
                 resolution.add_member(group, rendered, entry.describe())
-        if entry.section == "mapUsers" and entry.arn in user_arns:
-            username = entry.render_username(None)
-            identity = Identity(username, entry.groups, entry.describe(), AWS_AUTH_REF.logical_name())
-            resolution.identities.append(identity)
-            resolution.findings.append(_aws_auth_finding(entry, identity, removable=True))
-        elif entry.section == "mapRoles" and entry.arn in sessions:
-            session = sessions[entry.arn]
-            username = entry.render_username(session)
-            via = entry.describe() + (f" (session {session!r})" if session else "")
-            # Without {{SessionName}} every session of the role gets the same username.
-            shared = "{{SessionName" not in entry.username
-            identity = Identity(username, entry.groups, via, AWS_AUTH_REF.logical_name(), shared)
-            resolution.identities.append(identity)
-            resolution.findings.append(_aws_auth_finding(entry, identity, removable=False))
+    accounts = {entry.arn: entry for entry in live if entry.section == "mapAccounts"}
+    sessions: dict[str, str | None] = {canonical_arn(a): None for a in person.aws_arns if ":role/" in a}
+    sessions.update(person.assumed_roles())
+    callers = [(canonical_arn(a), None) for a in person.iam_user_arns()] + list(sessions.items())
+    for caller, session in callers:
+        mapped = next((e for e in live if e.matches(caller)), None)
+        if mapped is not None:
+            _add_entry_identity(ctx, mapped, caller, session, resolution, accounts.get(account_of(caller)))
+        elif account_of(caller) in accounts:
+            _add_account_identity(accounts[account_of(caller)], caller, resolution)
+
+
+def _add_entry_identity(ctx: ClusterContext, entry: AwsAuthEntry, caller: str, session: str | None,
+                        resolution: Resolution, account: AwsAuthEntry | None) -> None:
+    user = ":user/" in caller
+    username = entry.render_username(session)
+    via = entry.describe() + (f" (session {session!r})" if session else "")
+    if not entry.username:
+        via += " (no username: the authenticator sends an empty one, so only the groups count)"
+    groups = login_groups(entry.groups, entry.arn, session, ctx.bound_groups)
+    # Without {{SessionName}} every session of a role gets the same username.
+    shared = not user and "{{SessionName" not in entry.username
+    identity = Identity(username or None, groups, via, AWS_AUTH_REF.logical_name(), shared)
+    resolution.identities.append(identity)
+    removable = user and entry.section == "mapUsers"
+    resolution.findings.append(_aws_auth_finding(entry, identity, removable=removable))
+    if removable and account is not None:
+        # Once the fix removes the entry, the listed account logs the IAM user in as its ARN: bindings naming it
+        # are the person's too (the user's credentials are what end it).
+        resolution.identities.append(Identity(
+            caller, (), f"{account.describe()}, once {entry.section}[{entry.index}] is removed",
+            AWS_AUTH_REF.logical_name()))
+
+
+def _add_account_identity(account: AwsAuthEntry, caller: str, resolution: Resolution) -> None:
+    """No entry maps the caller, its account is listed: it logs in as its canonical ARN, no group (server.go)."""
+    user = ":user/" in caller
+    # Every session of a role logs in as the role's ARN.
+    identity = Identity(caller, (), account.describe(), AWS_AUTH_REF.logical_name(), shared=not user)
+    resolution.identities.append(identity)
+    provenance = {"section": account.section, "index": account.index, "entry": account.raw,
+                  "identity": identity.to_json()}
+    name = caller.rsplit("/", 1)[-1]
+    message = f"{account.describe()}: no entry maps {caller}, so it logs in as {caller} without groups"
+    if user:
+        resolution.findings.append(Finding(
+            "aws-auth-mapping", message, AWS_AUTH_REF, provenance,
+            remediation=f"account {account.arn} admits every principal of it: disable the IAM user (removing the "
+                        "account from mapAccounts locks out everyone else of it); the fix removes the bindings "
+                        "naming the user's ARN",
+            fix=_iam_user_steps(name)))
+    else:
+        resolution.findings.append(Finding(
+            "aws-auth-mapping", message + f"; every session of role {name} does", AWS_AUTH_REF, provenance,
+            remediation=f"account {account.arn} admits every principal of it, and the role is shared: stop the "
+                        f"person from assuming {name} (role trust policy, SSO permission set or IAM policy)",
+            fix=_trust_steps(name)))
+
+
+def _iam_user_steps(user: str) -> tuple[FixStep, ...]:
+    return (
+        FixStep("command", command=f"aws iam delete-login-profile --user-name {user}",
+                note="stop console sign-in of the IAM user"),
+        FixStep("command", command=f"aws iam list-access-keys --user-name {user}",
+                note="then `aws iam delete-access-key --user-name USER --access-key-id KEY` for each key"),
+    )
+
+
+def _trust_steps(role: str) -> tuple[FixStep, ...]:
+    return (
+        FixStep("command", command=f"aws iam get-role --role-name {role} --query Role.AssumeRolePolicyDocument",
+                note=f"review who may assume {role}"),
+        FixStep("command",
+                command=f"aws iam update-assume-role-policy --role-name {role} "
+                        f"--policy-document file://{role}-trust-without-person.json",
+                note="after removing the person's principal from the trust policy"),
+    )
 
 
 def _aws_auth_finding(entry: AwsAuthEntry, identity: Identity, *, removable: bool) -> Finding:
@@ -92,17 +160,13 @@ def _aws_auth_finding(entry: AwsAuthEntry, identity: Identity, *, removable: boo
         user = entry.arn.rsplit("/", 1)[-1]
         return Finding(
             "aws-auth-mapping",
-            f"{entry.describe()} maps the person's IAM user into the cluster",
+            f"{entry.describe()} maps the person's IAM user into the cluster"
+            + ("" if entry.username else " with no username: only its groups count"),
             AWS_AUTH_REF,
             provenance,
             remediation="remove the entry from kube-system/aws-auth, and disable the IAM user",
-            fix=(
-                FixStep("aws-auth-remove", AWS_AUTH_REF, entries=((entry.section, entry.index),)),
-                FixStep("command", command=f"aws iam delete-login-profile --user-name {user}",
-                        note="stop console sign-in of the IAM user"),
-                FixStep("command", command=f"aws iam list-access-keys --user-name {user}",
-                        note="then `aws iam delete-access-key --user-name USER --access-key-id KEY` for each key"),
-            ),
+            fix=(FixStep("aws-auth-remove", AWS_AUTH_REF, entries=((entry.section, entry.index),)),
+                 *_iam_user_steps(user)),
         )
     role = entry.arn.rsplit("/", 1)[-1]
     return Finding(
@@ -114,14 +178,7 @@ def _aws_auth_finding(entry: AwsAuthEntry, identity: Identity, *, removable: boo
             f"the role mapping is shared: stop the person from assuming {role} (role trust policy, "
             "SSO permission set or IAM policy) rather than deleting the mapping"
         ),
-        fix=(
-            FixStep("command", command=f"aws iam get-role --role-name {role} --query Role.AssumeRolePolicyDocument",
-                    note=f"review who may assume {role}"),
-            FixStep("command",
-                    command=f"aws iam update-assume-role-policy --role-name {role} "
-                            f"--policy-document file://{role}-trust-without-person.json",
-                    note="after removing the person's principal from the trust policy"),
-        ),
+        fix=_trust_steps(role),
     )
 
 
@@ -231,6 +288,17 @@ def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
         elif "Denied" in states or "Failed" in states:
             findings.append(Finding("csr-requested", f"CSR {csr['name']} requested by the person was denied",
                                     ref, provenance, remains=False))
+        elif _requested_under_shared_name(csr, resolution):
+            # Only the requester's username ties the CSR to the person, and others log in as that name too:
+            # deleting it could throw away a colleague's request.
+            findings.append(Finding(
+                "csr-requested",
+                f"CSR {csr['name']} requested as {csr.get('username')}, which the person authenticates as, is "
+                "still pending: anyone who approves it hands out a certificate; others use that username too, so "
+                "it may not be the person's request: the fix leaves it", ref, {**provenance, "shared": True},
+                remediation=f"ask who else uses {csr.get('username')} whether the request is theirs; deny or delete "
+                            "it if not",
+            ))
         else:
             findings.append(Finding(
                 "csr-requested", f"CSR {csr['name']} requested by the person is still pending: anyone who approves "
@@ -238,6 +306,13 @@ def csr_findings(ctx: ClusterContext, resolution: Resolution) -> list[Finding]:
                 remediation="deny or delete the pending CSR", fix=(FixStep("delete", ref),),
             ))
     return findings
+
+
+def _requested_under_shared_name(csr: dict[str, Any], resolution: Resolution) -> bool:
+    """Is the CSR the person's only through a username others share (not their own name, not the audit log)?"""
+    if csr["name"] in resolution.requested_csrs or csr.get("request_cn") in resolution.own_usernames():
+        return False
+    return csr.get("username") in resolution.shared_usernames()
 
 
 def _binding_ref(binding: Binding) -> ObjectRef:
@@ -424,7 +499,9 @@ def offboard_cluster(ctx: ClusterContext, person: Person) -> ClusterReport:
         ctx.snapshot.id,
         tuple(_unique_identities(resolution.identities)),
         tuple(findings),
-        tuple(effective_permissions(ctx, resolution.identities)),
+        # Cloud grants among the RBAC ones, by scope: the report groups them under one heading per namespace.
+        tuple(sorted([*effective_permissions(ctx, resolution.identities), *resolution.permissions],
+                     key=lambda p: p.scope)),
         tuple([*ctx.warnings, *warnings]),
         used,
     )

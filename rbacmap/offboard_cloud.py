@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterable
 
-from rbacmap.cloud.model import ASSUME_ROLE, CREATE_ACCESS_ENTRY, IMPERSONATE, CloudGraph, IdentityMapping
+from rbacmap.cloud.model import (
+    ASSUME_ROLE,
+    CREATE_ACCESS_ENTRY,
+    IMPERSONATE,
+    CloudGrant,
+    CloudGraph,
+    IdentityMapping,
+    is_namespace_pattern,
+)
 from rbacmap.cloud.store import latest_cloud_graph
 from rbacmap.offboard_context import AWS_AUTH_REF, ClusterContext, Resolution
 from rbacmap.offboard_identity import (
@@ -18,9 +27,10 @@ from rbacmap.offboard_identity import (
     Identity,
     Person,
     canonical_arn,
+    login_groups,
     render_aws_username,
 )
-from rbacmap.offboard_report import Finding, FixStep, ObjectRef
+from rbacmap.offboard_report import Finding, FixStep, ObjectRef, Permission
 
 GCP_ROLE = re.compile(r"((?:projects|organizations)/[^/\s]+/roles/\S+|roles/\S+) for ")
 AWS_AUTH = "aws-auth"
@@ -83,18 +93,22 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
         if mapping.mechanism == AWS_AUTH and (principal in given_roles or ":user/" in principal):
             continue  # the snapshot's own aws-auth entry is reported by the core resolution
         _mapping_finding(mapping, principal, reached.get(principal), cloud_cluster, project, resolution,
-                         sessions.get(principal))
+                         sessions.get(principal), ctx.bound_groups)
     for grant in graph.grants:
         principal = canonical_arn(grant.principal)
         if principal not in own and principal not in reached:
             continue
-        scope = ", ".join(grant.namespaces) if grant.namespaces else "cluster-wide"
+        covered = [ns for ns in ctx.namespaces if grant.covers(ns)] if grant.namespaces else []
+        scope = _scope_text(grant.namespaces, covered)
+        if grant.live:
+            _add_grant_permissions(grant, principal, covered, resolution)
         resolution.findings.append(Finding(
             "cloud-grant",
             f"{grant.provenance} grants {principal} Kubernetes permissions ({scope})"
             + ("" if grant.live else "; not live in this cluster's authentication mode"),
             ObjectRef("AccessEntry" if grant.mechanism.startswith("eks") else "IAMBinding", principal),
-            {"principal": principal, "namespaces": list(grant.namespaces), "rules": [r.to_dict() for r in grant.rules],
+            {"principal": principal, "namespaces": list(grant.namespaces), "covered_namespaces": covered,
+             "rules": [r.to_dict() for r in grant.rules],
              "mechanism": grant.mechanism, "provenance": grant.provenance, "via": reached.get(principal, [])},
             remains=grant.live,
             remediation="remove the access entry or IAM binding, or the person's way to the principal",
@@ -114,9 +128,30 @@ def cloud_findings(ctx: ClusterContext, person: Person, resolution: Resolution) 
     return True
 
 
+def _scope_text(scope: tuple[str, ...], covered: list[str]) -> str:
+    """`cluster-wide`, or the namespaces; a wildcard (`dev-*`, rbacmap.cloud.model.in_scope) with those it covers."""
+    if not scope:
+        return "cluster-wide"
+    text = ", ".join(scope)
+    if any(is_namespace_pattern(ns) for ns in scope):
+        text += (f"; today {', '.join(covered)}" if covered else "; no namespace today") + \
+            ", and every namespace created later that matches"
+    return text
+
+
+def _add_grant_permissions(grant: CloudGrant, principal: str, covered: list[str], resolution: Resolution) -> None:
+    """The grant's rules in each namespace it covers today (cluster-wide: scope "")."""
+    source = {"mechanism": grant.mechanism, "provenance": grant.provenance, "principal": principal,
+              "namespaces": list(grant.namespaces)}
+    for namespace in covered if grant.namespaces else [""]:
+        for index, rule in enumerate(grant.rules):
+            resolution.permissions.append(Permission(namespace, rule.describe(), {**source, "rule_index": index},
+                                                     grant.provenance))
+
+
 def _mapping_finding(
     mapping: IdentityMapping, principal: str, chain: list[str] | None, cloud_cluster: str, project: str,
-    resolution: Resolution, session: str | None = None,
+    resolution: Resolution, session: str | None = None, bound_groups: Iterable[str] = (),
 ) -> None:
     # A role's username template names the session; the person's own session (given as its
     # assumed-role ARN) is known, so bindings naming that username are theirs.
@@ -131,7 +166,9 @@ def _mapping_finding(
         # session, it is everyone's who reaches the principal.
         shared = (bool(chain) or ":role/" in principal or principal.startswith(("serviceAccount:", "group:"))) \
             and "{{SessionName" not in mapping.username
-        resolution.identities.append(Identity(username, mapping.groups, via, source, shared))
+        # Group templates render with the session too; unknown, they are every bound group they can become.
+        groups = login_groups(mapping.groups, principal, session, bound_groups)
+        resolution.identities.append(Identity(username, groups, via, source, shared))
     ref = AWS_AUTH_REF if mapping.mechanism == AWS_AUTH else ObjectRef("AccessEntry", principal)
     kind = "aws-auth-mapping" if mapping.mechanism == AWS_AUTH else "cloud-mapping"
     resolution.findings.append(Finding(

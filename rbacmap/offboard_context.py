@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from rbacmap.model import GROUP
 from rbacmap.offboard_identity import AwsAuthEntry, Identity, parse_aws_auth
-from rbacmap.offboard_report import Finding, ObjectRef
+from rbacmap.offboard_report import Finding, ObjectRef, Permission
 from rbacmap.policy import InMemoryPolicy, load_policy
 from rbacmap.store import Snapshot, Store
 
@@ -54,6 +55,18 @@ class ClusterContext:
     def cluster(self) -> str:
         return self.snapshot.cluster
 
+    @property
+    def namespaces(self) -> list[str]:
+        """The snapshot's namespaces: what a wildcard access scope (`dev-*`) covers today."""
+        return self.cached("namespaces", lambda: [row["name"] for row in self.store.query(
+            "SELECT name FROM namespaces WHERE snapshot_id = ? ORDER BY name", [self.snapshot.id])])
+
+    @property
+    def bound_groups(self) -> set[str]:
+        """Every group a binding names: what a group template (`team:{{SessionName}}`) can matter as."""
+        return self.cached("bound_groups", lambda: {s.name for b in self.policy.all_bindings()
+                                                     for s in b.subjects if s.kind == GROUP})
+
 
 @dataclass
 class Resolution:
@@ -65,6 +78,8 @@ class Resolution:
     group_members: dict[str, dict[str, str]] = field(default_factory=dict)
     # CSRs the person created according to the audit logs.
     requested_csrs: set[str] = field(default_factory=set)
+    # Permissions granted outside RBAC (EKS access policies, GKE roles), per namespace they cover.
+    permissions: list[Permission] = field(default_factory=list)
 
     def usernames(self) -> set[str]:
         """Every username the person authenticates as, their own and shared ones."""

@@ -64,6 +64,7 @@ class EscalationSource:
             return []
         findings = []
         seen: set[str] = set()
+        shared = {f"user:{name}" for name in resolution.shared_usernames()}
         for spec in specs:
             for path in self.result.paths(subject=spec):
                 summary = f"{path.subject} -> {path.target}"
@@ -75,8 +76,7 @@ class EscalationSource:
                     f"{path.subject} can reach {path.target}: {path.summary()}",
                     _first_binding(path),
                     {"path": path.to_json(), "proof": path.explain()},
-                    remediation="remove the bindings of the first step (the fix does so for User subjects); "
-                                "group paths end when the identity provider membership is revoked",
+                    remediation=_remediation(spec, spec in shared),
                 ))
         return findings
 
@@ -88,6 +88,16 @@ class EscalationSource:
                 return f"reach {paths[0].target}", {"solver_path": paths[0].to_json(), "proof": paths[0].explain()}
             return None
         return authorizer_power(self.ctx, namespace, name)
+
+
+def _remediation(spec: str, shared: bool) -> str:
+    if shared:
+        name = spec.partition(":")[2]
+        return (f"others authenticate as {name} too: the fix leaves its bindings; cut the person's way to {name} "
+                "(stop them assuming the role; for a certificate, re-issue the name's credentials and unbind the old "
+                "name, or rotate the CA), or remove the bindings of the first step if no one else needs them")
+    return ("remove the bindings of the first step (the fix does so for User subjects); "
+            "group paths end when the identity provider membership is revoked")
 
 
 def authorizer_power(ctx: ClusterContext, namespace: str, name: str) -> tuple[str, dict[str, Any]] | None:

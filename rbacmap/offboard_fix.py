@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from rbacmap.normalize import RBAC_GROUP
+from rbacmap.normalize import DROPPED_ANNOTATIONS, RBAC_GROUP
 from rbacmap.offboard_context import AWS_AUTH_REF
 from rbacmap.offboard_report import ObjectRef, PersonReport
 from rbacmap.store import Store
@@ -106,6 +106,12 @@ def _binding_without(store: Store, snapshot_id: int, ref: ObjectRef, drop: set[i
         metadata["namespace"] = ref.namespace
     for field_name in ("labels", "annotations"):
         value = json.loads(row[field_name] or "{}")
+        if field_name == "annotations":
+            # last-applied-configuration is the old object, the person among its subjects: the importers drop it
+            # (rbacmap.normalize), a store written otherwise may not have. Someone who later runs `kubectl apply`
+            # with an old manifest that still names the person puts them back: that is theirs to fix, not the
+            # annotation's.
+            value = {k: v for k, v in value.items() if k not in DROPPED_ANNOTATIONS}
         if value:
             metadata[field_name] = value
     return {

@@ -15,7 +15,13 @@ from typing import Any
 
 import yaml
 
-AWS_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}):(.+)$")
+from rbacmap.cloud import aws_auth as cloud_aws_auth
+from rbacmap.cloud.aws_auth import caller_key, canonical_role_arn
+from rbacmap.cloud.username_templates import can_render_to
+from rbacmap.model import SYSTEM_MASTERS
+
+# arn:PARTITION:iam|sts::ACCOUNT:RESOURCE (partitions aws, aws-cn, aws-us-gov, ...).
+AWS_ARN = re.compile(r"^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):(.+)$")
 GCP_MEMBER_PREFIXES = ("user:", "serviceAccount:", "group:", "principal:", "principalSet:")
 # Groups every authenticated identity carries: they say nothing about this person.
 UNIVERSAL_GROUPS = frozenset({"system:authenticated", "system:unauthenticated"})
@@ -49,28 +55,37 @@ class Person:
         return tuple(a for a in self.aws_arns if ":user/" in a)
 
     def assumed_roles(self) -> tuple[tuple[str, str], ...]:
-        """(role ARN, session name) for every `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` given."""
+        """(role ARN, session name) for every `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION` given."""
         out = []
         for arn in self.aws_arns:
             match = AWS_ARN.match(arn)
-            if match and match.group(1) == "sts" and match.group(3).startswith("assumed-role/"):
-                parts = match.group(3).split("/")
+            if match and match.group(2) == "sts" and match.group(4).startswith("assumed-role/"):
+                parts = match.group(4).split("/")
                 if len(parts) >= 3:
-                    out.append((role_arn(match.group(2), parts[1]), parts[-1]))
+                    out.append((canonical_arn(arn), parts[-1]))
         return tuple(out)
 
 
-def role_arn(account: str, role_name: str) -> str:
-    return f"arn:aws:iam::{account}:role/{role_name}"
-
-
 def canonical_arn(arn: str) -> str:
-    """IAM ARNs compare without their path (`role/team/x` is mapped as `role/x` by aws-iam-authenticator)."""
+    """The ARN aws-iam-authenticator knows the principal's requests by (pkg/arn `Canonicalize`).
+
+    IAM users keep their path and every ARN its partition (aws-cn, aws-us-gov); an assumed role's
+    session becomes `arn:PARTITION:iam::ACCOUNT:role/NAME` (STS reports no path). A role given
+    as an IAM ARN is compared as its sessions are: without its path (rbacmap.cloud.aws_auth).
+    """
+    arn = arn.strip()
+    match = AWS_ARN.match(arn)
+    if not match:
+        return arn
+    partition, service, account, resource = match.groups()
+    if service == "sts" and resource.startswith("assumed-role/") and resource.count("/") >= 2:
+        return f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}"
+    return canonical_role_arn(arn)
+
+
+def account_of(arn: str) -> str:
     match = AWS_ARN.match(arn.strip())
-    if not match or match.group(1) != "iam":
-        return arn.strip()
-    resource_type, _, rest = match.group(3).partition("/")
-    return f"arn:aws:iam::{match.group(2)}:{resource_type}/{rest.rsplit('/', 1)[-1]}"
+    return match.group(3) if match else ""
 
 
 def parse_person(text: str, extra_groups: Iterable[str] = ()) -> Person:
@@ -99,6 +114,11 @@ def parse_person(text: str, extra_groups: Iterable[str] = ()) -> Person:
     )
 
 
+def parse_groups(text: str) -> tuple[str, ...]:
+    """Groups typed as one line, comma separated (a group name may hold spaces); empty ones dropped."""
+    return tuple(dict.fromkeys(g.strip() for g in text.split(",") if g.strip()))
+
+
 def read_people_file(path: str, text: str, extra_groups: Iterable[str] = ()) -> list[Person]:
     """A departed-people file: one person per line, `#` comments and blank lines ignored.
 
@@ -122,18 +142,26 @@ def read_people_file(path: str, text: str, extra_groups: Iterable[str] = ()) -> 
 
 @dataclass(frozen=True)
 class AwsAuthEntry:
-    """One mapRoles or mapUsers entry of kube-system/aws-auth."""
+    """One mapRoles, mapUsers or mapAccounts entry of kube-system/aws-auth, read by rbacmap.cloud.aws_auth."""
 
-    section: str  # "mapRoles" or "mapUsers"
+    section: str  # "mapRoles", "mapUsers" or "mapAccounts"
     index: int
-    arn: str
-    username: str
+    arn: str  # as written; the account id for mapAccounts
+    username: str  # template; "" when the entry names none
     groups: tuple[str, ...]
     raw: dict[str, Any] = field(hash=False, compare=False)
+    # Why the entry never applies to any caller (rbacmap.cloud.aws_auth.dead_entries); "" when it may.
+    dead: str = ""
 
     def describe(self) -> str:
+        if self.section == "mapAccounts":
+            return f"aws-auth mapAccounts[{self.index}] {self.arn} -> every principal of the account as its ARN"
         groups = list(self.groups)
         return f"aws-auth {self.section}[{self.index}] {self.arn} -> username {self.username!r} groups {groups}"
+
+    def matches(self, caller: str) -> bool:
+        """Does the entry apply to the caller's canonical ARN (`caller_key`)? The authenticator ignores case."""
+        return not self.dead and self.section != "mapAccounts" and self.arn.lower() == caller_key(caller)
 
     def render_username(self, session_name: str | None, account: str = "") -> str | None:
         """The Kubernetes username; None when it depends on a session name we do not know."""
@@ -156,37 +184,38 @@ def render_aws_username(template: str, arn: str, session_name: str | None, accou
     return name
 
 
+def login_groups(groups: Iterable[str], arn: str, session_name: str | None, bound_groups: Iterable[str]) -> tuple[
+        str, ...]:
+    """The groups a mapping logs the session in with: aws-iam-authenticator renders group templates too.
+
+    A template the session does not fill (session unknown) can become every group a binding names that it can
+    render to (rbacmap.cloud.username_templates, the rule who-can and the solver use), and system:masters.
+    """
+    out: list[str] = []
+    candidates = sorted({*bound_groups, SYSTEM_MASTERS})
+    for group in groups:
+        rendered = render_aws_username(group, arn, session_name)
+        if rendered is not None:
+            out.append(rendered)
+        else:
+            out += [name for name in candidates if can_render_to(group, name)]
+    return tuple(dict.fromkeys(out))
+
+
 def parse_aws_auth(data: dict[str, str]) -> tuple[list[AwsAuthEntry], list[str]]:
-    """Entries of mapRoles/mapUsers, and the problems met (bad YAML, entries without an ARN)."""
-    entries: list[AwsAuthEntry] = []
-    problems: list[str] = []
-    for section, arn_key in (("mapRoles", "rolearn"), ("mapUsers", "userarn")):
-        text = data.get(section)
-        if not text:
-            continue
-        try:
-            items = yaml.safe_load(text) or []
-        except yaml.YAMLError as exc:
-            problems.append(f"aws-auth {section} is not valid YAML: {exc}")
-            continue
-        if not isinstance(items, list):
-            problems.append(f"aws-auth {section} must be a list")
-            continue
-        for index, item in enumerate(items):
-            if not isinstance(item, dict) or not item.get(arn_key):
-                problems.append(f"aws-auth {section}[{index}] has no {arn_key}")
-                continue
-            entries.append(
-                AwsAuthEntry(
-                    section,
-                    index,
-                    canonical_arn(str(item[arn_key])),
-                    str(item.get("username") or ""),
-                    tuple(str(g) for g in item.get("groups") or []),
-                    dict(item),
-                )
-            )
-    return entries, problems
+    """Every entry, marked dead when the authenticator never applies it, and the problems met."""
+    parsed = cloud_aws_auth.parse_aws_auth(data, "")
+    dead = cloud_aws_auth.dead_entries(parsed.entries)
+    entries = []
+    for entry in parsed.entries:
+        if entry.key == "mapAccounts":
+            raw: dict[str, Any] = {"account": entry.arn}
+        else:
+            raw = {"rolearn" if entry.key == "mapRoles" else "userarn": entry.arn, "username": entry.username,
+                   "groups": list(entry.groups)}
+        entries.append(AwsAuthEntry(entry.key, entry.index, entry.arn, entry.username, entry.groups, raw,
+                                    dead.get((entry.key, entry.index), "")))
+    return entries, list(parsed.problems)
 
 
 def dump_aws_auth_section(items: list[dict[str, Any]]) -> str:

@@ -90,6 +90,14 @@ class Permission:
     grant: dict[str, Any] = field(hash=False, compare=False)
     via: str = ""
 
+    @property
+    def granted_by(self) -> str:
+        """The binding that grants it, or the cloud mechanism (an EKS access policy has no binding)."""
+        binding = self.grant.get("binding")
+        if binding:
+            return f"{binding['kind']} {binding['name']}"
+        return str(self.grant.get("provenance", ""))
+
 
 @dataclass(frozen=True)
 class ClusterReport:

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Input, Static
 
+from rbacmap.offboard_identity import parse_groups
 from rbacmap.offboard_report import ClusterReport, PersonReport
 from rbacmap.store import StoreError
 from rbacmap.tui.base import ObjectView, RbacScreen
@@ -23,11 +24,16 @@ class OffboardScreen(RbacScreen):
     def __init__(self) -> None:
         super().__init__()
         self.result: OffboardResult | None = None
+        # The check being run (identifiers), or None; a newer check makes an older one's answer stale.
+        self.checking: str | None = None
+        self.generation = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="a person's identifiers, comma separated (alice@example.com, arn:aws:iam::…)",
                     id="identifiers")
+        yield Input(placeholder="groups the identity provider puts them in, comma separated (as --group)",
+                    id="groups")
         with VerticalScroll():
             yield Static(id="report")
         yield Static(id="status")
@@ -41,21 +47,31 @@ class OffboardScreen(RbacScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value.strip():
-            self.set_status("checking…", "italic")
-            self.load(event.value)
+        identifiers = self.query_one("#identifiers", Input).value
+        if not identifiers.strip():
+            self.query_one("#identifiers", Input).focus()
+            return
+        groups = parse_groups(self.query_one("#groups", Input).value)
+        # The shown report is the previous person's: nothing is exported until the new one replaces it.
+        self.checking = identifiers.strip()
+        self.generation += 1
+        self.set_status(f"checking {self.checking}…", "italic")
+        self.load(identifiers, groups, self.generation)
 
     @work(thread=True, exclusive=True)
-    def load(self, identifiers: str) -> None:
+    def load(self, identifiers: str, groups: tuple[str, ...], generation: int) -> None:
         try:
             cluster = self.rbac_app.session.snapshot(self.rbac_app.cluster).cluster
             with self.rbac_app.session.store() as store:
-                result: OffboardResult | str = offboard_person(store, cluster, identifiers)
+                result: OffboardResult | str = offboard_person(store, cluster, identifiers, groups)
         except (FeatureUnavailable, StoreError) as exc:
             result = str(exc)
-        self.app.call_from_thread(self.show, result)
+        self.app.call_from_thread(self.show, result, generation)
 
-    def show(self, result: OffboardResult | str) -> None:
+    def show(self, result: OffboardResult | str, generation: int | None = None) -> None:
+        if generation is not None and generation != self.generation:
+            return  # an older check finishing after a newer one was started
+        self.checking = None
         if isinstance(result, str):
             self.result = None
             self.query_one("#report", Static).update("")
@@ -68,8 +84,16 @@ class OffboardScreen(RbacScreen):
                         "bold red" if result.remains else "green")
         self.query_one(VerticalScroll).focus()
 
+    def action_export(self) -> None:
+        if self.checking is not None:
+            self.set_status(f"the check of {self.checking} is still running: nothing exported; press e once its "
+                            "report is shown", "yellow")
+            return
+        super().action_export()
+
     def current_object(self) -> ObjectView | None:
-        if self.result is None:
+        # While a check runs, the report on screen is no longer the one asked for: no copy, view or export of it.
+        if self.result is None or self.checking is not None:
             return None
         label = self.result.people[0].person.label if self.result.people else "person"
         return ObjectView("offboarding fix", self.result.fix_yaml, f"offboard-fix-{label}")
@@ -109,8 +133,7 @@ def _cluster_lines(cluster: ClusterReport) -> list[Text]:
             if scope != current:
                 out.append(line(("  " + scope + ":", "magenta")))
                 current = scope
-            binding = permission.grant["binding"]
-            out.append(line(f"    {permission.rule}", (f"  via {binding['kind']} {binding['name']}", "dim")))
+            out.append(line(f"    {permission.rule}", (f"  via {permission.granted_by}", "dim")))
     skipped = [name for name, used in cluster.sources.items() if not used]
     if skipped:
         out.append(line((f"sources not available: {', '.join(skipped)}", "italic")))

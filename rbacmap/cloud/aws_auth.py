@@ -16,7 +16,8 @@ pkg/mapper/configmap/{configmap,mapper}.go, pkg/config/mapper.go):
   AWS, "Create access entries": "ARNs in aws-auth ConfigMap entries, can't include a path");
 - only a caller no entry maps falls back to mapAccounts, with its canonical ARN as username
   and no group;
-- `{{AccountID}}` renders as the caller's account, the one in the entry's ARN.
+- `{{AccountID}}` renders as the caller's account, the one in the entry's ARN;
+- an entry without `username` logs in with an empty username (its template, rendered as is).
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ def parse_aws_auth(data: Mapping[str, str], account_id: str) -> AwsAuth:
                 continue
             arn = str(item[arn_field])
             # The caller's account, which is the one in the ARN it is mapped by (a cross-account
-            # role renders its own account, not the cluster's).
-            username = str(item.get("username") or arn).replace(ACCOUNT_ID, _account_of(arn) or account_id)
+            # role renders its own account, not the cluster's). No username is no username: the authenticator
+            # renders the entry's (empty) template as is (server.go `renderTemplates`), it does not fall back to
+            # the ARN; such a login works through its groups only (kubernetes-sigs/aws-iam-authenticator#289).
+            username = str(item.get("username") or "").replace(ACCOUNT_ID, _account_of(arn) or account_id)
             groups = item.get("groups") or []
             if not isinstance(groups, list):
                 problems.append(f"aws-auth {key}[{index}]: groups is not a list, ignored")

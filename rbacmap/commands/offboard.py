@@ -127,8 +127,7 @@ def _table(report: PersonReport) -> str:
                 if scope != current:
                     lines.append(f"  {scope}:")
                     current = scope
-                binding = permission.grant["binding"]
-                lines.append(f"    {permission.rule}  via {binding['kind']} {binding['name']}")
+                lines.append(f"    {permission.rule}  via {permission.granted_by}")
         skipped = [name for name, used in cluster.sources.items() if not used]
         if skipped:
             lines.append(f"sources not available: {', '.join(skipped)}")

@@ -40,12 +40,13 @@ def test_aws_auth_templates_render_per_session() -> None:
                     "  username: adm:{{SessionName}}\n  groups: [a]\n- username: orphan\n",
         "mapUsers": "not: [a list",
     })
-    # The path is dropped, as aws-iam-authenticator does.
-    assert entries[0].arn == "arn:aws:iam::111122223333:role/admin"
+    # A rolearn with a path never matches a caller (rbacmap.cloud.aws_auth.dead_entries): kept, marked dead.
+    assert entries[0].arn == "arn:aws:iam::111122223333:role/team/admin" and "has a path" in entries[0].dead
+    assert not entries[0].matches("arn:aws:iam::111122223333:role/admin")
     assert entries[0].render_username("alice@acme.example") == "adm:alice-acme.example"
     assert entries[0].render_username(None) is None
-    assert any("mapRoles[1] has no rolearn" in p for p in problems)
-    assert any("mapUsers is not valid YAML" in p for p in problems)
+    assert any("mapRoles[1]: entry without rolearn" in p for p in problems)
+    assert any("mapUsers line 1: not valid YAML" in p for p in problems)
 
 
 def test_people_file_keeps_a_hash_inside_an_identifier() -> None:

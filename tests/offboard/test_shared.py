@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -13,7 +14,7 @@ from rbacmap.offboard_fix import build_fix, render_fix
 from rbacmap.offboard_identity import parse_person
 from rbacmap.offboard_report import ClusterReport, Finding
 from rbacmap.store import Store
-from tests.offboard.conftest import SHARED_CLUSTER
+from tests.offboard.conftest import SHARED_CLUSTER, build_shared_store
 
 ALICE = "alice@acme.example"
 
@@ -138,3 +139,41 @@ def test_a_certificates_signer_decides_whether_it_logs_anyone_in(shared: Store) 
     internal = by_csr["alice-internal"]
     assert internal.type == "client-certificate" and internal.remains
     assert "if the API server trusts signer example.com/internal's CA" in internal.message
+
+
+OPS_LINE = f"{ALICE} arn:aws:sts::111122223333:assumed-role/ops/alice"
+
+
+def test_a_pending_csr_under_a_shared_username_is_reported_not_deleted(shared: Store) -> None:
+    report = report_for(shared, OPS_LINE)
+    [pending] = [f for f in report.findings if f.provenance.get("csr") == "ops-pending"]
+    # Any ops user may have asked for it under the role's username: a human decides.
+    assert pending.type == "csr-requested" and pending.remains and not pending.fix
+    assert "ops-admin" in pending.message and "others use that username too" in pending.message
+    assert "kubectl delete csr ops-pending" not in fix_text(shared, OPS_LINE)
+
+
+def test_escalation_advice_for_a_shared_username_says_the_fix_leaves_it(shared: Store) -> None:
+    report = report_for(shared)
+    paths = [f for f in report.findings if f.type == "escalation-path"]
+    shared_paths = [f for f in paths if f.provenance["path"]["subject"] == {"kind": "User", "name": "release-bot"}]
+    assert shared_paths
+    for finding in shared_paths:
+        assert "the fix does so" not in finding.remediation
+        assert "the fix leaves" in finding.remediation and "release-bot" in finding.remediation
+    own = [f for f in paths if f.provenance["path"]["subject"] == {"kind": "User", "name": ALICE}]
+    assert all("the fix does so for User subjects" in f.remediation for f in own)
+
+
+def test_a_rewritten_binding_drops_the_last_applied_configuration(tmp_path: Path) -> None:
+    # The importers already drop the annotation (rbacmap.normalize); a store written otherwise may still hold it.
+    with build_shared_store(tmp_path / "shared.db") as store:
+        [row] = store.query("SELECT annotations FROM bindings WHERE name = 'team-view'")
+        assert json.loads(row["annotations"]) == {"team": "platform"}
+        last_applied = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps({"subjects": [{"name": ALICE}]}),
+                        "team": "platform"}
+        store.conn.execute("UPDATE bindings SET annotations = ? WHERE name = 'team-view'", [json.dumps(last_applied)])
+        text = fix_text(store)
+    [team_view] = [d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == "team-view"]
+    assert team_view["metadata"]["annotations"] == {"team": "platform"}
+    assert ALICE not in yaml.safe_dump(team_view)

@@ -240,3 +240,50 @@ async def test_offboarding_marks_shared_identities_and_exports_only_the_persons_
         kubernetes_validate.validate(document, "1.30.0", strict=True)
     assert {d["metadata"]["name"]: [s["name"] for s in d["subjects"]] for d in documents} == {
         "oidc-admins": ["oidc:carol@acme.example"], "team-view": ["carol@acme.example"]}
+
+
+async def test_offboarding_exports_nothing_while_a_check_runs_and_takes_groups(
+        acme_db: str, ui: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from textual.containers import VerticalScroll
+
+    from rbacmap.tui import offboard as offboard_screen
+
+    release = threading.Event()
+    release.set()
+    calls: list[tuple[str, tuple[str, ...]]] = []
+    real = offboard_screen.offboard_person
+
+    def slow(store: Any, cluster: str, identifiers: str, groups: tuple[str, ...] = ()) -> Any:
+        calls.append((identifiers, groups))
+        release.wait(10)
+        return real(store, cluster, identifiers, groups)
+
+    monkeypatch.setattr(offboard_screen, "offboard_person", slow)
+    app = ui.app(acme_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.settle(app, pilot)
+        await ui.jump(app, pilot, "offboard")
+        await ui.press(app, pilot, *"alice@acme.example", "enter")
+        assert "ACCESS REMAINS" in ui.static_text(app, "#status")
+        # A second person, still being checked: e exports nothing (not alice's fix) and says why.
+        release.clear()
+        identifiers = app.screen.query_one("#identifiers")
+        identifiers.value = ""  # type: ignore[attr-defined]
+        identifiers.focus()
+        await pilot.press(*"dave@acme.example", "tab", *"payments-team, oncall", "enter")
+        await pilot.pause()
+        app.screen.query_one(VerticalScroll).focus()
+        await pilot.press("e")
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportScreen)
+        assert app.screen.current_object() is None  # type: ignore[attr-defined]
+        assert "still running" in ui.static_text(app, "#status")
+        release.set()
+        await ui.settle(app, pilot)
+        assert calls[-1] == ("dave@acme.example", ("payments-team", "oncall"))
+        report = ui.static_text(app, "#report")
+        assert "== dave@acme.example" in report and "alice" not in report.split("\n", 1)[0]
+        fix = await export_to(ui, app, pilot, tmp_path / "fix.yaml")
+    assert fix.startswith("# rbacmap offboard fix for: dave@acme.example\n")
