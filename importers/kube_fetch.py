@@ -44,6 +44,8 @@ OK = "ok"
 FORBIDDEN = "forbidden"
 NOT_SERVED = "not served"
 FAILED = "failed"
+# Forbidden, but read for another platform's sake only (kube_platform_kinds): no gap.
+NOT_NEEDED = "not needed"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from rbacmap.importers.kube import (
 )
 from rbacmap.importers.kube_auth import IN_CLUSTER, ClusterTarget, KubeconfigError, resolve_targets
 from rbacmap.importers.kube_dump import context_folders
-from rbacmap.importers.kube_fetch import FORBIDDEN, NOT_SERVED, ProgressEvent, RetryPolicy
+from rbacmap.importers.kube_fetch import FORBIDDEN, NOT_NEEDED, NOT_SERVED, ProgressEvent, RetryPolicy
 from rbacmap.store import Store
 
 
@@ -175,6 +175,8 @@ def _report(label: str, result: KubeImportResult, dump: Path | None) -> None:
             click.echo(f"  warning: forbidden to list {report.kind}: {report.message}", err=True)
         elif report.status == NOT_SERVED:
             click.echo(f"  note: {report.kind} not served by this cluster ({report.message})")
+        elif report.status == NOT_NEEDED:
+            click.echo(f"  note: {report.kind} not read, and not needed here: {report.message}")
         if report.restarts:
             click.echo(f"  note: {report.kind} list restarted {report.restarts} time(s) (continue token expired)")
     for error in result.errors:
