@@ -22,6 +22,7 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from rbacmap.importers import kube_deadline
 from rbacmap.importers.kube_answers import MalformedAnswer, as_object, objects, optional_list, optional_object
 from rbacmap.importers.kube_kinds import (
     PARTIAL_METADATA_LIST,
@@ -128,6 +129,8 @@ class KubeFetcher:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.api_client = api_client
+        # urllib3's timeout bounds each socket read only; this bounds each request as a whole.
+        kube_deadline.install(api_client)
         self.page_size = page_size
         self.retry = retry or RetryPolicy()
         self.on_progress = on_progress
@@ -297,11 +300,7 @@ class KubeFetcher:
             wait = min(self.retry.backoff * 2**attempt, self.retry.max_backoff)
             self._requests.count = getattr(self._requests, "count", 0) + 1
             try:
-                response = self.api_client.call_api(
-                    path, "GET", query_params=query, header_params={"Accept": accept},
-                    auth_settings=["BearerToken"], _preload_content=False, _request_timeout=self.retry.timeout,
-                )
-                answer = json.loads(response.data)
+                answer = self._send(path, query, accept)
             except ApiException as exc:
                 status = int(exc.status or 0)
                 message = _status_message(exc)
@@ -313,6 +312,8 @@ class KubeFetcher:
                 retry_after = _retry_after(exc) if status in RETRY_AFTER_STATUSES else None
                 if retry_after is not None:
                     wait = min(retry_after, self.retry.max_retry_after)
+            except kube_deadline.DeadlineExceeded as exc:
+                last_error = str(exc)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
             except ValueError as exc:
@@ -321,6 +322,21 @@ class KubeFetcher:
                 with _malformed_is_failure(path):
                     return as_object(answer, "the answer")
         raise RequestFailed(f"GET {path}: gave up after {self.retry.attempts} attempts: {last_error}")
+
+    def _send(self, path: str, query: list[tuple[str, str]], accept: str) -> Any:
+        """One GET, its body decoded as JSON, all within the timeout (kube_deadline: urllib3's bounds each read)."""
+        with kube_deadline.deadline(self.retry.timeout) as request_deadline:
+            try:
+                response = self.api_client.call_api(
+                    path, "GET", query_params=query, header_params={"Accept": accept},
+                    auth_settings=["BearerToken"], _preload_content=False, _request_timeout=self.retry.timeout,
+                )
+                return json.loads(response.data)
+            except Exception as exc:
+                if request_deadline.expired:  # whatever the shut socket made of the read: a timeout
+                    raise kube_deadline.DeadlineExceeded(
+                        f"no complete answer within {self.retry.timeout:g} s") from exc
+                raise
 
     def _progress(self, kind: str, fetched: int, done: bool, status: str = OK) -> None:
         if self.on_progress is not None:

@@ -17,7 +17,13 @@ from rbacmap.importers.kube import (
     KubeImportResult,
     import_kube,
 )
-from rbacmap.importers.kube_auth import IN_CLUSTER, ClusterTarget, KubeconfigError, resolve_targets
+from rbacmap.importers.kube_auth import (
+    DEFAULT_EXEC_TIMEOUT,
+    IN_CLUSTER,
+    ClusterTarget,
+    KubeconfigError,
+    resolve_targets,
+)
 from rbacmap.importers.kube_dump import context_folders
 from rbacmap.importers.kube_fetch import FORBIDDEN, NOT_NEEDED, NOT_SERVED, ProgressEvent, RetryPolicy
 from rbacmap.store import Store
@@ -70,7 +76,13 @@ class ProgressPrinter:
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1), help="Lists fetched at once.")
 # 0 is no number of seconds: the kubernetes client reads a falsy timeout as none, and waits forever.
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0, min_open=True),
-              help="Seconds per request.")
+              help="Seconds per request, all of it: connecting, waiting and reading the whole answer (a server that "
+                   "drips its answer is cut off too).")
+@click.option("--exec-timeout", default=DEFAULT_EXEC_TIMEOUT, show_default=True,
+              type=click.FloatRange(0, min_open=True),
+              help="Seconds a kubeconfig exec credential plugin (aws eks get-token, gke-gcloud-auth-plugin) may take "
+                   "each time it runs; then it is stopped and its context fails (no credentials). Raise it for a "
+                   "plugin that waits for an interactive login.")
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0),
               help="Retries of a request after a timeout, 429 or 5xx (exponential backoff, or the server's "
                    "Retry-After up to 30 s).")
@@ -82,7 +94,7 @@ class ProgressPrinter:
                    "valid configuration (empty, broken, another kind) fails the import, before fetching.")
 def kube_command(
     db_path: str, kubeconfig: str | None, context: str | None, all_contexts: bool, cluster: str | None,
-    dump_dir: str | None, page_size: int, concurrency: int, timeout: float, retries: int,
+    dump_dir: str | None, page_size: int, concurrency: int, timeout: float, exec_timeout: float, retries: int,
     admission_configs: tuple[str, ...],
 ) -> None:
     """Import live clusters: RBAC, service accounts, workloads, Secret metadata and more.
@@ -102,7 +114,7 @@ def kube_command(
     try:
         # One context that cannot be loaded must not keep the others from being imported.
         targets = resolve_targets(kubeconfig, context, all_contexts,
-                                  on_unusable=lambda name, exc: unusable.append((name, exc)))
+                                  on_unusable=lambda name, exc: unusable.append((name, exc)), exec_timeout=exec_timeout)
     except KubeconfigError as exc:
         raise click.ClickException(str(exc)) from exc
     options = FetchOptions(page_size, concurrency, RetryPolicy(attempts=retries + 1, timeout=timeout))

@@ -297,3 +297,23 @@ def test_an_exec_plugin_within_its_timeout_gives_its_token(store: Store, server:
     result = fake.import_from(store, config)
 
     assert result.snapshot.incomplete_kinds == [] and result.snapshot.object_counts["ClusterRole"] == 4
+
+
+def test_cli_exec_timeout_stops_a_hanging_plugin_and_says_so(
+    server: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _kubeconfig(tmp_path / "kubeconfig", {"prod": server.url}, user={"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+        "args": ["-c", "import time; time.sleep(60)"], "interactiveMode": "Never"}})
+    server.behaviour.anonymous = True
+
+    started = time.monotonic()
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", str(tmp_path / "rbacmap.db"), "--kubeconfig",
+                                      str(config), "--exec-timeout", "0.5"])
+
+    assert answer.exit_code == 1 and time.monotonic() - started < 10.0, answer.output
+    # The client logs the failed plugin's stderr (on the terminal when nothing else handles logging).
+    assert "exec: process returned 124. exec plugin" in caplog.text
+    assert "gave no credentials within 0.5 s and was stopped" in caplog.text
+    assert "prod: import of cluster cluster-0 FAILED: the API server took the requests as system:anonymous" in (
+        answer.stderr)
