@@ -11,8 +11,11 @@ reads from (`install`); a client without a urllib3 pool manager keeps per-read t
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -35,6 +38,7 @@ class Deadline:
 
     def __init__(self) -> None:
         self.expired = False
+        self.finished = False
         self._connection: HTTPConnection | None = None
         self._lock = threading.Lock()
 
@@ -46,12 +50,18 @@ class Deadline:
 
     def expire(self) -> None:
         with self._lock:
+            # Its request is done: the connection may be serving another one by now. (Between the end of
+            # the body, when urllib3 gives the connection back, and finish() a few microseconds remain: a
+            # request cut then fails as a broken connection and is retried.)
+            if self.finished:
+                return
             self.expired = True
             if self._connection is not None:
                 _shut(self._connection)
 
-    def detach(self) -> None:
+    def finish(self) -> None:
         with self._lock:
+            self.finished = True
             self._connection = None
 
 
@@ -101,18 +111,55 @@ def install(api_client: ApiClient) -> bool:
     return True
 
 
+class _Watchdog:
+    """One thread for every deadline of the process, started on first use.
+
+    Not a threading.Timer per request: with a thread started and ended for each request, Ctrl-C
+    during an import was seen to wait for the running lists (the main thread, blocked on the fetch
+    pool, was not woken by the SIGINT until a list ended; test_ctrl_c_during_the_fetch_...)."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, Deadline]] = []  # a heap; a finished deadline stays until due
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, seconds: float, current: Deadline) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._count), current))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="kube-deadline", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._due and self._due[0][2].finished:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                _, _, current = heapq.heappop(self._due)
+            current.expire()
+
+
+_watchdog = _Watchdog()
+
+
 @contextmanager
 def deadline(seconds: float) -> Iterator[Deadline]:
     """Bound everything the current thread does with an installed client inside the block (connect, send,
     wait, read the whole body) to `seconds` in all; then its connection is shut and `expired` is set."""
     current = Deadline()
-    timer = threading.Timer(seconds, current.expire)
-    timer.daemon = True
     _current.deadline = current
-    timer.start()
+    _watchdog.watch(seconds, current)
     try:
         yield current
     finally:
-        timer.cancel()
-        current.detach()
+        current.finish()
         _current.deadline = None

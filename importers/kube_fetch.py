@@ -335,7 +335,7 @@ class KubeFetcher:
             except Exception as exc:
                 if request_deadline.expired:  # whatever the shut socket made of the read: a timeout
                     raise kube_deadline.DeadlineExceeded(
-                        f"no complete answer within {self.retry.timeout:g} s") from exc
+                        f"timed out, no complete answer within {self.retry.timeout:g} s") from exc
                 raise
 
     def _progress(self, kind: str, fetched: int, done: bool, status: str = OK) -> None:
