@@ -4,7 +4,8 @@ Fetching happens before the snapshot transaction opens, so a slow cluster never 
 DB's write lock. Items go through the same `SnapshotBuilder.add` as `import files`.
 
 Failure policy: a 403 on a kind is a fact about the importing identity, so the snapshot is
-kept and records the kind as incomplete (every answer from it then says so). A kind that
+kept and records the kind as incomplete (every answer from it then says so), unless the kind is
+read for another platform's sake only (aws-auth off EKS: kube_platform_kinds). A kind that
 still fails after retries (timeouts, 5xx) is transient: a snapshot silently missing, say,
 RoleBindings would make `diff` report them all removed, so the whole import fails, is
 recorded as a failed snapshot, and the previous snapshot stays the latest. So does an import that
@@ -15,7 +16,7 @@ without them). Such a snapshot says nothing about the cluster, and would replace
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +34,12 @@ from rbacmap.importers.kube_fetch import (
     ServerInfo,
 )
 from rbacmap.importers.kube_kinds import KINDS, ResourceKind
+from rbacmap.importers.kube_platform_kinds import settle_platform_kinds
 from rbacmap.importers.manifests import load_into, read_documents
 from rbacmap.normalize import iter_list_items
 from rbacmap.pod_security_config import CONFIGURATION_KINDS, PodSecurityConfig
 from rbacmap.snapshot_builder import SnapshotBuilder
-from rbacmap.store import ImportError_, Snapshot, Store
+from rbacmap.store import ImportError_, Snapshot, Store, StoreError
 
 
 class KubeImportFailed(Exception):
@@ -127,7 +129,8 @@ def import_kube(
         check_configuration_file(path)
     fetcher = KubeFetcher(api_client, page_size=options.page_size, retry=options.retry, on_progress=on_progress)
     server = fetcher.server_info()
-    fetched = fetcher.fetch_all(kinds, options.concurrency)
+    fetched = settle_platform_kinds(fetcher.fetch_all(kinds, options.concurrency), server,
+                                    _held_by_latest(store, cluster))
     if dump_dir is not None:
         write_dump(dump_dir, fetched, server)
     failures = [f for f in fetched if f.status == FAILED]
@@ -157,6 +160,15 @@ def import_kube(
         errors = list(writer.errors)
     reports = [KindReport(f.resource.kind, f.status, len(f.items), f.message, f.restarts) for f in fetched]
     return KubeImportResult(store.snapshot(snapshot_id), reports, errors, server)
+
+
+def _held_by_latest(store: Store, cluster: str) -> Callable[[str], bool]:
+    """Whether the cluster's latest complete snapshot held objects of a kind (none before: no)."""
+    try:
+        counts = store.latest_snapshot(cluster).object_counts
+    except StoreError:
+        return lambda kind: False
+    return lambda kind: counts.get(kind, 0) > 0
 
 
 def check_configuration_file(path: str | Path) -> None:

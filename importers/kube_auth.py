@@ -18,9 +18,15 @@ from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import SERVICE_CERT_FILENAME, SERVICE_TOKEN_FILENAME, InClusterConfigLoader
+from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+from rbacmap.importers.exec_timeout import bounded_exec
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 IN_CLUSTER = "in-cluster"
+# Seconds an exec credential plugin may take (each run: at the start, and when its token expires).
+# Generous: an interactive plugin may wait for a login in the browser.
+DEFAULT_EXEC_TIMEOUT = 120.0
 
 
 class KubeconfigError(Exception):
@@ -51,12 +57,16 @@ def resolve_targets(
     all_contexts: bool = False,
     environ: Mapping[str, str] = os.environ,
     on_unusable: Callable[[str, KubeconfigError], None] | None = None,
+    exec_timeout: float | None = DEFAULT_EXEC_TIMEOUT,
 ) -> list[ClusterTarget]:
     """The clusters to import: the current (or named) context, or every context.
 
     With `on_unusable`, a context of `all_contexts` whose credentials or cluster entry cannot be
     loaded (a client certificate file gone, a context naming no cluster) is handed to it and left
-    out, so the other clusters are still imported; without it, that raises KubeconfigError."""
+    out, so the other clusters are still imported; without it, that raises KubeconfigError.
+
+    An exec credential plugin is stopped after `exec_timeout` seconds (None: waits for it for ever,
+    as the client does); the client then sends no credentials, as for any failed plugin."""
     path = kubeconfig_path(kubeconfig, environ)
     if path is None:
         if environ.get("KUBERNETES_SERVICE_HOST") and not context and not all_contexts:
@@ -81,7 +91,7 @@ def resolve_targets(
     targets = []
     for entry in chosen:
         try:
-            targets.append(_context_target(path, entry))
+            targets.append(_context_target(path, entry, exec_timeout))
         except KubeconfigError as exc:
             if on_unusable is None or not all_contexts:
                 raise
@@ -89,18 +99,34 @@ def resolve_targets(
     return targets
 
 
-def _context_target(path: str, entry: Mapping[str, Any]) -> ClusterTarget:
+def _context_target(path: str, entry: Mapping[str, Any], exec_timeout: float | None) -> ClusterTarget:
     name = str(entry.get("name"))
     cluster = str((entry.get("context") or {}).get("cluster") or name)
     configuration = _configuration()
     try:
-        # persist_config=False: refreshing a token must not rewrite the user's kubeconfig.
-        client = kube_config.new_client_from_config(
-            config_file=path, context=name, persist_config=False, client_configuration=configuration
-        )
+        # What kube_config.new_client_from_config does, with the exec plugin bounded in between. No
+        # config_persister (persist_config=False): neither a refreshed token nor the bounded exec entry
+        # is ever written back to the user's kubeconfig.
+        merged = KubeConfigMerger(path).config
+        if merged is None:
+            raise ConfigException("Invalid kube-config file. No configuration found.")
+        if exec_timeout is not None:
+            _bound_exec_plugin(merged, name, exec_timeout)
+        KubeConfigLoader(config_dict=merged, active_context=name).load_and_set(configuration)
     except UNREADABLE_KUBECONFIG as exc:
         raise _unreadable(path, exc, context=name) from exc
-    return ClusterTarget(name, cluster, client)
+    return ClusterTarget(name, cluster, ApiClient(configuration=configuration))
+
+
+def _bound_exec_plugin(merged: Any, context: str, timeout: float) -> None:
+    """Rewrite the context's user's exec plugin entry (in the merged config only) to stop after `timeout` s."""
+    found = merged["contexts"].get_with_name(context, safe=True)
+    user_name = (found.value.get("context") or {}).get("user") if found is not None else None
+    node = merged["users"].get_with_name(user_name, safe=True) if user_name and "users" in merged else None
+    user = (node.value.get("user") or {}) if node is not None else {}
+    plugin = user.get("exec")
+    if node is not None and isinstance(plugin, dict) and "command" in plugin:
+        node.value["user"] = {**user, "exec": bounded_exec(plugin, timeout)}
 
 
 # What the client's loader raises on a file it cannot use. Besides its ConfigException it

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +14,45 @@ from rbacmap.importers.kube_fetch import OK, FetchedKind, ServerInfo
 from rbacmap.pod_security_config import PodSecurityConfig
 
 POD_SECURITY_FILE = "podsecurityconfiguration.json"
+# Characters kept in a context's dump folder name: safe on every file system, and no path separator.
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_FOLDER = 100
+
+
+def context_folders(names: Sequence[str]) -> dict[str, str]:
+    """The dump folder of each context of `--all-contexts`: one path segment each, none shared.
+
+    Context names are anything: an EKS context is its cluster's ARN (`arn:aws:eks:...:cluster/prod`,
+    a `/` that would nest folders, `:` that Windows refuses). A safe name is kept as it is; any other
+    is made safe and given a hash of the name, so two names that sanitise alike (`cluster/prod`,
+    `cluster:prod`) still get two folders, the same ones on every run. Names are compared without
+    case, as a macOS or Windows disk does."""
+    folders = {name: _folder(name, hashed=not name or _safe(name) != name) for name in names}
+    clashing = _clashes(folders)
+    folders |= {name: _folder(name, hashed=True) for name in clashing}  # `Prod` beside `prod`
+    for number, name in enumerate(sorted(_clashes(folders)), start=1):  # only a hash collision is left
+        folders[name] = f"{folders[name]}-{number}"
+    return folders
+
+
+def _safe(name: str) -> str:
+    safe = _UNSAFE.sub("_", name)[:_MAX_FOLDER]
+    return "" if safe.strip(".") == "" else safe  # "", "." and ".." are no folder of their own
+
+
+def _folder(name: str, *, hashed: bool) -> str:
+    if not hashed:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    stem = _safe(name)[: _MAX_FOLDER - len(digest) - 1]
+    return f"{stem}-{digest}" if stem else f"context-{digest}"
+
+
+def _clashes(folders: dict[str, str]) -> set[str]:
+    seen: dict[str, list[str]] = {}
+    for name, folder in folders.items():
+        seen.setdefault(folder.casefold(), []).append(name)
+    return {name for names in seen.values() if len(names) > 1 for name in names}
 
 
 def write_dump(directory: str | Path, fetched: Sequence[FetchedKind], server: ServerInfo) -> list[Path]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from rbacmap.importers import kube_deadline
+from rbacmap.importers.kube_answers import MalformedAnswer, as_object, objects, optional_list, optional_object
 from rbacmap.importers.kube_kinds import (
     PARTIAL_METADATA_LIST,
     SA_TOKEN_TYPE,
@@ -42,6 +45,8 @@ OK = "ok"
 FORBIDDEN = "forbidden"
 NOT_SERVED = "not served"
 FAILED = "failed"
+# Forbidden, but read for another platform's sake only (kube_platform_kinds): no gap.
+NOT_NEEDED = "not needed"
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,8 @@ class KubeFetcher:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.api_client = api_client
+        # urllib3's timeout bounds each socket read only; this bounds each request as a whole.
+        kube_deadline.install(api_client)
         self.page_size = page_size
         self.retry = retry or RetryPolicy()
         self.on_progress = on_progress
@@ -149,10 +156,13 @@ class KubeFetcher:
             groups = self._get_json("/apis", [], JSON)
         except RequestFailed:
             return None
-        served = {str(v) for v in core.get("versions") or []}
-        for group in groups.get("groups") or []:
-            for version in group.get("versions") or []:
-                served.add(str(version.get("groupVersion")))
+        try:
+            served = {str(v) for v in optional_list(core.get("versions"), "versions")}
+            for group in objects(groups.get("groups"), "groups"):
+                for version in objects(group.get("versions"), "versions"):
+                    served.add(str(version.get("groupVersion")))
+        except MalformedAnswer:
+            return None  # unreadable discovery: list every kind, as when it is forbidden
         return served
 
     def fetch_all(self, kinds: Sequence[ResourceKind], concurrency: int = 8) -> list[FetchedKind]:
@@ -218,17 +228,21 @@ class KubeFetcher:
             if exc.status != NOT_ACCEPTABLE:
                 raise
             return self._list_secrets_as_metadata(resource)
-        return [secret_from_metadata(row["metadata"], row["type"]) for row in rows], restarts
+        with _malformed_is_failure(resource.list_path):
+            return [secret_from_metadata(row["metadata"], row["type"], f"rows[{row['index']}].object.metadata")
+                    for row in rows], restarts
 
     def _list_secrets_as_metadata(self, resource: ResourceKind) -> tuple[list[dict[str, Any]], int]:
         # Two metadata-only lists: every Secret, then the legacy SA tokens, to learn their type.
         metadata, restarts = self._list(resource, PARTIAL_METADATA_LIST)
         tokens, more = self._list(resource, PARTIAL_METADATA_LIST, [("fieldSelector", f"type={SA_TOKEN_TYPE}")])
-        token_uids = {_identity(item) for item in tokens}
-        secrets = []
-        for item in metadata:
-            secret_type = SA_TOKEN_TYPE if _identity(item) in token_uids else UNKNOWN_SECRET_TYPE
-            secrets.append(secret_from_metadata(item.get("metadata") or {}, secret_type))
+        with _malformed_is_failure(resource.list_path):
+            token_uids = {_identity(item, f"items[{index}].metadata") for index, item in enumerate(tokens)}
+            secrets = []
+            for index, item in enumerate(metadata):
+                where = f"items[{index}].metadata"
+                secret_type = SA_TOKEN_TYPE if _identity(item, where) in token_uids else UNKNOWN_SECRET_TYPE
+                secrets.append(secret_from_metadata(optional_object(item.get("metadata"), where), secret_type, where))
         return secrets, restarts + more
 
     def _list(
@@ -243,7 +257,12 @@ class KubeFetcher:
             except ContinueExpired:
                 continue
         # As client-go's pager does when paging keeps expiring: one full list without a limit.
-        return self._list_pages(resource, accept, list(extra_query), 0, items_of), self.retry.expired_restarts + 1
+        try:
+            return self._list_pages(resource, accept, list(extra_query), 0, items_of), self.retry.expired_restarts + 1
+        except ContinueExpired as exc:
+            # Something in front of the server paged even that list, and its tokens expired too.
+            raise RequestFailed(f"GET {resource.list_path}: 410 {exc} (continue tokens kept expiring, and even the "
+                                "full list without a limit was paged)", 410) from None
 
     def _list_pages(
         self, resource: ResourceKind, accept: str, extra_query: list[tuple[str, str]], limit: int,
@@ -258,15 +277,19 @@ class KubeFetcher:
             if token:
                 query.append(("continue", token))
             page = self._get_json(resource.list_path, query, accept, continuing=bool(token))
-            items.extend(items_of(page))
+            with _malformed_is_failure(resource.list_path):
+                items.extend(items_of(page))
+                token = str(optional_object(page.get("metadata"), "metadata").get("continue") or "")
             self._progress(resource.kind, len(items), False)
-            token = str((page.get("metadata") or {}).get("continue") or "")
             if not token:
                 return items
 
     # --- HTTP ----------------------------------------------------------------------------
 
-    def _get_json(self, path: str, query: list[tuple[str, str]], accept: str, continuing: bool = False) -> Any:
+    def _get_json(
+        self, path: str, query: list[tuple[str, str]], accept: str, continuing: bool = False
+    ) -> dict[str, Any]:
+        """The JSON object the server answered; RequestFailed after retries, or for an answer that is not one."""
         last_error = ""
         wait = 0.0
         for attempt in range(self.retry.attempts):
@@ -277,11 +300,7 @@ class KubeFetcher:
             wait = min(self.retry.backoff * 2**attempt, self.retry.max_backoff)
             self._requests.count = getattr(self._requests, "count", 0) + 1
             try:
-                response = self.api_client.call_api(
-                    path, "GET", query_params=query, header_params={"Accept": accept},
-                    auth_settings=["BearerToken"], _preload_content=False, _request_timeout=self.retry.timeout,
-                )
-                return json.loads(response.data)
+                answer = self._send(path, query, accept)
             except ApiException as exc:
                 status = int(exc.status or 0)
                 message = _status_message(exc)
@@ -293,22 +312,46 @@ class KubeFetcher:
                 retry_after = _retry_after(exc) if status in RETRY_AFTER_STATUSES else None
                 if retry_after is not None:
                     wait = min(retry_after, self.retry.max_retry_after)
+            except kube_deadline.DeadlineExceeded as exc:
+                last_error = str(exc)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
             except ValueError as exc:
                 raise RequestFailed(f"GET {path}: the response is not JSON ({exc})") from None
+            else:
+                with _malformed_is_failure(path):
+                    return as_object(answer, "the answer")
         raise RequestFailed(f"GET {path}: gave up after {self.retry.attempts} attempts: {last_error}")
+
+    def _send(self, path: str, query: list[tuple[str, str]], accept: str) -> Any:
+        """One GET, its body decoded as JSON, all within the timeout (kube_deadline: urllib3's bounds each read)."""
+        with kube_deadline.deadline(self.retry.timeout) as request_deadline:
+            try:
+                response = self.api_client.call_api(
+                    path, "GET", query_params=query, header_params={"Accept": accept},
+                    auth_settings=["BearerToken"], _preload_content=False, _request_timeout=self.retry.timeout,
+                )
+                return json.loads(response.data)
+            except Exception as exc:
+                if request_deadline.expired:  # whatever the shut socket made of the read: a timeout
+                    raise kube_deadline.DeadlineExceeded(
+                        f"timed out, no complete answer within {self.retry.timeout:g} s") from exc
+                raise
 
     def _progress(self, kind: str, fetched: int, done: bool, status: str = OK) -> None:
         if self.on_progress is not None:
             self.on_progress(ProgressEvent(kind, fetched, done, status))
 
 
-def secret_from_metadata(metadata: dict[str, Any], secret_type: str) -> dict[str, Any]:
-    """A Secret as rbacmap keeps it: metadata without value-bearing fields, and its type; no data."""
+def secret_from_metadata(metadata: dict[str, Any], secret_type: str, where: str = "metadata") -> dict[str, Any]:
+    """A Secret as rbacmap keeps it: metadata without value-bearing fields, and its type; no data.
+
+    MalformedAnswer (naming `where`) when its annotations are not an object: they must be read to drop
+    the value-bearing ones, so they cannot be passed on unread."""
     kept = {k: v for k, v in metadata.items() if k != "managedFields"}
     annotations = {
-        k: v for k, v in (metadata.get("annotations") or {}).items() if k not in SECRET_BEARING_ANNOTATIONS
+        k: v for k, v in optional_object(metadata.get("annotations"), f"{where}.annotations").items()
+        if k not in SECRET_BEARING_ANNOTATIONS
     }
     if annotations:
         kept["annotations"] = annotations
@@ -321,27 +364,38 @@ ItemsOf = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 
 def _list_items(page: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(page.get("items") or [])
+    return objects(page.get("items"), "items")
+
+
+@contextmanager
+def _malformed_is_failure(path: str) -> Iterator[None]:
+    """A malformed answer fails the request for good: asking again would get the same."""
+    try:
+        yield
+    except MalformedAnswer as exc:
+        raise RequestFailed(f"GET {path}: {exc}") from None
 
 
 def secret_table_rows(page: dict[str, Any]) -> list[dict[str, Any]]:
-    """A Secret Table page as `{"metadata", "type"}` per row; TableRefused if it is anything else.
+    """A Secret Table page as `{"metadata", "type", "index"}` per row; TableRefused if it is anything else,
+    MalformedAnswer if it is a Table of the wrong shape.
 
     Only the row's PartialObjectMetadata and its Type cell are read: the Data cell (a key
     count) is ignored, and a row carrying a whole object is refused rather than looked into.
     """
     if page.get("kind") != "Table":
         raise TableRefused(f"answered with {page.get('kind')!r}, not a Table")
-    names = [str(c.get("name")) for c in page.get("columnDefinitions") or []]
+    names = [str(c.get("name")) for c in objects(page.get("columnDefinitions"), "columnDefinitions")]
     type_index = names.index("Type") if "Type" in names else 1  # printSecret: Name, Type, Data, Age
     rows = []
-    for row in page.get("rows") or []:
-        obj = row.get("object") or {}
+    for index, row in enumerate(objects(page.get("rows"), "rows")):
+        obj = optional_object(row.get("object"), f"rows[{index}].object")
         if obj.get("kind") != "PartialObjectMetadata":
             raise TableRefused(f"a Table row holds {obj.get('kind')!r}, not PartialObjectMetadata")
-        cells = row.get("cells") or []
+        cells = optional_list(row.get("cells"), f"rows[{index}].cells")
         secret_type = str(cells[type_index]) if len(cells) > type_index and cells[type_index] else None
-        rows.append({"metadata": obj.get("metadata") or {}, "type": secret_type or UNKNOWN_SECRET_TYPE})
+        metadata = optional_object(obj.get("metadata"), f"rows[{index}].object.metadata")
+        rows.append({"metadata": metadata, "type": secret_type or UNKNOWN_SECRET_TYPE, "index": index})
     return rows
 
 
@@ -361,8 +415,8 @@ def _with_kind(item: dict[str, Any], resource: ResourceKind) -> dict[str, Any]:
     return {"apiVersion": resource.group_version, "kind": resource.kind, **rest}
 
 
-def _identity(item: dict[str, Any]) -> tuple[str, str]:
-    metadata = item.get("metadata") or {}
+def _identity(item: dict[str, Any], where: str) -> tuple[str, str]:
+    metadata = optional_object(item.get("metadata"), where)
     return str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
 
 

@@ -28,6 +28,8 @@ class ResourceKind:
     only: tuple[str, str] | None = None
     # Served only by newer API servers: a 404 means "none here", not a failed import.
     optional: bool = False
+    # Read for this platform's sake only: a 403 elsewhere is no gap (kube_platform_kinds).
+    platform: str | None = None
 
     @property
     def base_path(self) -> str:
@@ -80,7 +82,7 @@ KINDS: tuple[ResourceKind, ...] = (
                  "validatingadmissionpolicybindings", optional=True),
     ResourceKind("RuntimeClass", "node.k8s.io/v1", "runtimeclasses"),
     ResourceKind("CertificateSigningRequest", "certificates.k8s.io/v1", "certificatesigningrequests"),
-    ResourceKind("ConfigMap", "v1", "configmaps", only=("kube-system", "aws-auth")),
+    ResourceKind("ConfigMap", "v1", "configmaps", only=("kube-system", "aws-auth"), platform="EKS"),
 )
 
 

@@ -6,7 +6,8 @@ headers, server-side Tables for `as=Table` (Secret rows: Name, Type, Data key co
 the object as `includeObject` says: PartialObjectMetadata by default, the whole object for
 `Object`), and can be told to misbehave: 410 Gone (Status reason Expired) on continue tokens,
 403 (Status Forbidden) for a resource, 503s and 429s (with `Retry-After` when set), 406 for
-Tables, slowness, requests without credentials taken as system:anonymous. Secrets are held
+Tables, slowness, answers dripped a byte at a time, malformed bodies, pages where no limit was
+asked for, requests without credentials taken as system:anonymous. Secrets are held
 WITH data and are returned with it to any client that does not ask for metadata only. Every request is recorded.
 """
 
@@ -18,6 +19,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,6 +73,12 @@ class Behaviour:
     # A request without credentials is system:anonymous (--anonymous-auth, on by default), not a 401: it may read
     # /version (system:public-info-viewer) and nothing else (discovery is for system:authenticated only).
     anonymous: bool = False
+    # Rewrites the body of a 200 answer (keyed by plural, or by path for "/version", "/apis"): malformed responses.
+    mangle: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    # Pages a list asked for without a limit anyway (as a proxy in front of the API server might).
+    page_without_limit: int = 0
+    # Seconds between the body bytes of a 200 answer for these plurals: a server that drips its answer.
+    drip: dict[str, float] = field(default_factory=dict)
 
 
 def load_fixture_objects(path: Path = FIXTURES / "objects.yaml") -> list[dict[str, Any]]:
@@ -143,6 +151,9 @@ class FakeApiServer:
                 with server._lock:
                     server.requests.append(RecordedRequest("GET", parts.path, query, headers))
                 code, body = server._respond(parts.path, query, headers)
+                key = _plural_of_path(parts.path) or parts.path
+                if code == 200 and key in server.behaviour.mangle:
+                    body = server.behaviour.mangle[key](body)
                 data = json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
@@ -150,7 +161,17 @@ class FakeApiServer:
                     self.send_header("Retry-After", server.behaviour.retry_after)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                delay = server.behaviour.drip.get(key, 0.0) if code == 200 else 0.0
+                if not delay:
+                    self.wfile.write(data)
+                    return
+                try:
+                    for offset in range(len(data)):
+                        self.wfile.write(data[offset : offset + 1])
+                        self.wfile.flush()
+                        time.sleep(delay)
+                except OSError:
+                    pass  # the client gave up on the answer
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
                 pass
@@ -177,7 +198,7 @@ class FakeApiServer:
         group_version, rest = _split_path(path)
         if group_version is None or not rest:
             return 404, _status(404, "NotFound", f"the server could not find the requested resource ({path})")
-        plural = rest[0] if len(rest) == 1 else (rest[2] if len(rest) == 4 and rest[0] == "namespaces" else "")
+        plural = _plural_of_path(path)
         self._misbehave_slowly(plural)
         with self._lock:
             if plural in self.behaviour.forbidden:
@@ -230,7 +251,7 @@ class FakeApiServer:
             if field_name != "type" or plural != "secrets":
                 return 400, _status(400, "BadRequest", f'"{field_name}" is not a known field selector')
             items = [o for o in items if o.get("type") == value]
-        limit = int(query.get("limit", ["0"])[0] or 0)
+        limit = int(query.get("limit", ["0"])[0] or 0) or self.behaviour.page_without_limit
         offset = 0
         token = query.get("continue", [""])[0]
         if token:
@@ -300,6 +321,11 @@ def _age(timestamp: str) -> str:
     return f"{(datetime.now(UTC) - created).days}d"
 
 
+def _plural_of_path(path: str) -> str:
+    _, rest = _split_path(path)
+    return rest[0] if len(rest) == 1 else (rest[2] if len(rest) == 4 and rest[0] == "namespaces" else "")
+
+
 def _split_path(path: str) -> tuple[str | None, list[str]]:
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
@@ -361,12 +387,13 @@ def render_kubeconfig(template: str, destination: Path, **urls: str) -> Path:
 
 
 def import_from(
-    store: Store, kubeconfig: Path, *, page_size: int = 2, retry: RetryPolicy = FAST_RETRY, **kwargs: Any
+    store: Store, kubeconfig: Path, *, page_size: int = 2, retry: RetryPolicy = FAST_RETRY, cluster: str | None = None,
+    **kwargs: Any,
 ) -> KubeImportResult:
     """Import the kubeconfig's current context through the real kubeconfig loading path."""
     [target] = resolve_targets(str(kubeconfig))
     try:
-        return import_kube(store, target.api_client, target.cluster,
+        return import_kube(store, target.api_client, cluster or target.cluster,
                            options=FetchOptions(page_size=page_size, concurrency=4, retry=retry), **kwargs)
     finally:
         target.api_client.close()
