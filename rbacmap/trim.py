@@ -57,6 +57,7 @@ from rbacmap.rule_compaction import (
 from rbacmap.trim_names import NewNames
 from rbacmap.trim_rebinding import (
     bypass_only,
+    bypasses_rbac,
     in_place_blockers,
     new_binding_for,
     new_role_key,
@@ -329,7 +330,9 @@ def _propose(role: Role, use: RoleUse, bindings: tuple[Binding, ...], window: Us
         reason = ("bound only to group(s) that bypass RBAC (system:masters: allowed before RBAC is consulted), "
                   "so audit logs can never show RBAC use of it; left unchanged")
         return TrimProposal(role, (), (), bindings, (), 0, action=SKIP, reasons=(reason,), bypass_bindings=bypass)
-    unseen = sorted({s.name for b in bindings for s in b.subjects if s.kind == GROUP and not _implied_group(s.name)})
+    # A group that bypasses RBAC (system:masters) is no reason: its use never shows, and its bindings are kept anyway.
+    unseen = sorted({s.name for b in bindings for s in b.subjects
+                     if s.kind == GROUP and not _implied_group(s.name) and not bypasses_rbac(s)})
     if groups_not_logged and unseen:
         # Their members' requests are in the logs, but nothing says they came through the group's binding:
         # trimming or unbinding on that evidence would cut what members really use.

@@ -13,6 +13,7 @@ from rbacmap.model import (
     USER,
     Binding,
     ResourceRequest,
+    carries_no_name,
     parse_service_account_username,
 )
 from rbacmap.pod_security_config import PLUGIN_NAME, POD_CREATING_CONTROLLERS, controller_usernames, sandbox_handler
@@ -160,8 +161,14 @@ def _token_owner_power(ctx: SolverContext, owner: Identity | None) -> tuple[str,
 def _named_grants(
     permissions: EffectivePermissions, requests: list[ResourceRequest],
 ) -> tuple[list[str], tuple[Grant, ...]]:
-    """The names resourceNames allow the first request allowed for some name cluster-wide, and their grants."""
+    """The names resourceNames allow the first request allowed for some name cluster-wide, and their grants.
+
+    A create is authorized without a name (`carries_no_name`): a `create` rule limited by resourceNames matches
+    the named request asked here but allows no real create, so it is not asked.
+    """
     for request in requests:
+        if carries_no_name(request):
+            continue
         names, grants = [], []
         for name in sorted(permissions.named_resources(request)):
             found = permissions.grants(replace(request, name=name))  # no namespace: ClusterRoleBindings only

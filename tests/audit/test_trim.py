@@ -131,6 +131,11 @@ def test_gke_logs_name_no_groups_so_a_group_bound_role_is_left_unchanged(
     assert any("name no groups" in warning for warning in report.warnings)
     # A role bound to users only is still trimmed: their own bindings' use is seen.
     assert _proposal(report, RoleKey("ClusterRole", "namespace-keeper")).action == TRIM
+    # system:masters bypasses RBAC whatever the logs say: no reason to skip; alice's use trims the role, and the
+    # break-glass binding is kept (not proposed for removal).
+    operator = _proposal(report, RoleKey("ClusterRole", "web-operator"))
+    assert operator.action == TRIM and operator.unused_bindings == ()
+    assert operator.trimmed_rules == (PolicyRule(("create",), ("",), ("pods",)),)
     result = CliRunner().invoke(cli, ["trim", "--db", str(db), "--all", "-o", "json"])
     assert result.exit_code == 0, result.output
     assert "roles bound to groups are left unchanged" in result.stderr

@@ -36,6 +36,8 @@ def test_rules_limited_by_resource_names_count_only_where_the_risk_holds_for_one
                               "intercept or block every API write")
     assert [(str(g.binding.key), str(g.role.key), g.rule_index) for g in webhook.grants] == [
         ("ClusterRoleBinding policy-team-webhook", "ClusterRole policy-webhook-editor", 0)]
+    # A create limited by resourceNames allows no real create (authorized without a name): no risk at all.
+    assert ("webhook-control", "user:installer") not in found
     # nodes/proxy on one node reaches that kubelet's API.
     proxy = found[("nodes-proxy", "user:debugger")]
     assert proxy.detail == ("User debugger talks to the kubelet API (exec, logs, pods) of node(s) node-1 through "
