@@ -196,12 +196,15 @@ def resolve_certificates(ctx: ClusterContext, resolution: Resolution) -> None:
         by_person = csr.get("username") in own or csr["name"] in resolution.requested_csrs
         if not (csr["issued"] and common_name and (for_person or by_person)):
             continue
-        if csr["signer_name"] not in CLIENT_SIGNERS:
+        if csr["signer_name"] in SERVING_SIGNERS:
             continue
         orgs = tuple(json.loads(csr.get("request_organizations") or "[]"))
         ref = ObjectRef("CertificateSigningRequest", csr["name"])
         via = (f"client certificate issued for CSR {csr['name']}" if for_person else
                f"client certificate for {common_name!r} the person requested (CSR {csr['name']}): they hold its key")
+        if csr["signer_name"] not in CLIENT_SIGNERS:
+            # As its finding says: a login only if the API server trusts the custom signer's CA.
+            via += f", if the API server trusts signer {csr['signer_name']}'s CA for client certificates"
         identity = Identity(common_name, orgs, via, ref.logical_name(), shared=not for_person)
         resolution.identities.append(identity)
         for group in orgs:

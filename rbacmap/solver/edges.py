@@ -228,6 +228,9 @@ class ChainedEdge(Edge):
         self.via = via
         self.final = final
         self.cost = cost
+        # The whole chain holds only if every step does: conditional if any step is known to be.
+        self.known_conditional = (first.known_conditional or final.known_conditional
+                                  or any(edge.known_conditional for edge in via))
 
 
 def lazy_edge(source: Identity | Pool, target: Node, primitive: str, describe: Callable[[], Edge],

@@ -139,6 +139,11 @@ def test_a_certificates_signer_decides_whether_it_logs_anyone_in(shared: Store) 
     internal = by_csr["alice-internal"]
     assert internal.type == "client-certificate" and internal.remains
     assert "if the API server trusts signer example.com/internal's CA" in internal.message
+    # ... and its name is one of the person's ways in (shared: alice-internal is not her name), with that condition.
+    [identity] = [i for i in report.identities if i.username == "alice-internal"]
+    assert identity.shared and "if the API server trusts signer example.com/internal's CA" in identity.via
+    # A serving certificate's name is no way in.
+    assert not [i for i in report.identities if "alice-node-serving" in i.via]
 
 
 OPS_LINE = f"{ALICE} arn:aws:sts::111122223333:assumed-role/ops/alice"
