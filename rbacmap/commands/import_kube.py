@@ -120,6 +120,8 @@ def kube_command(
     options = FetchOptions(page_size, concurrency, RetryPolicy(attempts=retries + 1, timeout=timeout))
     for name, problem in unusable:
         click.echo(f"{name}: import FAILED, nothing imported: {problem}", err=True)
+    if not targets:
+        sys.exit(2)  # no context could even be loaded: nothing started
     failed = len(unusable)
     # --all-contexts: a folder per context, its name made safe (an EKS context is an ARN, with a '/').
     folders = context_folders([t.context or IN_CLUSTER for t in targets]) if all_contexts else {}

@@ -610,3 +610,19 @@ def test_a_timeout_of_0_is_refused_not_taken_as_no_timeout(kubeconfig: Path, tmp
     assert answer.exit_code == 2 and "Invalid value for '--timeout'" in answer.output
     with pytest.raises(ValueError, match="timeout must be more than 0 seconds"):
         RetryPolicy(timeout=0)
+
+
+def test_cli_all_contexts_exits_2_when_no_context_can_be_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = {"apiVersion": "v1", "kind": "Config",
+             "clusters": [{"name": "old", "cluster": {"server": "https://127.0.0.1:1"}}],
+             "contexts": [{"name": "old-admin", "context": {"cluster": "old", "user": "old-admin"}}],
+             "users": [{"name": "old-admin", "user": {"client-certificate": str(tmp_path / "gone.crt"),
+                                                      "client-key": str(tmp_path / "gone.key")}}]}
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(stale))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "old.yaml"))
+    answer = CliRunner().invoke(cli, ["import", "kube", "--db", str(tmp_path / "rbacmap.db"), "--all-contexts"])
+    # Nothing could start: an error (2), not "a cluster's import failed" (1).
+    assert answer.exit_code == 2, answer.output
+    assert "old-admin: import FAILED, nothing imported" in answer.stderr
