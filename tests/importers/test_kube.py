@@ -615,7 +615,7 @@ def test_a_timeout_of_0_is_refused_not_taken_as_no_timeout(kubeconfig: Path, tmp
 def test_cli_all_contexts_exits_2_when_no_context_can_be_loaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stale = {"apiVersion": "v1", "kind": "Config",
+    stale = {"apiVersion": "v1", "kind": "Config", "current-context": "old-admin",
              "clusters": [{"name": "old", "cluster": {"server": "https://127.0.0.1:1"}}],
              "contexts": [{"name": "old-admin", "context": {"cluster": "old", "user": "old-admin"}}],
              "users": [{"name": "old-admin", "user": {"client-certificate": str(tmp_path / "gone.crt"),
