@@ -25,6 +25,8 @@ def parse_review(raw: Any) -> tuple[UserInfo, Request]:
     spec = raw.get("spec") if "spec" in raw else raw
     if not isinstance(spec, dict):
         raise ReviewError("spec must be an object")
+    if "spec" in raw:
+        _check_metadata(raw, spec)
     user = _string(spec, "user", "spec")
     _string(spec, "uid", "spec")
     groups = spec.get("groups") or []
@@ -75,6 +77,31 @@ def _string(fields: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str):
         raise ReviewError(f"{where}.{key} must be a string, got {type(value).__name__}")
     return value
+
+
+def _check_metadata(review: dict[str, Any], spec: dict[str, Any]) -> None:
+    """What the API server's validation refuses in a review's metadata (authorization validation.go): a
+    SubjectAccessReview's must be empty; a LocalSubjectAccessReview's may hold its namespace only, which
+    resourceAttributes.namespace must match, and it takes no nonResourceAttributes. Null values and
+    managedFields count as empty (`kubectl create --dry-run -o json` writes `creationTimestamp: null`)."""
+    metadata = review.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise ReviewError("metadata must be an object")
+    local = review.get("kind") == "LocalSubjectAccessReview"
+    namespace = metadata.get("namespace") or ""
+    ignored = {"managedFields", "namespace"} if local else {"managedFields"}
+    extra = sorted(key for key, value in metadata.items() if value not in (None, "", {}, []) and key not in ignored)
+    if extra:
+        allowed = "empty except for namespace" if local else "empty"
+        raise ReviewError(f"metadata must be {allowed} (has {', '.join(extra)})")
+    if not local:
+        return
+    resource = spec.get("resourceAttributes")
+    if isinstance(resource, dict) and (resource.get("namespace") or "") != namespace:
+        raise ReviewError(f"spec.resourceAttributes.namespace {resource.get('namespace') or ''!r} must match "
+                          f"metadata.namespace {namespace!r}")
+    if spec.get("nonResourceAttributes") is not None:
+        raise ReviewError("spec.nonResourceAttributes is disallowed on a LocalSubjectAccessReview")
 
 
 def review_reason(decision: Decision) -> str:

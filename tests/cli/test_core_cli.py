@@ -403,3 +403,31 @@ def test_a_resource_of_unknown_group_is_asked_in_the_core_group_with_a_note(db: 
     # signers are certificates.k8s.io's, cluster-wide, as the API server's CSR approval asks about them.
     assert "approve signers.certificates.k8s.io 'kubernetes.io/kube-apiserver-client' cluster-wide" in run(
         db, "can", "alice", "approve", "signers", "kubernetes.io/kube-apiserver-client").stdout
+
+
+def test_check_refuses_reviews_the_api_server_would_refuse(db: str, tmp_path: Path) -> None:
+    get_pods = {"verb": "get", "resource": "pods", "namespace": "payments"}
+    reviews = [
+        # kubectl create --dry-run -o json writes creationTimestamp: null: still empty metadata.
+        {"kind": "SubjectAccessReview", "metadata": {"creationTimestamp": None},
+         "spec": {"user": "alice@example.com", "resourceAttributes": get_pods}},
+        {"kind": "SubjectAccessReview", "metadata": {"name": "x"},
+         "spec": {"user": "alice@example.com", "resourceAttributes": get_pods}},
+        {"kind": "LocalSubjectAccessReview", "metadata": {"namespace": "payments"},
+         "spec": {"user": "alice@example.com", "resourceAttributes": get_pods}},
+        {"kind": "LocalSubjectAccessReview", "metadata": {"namespace": "web"},
+         "spec": {"user": "alice@example.com", "resourceAttributes": get_pods}},
+        {"kind": "LocalSubjectAccessReview", "metadata": {"namespace": "web"},
+         "spec": {"user": "alice@example.com", "nonResourceAttributes": {"verb": "get", "path": "/healthz"}}},
+    ]
+    requests = tmp_path / "reviews.jsonl"
+    requests.write_text("".join(json.dumps(review) + "\n" for review in reviews))
+    result = run(db, "check", "--requests", str(requests))
+    assert result.exit_code == 0, result.output
+    statuses = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "evaluationError" not in statuses[0] and "evaluationError" not in statuses[2]
+    assert statuses[1]["evaluationError"] == "line 2: metadata must be empty (has name)"
+    assert statuses[3]["evaluationError"] == ("line 4: spec.resourceAttributes.namespace 'payments' must match "
+                                              "metadata.namespace 'web'")
+    assert statuses[4]["evaluationError"] == ("line 5: spec.nonResourceAttributes is disallowed on a "
+                                              "LocalSubjectAccessReview")
