@@ -112,7 +112,10 @@ def _context_target(path: str, entry: Mapping[str, Any], exec_timeout: float | N
             raise ConfigException("Invalid kube-config file. No configuration found.")
         if exec_timeout is not None:
             _bound_exec_plugin(merged, name, exec_timeout)
-        KubeConfigLoader(config_dict=merged, active_context=name).load_and_set(configuration)
+        # config_base_path=None, as the client's own loader passes: relative paths in an entry (certificate
+        # files, the exec plugin's working directory) are then read from the directory of the kubeconfig file
+        # that entry came from, as kubectl does. The loader's default, "", reads them from rbacmap's own cwd.
+        KubeConfigLoader(config_dict=merged, active_context=name, config_base_path=None).load_and_set(configuration)
     except UNREADABLE_KUBECONFIG as exc:
         raise _unreadable(path, exc, context=name) from exc
     return ClusterTarget(name, cluster, ApiClient(configuration=configuration))

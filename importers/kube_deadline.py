@@ -46,23 +46,38 @@ class Deadline:
         with self._lock:
             self._connection = connection
             if self.expired:
-                _shut(connection)
+                _shut_if_owned(connection, self)
 
     def expire(self) -> None:
         with self._lock:
             # Its request is done: the connection may be serving another one by now. (Between the end of
-            # the body, when urllib3 gives the connection back, and finish() a few microseconds remain: a
-            # request cut then fails as a broken connection and is retried.)
+            # the body, when urllib3 gives the connection back, and finish() the caller may still decode the
+            # answer: a connection another request claimed meanwhile is not shut, _shut_if_owned.)
             if self.finished:
                 return
             self.expired = True
             if self._connection is not None:
-                _shut(self._connection)
+                _shut_if_owned(self._connection, self)
 
     def finish(self) -> None:
         with self._lock:
             self.finished = True
             self._connection = None
+
+
+# Guards which deadline owns a connection: a check and a shut are one step against a new request claiming it.
+_owners = threading.Lock()
+
+
+def _shut_if_owned(connection: HTTPConnection, owner: Deadline) -> None:
+    """Shut `connection` unless another request took it since `owner`'s request used it.
+
+    The request's answer may be read and its connection back in the pool while its deadline still runs
+    (the caller decodes a large answer inside the block): another thread's request may be using that
+    connection by then, and cutting it would fail a request well within its own deadline."""
+    with _owners:
+        if getattr(connection, "_deadline_owner", None) is owner:
+            _shut(connection)
 
 
 def _shut(connection: HTTPConnection) -> None:
@@ -77,6 +92,15 @@ def _shut(connection: HTTPConnection) -> None:
 
 class _Watched:
     """Mixin for urllib3 connections: the thread's deadline learns the connection before the answer is read."""
+
+    _deadline_owner: Deadline | None = None  # the deadline of the request now using the connection
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        # Each request claims the connection for the deadline of its thread (or for none): a deadline of
+        # an earlier request on it no longer shuts it (_shut_if_owned).
+        with _owners:
+            self._deadline_owner = getattr(_current, "deadline", None)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         deadline: Deadline | None = getattr(_current, "deadline", None)

@@ -317,3 +317,25 @@ def test_cli_exec_timeout_stops_a_hanging_plugin_and_says_so(
     assert "gave no credentials within 0.5 s and was stopped" in caplog.text
     assert "prod: import of cluster cluster-0 FAILED: the API server took the requests as system:anonymous" in (
         answer.stderr)
+
+
+def test_an_exec_plugin_runs_in_the_kubeconfig_folder_as_without_the_time_limit(
+    store: Store, server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client runs a plugin in the folder of the kubeconfig (relative paths in an entry are read from there,
+    # as kubectl does): a plugin script named relative to it still runs when rbacmap runs from elsewhere.
+    folder = tmp_path / "kube"
+    folder.mkdir()
+    credential = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                  "status": {"token": fake.TOKEN}}
+    (folder / "token-plugin.py").write_text(f"print({json.dumps(credential)!r})\n")
+    config = _kubeconfig(folder / "config", {"prod": server.url}, user={"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+        "args": ["token-plugin.py"], "interactiveMode": "Never"}})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    result = fake.import_from(store, config)
+
+    assert result.snapshot.incomplete_kinds == [] and result.snapshot.object_counts["ClusterRole"] == 4

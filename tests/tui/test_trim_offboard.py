@@ -261,6 +261,9 @@ async def test_offboarding_exports_nothing_while_a_check_runs_and_takes_groups(
         return real(store, cluster, identifiers, groups)
 
     monkeypatch.setattr(offboard_screen, "offboard_person", slow)
+    # Keys typed while the report (not the input) has focus start an export (e) of alice's fix, into the working
+    # directory: a stray "@acme.examplepayments-team, oncall" was once committed at the repo root that way.
+    monkeypatch.chdir(tmp_path)
     app = ui.app(acme_db)
     async with app.run_test(size=SIZE) as pilot:
         await ui.settle(app, pilot)
@@ -272,6 +275,8 @@ async def test_offboarding_exports_nothing_while_a_check_runs_and_takes_groups(
         identifiers = app.screen.query_one("#identifiers")
         identifiers.value = ""  # type: ignore[attr-defined]
         identifiers.focus()
+        await pilot.pause()
+        assert app.focused is identifiers
         await pilot.press(*"dave@acme.example", "tab", *"payments-team, oncall", "enter")
         await pilot.pause()
         app.screen.query_one(VerticalScroll).focus()
@@ -287,3 +292,4 @@ async def test_offboarding_exports_nothing_while_a_check_runs_and_takes_groups(
         assert "== dave@acme.example" in report and "alice" not in report.split("\n", 1)[0]
         fix = await export_to(ui, app, pilot, tmp_path / "fix.yaml")
     assert fix.startswith("# rbacmap offboard fix for: dave@acme.example\n")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("acme.db")) == ["fix.yaml"]

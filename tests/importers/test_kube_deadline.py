@@ -1,0 +1,78 @@
+"""kube_deadline with the real kubernetes client and urllib3 pool against the loopback API server."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from rbacmap.importers import kube_deadline
+from rbacmap.importers.kube_auth import resolve_targets
+
+
+def _load_fake_apiserver() -> ModuleType:
+    # tests/ is not a package (pytest --import-mode=importlib): load the helper by path, once for every test file.
+    name = "rbacmap_tests_fake_apiserver"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fake_apiserver.py"))
+        assert spec is not None and spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+fake = _load_fake_apiserver()
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    with fake.FakeApiServer() as running:
+        yield running
+
+
+def _get(client: Any, path: str) -> Any:
+    response = client.call_api(path, "GET", header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
+                               _preload_content=False, _request_timeout=5.0)
+    return json.loads(response.data)
+
+
+def test_a_deadline_passing_after_its_answer_was_read_cuts_no_other_request(server: Any, tmp_path: Path) -> None:
+    # A's answer is read (its connection back in the pool) but A is still inside its deadline, decoding a
+    # large answer, when the deadline passes. B, meanwhile, took that pooled connection for its own request,
+    # well within B's own deadline: A's deadline must not shut B's socket.
+    kubeconfig = fake.render_kubeconfig("kubeconfig.yaml", tmp_path / "kubeconfig", prod=server.url)
+    [target] = resolve_targets(str(kubeconfig))
+    client = target.api_client
+    assert kube_deadline.install(client)
+    server.behaviour.drip["nodes"] = 0.002  # B's body takes a while to arrive
+    a_read, b_outcome = threading.Event(), []
+
+    def request_b() -> None:
+        a_read.wait()
+        try:
+            with kube_deadline.deadline(30.0):
+                b_outcome.append(_get(client, "/api/v1/nodes")["kind"])
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            b_outcome.append(f"{type(exc).__name__}: {exc}")
+
+    b = threading.Thread(target=request_b)
+    b.start()
+    try:
+        with kube_deadline.deadline(0.3):
+            _get(client, "/api/v1/namespaces")
+            a_read.set()
+            time.sleep(0.8)  # decoding a large answer, past A's deadline
+        b.join(30)
+    finally:
+        client.close()
+
+    assert b_outcome == ["NodeList"]
+    assert len(server.requests_for("nodes")) == 1  # not cut and silently retried either
