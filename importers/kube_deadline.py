@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import socket
 import threading
 import time
@@ -82,6 +83,10 @@ def _shut_if_owned(connection: HTTPConnection, owner: Deadline) -> None:
 
 def _shut(connection: HTTPConnection) -> None:
     sock = connection.sock
+    # Through an HTTPS proxy, urllib3 wraps TLS in TLS (urllib3.util.ssltransport.SSLTransport), which is no
+    # socket: shut the socket under it.
+    while sock is not None and not isinstance(sock, socket.socket):
+        sock = getattr(sock, "socket", None)
     if sock is None:
         return
     # The plain socket's shutdown, also for TLS: it ends a read blocked in another thread, where
@@ -169,7 +174,10 @@ class _Watchdog:
                     self._wake.wait(wait)
                     continue
                 _, _, current = heapq.heappop(self._due)
-            current.expire()
+            try:
+                current.expire()
+            except Exception:  # noqa: BLE001 - one odd connection must not end every later deadline
+                logging.getLogger(__name__).exception("could not cut a request at its deadline")
 
 
 _watchdog = _Watchdog()

@@ -76,3 +76,37 @@ def test_a_deadline_passing_after_its_answer_was_read_cuts_no_other_request(serv
 
     assert b_outcome == ["NodeList"]
     assert len(server.requests_for("nodes")) == 1  # not cut and silently retried either
+
+
+class _TlsInTls:
+    """What urllib3 puts on a connection through an HTTPS proxy: no socket, the socket under it as `.socket`."""
+
+    def __init__(self, sock: Any) -> None:
+        self.socket = sock
+
+
+class _Connection:
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+
+
+def test_a_deadline_shuts_the_socket_under_a_tls_in_tls_transport() -> None:
+    import socket
+
+    ours, peer = socket.socketpair()
+    try:
+        kube_deadline._shut(_Connection(_TlsInTls(ours)))  # type: ignore[arg-type]
+        peer.settimeout(2)
+        assert peer.recv(1) == b""  # the peer sees the end: a read blocked on `ours` would end too
+    finally:
+        ours.close()
+        peer.close()
+
+
+def test_one_deadline_that_cannot_be_cut_does_not_end_the_later_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = kube_deadline.Deadline()
+    monkeypatch.setattr(broken, "expire", lambda: (_ for _ in ()).throw(TypeError("not a socket")))
+    kube_deadline._watchdog.watch(0.01, broken)
+    with kube_deadline.deadline(0.05) as later:
+        time.sleep(0.5)
+        assert later.expired  # the watchdog thread lived on after the first expire raised
