@@ -40,7 +40,7 @@ from rbacmap.cloud.model import (
     WRITE_ACCESS_ENTRY,
     CloudEdge,
 )
-from rbacmap.importers.aws_iam import Evaluation, IamPrincipal, account_of, can_assume, evaluate_identity
+from rbacmap.importers.aws_iam import Evaluation, IamPrincipal, can_assume, evaluate_identity
 from rbacmap.model import GROUP, SYSTEM_MASTERS
 
 NOT_EVALUATED = "(condition not evaluated)"
@@ -105,19 +105,34 @@ def _condition(verdicts: list[Evaluation], what: str = "the chosen username and 
     return ""
 
 
+def cluster_admin_policy_arn(cluster_arn: str) -> str:
+    """AmazonEKSClusterAdminPolicy's ARN in the cluster's partition."""
+    partition = cluster_arn.split(":")[1] if cluster_arn.count(":") > 1 else "aws"
+    return f"arn:{partition or 'aws'}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
 def policy_edges(writer: IamPrincipal, cluster_arn: str, source: tuple[str, str]) -> Iterator[CloudEdge]:
-    """Holders of eks:CreateAccessEntry + eks:AssociateAccessPolicy can map themselves to cluster-admin."""
-    prefix, _, name = cluster_arn.partition(":cluster/")
-    entry_arn = f"{prefix}:access-entry/{name}/role/{account_of(cluster_arn)}/any/00000000"
-    create = evaluate_identity(writer, "eks:CreateAccessEntry", cluster_arn)
-    associate = evaluate_identity(writer, "eks:AssociateAccessPolicy", cluster_arn)
+    """Holders of eks:CreateAccessEntry + eks:AssociateAccessPolicy can map themselves to cluster-admin.
+
+    The request's condition keys are known here, so IAM sees them (Service Authorization Reference, Amazon EKS):
+    eks:principalArn is the writer's own ARN on both calls; AssociateAccessPolicy names
+    AmazonEKSClusterAdminPolicy (eks:policyArn) at cluster scope (eks:accessScope). Without them, a statement
+    limited to another principal or to a weaker policy was "not evaluated", so allowed, and the edge to
+    system:masters had no condition."""
+    entry_arn = _entry_arn(cluster_arn, writer.arn)  # the writer's own entry, the one it creates
+    context = {"aws:PrincipalArn": writer.arn, "eks:principalArn": writer.arn}
+    associate_context = {**context, "eks:policyArn": cluster_admin_policy_arn(cluster_arn),
+                         "eks:accessScope": "cluster"}
+    create = evaluate_identity(writer, "eks:CreateAccessEntry", cluster_arn, context)
+    associate = evaluate_identity(writer, "eks:AssociateAccessPolicy", cluster_arn, associate_context)
     if not associate.allowed:
-        associate = evaluate_identity(writer, "eks:AssociateAccessPolicy", entry_arn)
+        associate = evaluate_identity(writer, "eks:AssociateAccessPolicy", entry_arn, associate_context)
     if create.allowed and associate.allowed:
         yield CloudEdge(
             *source, GROUP, SYSTEM_MASTERS, CREATE_ACCESS_ENTRY,
             f"can create an access entry and associate AmazonEKSClusterAdminPolicy: {create.describe()};"
-            f" {associate.describe()}")
+            f" {associate.describe()}",
+            _condition([create, associate], "its own access entry with AmazonEKSClusterAdminPolicy"))
 
 
 def access_entry_writer_edges(

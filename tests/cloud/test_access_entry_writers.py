@@ -65,3 +65,15 @@ def test_config_map_cluster_is_switched_then_entries_written(tmp_path: Path, mot
     assert "kubernetesGroups [platform-admins]" in create.action
     # Without eks:UpdateClusterConfig an access entry is dead in CONFIG_MAP mode.
     assert result.paths(subject=_user("erin")) == []
+
+
+def test_access_policy_path_evaluates_the_entry_condition_keys(tmp_path: Path, moto_url: str) -> None:
+    """CreateAccessEntry + AssociateAccessPolicy reaches cluster-admin only when IAM allows them for the principal's
+    own entry (eks:principalArn) and for AmazonEKSClusterAdminPolicy at cluster scope (eks:policyArn,
+    eks:accessScope): those keys are known, so they are evaluated, not waved through as "not evaluated"."""
+    result = _solve(tmp_path, moto_url)
+    # ivan's rights name (eks:principalArn) only a role he cannot assume.
+    assert result.paths(subject=_user("ivan")) == []
+    # judy may associate AmazonEKSViewPolicy only: her way in is the access entry's groups, not cluster-admin's policy.
+    paths = result.paths(subject=_user("judy"))
+    assert paths and all("AmazonEKSClusterAdminPolicy" not in step.action for p in paths for step in p.steps)
