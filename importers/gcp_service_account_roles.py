@@ -65,6 +65,17 @@ def only_delegation(role: str, custom_roles: Mapping[str, Mapping[str, Any]]) ->
     return held == {IMPLICIT_DELEGATION}
 
 
+# Members that may be a delegate of a chain: the request's `delegates` are service accounts
+# ("projects/-/serviceAccounts/{ACCOUNT_EMAIL_OR_UNIQUEID}", IAM Credentials API, GenerateAccessTokenRequest); a
+# Google group may hold service accounts. A user, a domain or a federated principal never is one.
+DELEGATE_MEMBER_PREFIXES = ("serviceAccount:", "group:")
+
+
+def can_be_delegate(member: str) -> bool:
+    """Can the member be an intermediate of a delegation chain (where implicitDelegation is checked)?"""
+    return member.startswith(DELEGATE_MEMBER_PREFIXES)
+
+
 def sets_policy(role: str, custom_roles: Mapping[str, Mapping[str, Any]]) -> bool:
     """Does the role hold iam.serviceAccounts.setIamPolicy?"""
     return role in SET_POLICY_ROLES or SET_POLICY in role_permissions(role, custom_roles)

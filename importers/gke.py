@@ -46,6 +46,7 @@ from rbacmap.importers.gcp_service_account_roles import (
     DELEGATION_CONDITION,
     SET_POLICY_ROLES,
     TOKEN_CREATOR,
+    can_be_delegate,
     custom_impersonation,
     only_delegation,
     sets_policy,
@@ -288,7 +289,10 @@ def _service_account_edge(
     elif role in IMPERSONATION_ROLES and member != target:
         facts.edges.append(CloudEdge(GCP_PRINCIPAL, member, GCP_PRINCIPAL, target, IMPERSONATE,
                                      f"{provenance}: {IMPERSONATION_ROLES[role]}"))
-    elif custom is not None and member != target:
+    elif custom is not None and member != target and not (
+            only_delegation(role, custom_roles) and (ksas or not can_be_delegate(member))):
+        # implicitDelegation alone is used only by a delegate of a chain, a Google service account: a user (or a
+        # Kubernetes ServiceAccount's federated identity) holding it can act as no one with it.
         how, permissions = custom
         condition = DELEGATION_CONDITION.format(member=member) if only_delegation(role, custom_roles) else ""
         for kind, name in sources:

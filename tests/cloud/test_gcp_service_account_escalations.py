@@ -19,6 +19,7 @@ from tests.cloud.conftest import serve_google_apis
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cloud"
 DEPLOYER = "serviceAccount:deployer@acme-prod.iam.gserviceaccount.com"
+RELAY = "serviceAccount:relay@acme-prod.iam.gserviceaccount.com"
 
 
 def _solve(tmp_path: Path) -> SolverResult:
@@ -57,6 +58,9 @@ def test_custom_roles_impersonate_by_permission(tmp_path: Path) -> None:
     assert mint.as_identity.name == DEPLOYER and not mint.condition
     assert "iam.serviceAccounts.getAccessToken" in mint.detail
     assert "gcloud iam roles describe tokenMinter" in mint.detail
-    [path] = result.paths(subject=principal_identity(GCP_PRINCIPAL, "user:dan@acme.example"), target="secrets")
-    assert "delegation chain" in path.steps[0].condition  # implicitDelegation: an intermediate link only
+    # implicitDelegation: an intermediate link of a delegation chain only, and the chain's delegates are service
+    # accounts (generateAccessToken `delegates`: projects/-/serviceAccounts/…): a user holding it reaches nothing.
+    assert _secrets(result, "user:dan@acme.example") == []
+    [path] = result.paths(subject=principal_identity(GCP_PRINCIPAL, RELAY), target="secrets")
+    assert "delegation chain" in path.steps[0].condition
     assert _secrets(result, "user:ivy@acme.example") == []  # iam.serviceAccounts.get: no credential
