@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -164,11 +164,20 @@ def fetch_gke(
 
 def _bindings(policy: Mapping[str, Any], where: str) -> Iterator[tuple[str, str, str]]:
     """(role, member, provenance) for every binding member of a policy."""
+    for role, member, provenance, _ in _conditional_bindings(policy, where):
+        yield role, member, provenance
+
+
+def _conditional_bindings(policy: Mapping[str, Any], where: str) -> Iterator[tuple[str, str, str, str]]:
+    """(role, member, provenance, the binding's IAM condition as a step's condition, or '') for every member."""
     for binding in policy.get("bindings", []):
         condition = binding.get("condition")
         suffix = f" (conditional: {condition.get('title') or condition.get('expression')})" if condition else ""
+        # Not evaluated (CEL on request time, resource names, …): the step holds only when it does.
+        caveat = (f"the IAM condition {condition.get('title') or ''!r} of this binding holds "
+                  f"({condition.get('expression') or 'expression not read'})") if condition else ""
         for member in binding.get("members", []):
-            yield binding["role"], member, f"{where}: {binding['role']} for {member}{suffix}"
+            yield binding["role"], member, f"{where}: {binding['role']} for {member}{suffix}", caveat
 
 
 def ksa_of_member(member: str, pool: str, context: K8sContext) -> list[str]:
@@ -204,15 +213,16 @@ def normalize_gke(raw: GkeRawData, context: K8sContext) -> CloudFacts:
     emails = [a["email"] for a in raw.service_accounts]
     for email, policy in raw.service_account_policies.items():
         check = f"gcloud iam service-accounts get-iam-policy {email}"
-        for role, member, provenance in _bindings(policy, f"IAM policy of service account {email}"):
-            _service_account_edge(facts, email, role, member, provenance, pool, context, raw.custom_roles, check)
+        for role, member, provenance, caveat in _conditional_bindings(policy, f"IAM policy of service account {email}"):
+            _service_account_edge(facts, email, role, member, provenance, pool, context, raw.custom_roles, check,
+                                  caveat)
     check = f"gcloud projects get-iam-policy {raw.project}"
-    for role, member, provenance in _bindings(raw.project_policy, project_where):
+    for role, member, provenance, caveat in _conditional_bindings(raw.project_policy, project_where):
         if (role in IMPERSONATION_ROLES or custom_impersonation(role, raw.custom_roles) is not None
                 or sets_policy(role, raw.custom_roles)):
             for email in emails:
                 _service_account_edge(facts, email, role, member, provenance + " (project-wide)", pool, context,
-                                      raw.custom_roles, check)
+                                      raw.custom_roles, check, caveat)
     for email in emails:
         members.setdefault(f"serviceAccount:{email}", f"service account {email} of project {raw.project}")
     _logins(facts, members, bool(groups_config.get("enabled")))
@@ -269,10 +279,22 @@ def _project_grant(raw: GkeRawData, facts: CloudFacts, role: str, member: str, p
 
 def _service_account_edge(
     facts: CloudFacts, email: str, role: str, member: str, provenance: str, pool: str, context: K8sContext,
-    custom_roles: Mapping[str, Mapping[str, Any]], check: str,
+    custom_roles: Mapping[str, Mapping[str, Any]], check: str, caveat: str = "",
 ) -> None:
     """The edges a binding of `role` to `member` makes towards service account `email`: acting as it (predefined
-    impersonation roles, or custom roles by permission), or granting oneself token creation on it first."""
+    impersonation roles, or custom roles by permission), or granting oneself token creation on it first.
+    `caveat`: the binding's IAM condition, which each edge keeps as its condition."""
+    added = len(facts.edges)
+    _service_account_edges(facts, email, role, member, provenance, pool, context, custom_roles, check)
+    if caveat:
+        facts.edges[added:] = [replace(edge, condition="; ".join(c for c in (caveat, edge.condition) if c))
+                               for edge in facts.edges[added:]]
+
+
+def _service_account_edges(
+    facts: CloudFacts, email: str, role: str, member: str, provenance: str, pool: str, context: K8sContext,
+    custom_roles: Mapping[str, Mapping[str, Any]], check: str,
+) -> None:
     target = f"serviceAccount:{email}"
     if member.startswith(DELETED_MEMBER):
         return  # a deleted principal acts as no one

@@ -64,3 +64,16 @@ def test_custom_roles_impersonate_by_permission(tmp_path: Path) -> None:
     [path] = result.paths(subject=principal_identity(GCP_PRINCIPAL, RELAY), target="secrets")
     assert "delegation chain" in path.steps[0].condition
     assert _secrets(result, "user:ivy@acme.example") == []  # iam.serviceAccounts.get: no credential
+
+
+def test_a_bindings_iam_condition_is_the_steps_condition(tmp_path: Path) -> None:
+    result = _solve(tmp_path)
+    [path] = result.paths(subject=principal_identity(GCP_PRINCIPAL, "user:olga@acme.example"), target="secrets")
+    # rbacmap does not evaluate the CEL (request time, resource names): the step holds only while it does.
+    mint = path.steps[0]
+    assert mint.as_identity.name == DEPLOYER
+    assert "the IAM condition 'until the audit ends' of this binding holds" in mint.condition
+    assert 'request.time < timestamp("2026-12-31T00:00:00Z")' in mint.condition
+    # tom's binding has no condition: nor has his step.
+    [tom] = result.paths(subject=principal_identity(GCP_PRINCIPAL, "user:tom@acme.example"), target="secrets")
+    assert not tom.steps[0].condition
