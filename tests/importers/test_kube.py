@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -10,9 +9,7 @@ import signal
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -28,26 +25,7 @@ from rbacmap.importers.kube_kinds import KINDS, PARTIAL_METADATA_LIST, TABLE
 from rbacmap.importers.manifests import import_files
 from rbacmap.schema import SNAPSHOT_TABLES
 from rbacmap.store import Store
-
-
-def _load_fake_apiserver() -> ModuleType:
-    # tests/ is not a package (pytest --import-mode=importlib): load the helper by path.
-    name = "rbacmap_tests_fake_apiserver"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fake_apiserver.py"))
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-fake = _load_fake_apiserver()
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    with fake.FakeApiServer() as running:
-        yield running
+from tests.importers import fake_apiserver as fake
 
 
 @pytest.fixture

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from rbacmap.importers import kube_deadline
 from rbacmap.importers.kube_auth import resolve_targets
-
-
-def _load_fake_apiserver() -> ModuleType:
-    # tests/ is not a package (pytest --import-mode=importlib): load the helper by path, once for every test file.
-    name = "rbacmap_tests_fake_apiserver"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fake_apiserver.py"))
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-fake = _load_fake_apiserver()
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    with fake.FakeApiServer() as running:
-        yield running
+from tests.importers import fake_apiserver as fake
 
 
 def _get(client: Any, path: str) -> Any:

@@ -5,14 +5,12 @@ Driven through the real kubernetes client against the loopback API server."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -27,27 +25,9 @@ from rbacmap.importers.kube_dump import context_folders
 from rbacmap.importers.kube_fetch import RetryPolicy
 from rbacmap.importers.manifests import import_files
 from rbacmap.store import Store
+from tests.importers import fake_apiserver as fake
 
-
-def _load_fake_apiserver() -> ModuleType:
-    # tests/ is not a package (pytest --import-mode=importlib): load the helper by path, once for every test file.
-    name = "rbacmap_tests_fake_apiserver"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fake_apiserver.py"))
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-fake = _load_fake_apiserver()
 EKS_ARN = "arn:aws:eks:eu-west-1:111122223333:cluster/prod"
-
-
-@pytest.fixture
-def server() -> Iterator[Any]:
-    with fake.FakeApiServer() as running:
-        yield running
 
 
 @pytest.fixture
